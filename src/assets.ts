@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Files that ship with Tessera (migrations, static files). From a source checkout they are read
+ * from the project root; inside the single binary (Node SEA) they are SEA assets, listed in the
+ * `manifest.json` asset that build.mjs writes (SEA has no directory listing of its own).
+ */
+interface SeaApi {
+  isSea(): boolean;
+  getRawAsset(key: string): ArrayBuffer;
+}
+
+function loadSea(): SeaApi | undefined {
+  try {
+    // node:sea exists on every Node we support; require keeps this file loadable as ESM and CJS.
+    const req = typeof require === 'function' ? require : createRequire(import.meta.url);
+    const sea = req('node:sea') as SeaApi;
+    return sea.isSea() ? sea : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sea = loadSea();
+let manifest: string[] | undefined;
+
+export function isSingleBinary(): boolean {
+  return sea !== undefined;
+}
+
+export function projectRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+}
+
+function seaManifest(s: SeaApi): string[] {
+  manifest ??= JSON.parse(Buffer.from(s.getRawAsset('manifest.json')).toString('utf8')) as string[];
+  return manifest;
+}
+
+export function readAsset(rel: string): Buffer {
+  if (sea) return Buffer.from(sea.getRawAsset(rel));
+  return fs.readFileSync(path.join(projectRoot(), rel));
+}
+
+/** Names (relative to the root, `/`-separated) of the shipped files under `dir`, sorted. */
+export function listAssets(dir: string): string[] {
+  if (sea) return seaManifest(sea).filter((k) => k.startsWith(`${dir}/`)).sort();
+  const base = path.join(projectRoot(), dir);
+  return fs
+    .readdirSync(base, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => path.relative(projectRoot(), path.join(d.parentPath, d.name)).split(path.sep).join('/'))
+    .sort();
+}

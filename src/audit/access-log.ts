@@ -1,0 +1,59 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface AccessLogEntry {
+  time: string;
+  requestId: string;
+  method: string;
+  route: string;
+  status: number;
+  durationMs: number;
+  userId: string | null;
+  ip: string | null;
+}
+
+/**
+ * HTTP access log, kept apart from the application database: one JSON line per request in
+ * `<dataDir>/access-log/YYYY-MM-DD.jsonl` (UTC days). It holds the route pattern, never the
+ * query string, so tokens in links do not land here.
+ */
+export class AccessLogWriter {
+  private day = '';
+  private stream: fs.WriteStream | undefined;
+  readonly dir: string;
+
+  constructor(dataDir: string) {
+    this.dir = path.join(dataDir, 'access-log');
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+  }
+
+  write(entry: AccessLogEntry): void {
+    const day = entry.time.slice(0, 10);
+    if (day !== this.day || !this.stream) {
+      this.stream?.end();
+      this.day = day;
+      this.stream = fs.createWriteStream(path.join(this.dir, `${day}.jsonl`), { flags: 'a', mode: 0o600 });
+    }
+    this.stream.write(JSON.stringify(entry) + '\n');
+  }
+
+  /** Deletes day files older than `days` days; returns the names removed. */
+  prune(days: number, now: Date = new Date()): string[] {
+    const cutoff = new Date(now.getTime() - days * 86_400_000).toISOString().slice(0, 10);
+    const removed: string[] = [];
+    for (const f of fs.readdirSync(this.dir)) {
+      const m = /^(\d{4}-\d{2}-\d{2})\.jsonl$/.exec(f);
+      if (m && (m[1] as string) < cutoff) {
+        fs.rmSync(path.join(this.dir, f));
+        removed.push(f);
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    if (s) await new Promise<void>((resolve) => s.end(resolve));
+  }
+}

@@ -1,0 +1,47 @@
+import type { DB } from '../db/open.ts';
+
+export interface AuditRow {
+  seq: number;
+  at: string;
+  org_id: string | null;
+  actor_type: 'user' | 'attendee' | 'api_token' | 'system';
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  result: 'success' | 'failure' | 'denied';
+  ip: string | null;
+  user_agent: string | null;
+  request_id: string | null;
+  details: string;
+  key_id: string;
+  prev_mac: Buffer;
+  mac: Buffer;
+}
+
+export type NewAuditRow = Omit<AuditRow, 'seq'>;
+
+export function auditRepo(db: DB) {
+  const last = db.prepare('SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1');
+  const insert = db.prepare(`INSERT INTO audit_log
+    (at, org_id, actor_type, actor_id, action, target_type, target_id, result, ip, user_agent, request_id, details, key_id, prev_mac, mac)
+    VALUES (@at, @org_id, @actor_type, @actor_id, @action, @target_type, @target_id, @result, @ip, @user_agent, @request_id, @details, @key_id, @prev_mac, @mac)`);
+  const page = db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?');
+  const forOrg = db.prepare('SELECT * FROM audit_log WHERE org_id = ? ORDER BY seq DESC LIMIT ?');
+  return {
+    lastMac(): { seq: number; mac: Buffer } | undefined {
+      return last.get() as { seq: number; mac: Buffer } | undefined;
+    },
+    insert(row: NewAuditRow): number {
+      return Number(insert.run(row).lastInsertRowid);
+    },
+    /** Rows in chain order after `afterSeq`, for verification. */
+    pageAfter(afterSeq: number, limit: number): AuditRow[] {
+      return page.all(afterSeq, limit) as AuditRow[];
+    },
+    recentForOrg(orgId: string, limit: number): AuditRow[] {
+      return forOrg.all(orgId, limit) as AuditRow[];
+    },
+  };
+}
+export type AuditRepo = ReturnType<typeof auditRepo>;

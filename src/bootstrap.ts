@@ -1,0 +1,110 @@
+import fs from 'node:fs';
+import type { Config } from './config/config.ts';
+import { AuditLog, systemContext } from './audit/service.ts';
+import { hasTable, migrate } from './db/migrate.ts';
+import { type DB, databasePath, openDatabase } from './db/open.ts';
+import { Keyring, keyringPath } from './keys/keyring.ts';
+import { KeyError, type MasterKeySource, describeSource, generateMasterKeyFile, masterKeySource, readMasterKey } from './keys/master-key.ts';
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export interface Opened {
+  db: DB;
+  keyring: Keyring;
+  audit: AuditLog;
+  master: Buffer;
+  source: MasterKeySource;
+  created: boolean;
+  migrated: string[];
+}
+
+export interface OpenFlags {
+  /** Create data dir, keys and database when the data dir holds none (serve, init). */
+  allowCreate: boolean;
+  /** Apply pending migrations (serve, migrate, init). */
+  migrate: boolean;
+  masterKeyFlagGiven?: boolean;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Every check that can fail runs before the first write: a wrong master key, a missing key, a
+ * damaged keyring or a foreign database file stop here with one line and leave every file as it was.
+ */
+export async function openInstance(cfg: Config, flags: OpenFlags): Promise<Opened> {
+  const dbFile = databasePath(cfg.dataDir);
+  const ringFile = keyringPath(cfg.dataDir);
+  const hasDb = fs.existsSync(dbFile);
+  const hasRing = fs.existsSync(ringFile);
+  const source = masterKeySource(cfg, flags.env ?? process.env, flags.masterKeyFlagGiven ?? false);
+
+  if (hasDb && !hasRing) throw new StartupError(`${ringFile} is missing: the database cannot be unlocked without its keyring (restore it from your key backup)`);
+  if (hasRing && !hasDb) throw new StartupError(`${dbFile} is missing but a keyring exists: restore the database with \`tessera restore\` or move the keyring away`);
+
+  if (!hasRing) {
+    if (!flags.allowCreate) throw new StartupError(`no Tessera data in ${cfg.dataDir}: run \`tessera init\` first`);
+    return createInstance(cfg, source, dbFile, ringFile);
+  }
+
+  const master = await readMasterKey(source);
+  const keyring = Keyring.load(ringFile, master);
+  const db = openDatabase(dbFile, { key: keyring.active('db').key });
+  try {
+    const applied = flags.migrate ? migrate(db).applied : [];
+    if (!hasTable(db, 'audit_log')) throw new StartupError('the database has no schema yet: run `tessera migrate`');
+    const audit = new AuditLog(db, keyring);
+    // Every unwrap of the data keys is recorded (DESIGN §1), whichever command did it.
+    audit.record(systemContext(), 'keys.unwrap', { type: 'keyring' }, 'success', { keys: keyring.list().map((k) => k.id), source: describeKind(source) });
+    return { db, keyring, audit, master, source, created: false, migrated: applied };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** A fresh data dir: on any failure everything this call created is removed again. */
+async function createInstance(cfg: Config, source: MasterKeySource, dbFile: string, ringFile: string): Promise<Opened> {
+  const createdFiles: string[] = [];
+  let db: DB | undefined;
+  try {
+    let master: Buffer;
+    if (source.kind === 'file' && source.origin === 'default key file' && !fs.existsSync(source.path)) {
+      if (isInside(source.path, cfg.dataDir)) throw new StartupError('the master key file must not be inside the data directory');
+      master = generateMasterKeyFile(source.path);
+      createdFiles.push(source.path);
+    } else {
+      master = await readMasterKey(source);
+    }
+    fs.mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+    const keyring = Keyring.create(ringFile, master);
+    createdFiles.push(ringFile);
+    // SQLite gives -wal and -shm the main file's mode, so creating it 0600 covers all three.
+    fs.writeFileSync(dbFile, '', { mode: 0o600, flag: 'wx' });
+    createdFiles.push(dbFile, `${dbFile}-wal`, `${dbFile}-shm`);
+    db = openDatabase(dbFile, { key: keyring.active('db').key, create: true });
+    const applied = migrate(db).applied;
+    const audit = new AuditLog(db, keyring);
+    audit.record(systemContext(), 'instance.created', { type: 'instance' }, 'success', { keySource: describeKind(source) });
+    return { db, keyring, audit, master, source, created: true, migrated: applied };
+  } catch (e) {
+    db?.close();
+    for (const f of createdFiles.reverse()) fs.rmSync(f, { force: true });
+    throw e;
+  }
+}
+
+function describeKind(src: MasterKeySource): string {
+  return src.kind === 'file' ? src.origin : 'command';
+}
+
+function isInside(file: string, dir: string): boolean {
+  return file === dir || file.startsWith(dir + '/');
+}
+
+export function isKnownStartupError(e: unknown): e is Error {
+  return e instanceof StartupError || e instanceof KeyError || (e instanceof Error && ['DatabaseOpenError', 'MigrationError', 'ConfigError'].includes(e.name));
+}
+
+export { describeSource };

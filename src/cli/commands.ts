@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { openInstance } from '../bootstrap.ts';
+import type { Config } from '../config/config.ts';
+import { currentVersion, latestVersion } from '../db/migrate.ts';
+import { databasePath } from '../db/open.ts';
+import { kekId, keyringPath } from '../keys/keyring.ts';
+import { describeSource, masterKeySource } from '../keys/master-key.ts';
+import { startServer } from '../http/server.ts';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+export async function serveCommand(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
+  const server = await startServer(cfg, { masterKeyFlagGiven });
+  out(`Tessera is running at ${server.url}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      server.ctx.log.info({ signal }, 'shutting down');
+      server.close().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
+export async function init(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
+  const opened = await openInstance(cfg, { allowCreate: true, migrate: true, masterKeyFlagGiven });
+  opened.db.close();
+  out(opened.created ? `initialised ${cfg.dataDir} (master key: ${describeSource(opened.source)})` : `${cfg.dataDir} is already initialised; nothing changed`);
+  return 0;
+}
+
+export async function migrateCommand(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
+  const opened = await openInstance(cfg, { allowCreate: false, migrate: true, masterKeyFlagGiven });
+  const v = currentVersion(opened.db);
+  opened.db.close();
+  out(opened.migrated.length ? `applied ${opened.migrated.join(', ')}; schema version ${v}` : `schema is up to date (version ${v})`);
+  return 0;
+}
+
+export async function keysStatus(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
+  const opened = await openInstance(cfg, { allowCreate: false, migrate: false, masterKeyFlagGiven });
+  opened.db.close();
+  out(`master key: ${describeSource(opened.source)} (id ${kekId(opened.master)})`);
+  out(`keyring:    ${keyringPath(cfg.dataDir)}`);
+  for (const k of opened.keyring.list()) out(`  ${k.id.padEnd(10)} ${k.purpose.padEnd(7)} ${k.status.padEnd(8)} created ${k.created}`);
+  return 0;
+}
+
+type Check = { name: string; status: 'ok' | 'warn' | 'fail'; detail: string };
+
+function modeOf(p: string): number | undefined {
+  try {
+    return fs.statSync(p).mode & 0o777;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Read-mostly health check for operators; exit 1 when any check fails. */
+export async function doctor(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
+  const checks: Check[] = [];
+  const src = masterKeySource(cfg, process.env, masterKeyFlagGiven);
+  if (src.kind === 'file') {
+    const m = modeOf(src.path);
+    if (m === undefined) checks.push({ name: 'master key file', status: 'fail', detail: `${src.path} is missing` });
+    else if (m & 0o077) checks.push({ name: 'master key file', status: 'fail', detail: `${src.path} is readable by others (mode ${m.toString(8)}); run chmod 600` });
+    else checks.push({ name: 'master key file', status: 'ok', detail: `${describeSource(src)} (mode ${m.toString(8)})` });
+    if (path.resolve(src.path).startsWith(cfg.dataDir + path.sep)) checks.push({ name: 'key separation', status: 'fail', detail: 'the master key is inside the data directory' });
+  } else {
+    checks.push({ name: 'master key source', status: 'ok', detail: 'command' });
+  }
+  const dm = modeOf(cfg.dataDir);
+  if (dm === undefined) checks.push({ name: 'data directory', status: 'fail', detail: `${cfg.dataDir} does not exist` });
+  else checks.push({ name: 'data directory', status: dm & 0o077 ? 'warn' : 'ok', detail: `${cfg.dataDir} (mode ${dm.toString(8)})${dm & 0o077 ? '; chmod 700 recommended' : ''}` });
+
+  try {
+    const opened = await openInstance(cfg, { allowCreate: false, migrate: false, masterKeyFlagGiven });
+    checks.push({ name: 'keyring', status: 'ok', detail: `${opened.keyring.list().length} data keys unwrapped` });
+    checks.push({ name: 'database opens', status: 'ok', detail: databasePath(cfg.dataDir) });
+    const integrity = opened.db.pragma('integrity_check', { simple: true });
+    checks.push({ name: 'integrity_check', status: integrity === 'ok' ? 'ok' : 'fail', detail: String(integrity) });
+    const v = currentVersion(opened.db);
+    const latest = latestVersion();
+    checks.push({ name: 'schema version', status: v === latest ? 'ok' : v < latest ? 'warn' : 'fail', detail: v === latest ? `${v}` : v < latest ? `${v}, ${latest} available: run tessera migrate` : `${v} is newer than this binary (${latest})` });
+    opened.db.close();
+  } catch (e) {
+    checks.push({ name: 'database opens', status: 'fail', detail: (e as Error).message });
+  }
+
+  try {
+    const st = fs.statfsSync(fs.existsSync(cfg.dataDir) ? cfg.dataDir : path.dirname(cfg.dataDir));
+    const free = st.bavail * st.bsize;
+    const gib = free / 2 ** 30;
+    checks.push({ name: 'free disk', status: gib < 1 ? 'warn' : 'ok', detail: `${gib.toFixed(1)} GiB free` });
+  } catch (e) {
+    checks.push({ name: 'free disk', status: 'warn', detail: (e as Error).message });
+  }
+  for (const [name, f] of [['TLS certificate', cfg.tlsCert], ['TLS key', cfg.tlsKey]] as const) {
+    if (!f) continue;
+    try {
+      fs.accessSync(f, fs.constants.R_OK);
+      checks.push({ name, status: 'ok', detail: f });
+    } catch {
+      checks.push({ name, status: 'fail', detail: `${f} is not readable` });
+    }
+  }
+  for (const c of checks) out(`${c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.detail}`);
+  return checks.some((c) => c.status === 'fail') ? 1 : 0;
+}

@@ -1,0 +1,87 @@
+import { Command, CommanderError } from 'commander';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { isKnownStartupError } from '../bootstrap.ts';
+import { addSettingOptions, flagsFrom, keyOptions } from './options.ts';
+import { doctor, init, keysStatus, migrateCommand, serveCommand } from './commands.ts';
+
+/** Errors a person can act on are one line; exit 2 for bad input, 1 for everything else. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tessera')
+    .description('Tessera: self-hosted, security-first event server')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  const withConfig = (cmd: Command, fn: (cfg: ReturnType<typeof loadConfig>, cmd: Command) => Promise<number | void>) =>
+    cmd.action(async (_opts: unknown, self: Command) => {
+      const flags = flagsFrom(self);
+      const cfg = loadConfig(flags);
+      const code = await fn(cfg, self);
+      if (typeof code === 'number' && code !== 0) process.exitCode = code;
+    });
+
+  withConfig(addSettingOptions(program.command('serve', { isDefault: true }).description('run the server (the default command)')), (cfg, cmd) =>
+    serveCommand(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  withConfig(addSettingOptions(program.command('init').description('create the data directory, keys and database without serving'), keyOptions), (cfg, cmd) =>
+    init(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  withConfig(addSettingOptions(program.command('migrate').description('apply pending database migrations'), keyOptions), (cfg, cmd) =>
+    migrateCommand(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  withConfig(
+    addSettingOptions(program.command('doctor').description('check keys, database, permissions, disk and TLS files'), [...keyOptions, 'tlsCert', 'tlsKey']),
+    (cfg, cmd) => doctor(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  const keys = program.command('keys').description('inspect and manage encryption keys');
+  withConfig(addSettingOptions(keys.command('status').description('show the master key source and the data keys in the keyring'), keyOptions), (cfg, cmd) =>
+    keysStatus(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with exit code 0; usage errors were already printed.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`tessera: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof CliError) {
+      process.stderr.write(`tessera: ${e.message}\n`);
+      return e.exitCode;
+    }
+    if (isKnownStartupError(e)) {
+      process.stderr.write(`tessera: ${e.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`tessera: unexpected error: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+const isEntry = (() => {
+  const arg = process.argv[1] ?? '';
+  return /(?:^|[\\/])main\.(?:ts|js|cjs|mjs)$/.test(arg);
+})();
+
+if (isEntry) {
+  main(process.argv.slice(2)).then((code) => {
+    if (code !== 0) process.exit(code);
+  });
+}

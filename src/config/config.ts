@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * One table describes every setting: its flag, its env var and its schema. The CLI builds its
+ * options from it and the loader resolves flag > env > default, so the two can never drift.
+ */
+const portSchema = z.coerce.number().int().min(0).max(65535);
+const boolSchema = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
+  .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
+const optionalPath = z.string().min(1).optional();
+
+export const settings = {
+  port: { env: 'TESSERA_PORT', flag: 'port', schema: portSchema.default(8080), help: 'port to listen on' },
+  host: { env: 'TESSERA_HOST', flag: 'host', schema: z.string().min(1).default('127.0.0.1'), help: 'address to listen on' },
+  dataDir: { env: 'TESSERA_DATA_DIR', flag: 'data-dir', schema: z.string().min(1).default('./data'), help: 'data directory (database, keyring, access logs)' },
+  masterKeyFile: { env: 'TESSERA_MASTER_KEY_FILE', flag: 'master-key-file', schema: optionalPath, help: 'file holding the master key (64 hex characters)' },
+  masterKeyCommand: { env: 'TESSERA_MASTER_KEY_COMMAND', flag: 'master-key-command', schema: optionalPath, help: 'command that prints the master key (Vault, KMS)' },
+  tlsCert: { env: 'TESSERA_TLS_CERT', flag: 'tls-cert', schema: optionalPath, help: 'TLS certificate chain (PEM); enables built-in HTTPS' },
+  tlsKey: { env: 'TESSERA_TLS_KEY', flag: 'tls-key', schema: optionalPath, help: 'TLS private key (PEM)' },
+  redirectPort: { env: 'TESSERA_REDIRECT_PORT', flag: 'redirect-port', schema: portSchema.optional(), help: 'with TLS: plain-HTTP port that only redirects to HTTPS' },
+  trustProxy: { env: 'TESSERA_TRUST_PROXY', flag: 'trust-proxy', schema: boolSchema.default(false), help: 'honour X-Forwarded-For / X-Forwarded-Proto from a reverse proxy' },
+  publicUrl: { env: 'TESSERA_PUBLIC_URL', flag: 'public-url', schema: z.url({ protocol: /^https?$/ }).optional(), help: 'external base URL used in links and emails' },
+  logLevel: { env: 'TESSERA_LOG_LEVEL', flag: 'log-level', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), help: 'technical log level' },
+  accessLogRetentionDays: { env: 'TESSERA_ACCESS_LOG_RETENTION_DAYS', flag: 'access-log-retention-days', schema: z.coerce.number().int().min(1).max(3650).default(90), help: 'days to keep HTTP access logs' },
+  metricsToken: { env: 'TESSERA_METRICS_TOKEN', flag: 'metrics-token', schema: z.string().min(16, 'must be at least 16 characters').optional(), help: 'bearer token required for /metrics' },
+  bodyLimitKb: { env: 'TESSERA_BODY_LIMIT_KB', flag: 'body-limit-kb', schema: z.coerce.number().int().min(1).max(102_400).default(1024), help: 'maximum request body size in KiB' },
+  shutdownTimeoutMs: { env: 'TESSERA_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: z.coerce.number().int().min(0).max(600_000).default(10_000), help: 'how long in-flight requests may finish on shutdown' },
+} as const;
+
+export type SettingName = keyof typeof settings;
+export type Config = {
+  [K in SettingName]: z.output<(typeof settings)[K]['schema']>;
+} & { masterKeyFileDefault: string };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * flags: values from the CLI keyed by setting name (undefined when not given).
+ * env: usually process.env; empty strings count as unset so `TESSERA_PORT=` does not mean 0.
+ */
+export function loadConfig(
+  flags: Partial<Record<SettingName, unknown>>,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const out: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(settings) as [SettingName, (typeof settings)[SettingName]][]) {
+    const fromFlag = flags[name];
+    const fromEnv = env[s.env];
+    const raw = fromFlag !== undefined ? fromFlag : fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
+    const parsed = (s.schema as z.ZodType).safeParse(raw);
+    if (!parsed.success) {
+      const source = fromFlag !== undefined ? `--${s.flag}` : s.env;
+      const issue = parsed.error.issues[0];
+      throw new ConfigError(`invalid value for ${source}: ${issue ? issue.message : 'invalid'}`);
+    }
+    out[name] = parsed.data;
+  }
+  const cfg = out as Config;
+  if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
+    throw new ConfigError('invalid value for --tls-cert/--tls-key: give both or neither');
+  }
+  if (cfg.redirectPort !== undefined && cfg.tlsCert === undefined) {
+    throw new ConfigError('invalid value for --redirect-port: only meaningful with --tls-cert and --tls-key');
+  }
+  cfg.dataDir = path.resolve(cfg.dataDir);
+  // The default key file sits beside the data dir, never inside it, so copying or backing up
+  // data/ never copies the key that unlocks it.
+  cfg.masterKeyFileDefault = path.resolve(path.dirname(cfg.dataDir), 'keys', 'master.key');
+  return cfg;
+}

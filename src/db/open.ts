@@ -1,0 +1,70 @@
+import Database from 'better-sqlite3-multiple-ciphers';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export type DB = Database.Database;
+
+export class DatabaseOpenError extends Error {
+  override name = 'DatabaseOpenError';
+}
+
+export function databasePath(dataDir: string): string {
+  return path.join(dataDir, 'tessera.db');
+}
+
+let nativeBinding: object | undefined;
+/** The single binary loads the addon itself (see build.mjs) and hands it over here. */
+export function setNativeBinding(addon: object): void {
+  nativeBinding = addon;
+}
+
+export interface OpenOptions {
+  /** Raw 256-bit key. A raw key skips SQLCipher's KDF (~115 ms) on every open. */
+  key: Buffer;
+  create?: boolean;
+  readonly?: boolean;
+}
+
+/**
+ * Opens the SQLCipher-4-format database. Keying never fails by itself, so one read runs right
+ * after it: a wrong key or a foreign file is refused there, before anything can be written.
+ */
+export function openDatabase(file: string, opts: OpenOptions): DB {
+  if (!opts.create && !fs.existsSync(file)) {
+    throw new DatabaseOpenError(`database ${file} does not exist`);
+  }
+  const options: Database.Options = { fileMustExist: !opts.create, readonly: opts.readonly ?? false };
+  // The .d.ts types nativeBinding as a path only; the loader accepts the addon object too.
+  if (nativeBinding) (options as { nativeBinding?: unknown }).nativeBinding = nativeBinding;
+  const db = new Database(file, options);
+  try {
+    db.pragma(`cipher='sqlcipher'`);
+    db.pragma('legacy=4');
+    db.pragma(`hexkey='${opts.key.toString('hex')}'`);
+    try {
+      db.prepare('SELECT count(*) FROM sqlite_schema').get();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+        throw new DatabaseOpenError(`wrong master key or not a Tessera database: ${file}`);
+      }
+      throw e;
+    }
+    if (!opts.readonly) db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('temp_store = MEMORY');
+    db.pragma('busy_timeout = 5000');
+    // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency;
+    // FULL makes every commit durable, which is what acknowledged registrations need.
+    db.pragma('synchronous = FULL');
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}
+
+/** Runs fn in one write transaction (BEGIN IMMEDIATE): it commits whole or not at all. */
+export function transaction<T>(db: DB, fn: () => T): T {
+  return db.transaction(fn).immediate();
+}

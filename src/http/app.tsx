@@ -1,0 +1,58 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { ErrorPage } from '../../views/errors.tsx';
+import { HomePage } from '../../views/home.tsx';
+import type { AppContext } from '../app-context.ts';
+import { setupRoutes } from '../auth/setup-routes.tsx';
+import { instanceHasOwner } from '../auth/owner.ts';
+import { accessLog } from './access-log.ts';
+import { clientInfo } from './client-info.ts';
+import { healthRoutes } from './health.ts';
+import { requestId } from './request-id.ts';
+import { securityHeaders } from './security-headers.ts';
+import { staticRoutes } from './static.ts';
+import type { AppEnv } from './types.ts';
+
+export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId());
+  app.use(clientInfo({ trustProxy: ctx.cfg.trustProxy, tls: opts.tls }));
+  app.use(securityHeaders());
+  app.use(accessLog(ctx.accessLog, ctx.metrics));
+  app.use(async (c, next) => {
+    c.set('app', ctx);
+    await next();
+  });
+  app.use(
+    bodyLimit({
+      maxSize: ctx.cfg.bodyLimitKb * 1024,
+      onError: (c) =>
+        c.html(
+          <ErrorPage status={413} title="Request too large" message={`The submitted data is larger than the ${ctx.cfg.bodyLimitKb} KiB this server accepts. Nothing was saved.`} requestId={c.get('requestId')} />,
+          413,
+        ),
+    }),
+  );
+
+  app.route('/', staticRoutes());
+  app.route('/', healthRoutes(ctx));
+  app.get('/', (c) => c.html(<HomePage needsSetup={!instanceHasOwner(ctx.db)} />));
+  app.route('/', setupRoutes(ctx));
+
+  app.notFound((c) =>
+    c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),
+  );
+  app.onError((err, c) => {
+    const rid = c.get('requestId') ?? '';
+    if (err instanceof HTTPException && err.status < 500) {
+      return c.html(<ErrorPage status={err.status} title="Request not accepted" message={err.message || 'The request could not be processed.'} requestId={rid} />, err.status);
+    }
+    // The technical log gets the stack; the person gets the request id, never internals.
+    ctx.log.error({ requestId: rid, err }, 'request failed');
+    return c.html(<ErrorPage status={500} title="Something went wrong" message="The server could not complete this request. Nothing you submitted was half-saved: please try again." requestId={rid} />, 500);
+  });
+  return app;
+}

@@ -1,0 +1,153 @@
+import { serve } from '@hono/node-server';
+import { Cron } from 'croner';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
+import type { AppContext } from '../app-context.ts';
+import { AccessLogWriter } from '../audit/access-log.ts';
+import { systemContext } from '../audit/service.ts';
+import { instanceHasOwner } from '../auth/owner.ts';
+import { SetupService } from '../auth/setup.ts';
+import { type Opened, openInstance } from '../bootstrap.ts';
+import type { Config } from '../config/config.ts';
+import { databasePath } from '../db/open.ts';
+import { createLogger } from '../log.ts';
+import { createApp } from './app.tsx';
+import { Metrics } from './metrics.ts';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  redirectPort?: number;
+  ctx: AppContext;
+  setupUrl?: string;
+  /** Stops accepting, lets in-flight requests finish (bounded), checkpoints and closes the DB. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: NodeJS.ProcessEnv;
+  masterKeyFlagGiven?: boolean;
+  logDestination?: DestinationStream;
+  /** Where the setup link is printed; the console by default. */
+  announce?: (line: string) => void;
+  now?: () => number;
+}
+
+type NodeServer = http.Server | https.Server;
+
+function fileSize(f: string): number {
+  try {
+    return fs.statSync(f).size;
+  } catch {
+    return 0;
+  }
+}
+
+export async function startServer(cfg: Config, opts: StartOptions = {}): Promise<RunningServer> {
+  const log = createLogger(cfg.logLevel, opts.logDestination);
+  const opened: Opened = await openInstance(cfg, { allowCreate: true, migrate: true, env: opts.env, masterKeyFlagGiven: opts.masterKeyFlagGiven });
+  const dbFile = databasePath(cfg.dataDir);
+  const tls = cfg.tlsCert !== undefined && cfg.tlsKey !== undefined;
+  let tlsFiles: { cert: Buffer; key: Buffer } | undefined;
+  if (tls) {
+    try {
+      tlsFiles = { cert: fs.readFileSync(cfg.tlsCert as string), key: fs.readFileSync(cfg.tlsKey as string) };
+    } catch (e) {
+      opened.db.close();
+      throw new Error(`cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const ctx: AppContext = {
+    cfg,
+    db: opened.db,
+    keyring: opened.keyring,
+    audit: opened.audit,
+    log,
+    metrics: new Metrics(() => fileSize(dbFile) + fileSize(`${dbFile}-wal`)),
+    accessLog: new AccessLogWriter(cfg.dataDir),
+    now: opts.now ?? Date.now,
+  };
+  if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
+  if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
+
+  const pruneAccessLog = () => {
+    const removed = ctx.accessLog.prune(cfg.accessLogRetentionDays, new Date(ctx.now()));
+    if (removed.length) log.info({ removed: removed.length, retentionDays: cfg.accessLogRetentionDays }, 'pruned access logs');
+  };
+  pruneAccessLog();
+  const jobs = [new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneAccessLog)];
+
+  const app = createApp(ctx, { tls });
+  const server = (await listen(
+    tlsFiles
+      ? serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port, createServer: https.createServer, serverOptions: { ...tlsFiles, minVersion: 'TLSv1.2' } })
+      : serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }),
+  )) as NodeServer;
+  const port = (server.address() as AddressInfo).port;
+  const scheme = tls ? 'https' : 'http';
+  const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
+  const url = `${scheme}://${hostForUrl}:${port}`;
+
+  let redirect: http.Server | undefined;
+  if (tls && cfg.redirectPort !== undefined) {
+    redirect = http.createServer((req, res) => {
+      const host = (req.headers.host ?? hostForUrl).replace(/:\d+$/, '');
+      const target = new URL(req.url ?? '/', `https://${host}`);
+      if (port !== 443) target.port = String(port);
+      res.writeHead(308, { Location: target.toString(), 'Content-Type': 'text/plain' });
+      res.end('This server only speaks HTTPS.\n');
+    });
+    await listen(redirect.listen(cfg.redirectPort, cfg.host));
+  }
+  log.info({ url, tls, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined }, 'Tessera is listening');
+
+  let setupUrl: string | undefined;
+  if (!instanceHasOwner(ctx.db)) {
+    const issued = new SetupService(ctx.db, ctx.audit, ctx.now).issue(systemContext());
+    setupUrl = `${cfg.publicUrl?.replace(/\/$/, '') ?? url}/setup?token=${issued.token}`;
+    // Printed on the console, not into the structured log: the link is a one-time secret.
+    (opts.announce ?? ((l: string) => process.stdout.write(`${l}\n`)))(
+      `\n  Tessera has no owner yet. Open this one-time link within 24 hours to create the first account:\n\n    ${setupUrl}\n`,
+    );
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      for (const j of jobs) j.stop();
+      redirect?.close();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.closeAllConnections();
+          resolve();
+        }, cfg.shutdownTimeoutMs);
+        timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      await ctx.accessLog.close();
+      try {
+        ctx.db.pragma('wal_checkpoint(TRUNCATE)');
+      } finally {
+        ctx.db.close();
+      }
+      log.info('Tessera stopped');
+      log.flush();
+    })());
+
+  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, close };
+}
+
+function listen<T extends http.Server | https.Server | ReturnType<typeof serve>>(server: T): Promise<T> {
+  return new Promise((resolve, reject) => {
+    if (server.listening) return resolve(server);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}

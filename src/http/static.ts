@@ -1,0 +1,67 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { Hono } from 'hono';
+import { readAsset } from '../assets.ts';
+
+/**
+ * Static files are served under content-hashed names (`/static/htmx.3f2a9c1b.js`) so they can be
+ * cached for a year; a new release changes the name. Sources are shipped assets: our own files
+ * from static/ and the vendored libraries straight from their npm packages.
+ */
+const sources: Record<string, string> = {
+  'pico.css': 'node_modules/@picocss/pico/css/pico.min.css',
+  'htmx.js': 'node_modules/htmx.org/dist/htmx.min.js',
+  'app.css': 'static/app.css',
+  'app.js': 'static/app.js',
+};
+
+export const staticSources = Object.values(sources);
+
+interface Entry {
+  url: string;
+  body: Buffer;
+  type: string;
+  etag: string;
+}
+
+const types: Record<string, string> = { '.css': 'text/css; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.svg': 'image/svg+xml' };
+let table: Map<string, Entry> | undefined;
+let byUrl: Map<string, Entry> | undefined;
+
+function load(): Map<string, Entry> {
+  if (table) return table;
+  table = new Map();
+  byUrl = new Map();
+  for (const [name, src] of Object.entries(sources)) {
+    const body = readAsset(src);
+    const hash = createHash('sha256').update(body).digest('hex').slice(0, 10);
+    const ext = path.extname(name);
+    const url = `/static/${path.basename(name, ext)}.${hash}${ext}`;
+    const e = { url, body, type: types[ext] ?? 'application/octet-stream', etag: `"${hash}"` };
+    table.set(name, e);
+    byUrl.set(url, e);
+  }
+  return table;
+}
+
+export function staticUrl(name: keyof typeof sources | string): string {
+  const e = load().get(name);
+  if (!e) throw new Error(`unknown static file ${name}`);
+  return e.url;
+}
+
+export function staticRoutes(): Hono {
+  load();
+  const app = new Hono();
+  app.get('/static/:file', (c) => {
+    const e = byUrl?.get(c.req.path);
+    if (!e) return c.notFound();
+    if (c.req.header('if-none-match') === e.etag) return c.body(null, 304, { ETag: e.etag, 'Cache-Control': 'public, max-age=31536000, immutable' });
+    return c.body(new Uint8Array(e.body), 200, {
+      'Content-Type': e.type,
+      ETag: e.etag,
+      'Cache-Control': 'public, max-age=31536000, immutable',
+    });
+  });
+  return app;
+}
