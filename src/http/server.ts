@@ -5,17 +5,19 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
+import type { Hono } from 'hono';
 import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { systemContext } from '../audit/service.ts';
 import { instanceHasOwner } from '../auth/owner.ts';
 import { SetupService } from '../auth/setup.ts';
-import { type Opened, openInstance } from '../bootstrap.ts';
+import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
 import { createApp } from './app.tsx';
 import { Metrics } from './metrics.ts';
+import type { AppEnv } from './types.ts';
 
 export interface RunningServer {
   url: string;
@@ -34,6 +36,8 @@ export interface StartOptions {
   /** Where the setup link is printed; the console by default. */
   announce?: (line: string) => void;
   now?: () => number;
+  /** Tests add routes (a handler that throws, a slow one) to the fully assembled app. */
+  extendApp?: (app: Hono<AppEnv>) => void;
 }
 
 type NodeServer = http.Server | https.Server;
@@ -57,7 +61,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       tlsFiles = { cert: fs.readFileSync(cfg.tlsCert as string), key: fs.readFileSync(cfg.tlsKey as string) };
     } catch (e) {
       opened.db.close();
-      throw new Error(`cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new StartupError(`cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
   const ctx: AppContext = {
@@ -81,11 +85,20 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   const jobs = [new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneAccessLog)];
 
   const app = createApp(ctx, { tls });
-  const server = (await listen(
-    tlsFiles
-      ? serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port, createServer: https.createServer, serverOptions: { ...tlsFiles, minVersion: 'TLSv1.2' } })
-      : serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }),
-  )) as NodeServer;
+  opts.extendApp?.(app);
+  let server: NodeServer;
+  try {
+    server = (await listen(
+      tlsFiles
+        ? serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port, createServer: https.createServer, serverOptions: { ...tlsFiles, minVersion: 'TLSv1.2' } })
+        : serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }),
+    )) as NodeServer;
+  } catch (e) {
+    for (const j of jobs) j.stop();
+    await ctx.accessLog.close();
+    ctx.db.close();
+    throw new StartupError(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
   const port = (server.address() as AddressInfo).port;
   const scheme = tls ? 'https' : 'http';
   const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
@@ -121,12 +134,17 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       redirect?.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
+          clearInterval(sweep);
           server.closeAllConnections();
           resolve();
         }, cfg.shutdownTimeoutMs);
         timer.unref();
+        // Keep-alive sockets that finish their last response become idle after close() was
+        // called; sweep them so shutdown takes as long as the slowest request, not the keep-alive.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
         server.close(() => {
           clearTimeout(timer);
+          clearInterval(sweep);
           resolve();
         });
         server.closeIdleConnections();
