@@ -16,6 +16,7 @@ interface SeaApi {
 function loadSea(): SeaApi | undefined {
   try {
     // node:sea exists on every Node we support; require keeps this file loadable as ESM and CJS.
+    // In the CJS bundle `require` exists and import.meta is empty, so the order here matters.
     const req = typeof require === 'function' ? require : createRequire(import.meta.url);
     const sea = req('node:sea') as SeaApi;
     return sea.isSea() ? sea : undefined;
@@ -24,6 +25,9 @@ function loadSea(): SeaApi | undefined {
   }
 }
 
+/** SEA asset key of the better-sqlite3-multiple-ciphers addon (build.mjs embeds it, sea-entry.ts loads it). */
+export const addonAssetKey = 'native/better_sqlite3.node';
+
 const sea = loadSea();
 let manifest: string[] | undefined;
 
@@ -31,8 +35,10 @@ export function isSingleBinary(): boolean {
   return sea !== undefined;
 }
 
+/** Source checkout: the root above src/. A bundle run outside SEA sits in dist/, also one level down. */
 export function projectRoot(): string {
-  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+  const here = import.meta.url ? path.dirname(fileURLToPath(import.meta.url)) : __dirname;
+  return path.resolve(here, '..');
 }
 
 function seaManifest(s: SeaApi): string[] {

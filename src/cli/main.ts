@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { isSingleBinary } from '../assets.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { isKnownStartupError } from '../bootstrap.ts';
 import { addSettingOptions, flagsFrom, keyOptions } from './options.ts';
@@ -75,9 +76,10 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+// The single binary starts through sea-entry.ts, which calls main() itself once the addon is in.
 const isEntry = (() => {
   const arg = process.argv[1] ?? '';
-  return /(?:^|[\\/])main\.(?:ts|js|cjs|mjs)$/.test(arg);
+  return /(?:^|[\\/])main\.(?:ts|js|cjs|mjs)$/.test(arg) && !isSingleBinary();
 })();
 
 if (isEntry) {

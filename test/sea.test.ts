@@ -1,0 +1,134 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from './support/temp.ts';
+
+/**
+ * The single binary end to end: built once from this checkout, then run the way an operator
+ * would, with an empty environment and a fresh working directory.
+ */
+const root = path.resolve(import.meta.dirname, '..');
+const binary = path.join(root, 'dist', 'tessera');
+const run = promisify(execFile);
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+
+function freshDir(): string {
+  const d = tempDir('tessera-sea-');
+  dirs.push(d);
+  return d;
+}
+
+async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
+}
+
+/** Runs the binary to completion; resolves with its exit code and output whatever the code. */
+async function runBinary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(binary, args, { cwd: freshDir(), env, timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    if (typeof err.code !== 'number') throw e;
+    return { code: err.code, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  await run(process.execPath, [path.join(root, 'build.mjs')], { cwd: root, timeout: 170_000 });
+}, 180_000);
+
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(c.pid, 'SIGKILL');
+  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+describe('dist/tessera (single binary)', () => {
+  it('serves from an empty environment: setup link, health, pages, static files, keys, clean shutdown', async () => {
+    const cwd = freshDir();
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const child = spawn(binary, ['serve', '--port', String(port)], { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+    const health = await waitFor('/healthz', async () => {
+      const res = await fetch(`${base}/healthz`);
+      return res.status === 200 ? res : undefined;
+    });
+    expect(await health.json()).toEqual({ status: 'ok' });
+    await waitFor('the setup link', async () => (stdout.includes('/setup?token=') ? true : undefined));
+    expect(stdout).toContain(`Tessera is running at ${base}`);
+
+    const home = await fetch(`${base}/`);
+    expect(home.status).toBe(200);
+    const html = await home.text();
+    expect(html).toContain('Tessera');
+    const htmx = html.match(/\/static\/htmx\.[0-9a-f]+\.js/)?.[0];
+    expect(htmx).toBeDefined();
+    const script = await fetch(`${base}${htmx}`);
+    expect(script.status).toBe(200);
+    // The body is the file from the SEA asset, byte for byte.
+    expect(Buffer.from(await script.arrayBuffer()).equals(fs.readFileSync(path.join(root, 'node_modules/htmx.org/dist/htmx.min.js')))).toBe(true);
+
+    expect(fs.existsSync(path.join(cwd, 'data', 'tessera.db'))).toBe(true);
+    expect(fs.statSync(path.join(cwd, 'keys', 'master.key')).mode & 0o777).toBe(0o600);
+    // The addon was extracted beside the data dir, loaded and removed again.
+    const runtime = path.join(cwd, '.tessera-runtime');
+    expect(fs.statSync(runtime).mode & 0o777).toBe(0o700);
+    expect(fs.readdirSync(runtime)).toEqual([]);
+
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+  });
+
+  it('refuses a bad --port with exit 2 and one line naming the flag', async () => {
+    const r = await runBinary(['--port', 'notaport']);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('--port');
+  });
+
+  it('prints help with exit 0 and lists the commands', async () => {
+    const r = await runBinary(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['serve', 'init', 'migrate', 'doctor', 'keys']) expect(r.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, 'm'));
+  });
+
+  it('refuses a runtime directory other users can write to, naming it and TESSERA_RUNTIME_DIR', async () => {
+    const dir = path.join(freshDir(), 'shared');
+    fs.mkdirSync(dir, { mode: 0o777 });
+    fs.chmodSync(dir, 0o777);
+    const r = await runBinary(['init'], { TESSERA_RUNTIME_DIR: dir });
+    expect(r.code).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(dir);
+    expect(lines[0]).toContain('TESSERA_RUNTIME_DIR');
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
