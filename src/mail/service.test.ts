@@ -1,0 +1,339 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PERSON_SURNAME, testEmail } from '../../test/support/people.ts';
+import { type SmtpSink, startSmtpSink } from '../../test/support/smtp-sink.ts';
+import { tempDir } from '../../test/support/temp.ts';
+import { ConfigError, loadConfig } from '../config/config.ts';
+import { migrate } from '../db/migrate.ts';
+import { type DB, openDatabase, transaction } from '../db/open.ts';
+import { createLogger } from '../log.ts';
+import { mailRepo } from './repo.ts';
+import { MailError, Mailer, type MailerOptions, retryDelayMs } from './service.ts';
+import { renderMail } from './templates.ts';
+
+const START = Date.parse('2031-03-01T09:00:00.000Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+
+// Everything any test logged, handed to the global teardown's personal-data scan as well.
+const allLogLines: string[] = [];
+afterAll(() => {
+  const dir = process.env.TESSERA_TEST_LOG_DIR;
+  if (dir) fs.writeFileSync(path.join(dir, 'mail-service.log'), allLogLines.join(''));
+});
+
+let db: DB;
+let clock: number;
+let logLines: string[];
+let sinks: SmtpSink[];
+let mailers: Mailer[];
+
+beforeEach(() => {
+  db = openDatabase(path.join(tempDir(), 'tessera.db'), { key: randomBytes(32), create: true });
+  migrate(db);
+  clock = START;
+  logLines = [];
+  sinks = [];
+  mailers = [];
+});
+
+afterEach(async () => {
+  for (const m of mailers) await m.stop();
+  for (const s of sinks) await s.close();
+  db.close();
+  allLogLines.push(...logLines);
+});
+
+function mailer(opts: Partial<MailerOptions> = {}): Mailer {
+  const log = createLogger('debug', {
+    write(line: string) {
+      logLines.push(line);
+    },
+  });
+  const m = new Mailer({ db, log, from: 'Tessera <tessera@events.example.org>', now: () => clock, ...opts });
+  mailers.push(m);
+  return m;
+}
+
+async function sink(opts: Parameters<typeof startSmtpSink>[0] = {}): Promise<SmtpSink> {
+  const s = await startSmtpSink(opts);
+  sinks.push(s);
+  return s;
+}
+
+/** A port nothing listens on (free a moment ago). */
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+const ada = testEmail('ada');
+// Long, with characters quoted-printable encodes (=, &): a naive reader of the raw MIME breaks it.
+const resetLink = `https://events.example.org/reset?token=${'x'.repeat(90)}&next=%2Fme&sig=ab==`;
+const resetMail = (to = ada) => ({ to, ...renderMail('passwordReset', { name: `Ada ${PERSON_SURNAME}`, link: resetLink, minutes: 30 }) });
+
+function errorOf(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error, got none');
+}
+
+function outboxCount(): number {
+  return (db.prepare('SELECT count(*) AS n FROM mail_outbox').get() as { n: number }).n;
+}
+
+describe('Mailer with an SMTP server', () => {
+  it('delivers a queued message with its subject, decoded text and stable Message-ID', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: `smtp://mailer:s3cret@127.0.0.1:${s.port}` });
+    const id = m.enqueue({ ...resetMail(), orgId: 'org-1' });
+    expect(m.get(id)).toMatchObject({ status: 'queued', attempts: 0, org_id: 'org-1', template: 'passwordReset' });
+
+    expect(await m.processOutbox()).toBe(1);
+    expect(s.messages).toHaveLength(1);
+    const got = s.messages[0]!;
+    expect(got.to).toEqual([ada]);
+    expect(got.from).toBe('tessera@events.example.org');
+    expect(got.fromHeader).toContain('Tessera');
+    expect(got.subject).toBe('Reset your password');
+    expect(got.text).toContain(`Hello Ada ${PERSON_SURNAME},`);
+    expect(got.text).toContain(resetLink);
+    expect(got.html).toContain(resetLink.replaceAll('&', '&amp;'));
+    expect(got.messageId).toBe(`<${id}@events.example.org>`);
+    expect(got.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(got.user).toBe('mailer');
+
+    expect(m.get(id)).toMatchObject({ status: 'sent', attempts: 1, sent_at: iso(START), last_error: null });
+    // Sent means done: a second pass sends nothing again.
+    expect(await m.processOutbox()).toBe(0);
+    expect(s.messages).toHaveLength(1);
+  });
+
+  it('sends nothing for an enqueue inside a transaction that rolls back, and sends a committed one', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: s.url });
+    let rolledBack = '';
+    expect(() =>
+      transaction(db, () => {
+        rolledBack = m.enqueue(resetMail());
+        throw new Error('service failed after queuing mail');
+      }),
+    ).toThrow('service failed after queuing mail');
+    expect(rolledBack).not.toBe('');
+    expect(m.get(rolledBack)).toBeUndefined();
+    expect(outboxCount()).toBe(0);
+    expect(await m.processOutbox()).toBe(0);
+
+    const committed = transaction(db, () => m.enqueue(resetMail()));
+    expect(await m.processOutbox()).toBe(1);
+    expect(s.messages.map((x) => x.messageId)).toEqual([`<${committed}@events.example.org>`]);
+  });
+
+  it('keeps a message while SMTP is down, backs off, and delivers once the server is up', async () => {
+    const port = await closedPort();
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${port}` });
+    const id = m.enqueue(resetMail());
+
+    expect(await m.processOutbox()).toBe(0);
+    let row = m.get(id)!;
+    expect(row).toMatchObject({ status: 'queued', attempts: 1, next_attempt_at: iso(START + 30_000) });
+    expect(row.last_error).toMatch(/ECONNREFUSED/);
+
+    // Not due yet: nothing is tried.
+    clock += 29_000;
+    expect(await m.processOutbox()).toBe(0);
+    expect(m.get(id)!.attempts).toBe(1);
+
+    clock += 2_000;
+    expect(await m.processOutbox()).toBe(0);
+    row = m.get(id)!;
+    expect(row).toMatchObject({ status: 'queued', attempts: 2, next_attempt_at: iso(clock + 60_000) });
+
+    const s = await sink({ port });
+    clock += 60_000;
+    expect(await m.processOutbox()).toBe(1);
+    expect(s.messages).toHaveLength(1);
+    expect(s.messages[0]!.text).toContain(resetLink);
+    expect(m.get(id)).toMatchObject({ status: 'sent', attempts: 3, last_error: null });
+
+    const log = logLines.join('');
+    expect(log).toContain('will retry');
+    expect(log).toContain(id);
+    expect(log).not.toContain(ada);
+    expect(log).not.toContain(PERSON_SURNAME);
+    expect(log).not.toContain('Reset your password');
+  });
+
+  it('marks a message failed after 8 attempts and stops trying it', async () => {
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${await closedPort()}` });
+    const id = m.enqueue(resetMail());
+    for (let i = 1; i <= 8; i++) {
+      await m.processOutbox();
+      expect(m.get(id)!.attempts).toBe(i);
+      clock += 2 * 60 * 60_000;
+    }
+    expect(m.get(id)).toMatchObject({ status: 'failed', attempts: 8 });
+    await m.processOutbox();
+    expect(m.get(id)!.attempts).toBe(8);
+    expect(logLines.join('')).toContain('giving up');
+  });
+
+  it('fails a recipient the server refuses for good at once, without logging or storing its address, and still sends the others', async () => {
+    const nobody = testEmail('nobody');
+    const s = await sink({ rejectRecipient: (a) => a === nobody });
+    const m = mailer({ smtpUrl: s.url });
+    const bad = m.enqueue(resetMail(nobody));
+    const good = m.enqueue(resetMail());
+    expect(await m.processOutbox()).toBe(1);
+    expect(s.messages.map((x) => x.to)).toEqual([[ada]]);
+    expect(m.get(good)!.status).toBe('sent');
+    const row = m.get(bad)!;
+    expect(row).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(row.last_error).toBe('EENVELOPE 550 5.1.1 at RCPT TO');
+    expect(logLines.join('')).not.toContain(nobody);
+  });
+
+  it('never sends one message twice when two loops overlap', async () => {
+    const s = await sink();
+    const a = mailer({ smtpUrl: s.url });
+    const b = mailer({ smtpUrl: s.url });
+    const ids = [a.enqueue(resetMail()), a.enqueue(resetMail()), b.enqueue(resetMail())];
+    const counts = await Promise.all([a.processOutbox(), b.processOutbox(), a.processOutbox()]);
+    expect(counts.reduce((x, y) => x + y, 0)).toBe(3);
+    expect(s.messages).toHaveLength(3);
+    expect(new Set(s.messages.map((x) => x.messageId)).size).toBe(3);
+    for (const id of ids) expect(a.get(id)!.status).toBe('sent');
+  });
+
+  it('leaves a claimed message alone until the claim expires, then sends it (crash mid-send)', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: s.url });
+    const id = m.enqueue(resetMail());
+    // A process that died after claiming: the row is 'sending' with a 10-minute lease.
+    expect(mailRepo(db).claimDue(iso(clock), iso(clock + 10 * 60_000), 10)).toHaveLength(1);
+    expect(await m.processOutbox()).toBe(0);
+    expect(m.get(id)!.status).toBe('sending');
+    clock += 10 * 60_000;
+    expect(await m.processOutbox()).toBe(1);
+    expect(m.get(id)!.status).toBe('sent');
+    expect(s.messages).toHaveLength(1);
+  });
+
+  it('delivers right after enqueue when the loop runs, and stop() waits for a send in flight', async () => {
+    const s = await sink({ delayMs: 200 });
+    const m = mailer({ smtpUrl: s.url, intervalMs: 60_000 });
+    m.start();
+    // The first pass runs at start with an empty outbox; only the kick can deliver within the minute.
+    await new Promise((r) => setTimeout(r, 50));
+    const first = m.enqueue(resetMail());
+    await s.waitFor((x) => x.messageId === `<${first}@events.example.org>`, 3_000);
+
+    const second = m.enqueue(resetMail());
+    for (let i = 0; i < 200 && m.get(second)!.status !== 'sending'; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(m.get(second)!.status).toBe('sending');
+    await m.stop();
+    expect(m.get(second)!.status).toBe('sent');
+
+    // Stopped: nothing is delivered any more.
+    const third = m.enqueue(resetMail());
+    await new Promise((r) => setTimeout(r, 300));
+    expect(m.get(third)!.status).toBe('queued');
+    expect(s.messages).toHaveLength(2);
+  });
+
+  it('purges finished mail past its age and keeps what is still queued', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: s.url });
+    const sent = m.enqueue(resetMail());
+    await m.processOutbox();
+    const down = mailer({ smtpUrl: `smtp://127.0.0.1:${await closedPort()}` });
+    const waiting = down.enqueue(resetMail());
+    clock += 8 * 24 * 60 * 60_000;
+    await down.processOutbox(); // fails: stays queued, retried later
+    const fresh = m.enqueue(resetMail());
+    expect(await m.processOutbox()).toBe(1);
+    expect(m.purgeFinished(7 * 24 * 60 * 60_000)).toBe(1);
+    expect(m.get(sent)).toBeUndefined();
+    expect(m.get(fresh)!.status).toBe('sent');
+    expect(m.get(waiting)).toMatchObject({ status: 'queued', attempts: 1 });
+  });
+
+  it('refuses a malformed message with a one-line error that does not echo it', () => {
+    const m = mailer({ smtpUrl: 'smtp://127.0.0.1:1' });
+    expect(() => m.enqueue({ ...resetMail(), to: `Ada ${PERSON_SURNAME}` })).toThrow(MailError);
+    expect(() => m.enqueue({ ...resetMail(), to: `Ada ${PERSON_SURNAME}` })).toThrow(/^invalid mail: to: /);
+    const err = errorOf(() => m.enqueue({ ...resetMail(), template: `reset for ${ada}` }));
+    expect(err.message).toMatch(/^invalid mail: template: /);
+    expect(err.message).not.toContain(ada);
+    expect(() => m.enqueue({ ...resetMail(), subject: 'a\r\nBcc: x@example.org' })).toThrow(/subject/);
+    expect(outboxCount()).toBe(0);
+  });
+});
+
+describe('Mailer without SMTP (dev mode)', () => {
+  it('keeps the message for the owner and logs only its id and template', async () => {
+    const m = mailer();
+    expect(m.devMode).toBe(true);
+    const id = m.enqueue({ ...resetMail(), orgId: null });
+    expect(m.get(id)).toMatchObject({ status: 'dev', to_address: ada, subject: 'Reset your password' });
+    expect(await m.processOutbox()).toBe(0);
+    m.start();
+    expect(m.get(id)!.status).toBe('dev');
+
+    // The owner can read the whole message (the link is what makes the product usable).
+    const kept = m.devOutbox(10);
+    expect(kept.map((r) => r.id)).toEqual([id]);
+    expect(kept[0]!.text_body).toContain(resetLink);
+
+    expect(logLines).toHaveLength(1);
+    const entry = JSON.parse(logLines[0]!) as Record<string, unknown>;
+    expect(entry).toMatchObject({ mailId: id, template: 'passwordReset', msg: 'mail kept in dev outbox (no SMTP configured)' });
+    const log = logLines.join('');
+    expect(log).not.toContain(ada);
+    expect(log).not.toContain('Reset your password');
+    expect(log).not.toContain(PERSON_SURNAME);
+    expect(log).not.toContain('token=');
+  });
+
+  it('lists dev mail newest first and bounds the limit', () => {
+    const m = mailer();
+    const first = m.enqueue(resetMail());
+    clock += 1_000;
+    const second = m.enqueue(resetMail());
+    expect(m.devOutbox(10).map((r) => r.id)).toEqual([second, first]);
+    expect(m.devOutbox(1).map((r) => r.id)).toEqual([second]);
+    expect(m.devOutbox(0)).toHaveLength(1);
+  });
+});
+
+describe('retry schedule', () => {
+  it('doubles from 30 s and caps at one hour', () => {
+    expect([1, 2, 3, 4].map(retryDelayMs)).toEqual([30_000, 60_000, 120_000, 240_000]);
+    expect(retryDelayMs(7)).toBe(32 * 60_000);
+    expect(retryDelayMs(8)).toBe(60 * 60_000);
+    expect(retryDelayMs(30)).toBe(60 * 60_000);
+  });
+});
+
+describe('mail settings', () => {
+  it('accepts smtp and smtps URLs and refuses others without echoing the URL', () => {
+    expect(loadConfig({}, { TESSERA_SMTP_URL: 'smtps://user:pw@mail.example.org:465' }).smtpUrl).toBe('smtps://user:pw@mail.example.org:465');
+    expect(loadConfig({}, {}).smtpUrl).toBeUndefined();
+    expect(loadConfig({}, {}).mailFrom).toBe('Tessera <tessera@localhost>');
+    for (const bad of ['https://user:hunter2@mail.example.org', 'smtp://', 'hunter2']) {
+      const err = errorOf(() => loadConfig({}, { TESSERA_SMTP_URL: bad }));
+      expect(err).toBeInstanceOf(ConfigError);
+      expect(err.message).toMatch(/^invalid value for TESSERA_SMTP_URL: must be an smtp/);
+      expect(err.message).not.toContain('hunter2');
+    }
+    expect(() => loadConfig({ mailFrom: 'nobody' }, {})).toThrow(/--mail-from/);
+  });
+});

@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import nodemailer, { type NodemailerError } from 'nodemailer';
+import { z } from 'zod';
+import type { DB } from '../db/open.ts';
+import type { Logger } from '../log.ts';
+import { type OutboxRow, mailRepo } from './repo.ts';
+
+export class MailError extends Error {
+  override name = 'MailError';
+}
+
+export interface MailerOptions {
+  db: DB;
+  log: Logger;
+  /** smtp:// or smtps:// URL; without it every message stays in the dev outbox. */
+  smtpUrl?: string | undefined;
+  from: string;
+  now: () => number;
+  /** How often the loop looks for due messages when nothing kicks it. */
+  intervalMs?: number;
+  /** After this many failed attempts a message is marked failed. */
+  maxAttempts?: number;
+}
+
+export interface OutgoingMail {
+  orgId?: string | null;
+  template: string;
+  to: string;
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+const messageSchema = z.object({
+  orgId: z.string().min(1).nullish(),
+  // The template name is the one thing the technical log says about a message, so it must be an
+  // identifier and never free text that could carry a name or an address.
+  template: z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, 'must be an identifier'),
+  to: z.email(),
+  subject: z.string().min(1).max(998).regex(/^[^\r\n]*$/, 'must be one line'),
+  text: z.string().min(1),
+  html: z.string().min(1).optional(),
+});
+
+const BASE_RETRY_MS = 30_000;
+const MAX_RETRY_MS = 60 * 60_000;
+const DEFAULT_MAX_ATTEMPTS = 8;
+/** A claim outlives any single send (bounded by the SMTP timeouts below) with a wide margin. */
+const CLAIM_LEASE_MS = 10 * 60_000;
+const BATCH_SIZE = 10;
+const DEFAULT_INTERVAL_MS = 5_000;
+
+/** Delay before the next try after `failures` failed attempts: 30 s, 1 min, 2 min, … capped at 1 h. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(MAX_RETRY_MS, BASE_RETRY_MS * 2 ** Math.max(0, failures - 1));
+}
+
+const TOKEN = /^[A-Z0-9_ -]{1,32}$/i;
+/**
+ * What we keep of an SMTP failure: error code, reply code, enhanced status and the command.
+ * Never the server's free text or nodemailer's message: both can quote the recipient address.
+ */
+export function describeSmtpError(e: unknown): string {
+  const err = (typeof e === 'object' && e !== null ? e : {}) as NodemailerError;
+  const parts: string[] = [typeof err.code === 'string' && TOKEN.test(err.code) ? err.code : 'ERROR'];
+  if (typeof err.originalCode === 'string' && TOKEN.test(err.originalCode)) parts.push(`(${err.originalCode})`);
+  if (typeof err.responseCode === 'number') parts.push(String(err.responseCode));
+  const enhanced = typeof err.response === 'string' ? /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(err.response) : null;
+  if (enhanced?.[1]) parts.push(enhanced[1]);
+  if (typeof err.command === 'string' && TOKEN.test(err.command)) parts.push(`at ${err.command}`);
+  if (typeof err.timeoutType === 'string' && TOKEN.test(err.timeoutType)) parts.push(err.timeoutType);
+  return parts.join(' ');
+}
+
+/**
+ * Only a recipient the server refused for good (5xx at RCPT TO: no such mailbox) is hopeless.
+ * Other 5xx replies (auth required, relay denied) usually mean our SMTP settings are wrong; the
+ * normal retries give the owner time to fix them without losing the mail.
+ */
+function isPermanent(e: unknown): boolean {
+  const err = e as NodemailerError;
+  return err.permanent === true && err.command === 'RCPT TO';
+}
+
+function createSmtpTransport(url: string) {
+  return nodemailer.createTransport({
+    url,
+    pool: true,
+    maxConnections: 2,
+    connectionTimeout: 30_000,
+    greetingTimeout: 30_000,
+    socketTimeout: 60_000,
+    // nodemailer's own logger would print addresses and, with debug, whole messages.
+    logger: false,
+    debug: false,
+  });
+}
+type SmtpTransport = ReturnType<typeof createSmtpTransport>;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Outbox-first mail: callers only ever insert a row (in their own transaction); delivery,
+ * retries and back-off happen here, off the request path. The technical log names a message by
+ * its outbox id and template, never by address, subject or body.
+ */
+export class Mailer {
+  private readonly log: Logger;
+  private readonly repo;
+  private readonly smtpUrl: string | undefined;
+  private readonly from: string;
+  private readonly messageIdDomain: string;
+  private readonly now: () => number;
+  private readonly intervalMs: number;
+  private readonly maxAttempts: number;
+  private transport: SmtpTransport | undefined;
+  private running = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private inFlight: Promise<void> | undefined;
+  private kicked = false;
+
+  constructor(opts: MailerOptions) {
+    this.log = opts.log;
+    this.repo = mailRepo(opts.db);
+    this.smtpUrl = opts.smtpUrl;
+    this.from = opts.from;
+    this.messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(opts.from)?.[1] ?? 'tessera.invalid';
+    this.now = opts.now;
+    this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  }
+
+  /** True when no SMTP server is configured: mail is kept for the instance owner to read. */
+  get devMode(): boolean {
+    return this.smtpUrl === undefined;
+  }
+
+  /**
+   * Queues one message and returns its outbox id. Inside an open transaction the row joins it,
+   * so a service call that rolls back sends nothing; delivery starts only after the commit
+   * because the loop runs on a later tick.
+   */
+  enqueue(msg: OutgoingMail): string {
+    const parsed = messageSchema.safeParse(msg);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new MailError(`invalid mail: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
+    }
+    const m = parsed.data;
+    const id = randomUUID();
+    const at = iso(this.now());
+    const status = this.devMode ? 'dev' : 'queued';
+    this.repo.insert({
+      id,
+      org_id: m.orgId ?? null,
+      template: m.template,
+      to_address: m.to,
+      subject: m.subject,
+      text_body: m.text,
+      html_body: m.html ?? null,
+      status,
+      next_attempt_at: at,
+      created_at: at,
+    });
+    if (status === 'dev') {
+      this.log.info({ mailId: id, template: m.template }, 'mail kept in dev outbox (no SMTP configured)');
+    } else {
+      this.kick();
+    }
+    return id;
+  }
+
+  /**
+   * Delivers every due queued message and returns how many were sent. A failing message is
+   * rescheduled or marked failed; it never stops the others and never makes this throw.
+   */
+  async processOutbox(): Promise<number> {
+    if (this.smtpUrl === undefined) return 0;
+    this.transport ??= createSmtpTransport(this.smtpUrl);
+    const transport = this.transport;
+    const requeued = this.repo.requeueExpiredClaims(iso(this.now()));
+    if (requeued > 0) this.log.warn({ count: requeued }, 'mail claims expired; messages queued again');
+    let sent = 0;
+    for (;;) {
+      const now = this.now();
+      const rows = this.repo.claimDue(iso(now), iso(now + CLAIM_LEASE_MS), BATCH_SIZE);
+      if (rows.length === 0) break;
+      const results = await Promise.all(rows.map((row) => this.deliver(transport, row)));
+      sent += results.filter(Boolean).length;
+      if (rows.length < BATCH_SIZE || this.stopping) break;
+    }
+    return sent;
+  }
+
+  private async deliver(transport: SmtpTransport, row: OutboxRow): Promise<boolean> {
+    try {
+      await transport.sendMail({
+        from: this.from,
+        to: row.to_address,
+        subject: row.subject,
+        text: row.text_body,
+        ...(row.html_body !== null ? { html: row.html_body } : {}),
+        // Stable per outbox row: if a crash makes us send twice, receivers can tell it is one mail.
+        messageId: `<${row.id}@${this.messageIdDomain}>`,
+        // RFC 3834: keeps vacation responders from answering automated mail.
+        headers: { 'Auto-Submitted': 'auto-generated' },
+      });
+    } catch (e) {
+      this.recordFailure(row, e);
+      return false;
+    }
+    this.repo.markSent(row.id, iso(this.now()));
+    this.log.info({ mailId: row.id, template: row.template }, 'mail sent');
+    return true;
+  }
+
+  private recordFailure(row: OutboxRow, e: unknown): void {
+    const attempts = row.attempts + 1;
+    const error = describeSmtpError(e);
+    const now = this.now();
+    const giveUp = attempts >= this.maxAttempts || isPermanent(e);
+    this.repo.markAttemptFailed(row.id, {
+      status: giveUp ? 'failed' : 'queued',
+      attempts,
+      nextAt: iso(giveUp ? now : now + retryDelayMs(attempts)),
+      error,
+    });
+    const fields = { mailId: row.id, template: row.template, attempts, error };
+    if (giveUp) this.log.error(fields, 'mail delivery failed; giving up');
+    else this.log.warn(fields, 'mail delivery failed; will retry');
+  }
+
+  /** Starts the delivery loop. In dev mode there is nothing to deliver, so nothing starts. */
+  start(): void {
+    if (this.running || this.devMode) return;
+    this.running = true;
+    this.stopping = false;
+    this.schedule(0);
+  }
+
+  /** Stops the loop, waits for a batch in progress, then closes the SMTP connections. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+    this.stopping = false;
+    this.transport?.close();
+    this.transport = undefined;
+  }
+
+  /** Runs the loop now instead of at the next interval (after an enqueue). */
+  private kick(): void {
+    if (!this.running) return;
+    if (this.inFlight) this.kicked = true;
+    else this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.tick(), delayMs);
+    // The loop must never be what keeps the process alive.
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = undefined;
+    this.kicked = false;
+    this.inFlight = this.processOutbox().then(
+      () => undefined,
+      (e: unknown) => {
+        // Not a message failure (those are handled per row): the database itself failed.
+        this.log.error({ error: e instanceof Error ? e.message : String(e) }, 'mail outbox batch failed');
+      },
+    );
+    await this.inFlight;
+    this.inFlight = undefined;
+    this.schedule(this.kicked ? 0 : this.intervalMs);
+  }
+
+  /** Messages kept because no SMTP server is configured, newest first, for the owner's admin page. */
+  devOutbox(limit = 50): OutboxRow[] {
+    return this.repo.listByStatus('dev', Math.min(Math.max(1, Math.trunc(limit)), 500));
+  }
+
+  get(id: string): OutboxRow | undefined {
+    return this.repo.get(id);
+  }
+
+  /**
+   * Deletes sent, failed and dev messages older than `maxAgeMs`. Finished mail still holds
+   * addresses, names and one-time links, so it must not outlive its use; the retention job
+   * calls this. Queued and in-flight messages are never touched.
+   */
+  purgeFinished(maxAgeMs: number): number {
+    return this.repo.purgeFinished(iso(this.now() - maxAgeMs));
+  }
+}

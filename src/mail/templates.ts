@@ -1,0 +1,73 @@
+/**
+ * Every mail Tessera sends, as a typed function from params to content. Keeping them here (not
+ * inline in services) means one place to review wording and one place where escaping happens.
+ * Names, links and titles are user-controlled: the HTML part escapes every interpolated value.
+ */
+
+export interface MailContent {
+  subject: string;
+  text: string;
+  html?: string;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+}
+
+/** Header values must stay on one line; a stray newline in a name must not reshape the subject. */
+function oneLine(s: string): string {
+  return s.replace(/[\r\n\t]+/g, ' ').trim();
+}
+
+/** Paragraphs of plain text → the text part and an escaped, minimal HTML part. */
+function compose(subject: string, paragraphs: string[], link?: { href: string; label: string }): MailContent {
+  const text = [...paragraphs, ...(link ? [`${link.label}:\n${link.href}`] : [])].join('\n\n') + '\n';
+  const body = paragraphs.map((p) => `<p>${escapeHtml(p).replace(/\n/g, '<br>')}</p>`);
+  if (link) body.push(`<p><a href="${escapeHtml(link.href)}">${escapeHtml(link.label)}</a></p>`);
+  const html = `<!doctype html><html><body>${body.join('\n')}</body></html>\n`;
+  return { subject: oneLine(subject), text, html };
+}
+
+export const templates = {
+  verifyEmail(p: { name: string; link: string }): MailContent {
+    return compose(
+      'Confirm your email address',
+      [`Hello ${p.name},`, 'please confirm that this is your email address so you can sign in to Tessera.', 'If you did not create an account, you can ignore this message.'],
+      { href: p.link, label: 'Confirm my email address' },
+    );
+  },
+
+  passwordReset(p: { name: string; link: string; minutes: number }): MailContent {
+    return compose(
+      'Reset your password',
+      [
+        `Hello ${p.name},`,
+        `someone asked to reset the password of your Tessera account. The link below works once and expires in ${p.minutes} minutes.`,
+        'If this was not you, ignore this message: your password stays as it is.',
+      ],
+      { href: p.link, label: 'Choose a new password' },
+    );
+  },
+
+  invitation(p: { orgName: string; inviterName: string; link: string; role: string }): MailContent {
+    return compose(
+      `${p.inviterName} invited you to ${p.orgName} on Tessera`,
+      [`Hello,`, `${p.inviterName} invited you to join ${p.orgName} on Tessera as ${p.role}.`, 'If you were not expecting this invitation, you can ignore this message.'],
+      { href: p.link, label: 'Accept the invitation' },
+    );
+  },
+
+  securityAlert(p: { title: string; lines: string[] }): MailContent {
+    return compose(`Security alert: ${p.title}`, [p.title, p.lines.join('\n'), 'This message was sent automatically by your Tessera instance.']);
+  },
+} as const;
+
+export type TemplateName = keyof typeof templates;
+export type TemplateParams<K extends TemplateName> = Parameters<(typeof templates)[K]>[0];
+
+/** Renders a template and tags the result with its name, ready to spread into Mailer.enqueue. */
+export function renderMail<K extends TemplateName>(template: K, params: TemplateParams<K>): MailContent & { template: K } {
+  const render = templates[template] as (p: TemplateParams<K>) => MailContent;
+  return { template, ...render(params) };
+}
