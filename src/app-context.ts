@@ -1,10 +1,15 @@
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { AuditLog } from './audit/service.ts';
+import type { AuthService } from './auth/service.ts';
+import type { SessionService } from './auth/sessions.ts';
+import type { SetupService } from './auth/setup.ts';
 import type { Config } from './config/config.ts';
 import type { DB } from './db/open.ts';
 import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
+import type { Mailer } from './mail/service.ts';
+import type { OrgService } from './orgs/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
 export interface AppContext {
@@ -15,6 +20,13 @@ export interface AppContext {
   log: Logger;
   metrics: Metrics;
   accessLog: AccessLogWriter;
+  mailer: Mailer;
+  sessions: SessionService;
+  setup: SetupService;
+  auth: AuthService;
+  orgs: OrgService;
+  /** Absolute base URL for links in emails (the public URL, or where we listen). */
+  baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */
   now: () => number;
 }

@@ -7,3 +7,11 @@ document.addEventListener('htmx:config:request', (event) => {
     detail.ctx.request.headers['X-CSRF-Token'] = meta.getAttribute('content');
   }
 });
+
+// Confirmation for destructive one-button forms (data-confirm); works without JS too (no prompt).
+document.addEventListener('submit', (event) => {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});

@@ -4,6 +4,7 @@ import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from './support/client.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
 import { tempDir } from './support/temp.ts';
 
@@ -90,8 +91,10 @@ describe('HTTP skeleton', () => {
   });
 
   it('limits request bodies', async () => {
-    const ok = await fetch(`${s.url}/__test/echo`, { method: 'POST', body: 'x'.repeat(1000) });
-    expect(await ok.text()).toBe('1000');
+    const client = new Client(s.url);
+    await client.get('/login');
+    const ok = await client.request('POST', '/__test/echo', { body: 'x'.repeat(1000), headers: { 'x-csrf-token': client.csrf } });
+    expect(ok.text).toBe('1000');
     const big = await fetch(`${s.url}/__test/echo`, { method: 'POST', body: 'x'.repeat(5 * 1024) });
     expect(big.status).toBe(413);
     expect(await big.text()).toContain('Request too large');

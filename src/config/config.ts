@@ -27,6 +27,9 @@ export const settings = {
   metricsToken: { env: 'TESSERA_METRICS_TOKEN', flag: 'metrics-token', schema: z.string().min(16, 'must be at least 16 characters').optional(), help: 'bearer token required for /metrics' },
   bodyLimitKb: { env: 'TESSERA_BODY_LIMIT_KB', flag: 'body-limit-kb', schema: z.coerce.number().int().min(1).max(102_400).default(1024), help: 'maximum request body size in KiB' },
   shutdownTimeoutMs: { env: 'TESSERA_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: z.coerce.number().int().min(0).max(600_000).default(10_000), help: 'how long in-flight requests may finish on shutdown' },
+  sessionIdleMinutes: { env: 'TESSERA_SESSION_IDLE_MINUTES', flag: 'session-idle-minutes', schema: z.coerce.number().int().min(5).max(43_200).default(720), help: 'sign out after this many minutes without activity' },
+  sessionAbsoluteHours: { env: 'TESSERA_SESSION_ABSOLUTE_HOURS', flag: 'session-absolute-hours', schema: z.coerce.number().int().min(1).max(8_760).default(168), help: 'sign out this many hours after sign-in, whatever the activity' },
+  instanceName: { env: 'TESSERA_INSTANCE_NAME', flag: 'instance-name', schema: z.string().max(60).regex(/^[^\r\n<>]*$/, 'must be one line without < or >').default(''), help: 'name shown in authenticator apps and emails' },
   smtpUrl: { env: 'TESSERA_SMTP_URL', flag: 'smtp-url', schema: z.url({ protocol: /^smtps?$/, hostname: /^\S+$/, error: 'must be an smtp:// or smtps:// URL with a host' }).optional(), help: 'SMTP server, smtp://user:pass@host:587 or smtps://user:pass@host:465 (prefer the env var: flags show in ps); unset = mail stays in the dev outbox' },
   mailFrom: { env: 'TESSERA_MAIL_FROM', flag: 'mail-from', schema: z.string().min(3).max(320).regex(/^[^\r\n]*@[^\r\n]*$/, 'must be an address such as "Tessera <tessera@example.org>"').default('Tessera <tessera@localhost>'), help: 'sender of outgoing mail' },
 } as const;

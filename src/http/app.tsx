@@ -5,10 +5,14 @@ import { HTTPException } from 'hono/http-exception';
 import { ErrorPage } from '../../views/errors.tsx';
 import { HomePage } from '../../views/home.tsx';
 import type { AppContext } from '../app-context.ts';
-import { setupRoutes } from '../auth/setup-routes.tsx';
+import { authRoutes } from '../auth/routes.tsx';
 import { instanceHasOwner } from '../auth/owner.ts';
 import { accessLog } from './access-log.ts';
 import { clientInfo } from './client-info.ts';
+import { csrfProtection } from './csrf.ts';
+import { sessionMiddleware } from './session.ts';
+import { routes } from './access.ts';
+import { guard } from './guard.ts';
 import { healthRoutes } from './health.ts';
 import { requestId } from './request-id.ts';
 import { securityHeaders } from './security-headers.ts';
@@ -37,10 +41,18 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
     }),
   );
 
+  // Static files and probes need no session; mount them before the session middleware.
   app.route('/', staticRoutes());
   app.route('/', healthRoutes(ctx));
-  app.get('/', (c) => c.html(<HomePage needsSetup={!instanceHasOwner(ctx.db)} />));
-  app.route('/', setupRoutes(ctx));
+  app.use(sessionMiddleware());
+  app.use(csrfProtection());
+
+  routes(app, guard).get('/', { kind: 'public' }, (c) => {
+    const session = c.get('session');
+    if (session && !session.mfa_pending) return c.redirect('/orgs', 303);
+    return c.html(<HomePage needsSetup={!instanceHasOwner(ctx.db)} />);
+  });
+  app.route('/', authRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

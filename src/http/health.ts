@@ -1,12 +1,15 @@
 import { Hono } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../app-context.ts';
+import { routes } from './access.ts';
+import { guard } from './guard.ts';
 import type { AppEnv } from './types.ts';
 
 export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  app.get('/readyz', (c) => {
+  const r = routes(app, guard);
+  r.get('/healthz', { kind: 'public' }, (c) => c.json({ status: 'ok' }));
+  r.get('/readyz', { kind: 'public' }, (c) => {
     try {
       ctx.db.prepare('SELECT 1').get();
       return c.json({ status: 'ready', checks: { database: 'ok' } });
@@ -14,7 +17,7 @@ export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
       return c.json({ status: 'not ready', checks: { database: 'failing' } }, 503);
     }
   });
-  app.get('/metrics', async (c) => {
+  r.get('/metrics', { kind: 'public' }, async (c) => {
     const want = ctx.cfg.metricsToken;
     if (want) {
       const got = Buffer.from(c.req.header('authorization') ?? '');

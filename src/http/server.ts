@@ -10,11 +10,11 @@ import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { systemContext } from '../audit/service.ts';
 import { instanceHasOwner } from '../auth/owner.ts';
-import { SetupService } from '../auth/setup.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
+import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
 import { Metrics } from './metrics.ts';
 import type { AppEnv } from './types.ts';
@@ -64,16 +64,20 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       throw new StartupError(`cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  const ctx: AppContext = {
-    cfg,
-    db: opened.db,
-    keyring: opened.keyring,
-    audit: opened.audit,
-    log,
-    metrics: new Metrics(() => fileSize(dbFile) + fileSize(`${dbFile}-wal`)),
-    accessLog: new AccessLogWriter(cfg.dataDir),
-    now: opts.now ?? Date.now,
-  };
+  let baseUrl = cfg.publicUrl?.replace(/\/$/, '') ?? '';
+  const ctx: AppContext = buildContext(
+    {
+      cfg,
+      db: opened.db,
+      keyring: opened.keyring,
+      audit: opened.audit,
+      log,
+      metrics: new Metrics(() => fileSize(dbFile) + fileSize(`${dbFile}-wal`)),
+      accessLog: new AccessLogWriter(cfg.dataDir),
+      now: opts.now ?? Date.now,
+    },
+    () => baseUrl,
+  );
   if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
   if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
 
@@ -82,7 +86,12 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     if (removed.length) log.info({ removed: removed.length, retentionDays: cfg.accessLogRetentionDays }, 'pruned access logs');
   };
   pruneAccessLog();
-  const jobs = [new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneAccessLog)];
+  const jobs = [
+    new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneAccessLog),
+    new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, () => {
+      ctx.sessions.purgeExpired();
+    }),
+  ];
 
   const app = createApp(ctx, { tls });
   opts.extendApp?.(app);
@@ -103,6 +112,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   const scheme = tls ? 'https' : 'http';
   const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
   const url = `${scheme}://${hostForUrl}:${port}`;
+  if (!baseUrl) baseUrl = url;
+  ctx.mailer.start();
 
   let redirect: http.Server | undefined;
   if (tls && cfg.redirectPort !== undefined) {
@@ -119,8 +130,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
 
   let setupUrl: string | undefined;
   if (!instanceHasOwner(ctx.db)) {
-    const issued = new SetupService(ctx.db, ctx.audit, ctx.now).issue(systemContext());
-    setupUrl = `${cfg.publicUrl?.replace(/\/$/, '') ?? url}/setup?token=${issued.token}`;
+    const issued = ctx.setup.issue(systemContext());
+    setupUrl = `${baseUrl}/setup?token=${issued.token}`;
     // Printed on the console, not into the structured log: the link is a one-time secret.
     (opts.announce ?? ((l: string) => process.stdout.write(`${l}\n`)))(
       `\n  Tessera has no owner yet. Open this one-time link within 24 hours to create the first account:\n\n    ${setupUrl}\n`,
@@ -149,6 +160,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
         });
         server.closeIdleConnections();
       });
+      await ctx.mailer.stop();
       await ctx.accessLog.close();
       try {
         ctx.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { readAsset } from '../assets.ts';
+import { routes } from './access.ts';
+import { guard } from './guard.ts';
+import type { AppEnv } from './types.ts';
 
 /**
  * Static files are served under content-hashed names (`/static/htmx.3f2a9c1b.js`) so they can be
@@ -50,10 +53,10 @@ export function staticUrl(name: keyof typeof sources | string): string {
   return e.url;
 }
 
-export function staticRoutes(): Hono {
+export function staticRoutes(): Hono<AppEnv> {
   load();
-  const app = new Hono();
-  app.get('/static/:file', (c) => {
+  const app = new Hono<AppEnv>();
+  routes(app, guard).get('/static/:file', { kind: 'public' }, (c) => {
     const e = byUrl?.get(c.req.path);
     if (!e) return c.notFound();
     if (c.req.header('if-none-match') === e.etag) return c.body(null, 304, { ETag: e.etag, 'Cache-Control': 'public, max-age=31536000, immutable' });

@@ -1,4 +1,6 @@
 import type { AppContext } from '../app-context.ts';
+import type { SessionRow, UserRow } from '../auth/repo.ts';
+import type { ApiTokenRow, MembershipRow, OrgRow } from '../orgs/repo.ts';
 
 /** Values middleware puts on the request context; routes read them, never recompute them. */
 export interface AppEnv {
@@ -8,5 +10,13 @@ export interface AppEnv {
     secure: boolean;
     userId: string | null;
     app: AppContext;
+    session: SessionRow | null;
+    user: UserRow | null;
+    apiToken: ApiTokenRow | null;
+    /** Set by the org guard on `/orgs/:orgSlug/…` routes. */
+    org: OrgRow;
+    membership: MembershipRow | null;
+    /** Token for forms; the session's, or the pre-session cookie's. */
+    csrfToken: string;
   };
 }

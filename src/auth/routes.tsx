@@ -1,0 +1,245 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { AccountPage, ForgotForm, LoginForm, Notice, ReauthForm, RecoveryCodes, ResetForm, SecondFactorForm, SessionsPage, SetupForm, TotpSetup } from '../../views/auth.tsx';
+import { SetupInvalidPage } from '../../views/setup.tsx';
+import { routes } from '../http/access.ts';
+import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
+import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
+import { auditCtx, guard } from '../http/guard.ts';
+import { render } from '../http/render.tsx';
+import type { AppEnv } from '../http/types.ts';
+import { instanceHasOwner } from './owner.ts';
+import { qrSvg } from './totp.ts';
+
+const text = (max: number) => z.string().trim().min(1, 'Required.').max(max, `At most ${max} characters.`).refine((v) => !CONTROL_CHARS.test(v), 'Contains characters that are not allowed.');
+const email = z.string().trim().max(254, 'At most 254 characters.').pipe(z.email('Enter a valid email address.'));
+const password = z.string().min(1, 'Required.').max(256, 'At most 256 characters.');
+const tokenQuery = z.object({ token: z.string().max(200).default('') });
+
+/** Login, second factor, setup, password reset, email confirmation and the account pages. */
+export function authRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const r = routes(app, guard);
+
+  // ---- first owner ----------------------------------------------------------------------------
+  r.get('/setup', { kind: 'public' }, (c) => {
+    const ctx = c.get('app');
+    if (instanceHasOwner(ctx.db)) return c.html(<SetupInvalidPage reason="done" />, 410);
+    const q = tokenQuery.parse(c.req.query());
+    const check = ctx.setup.check(q.token);
+    if (!check.ok) return c.html(<SetupInvalidPage reason={check.reason} />, check.reason === 'invalid' ? 404 : 410);
+    return render(c, 'Set up Tessera', <SetupForm csrf={c.get('csrfToken')} token={q.token} />);
+  });
+
+  r.post('/setup', { kind: 'public' }, async (c) => {
+    const ctx = c.get('app');
+    const q = tokenQuery.parse(c.req.query());
+    const form = await parseForm(c, z.object({ name: text(120), email, password }));
+    if (!form.ok) return render(c, 'Set up Tessera', <SetupForm csrf={c.get('csrfToken')} token={q.token} errors={form.errors} values={form.values} />, 400);
+    const res = await ctx.auth.createOwner(q.token, form.data, auditCtx(c));
+    if (!res.ok) {
+      if (res.error === 'password') return render(c, 'Set up Tessera', <SetupForm csrf={c.get('csrfToken')} token={q.token} errors={{ password: res.message }} values={{ name: form.data.name, email: form.data.email }} />, 400);
+      return c.html(<SetupInvalidPage reason={res.error === 'exists' ? 'done' : 'used'} />, 410);
+    }
+    setSessionCookie(c, res.token);
+    return c.redirect('/account/2fa/setup', 303);
+  });
+
+  // ---- sign in / out --------------------------------------------------------------------------
+  r.get('/login', { kind: 'public' }, (c) => {
+    const next = safeNext(c.req.query('next'));
+    if (c.get('session')?.mfa_pending === 0) return c.redirect(next, 303);
+    const notice = c.req.query('reset') === '1' ? 'Your password was changed. Sign in with the new one.' : c.req.query('bye') === '1' ? 'You are signed out.' : undefined;
+    return render(c, 'Sign in', <LoginForm csrf={c.get('csrfToken')} next={next} notice={notice} />);
+  });
+
+  r.post('/login', { kind: 'public' }, async (c) => {
+    const ctx = c.get('app');
+    const next = safeNext(c.req.query('next'));
+    const form = await parseForm(c, z.object({ email: z.string().trim().min(1, 'Required.').max(254, 'At most 254 characters.'), password }));
+    if (!form.ok) return render(c, 'Sign in', <LoginForm csrf={c.get('csrfToken')} next={next} errors={form.errors} values={form.values} />, 400);
+    const res = await ctx.auth.login(form.data.email, form.data.password, auditCtx(c));
+    if (!res.ok) {
+      const status = res.error === 'invalid' ? 401 : res.error === 'disabled' ? 403 : 429;
+      if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
+      return render(c, 'Sign in', <LoginForm csrf={c.get('csrfToken')} next={next} message={res.message} values={{ email: form.data.email }} />, status);
+    }
+    setSessionCookie(c, res.token);
+    return c.redirect(res.mfaPending ? `/login/2fa${next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}` : next, 303);
+  });
+
+  r.get('/login/2fa', { kind: 'mfa-pending' }, (c) => render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} />));
+
+  r.post('/login/2fa', { kind: 'mfa-pending' }, async (c) => {
+    const ctx = c.get('app');
+    const form = await parseForm(c, z.object({ code: z.string().trim().min(1, 'Required.').max(40) }));
+    if (!form.ok) return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} message="Enter a code." />, 400);
+    const res = ctx.auth.secondFactor(c.get('session')!, form.data.code, auditCtx(c));
+    if (!res.ok) {
+      if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
+      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+    }
+    setSessionCookie(c, res.token);
+    return c.redirect(safeNext(c.req.query('next')), 303);
+  });
+
+  r.post('/logout', { kind: 'public' }, (c) => {
+    const session = c.get('session');
+    if (session) c.get('app').auth.logout(session, auditCtx(c));
+    clearSessionCookie(c);
+    return c.redirect('/login?bye=1', 303);
+  });
+
+  // ---- password reset and email confirmation --------------------------------------------------------
+  r.get('/password/forgot', { kind: 'public' }, (c) => render(c, 'Reset your password', <ForgotForm csrf={c.get('csrfToken')} sent={false} />));
+
+  r.post('/password/forgot', { kind: 'public' }, async (c) => {
+    const form = await parseForm(c, z.object({ email: z.string().trim().min(1).max(254) }));
+    if (form.ok) c.get('app').auth.requestPasswordReset(form.data.email, auditCtx(c));
+    return render(c, 'Reset your password', <ForgotForm csrf={c.get('csrfToken')} sent={true} />);
+  });
+
+  r.get('/password/reset', { kind: 'public' }, (c) => {
+    const q = tokenQuery.parse(c.req.query());
+    if (!c.get('app').auth.checkResetToken(q.token)) {
+      return render(c, 'Reset link', <Notice title="Reset link not usable" kind="error" message="This reset link is invalid, expired or already used." link={{ href: '/password/forgot', label: 'Ask for a new link' }} />, 410);
+    }
+    return render(c, 'Choose a new password', <ResetForm csrf={c.get('csrfToken')} token={q.token} />);
+  });
+
+  r.post('/password/reset', { kind: 'public' }, async (c) => {
+    const form = await parseForm(c, z.object({ token: z.string().max(200), password }));
+    if (!form.ok) return render(c, 'Choose a new password', <ResetForm csrf={c.get('csrfToken')} token={form.values.token ?? ''} errors={form.errors} />, 400);
+    const res = await c.get('app').auth.resetPassword(form.data.token, form.data.password, auditCtx(c));
+    if (!res.ok) {
+      if (res.error === 'password') return render(c, 'Choose a new password', <ResetForm csrf={c.get('csrfToken')} token={form.data.token} errors={{ password: res.message }} />, 400);
+      return render(c, 'Reset link', <Notice title="Reset link not usable" kind="error" message={res.message} link={{ href: '/password/forgot', label: 'Ask for a new link' }} />, 410);
+    }
+    clearSessionCookie(c);
+    return c.redirect('/login?reset=1', 303);
+  });
+
+  r.get('/email/confirm', { kind: 'public' }, (c) => {
+    const q = tokenQuery.parse(c.req.query());
+    const res = c.get('app').auth.confirmEmail(q.token, c.req.query('change') === '1', auditCtx(c));
+    return res.ok
+      ? render(c, 'Email confirmed', <Notice title="Email address confirmed" message="Thank you: your email address is confirmed." link={{ href: '/', label: 'Continue' }} />)
+      : render(c, 'Confirmation link', <Notice title="Confirmation link not usable" kind="error" message={res.message} />, 410);
+  });
+
+  // ---- account ------------------------------------------------------------------------------------
+  const accountPage = (c: Parameters<Parameters<typeof r.get>[2]>[0], extra: Partial<Parameters<typeof AccountPage>[0]> = {}, status: 200 | 400 = 200) => {
+    const ctx = c.get('app');
+    const user = ctx.auth.user(c.get('user')!.id)!;
+    const flashKey = c.req.query('done');
+    const flashes: Record<string, string> = {
+      password: 'Password changed. Your other sessions were signed out.',
+      email: 'Check the new address: we sent it a confirmation link.',
+      '2fa-off': 'Two-factor authentication is off.',
+    };
+    const flash = flashKey && flashes[flashKey] ? { kind: 'ok' as const, text: flashes[flashKey] } : undefined;
+    return render(c, 'Your account', <AccountPage csrf={c.get('csrfToken')} user={user} recoveryLeft={ctx.auth.recoveryCodesLeft(user.id)} flash={flash} {...extra} />, status);
+  };
+
+  r.get('/account', { kind: 'user', enrol: true }, (c) => accountPage(c));
+
+  /** Sensitive changes need a password (+ code) entered in the last 10 minutes. */
+  const needsReauth = (c: Parameters<Parameters<typeof r.get>[2]>[0]) => {
+    const session = c.get('session');
+    if (session && c.get('app').auth.isRecent(session)) return null;
+    const back = c.req.method === 'GET' ? c.req.path : '/account';
+    return c.redirect(`/account/reauth?next=${encodeURIComponent(back)}`, 303);
+  };
+
+  r.get('/account/reauth', { kind: 'user', enrol: true }, (c) =>
+    render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={safeNext(c.req.query('next'), '/account')} hasTotp={!!c.get('user')!.totp_secret} />),
+  );
+
+  r.post('/account/reauth', { kind: 'user', enrol: true }, async (c) => {
+    const next = safeNext(c.req.query('next'), '/account');
+    const form = await parseForm(c, z.object({ password, code: z.string().trim().max(40).default('') }));
+    const hasTotp = !!c.get('user')!.totp_secret;
+    if (!form.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} message="Enter your password." />, 400);
+    const res = await c.get('app').auth.reauthenticate(c.get('session')!, form.data.password, form.data.code, auditCtx(c));
+    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+    return c.redirect(next, 303);
+  });
+
+  r.get('/account/2fa/setup', { kind: 'user', enrol: true }, async (c) => {
+    const ctx = c.get('app');
+    const user = c.get('user')!;
+    if (user.totp_secret) return c.redirect('/account', 303);
+    const { secret, uri } = ctx.auth.startTotp(user.id);
+    const forced = user.instance_role !== null || ctx.orgs.userNeeds2fa(user.id);
+    return render(c, 'Set up two-factor authentication', <TotpSetup csrf={c.get('csrfToken')} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
+  });
+
+  r.post('/account/2fa/setup', { kind: 'user', enrol: true }, async (c) => {
+    const ctx = c.get('app');
+    const user = c.get('user')!;
+    const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
+    const res = ctx.auth.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
+    if (!res.ok) {
+      const { secret, uri } = ctx.auth.startTotp(user.id);
+      return render(c, 'Set up two-factor authentication', <TotpSetup csrf={c.get('csrfToken')} secret={secret} qr={await qrSvg(uri)} forced={false} message={res.message} />, 400);
+    }
+    setSessionCookie(c, res.token);
+    return render(c, 'Recovery codes', <RecoveryCodes codes={res.codes} />);
+  });
+
+  r.post('/account/2fa/recovery-codes', { kind: 'user' }, (c) => {
+    const redirect = needsReauth(c);
+    if (redirect) return redirect;
+    const codes = c.get('app').auth.regenerateRecoveryCodes(c.get('user')!.id, auditCtx(c));
+    return render(c, 'Recovery codes', <RecoveryCodes codes={codes} />);
+  });
+
+  r.post('/account/2fa/disable', { kind: 'user' }, (c) => {
+    const redirect = needsReauth(c);
+    if (redirect) return redirect;
+    const res = c.get('app').auth.disableTotp(c.get('session')!, auditCtx(c));
+    setSessionCookie(c, res.token);
+    return c.redirect('/account?done=2fa-off', 303);
+  });
+
+  r.post('/account/password', { kind: 'user' }, async (c) => {
+    const redirect = needsReauth(c);
+    if (redirect) return redirect;
+    const form = await parseForm(c, z.object({ current: password, password }));
+    if (!form.ok) return accountPage(c, { errors: form.errors }, 400);
+    const res = await c.get('app').auth.changePassword(c.get('session')!, form.data.current, form.data.password, auditCtx(c));
+    if (!res.ok) return accountPage(c, { errors: res.error === 'invalid' ? { current: res.message } : { password: res.message } }, 400);
+    setSessionCookie(c, res.token);
+    return c.redirect('/account?done=password', 303);
+  });
+
+  r.post('/account/email', { kind: 'user' }, async (c) => {
+    const redirect = needsReauth(c);
+    if (redirect) return redirect;
+    const form = await parseForm(c, z.object({ email }));
+    if (!form.ok) return accountPage(c, { errors: form.errors, values: form.values }, 400);
+    const res = c.get('app').auth.requestEmailChange(c.get('user')!.id, form.data.email, auditCtx(c));
+    if (!res.ok) return accountPage(c, { errors: { email: res.message }, values: { email: form.data.email } }, 400);
+    return c.redirect('/account?done=email', 303);
+  });
+
+  r.get('/account/sessions', { kind: 'user', enrol: true }, (c) => {
+    const ctx = c.get('app');
+    const session = c.get('session')!;
+    return render(c, 'Your sessions', <SessionsPage csrf={c.get('csrfToken')} sessions={ctx.sessions.list(session.user_id)} currentId={session.id} now={ctx.now()} />);
+  });
+
+  r.post('/account/sessions/:id/revoke', { kind: 'user', enrol: true }, (c) => {
+    const id = z.string().max(64).parse(c.req.param('id'));
+    c.get('app').auth.revokeSession(c.get('user')!.id, id, auditCtx(c));
+    return c.redirect('/account/sessions', 303);
+  });
+
+  r.post('/account/sessions/revoke-others', { kind: 'user', enrol: true }, (c) => {
+    c.get('app').auth.revokeOtherSessions(c.get('session')!, auditCtx(c));
+    return c.redirect('/account/sessions', 303);
+  });
+
+  return app;
+}

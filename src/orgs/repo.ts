@@ -1,0 +1,131 @@
+import type { DB } from '../db/open.ts';
+import type { OrgRole } from './permissions.ts';
+
+export interface OrgRow {
+  id: string;
+  slug: string;
+  name: string;
+  require_2fa: number;
+  ip_allowlist: string;
+  created_at: string;
+}
+
+export interface MembershipRow {
+  org_id: string;
+  user_id: string;
+  role: OrgRole;
+  event_scope: string | null;
+  disabled_at: string | null;
+  created_at: string;
+}
+
+export interface MemberView extends MembershipRow {
+  email: string;
+  name: string;
+  totp_enabled: number;
+  user_disabled_at: string | null;
+}
+
+export interface InvitationRow {
+  id: string;
+  org_id: string;
+  email: string;
+  role: OrgRole;
+  event_scope: string | null;
+  token_hash: Buffer;
+  invited_by: string;
+  created_at: number;
+  expires_at: number;
+  accepted_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ApiTokenRow {
+  id: string;
+  org_id: string;
+  user_id: string;
+  name: string;
+  secret_hash: Buffer;
+  permissions: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** Tenant data: every query that reads or changes an organization's rows takes its id. */
+export function orgsRepo(db: DB) {
+  const s = {
+    insertOrg: db.prepare('INSERT INTO organizations (id, slug, name, require_2fa, ip_allowlist, created_at) VALUES (@id, @slug, @name, @require_2fa, @ip_allowlist, @created_at)'),
+    orgBySlug: db.prepare('SELECT * FROM organizations WHERE slug = ?'),
+    orgById: db.prepare('SELECT * FROM organizations WHERE id = ?'),
+    listOrgs: db.prepare('SELECT * FROM organizations ORDER BY name'),
+    orgsForUser: db.prepare(`SELECT o.*, m.role AS role FROM organizations o JOIN memberships m ON m.org_id = o.id
+      WHERE m.user_id = ? AND m.disabled_at IS NULL ORDER BY o.name`),
+    setRequire2fa: db.prepare('UPDATE organizations SET require_2fa = ? WHERE id = ?'),
+    setAllowlist: db.prepare('UPDATE organizations SET ip_allowlist = ? WHERE id = ?'),
+    userInOrgRequiring2fa: db.prepare(`SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id
+      WHERE m.user_id = ? AND m.disabled_at IS NULL AND o.require_2fa = 1 LIMIT 1`),
+
+    insertMembership: db.prepare('INSERT INTO memberships (org_id, user_id, role, event_scope, created_at) VALUES (@org_id, @user_id, @role, @event_scope, @created_at)'),
+    membership: db.prepare('SELECT * FROM memberships WHERE org_id = ? AND user_id = ?'),
+    members: db.prepare(`SELECT m.*, u.email, u.name, (u.totp_enabled_at IS NOT NULL) AS totp_enabled, u.disabled_at AS user_disabled_at
+      FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`),
+    setRole: db.prepare('UPDATE memberships SET role = ?, event_scope = ? WHERE org_id = ? AND user_id = ?'),
+    setMembershipDisabled: db.prepare('UPDATE memberships SET disabled_at = ? WHERE org_id = ? AND user_id = ?'),
+    deleteMembership: db.prepare('DELETE FROM memberships WHERE org_id = ? AND user_id = ?'),
+    countOwners: db.prepare(`SELECT count(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id
+      WHERE m.org_id = ? AND m.role = 'owner' AND m.disabled_at IS NULL AND u.disabled_at IS NULL`),
+
+    insertInvitation: db.prepare(`INSERT INTO invitations (id, org_id, email, role, event_scope, token_hash, invited_by, created_at, expires_at)
+      VALUES (@id, @org_id, @email, @role, @event_scope, @token_hash, @invited_by, @created_at, @expires_at)`),
+    invitationByHash: db.prepare('SELECT * FROM invitations WHERE token_hash = ?'),
+    invitations: db.prepare('SELECT * FROM invitations WHERE org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC'),
+    acceptInvitation: db.prepare('UPDATE invitations SET accepted_at = ? WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL'),
+    revokeInvitation: db.prepare('UPDATE invitations SET revoked_at = ? WHERE id = ? AND org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL'),
+
+    insertToken: db.prepare(`INSERT INTO api_tokens (id, org_id, user_id, name, secret_hash, permissions, created_at, expires_at)
+      VALUES (@id, @org_id, @user_id, @name, @secret_hash, @permissions, @created_at, @expires_at)`),
+    tokenById: db.prepare('SELECT * FROM api_tokens WHERE id = ?'),
+    tokens: db.prepare('SELECT * FROM api_tokens WHERE org_id = ? ORDER BY created_at DESC'),
+    revokeToken: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL'),
+    revokeUserTokens: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL'),
+    revokeAllUserTokens: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL'),
+    touchToken: db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
+  };
+  return {
+    insertOrg: (o: OrgRow) => void s.insertOrg.run(o),
+    orgBySlug: (slug: string) => s.orgBySlug.get(slug) as OrgRow | undefined,
+    orgById: (orgId: string) => s.orgById.get(orgId) as OrgRow | undefined,
+    listOrgs: () => s.listOrgs.all() as OrgRow[],
+    orgsForUser: (userId: string) => s.orgsForUser.all(userId) as (OrgRow & { role: OrgRole })[],
+    setRequire2fa: (orgId: string, on: boolean) => void s.setRequire2fa.run(on ? 1 : 0, orgId),
+    setAllowlist: (orgId: string, cidrs: string[]) => void s.setAllowlist.run(JSON.stringify(cidrs), orgId),
+    userInOrgRequiring2fa: (userId: string) => s.userInOrgRequiring2fa.get(userId) !== undefined,
+
+    insertMembership: (m: Omit<MembershipRow, 'disabled_at'>) => void s.insertMembership.run(m),
+    membership: (orgId: string, userId: string) => s.membership.get(orgId, userId) as MembershipRow | undefined,
+    members: (orgId: string) => s.members.all(orgId) as MemberView[],
+    setRole: (orgId: string, userId: string, role: OrgRole, scope: string | null) => s.setRole.run(role, scope, orgId, userId).changes === 1,
+    setMembershipDisabled: (orgId: string, userId: string, at: string | null) => s.setMembershipDisabled.run(at, orgId, userId).changes === 1,
+    deleteMembership: (orgId: string, userId: string) => s.deleteMembership.run(orgId, userId).changes === 1,
+    countActiveOwners: (orgId: string) => (s.countOwners.get(orgId) as { n: number }).n,
+
+    insertInvitation: (i: Omit<InvitationRow, 'accepted_at' | 'revoked_at'>) => void s.insertInvitation.run(i),
+    /** Looked up by its secret's hash before the org is known (the invitee is not a member yet). */
+    invitationByHash: (hash: Buffer) => s.invitationByHash.get(hash) as InvitationRow | undefined,
+    openInvitations: (orgId: string, now: number) => s.invitations.all(orgId, now) as InvitationRow[],
+    acceptInvitation: (orgId: string, id: string, at: number) => s.acceptInvitation.run(at, id, orgId).changes === 1,
+    revokeInvitation: (orgId: string, id: string, at: number) => s.revokeInvitation.run(at, id, orgId).changes === 1,
+
+    insertToken: (t: Omit<ApiTokenRow, 'last_used_at' | 'revoked_at'>) => void s.insertToken.run(t),
+    /** Bearer lookup by token id; the caller checks the secret, the org and the expiry. */
+    tokenById: (id: string) => s.tokenById.get(id) as ApiTokenRow | undefined,
+    tokens: (orgId: string) => s.tokens.all(orgId) as ApiTokenRow[],
+    revokeToken: (orgId: string, id: string, at: number) => s.revokeToken.run(at, id, orgId).changes === 1,
+    revokeUserTokens: (orgId: string, userId: string, at: number) => s.revokeUserTokens.run(at, orgId, userId).changes,
+    revokeAllUserTokens: (userId: string, at: number) => s.revokeAllUserTokens.run(at, userId).changes,
+    touchToken: (id: string, at: number) => void s.touchToken.run(at, id),
+  };
+}
+export type OrgsRepo = ReturnType<typeof orgsRepo>;

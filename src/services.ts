@@ -1,0 +1,37 @@
+import type { AppContext } from './app-context.ts';
+import type { AccessLogWriter } from './audit/access-log.ts';
+import type { AuditLog } from './audit/service.ts';
+import { AuthService } from './auth/service.ts';
+import { SessionService } from './auth/sessions.ts';
+import { SetupService } from './auth/setup.ts';
+import { Throttle } from './auth/throttle.ts';
+import type { Config } from './config/config.ts';
+import type { DB } from './db/open.ts';
+import type { Metrics } from './http/metrics.ts';
+import type { Keyring } from './keys/keyring.ts';
+import type { Logger } from './log.ts';
+import { Mailer } from './mail/service.ts';
+import { OrgService } from './orgs/service.ts';
+
+export interface Core {
+  cfg: Config;
+  db: DB;
+  keyring: Keyring;
+  audit: AuditLog;
+  log: Logger;
+  metrics: Metrics;
+  accessLog: AccessLogWriter;
+  now: () => number;
+}
+
+/** Wires the capabilities together once; the HTTP app, the CLI and jobs all use this. */
+export function buildContext(core: Core, baseUrl: () => string): AppContext {
+  const { cfg, db, audit, now } = core;
+  const mailer = new Mailer({ db, log: core.log, smtpUrl: cfg.smtpUrl, from: cfg.mailFrom, now });
+  const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now);
+  const setup = new SetupService(db, audit, now);
+  const throttle = new Throttle(db, now);
+  const auth = new AuthService({ db, audit, sessions, throttle, mailer, setup, now, baseUrl, instanceName: cfg.instanceName });
+  const orgs = new OrgService({ db, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.repo.userById(id), userByEmail: (e) => auth.repo.userByEmail(e) });
+  return { ...core, mailer, sessions, setup, auth, orgs, baseUrl };
+}

@@ -1,0 +1,75 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { Child } from 'hono/jsx';
+
+export function Csrf({ token }: { token: string }) {
+  return <input type="hidden" name="_csrf" value={token} />;
+}
+
+export function Flash({ kind, children }: { kind: 'ok' | 'error'; children?: Child }) {
+  return (
+    <div class={`flash ${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {children}
+    </div>
+  );
+}
+
+interface FieldProps {
+  name: string;
+  label: string;
+  type?: string;
+  value?: string;
+  error?: string | undefined;
+  help?: string;
+  required?: boolean;
+  autocomplete?: string;
+  inputmode?: 'numeric' | 'text' | 'email' | 'tel';
+  minlength?: number;
+  maxlength?: number;
+  pattern?: string;
+  autofocus?: boolean;
+}
+
+/** Label, input, help and error, wired with aria attributes so screen readers announce them. */
+export function Field(p: FieldProps) {
+  const id = `f-${p.name}`;
+  const described = [p.help ? `${id}-help` : '', p.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  return (
+    <label for={id}>
+      {p.label}
+      <input
+        id={id}
+        name={p.name}
+        type={p.type ?? 'text'}
+        value={p.type === 'password' ? undefined : p.value}
+        required={p.required}
+        autocomplete={p.autocomplete}
+        inputmode={p.inputmode}
+        minlength={p.minlength}
+        maxlength={p.maxlength}
+        pattern={p.pattern}
+        autofocus={p.autofocus}
+        aria-invalid={p.error ? 'true' : undefined}
+        aria-describedby={described}
+      />
+      {p.help ? <small id={`${id}-help`}>{p.help}</small> : null}
+      {p.error ? (
+        <small id={`${id}-error`} class="field-error">
+          {p.error}
+        </small>
+      ) : null}
+    </label>
+  );
+}
+
+/** A one-button form for actions (revoke, disable...): POST with the CSRF token. */
+export function ActionButton({ action, label, csrf, confirm, variant, hidden }: { action: string; label: string; csrf: string; confirm?: string; variant?: 'secondary' | 'contrast' | 'outline'; hidden?: Record<string, string> }) {
+  return (
+    <form method="post" action={action} class="inline-action" data-confirm={confirm}>
+      <Csrf token={csrf} />
+      {hidden ? Object.entries(hidden).map(([k, v]) => <input type="hidden" name={k} value={v} />) : null}
+      <button type="submit" class={variant ?? 'secondary'}>
+        {label}
+      </button>
+    </form>
+  );
+}
