@@ -3,17 +3,9 @@ import { isSingleBinary } from '../assets.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { isKnownStartupError } from '../bootstrap.ts';
 import { addSettingOptions, flagsFrom, keyOptions } from './options.ts';
-import { doctor, init, keysStatus, migrateCommand, serveCommand } from './commands.ts';
+import { auditVerify, doctor, init, keysStatus, migrateCommand, serveCommand, userList, userReset2fa, userUnlock } from './commands.ts';
+import { CliError } from './errors.ts';
 
-/** Errors a person can act on are one line; exit 2 for bad input, 1 for everything else. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
 
 export function buildProgram(): Command {
   const program = new Command('tessera')
@@ -45,6 +37,20 @@ export function buildProgram(): Command {
   const keys = program.command('keys').description('inspect and manage encryption keys');
   withConfig(addSettingOptions(keys.command('status').description('show the master key source and the data keys in the keyring'), keyOptions), (cfg, cmd) =>
     keysStatus(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  const user = program.command('user').description('manage accounts from the server console (every action is audited)');
+  withConfig(
+    addSettingOptions(user.command('reset-2fa').description('remove a locked-out user\'s two-factor authentication and end their sessions').requiredOption('--email <email>', 'the account\'s email address'), keyOptions),
+    (cfg, cmd) => userReset2fa(cfg, flagsFrom(cmd).masterKeyFile !== undefined, cmd.opts<{ email: string }>().email),
+  );
+  withConfig(
+    addSettingOptions(user.command('unlock').description('clear the failed-sign-in lock of an account').requiredOption('--email <email>', 'the account\'s email address'), keyOptions),
+    (cfg, cmd) => userUnlock(cfg, flagsFrom(cmd).masterKeyFile !== undefined, cmd.opts<{ email: string }>().email),
+  );
+  withConfig(addSettingOptions(user.command('list').description('list accounts'), keyOptions), (cfg, cmd) => userList(cfg, flagsFrom(cmd).masterKeyFile !== undefined));
+  const audit = program.command('audit').description('the tamper-evident audit log');
+  withConfig(addSettingOptions(audit.command('verify').description('walk the hash chain and report the first broken row (exit 3)'), keyOptions), (cfg, cmd) =>
+    auditVerify(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
   );
   return program;
 }
