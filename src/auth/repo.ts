@@ -59,6 +59,7 @@ export function authRepo(db: DB) {
     insertUser: db.prepare(`INSERT INTO users (id, email, name, password_hash, instance_role, email_verified_at, password_changed_at, created_at)
       VALUES (@id, @email, @name, @password_hash, @instance_role, @email_verified_at, @password_changed_at, @created_at)`),
     countOwners: db.prepare(`SELECT count(*) AS n FROM users WHERE instance_role = 'owner' AND disabled_at IS NULL`),
+    anyOwner: db.prepare(`SELECT 1 FROM users WHERE instance_role = 'owner' LIMIT 1`),
     listUsers: db.prepare('SELECT * FROM users ORDER BY created_at LIMIT ? OFFSET ?'),
     setPassword: db.prepare('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?'),
     setName: db.prepare('UPDATE users SET name = ? WHERE id = ?'),
@@ -104,6 +105,7 @@ export function authRepo(db: DB) {
     userByEmail: (email: string) => s.userByEmail.get(email) as UserRow | undefined,
     insertUser: (u: Pick<UserRow, 'id' | 'email' | 'name' | 'password_hash' | 'instance_role' | 'email_verified_at' | 'password_changed_at' | 'created_at'>) => void s.insertUser.run(u),
     countActiveOwners: () => (s.countOwners.get() as { n: number }).n,
+    anyOwner: () => s.anyOwner.get() !== undefined,
     listUsers: (limit: number, offset: number) => s.listUsers.all(limit, offset) as UserRow[],
     setPassword: (id: string, hash: string, at: string) => void s.setPassword.run(hash, at, id),
     setName: (id: string, name: string) => void s.setName.run(name, id),

@@ -9,7 +9,6 @@ import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
-import { instanceHasOwner } from './owner.ts';
 import { qrSvg } from './totp.ts';
 
 const text = (max: number) => z.string().trim().min(1, 'Required.').max(max, `At most ${max} characters.`).refine((v) => !CONTROL_CHARS.test(v), 'Contains characters that are not allowed.');
@@ -25,7 +24,7 @@ export function authRoutes(): Hono<AppEnv> {
   // ---- first owner ----------------------------------------------------------------------------
   r.get('/setup', { kind: 'public' }, (c) => {
     const ctx = c.get('app');
-    if (instanceHasOwner(ctx.db)) return c.html(<SetupInvalidPage reason="done" />, 410);
+    if (ctx.auth.instanceHasOwner()) return c.html(<SetupInvalidPage reason="done" />, 410);
     const q = tokenQuery.parse(c.req.query());
     const check = ctx.setup.check(q.token);
     if (!check.ok) return c.html(<SetupInvalidPage reason={check.reason} />, check.reason === 'invalid' ? 404 : 410);

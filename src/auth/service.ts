@@ -56,6 +56,13 @@ export class AuthService {
     return this.d.db.transaction(fn).immediate();
   }
 
+  private ownerSeen = false;
+  /** Setup stays open until the first owner exists; owners are never deleted, so remember it. */
+  instanceHasOwner(): boolean {
+    if (!this.ownerSeen) this.ownerSeen = this.repo.anyOwner();
+    return this.ownerSeen;
+  }
+
   user(id: string): UserRow | undefined {
     return this.repo.userById(id);
   }
@@ -84,6 +91,45 @@ export class AuthService {
     const at = this.iso();
     this.repo.insertUser({ id, email: u.email.trim(), name: u.name.trim(), password_hash: u.hash, instance_role: u.instanceRole, email_verified_at: u.verified ? at : null, password_changed_at: at, created_at: at });
     return id;
+  }
+
+  /**
+   * A new account made from an emailed invitation: the address counts as verified because the
+   * link reached it. The account, the membership (`join`) and the session commit together, so a
+   * used or expired invitation never leaves an orphan account behind.
+   */
+  async registerInvited(
+    input: { email: string; name: string; password: string },
+    join: (user: UserRow) => Result<object>,
+    ctx: AuditContext,
+  ): Promise<Result<{ userId: string; token: string }, 'password' | 'exists' | 'invalid'>> {
+    const pw = checkPassword(input.password, input);
+    if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
+    const hash = await hashPassword(input.password);
+    const rollback = new Error('invitation could not be accepted');
+    let joinMessage = '';
+    try {
+      return this.tx(() => {
+        if (this.repo.userByEmail(input.email.trim())) {
+          return { ok: false as const, error: 'exists' as const, message: 'An account with this email address already exists. Sign in to accept the invitation.' };
+        }
+        const userId = this.insertUser({ email: input.email, name: input.name, hash, instanceRole: null, verified: true });
+        const actor = { ...ctx, actor: { type: 'user' as const, id: userId } };
+        this.d.audit.record(actor, 'user.created', { type: 'user', id: userId }, 'success', { via: 'invitation' });
+        const joined = join(this.repo.userById(userId)!);
+        if (!joined.ok) {
+          joinMessage = joined.message;
+          throw rollback;
+        }
+        const { token } = this.d.sessions.create(userId, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
+        this.d.audit.record(actor, 'auth.login', { type: 'user', id: userId }, 'success', { via: 'invitation' });
+        return { ok: true as const, userId, token };
+      });
+    } catch (e) {
+      if (e !== rollback) throw e;
+      this.d.audit.record(ctx, 'user.created', null, 'failure', { via: 'invitation', reason: 'invitation_invalid' });
+      return { ok: false, error: 'invalid', message: joinMessage };
+    }
   }
 
   // ---- login ---------------------------------------------------------------------------------

@@ -5,8 +5,9 @@ import { HTTPException } from 'hono/http-exception';
 import { ErrorPage } from '../../views/errors.tsx';
 import { HomePage } from '../../views/home.tsx';
 import type { AppContext } from '../app-context.ts';
+import { adminRoutes } from '../admin/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
-import { instanceHasOwner } from '../auth/owner.ts';
+import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
 import { clientInfo } from './client-info.ts';
 import { csrfProtection } from './csrf.ts';
@@ -50,9 +51,11 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   routes(app, guard).get('/', { kind: 'public' }, (c) => {
     const session = c.get('session');
     if (session && !session.mfa_pending) return c.redirect('/orgs', 303);
-    return c.html(<HomePage needsSetup={!instanceHasOwner(ctx.db)} />);
+    return c.html(<HomePage needsSetup={!ctx.auth.instanceHasOwner()} />);
   });
   app.route('/', authRoutes());
+  app.route('/', orgRoutes());
+  app.route('/', adminRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

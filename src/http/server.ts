@@ -9,7 +9,6 @@ import type { Hono } from 'hono';
 import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { systemContext } from '../audit/service.ts';
-import { instanceHasOwner } from '../auth/owner.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { databasePath } from '../db/open.ts';
@@ -129,7 +128,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   log.info({ url, tls, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined }, 'Tessera is listening');
 
   let setupUrl: string | undefined;
-  if (!instanceHasOwner(ctx.db)) {
+  if (!ctx.auth.instanceHasOwner()) {
     const issued = ctx.setup.issue(systemContext());
     setupUrl = `${baseUrl}/setup?token=${issued.token}`;
     // Printed on the console, not into the structured log: the link is a one-time secret.
