@@ -94,7 +94,7 @@ async function main() {
     });
 
     // Loaded through Node's type stripping so the lists have one source of truth.
-    const { staticSources } = await import('./src/http/static.ts');
+    const { staticSources } = await import('./src/http/static-sources.ts');
     const { addonAssetKey } = await import('./src/assets.ts');
     const addonFile = path.join(path.dirname(require.resolve('better-sqlite3-multiple-ciphers/package.json')), 'prebuilds', 'linux-x64.node');
     const assets = {};

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { E164_PATTERN } from '../sms/phone.ts';
 
 /**
  * One table describes every setting: its flag, its env var and its schema. The CLI builds its
@@ -32,6 +33,11 @@ export const settings = {
   instanceName: { env: 'TESSERA_INSTANCE_NAME', flag: 'instance-name', schema: z.string().max(60).regex(/^[^\r\n<>]*$/, 'must be one line without < or >').default(''), help: 'name shown in authenticator apps and emails' },
   smtpUrl: { env: 'TESSERA_SMTP_URL', flag: 'smtp-url', schema: z.url({ protocol: /^smtps?$/, hostname: /^\S+$/, error: 'must be an smtp:// or smtps:// URL with a host' }).optional(), help: 'SMTP server, smtp://user:pass@host:587 or smtps://user:pass@host:465 (prefer the env var: flags show in ps); unset = mail stays in the dev outbox' },
   mailFrom: { env: 'TESSERA_MAIL_FROM', flag: 'mail-from', schema: z.string().min(3).max(320).regex(/^[^\r\n]*@[^\r\n]*$/, 'must be an address such as "Tessera <tessera@example.org>"').default('Tessera <tessera@localhost>'), help: 'sender of outgoing mail' },
+  smsUrl: { env: 'TESSERA_SMS_URL', flag: 'sms-url', schema: z.url({ protocol: /^https?$/, hostname: /^\S+$/, error: 'must be an http:// or https:// URL with a host' }).refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not contain credentials (use --sms-account-sid and --sms-auth-token)').optional(), help: 'Twilio-compatible Messages endpoint, e.g. https://api.twilio.com/2010-04-01/Accounts/AC…/Messages.json; unset = SMS stay in the dev outbox' },
+  // Basic-auth user name, so no ':' (RFC 7617); printable ASCII keeps it out of header injection.
+  smsAccountSid: { env: 'TESSERA_SMS_ACCOUNT_SID', flag: 'sms-account-sid', schema: z.string().regex(/^[\x21-\x39\x3b-\x7e]{1,128}$/, 'must be 1-128 printable characters without spaces or ":"').optional(), help: 'account SID for the SMS provider (HTTP Basic user)' },
+  smsAuthToken: { env: 'TESSERA_SMS_AUTH_TOKEN', flag: 'sms-auth-token', schema: z.string().regex(/^[\x21-\x7e]{8,256}$/, 'must be 8-256 printable characters without spaces').optional(), help: 'auth token for the SMS provider (secret: prefer the env var, flags show in ps)' },
+  smsFrom: { env: 'TESSERA_SMS_FROM', flag: 'sms-from', schema: z.string().refine((v) => E164_PATTERN.test(v) || /^MG[0-9a-fA-F]{32}$/.test(v), 'must be an E.164 number such as +14155550100 or a messaging service SID (MG…)').optional(), help: 'SMS sender: E.164 number or messaging service SID (MG…)' },
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -70,6 +76,13 @@ export function loadConfig(
   }
   if (cfg.redirectPort !== undefined && cfg.tlsCert === undefined) {
     throw new ConfigError('invalid value for --redirect-port: only meaningful with --tls-cert and --tls-key');
+  }
+  if (cfg.smsUrl !== undefined) {
+    const needed = (['smsAccountSid', 'smsAuthToken', 'smsFrom'] as const).filter((n) => cfg[n] === undefined);
+    if (needed.length > 0) {
+      const names = needed.map((n) => `--${settings[n].flag} (${settings[n].env})`).join(', ');
+      throw new ConfigError(`invalid value for --sms-url: also set ${names}`);
+    }
   }
   cfg.dataDir = path.resolve(cfg.dataDir);
   // The default key file sits beside the data dir, never inside it, so copying or backing up

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Hono } from 'hono';
 import { readAsset } from '../assets.ts';
+import { staticFiles, staticSources } from './static-sources.ts';
 import { routes } from './access.ts';
 import { guard } from './guard.ts';
 import type { AppEnv } from './types.ts';
@@ -11,14 +12,8 @@ import type { AppEnv } from './types.ts';
  * cached for a year; a new release changes the name. Sources are shipped assets: our own files
  * from static/ and the vendored libraries straight from their npm packages.
  */
-const sources: Record<string, string> = {
-  'pico.css': 'node_modules/@picocss/pico/css/pico.min.css',
-  'htmx.js': 'node_modules/htmx.org/dist/htmx.min.js',
-  'app.css': 'static/app.css',
-  'app.js': 'static/app.js',
-};
-
-export const staticSources = Object.values(sources);
+const sources = staticFiles;
+export { staticSources };
 
 interface Entry {
   url: string;

@@ -134,6 +134,11 @@ export class OrgService {
     return org ? { invitation: inv, org } : undefined;
   }
 
+  /** Whether an invited address already belongs to an account (its owner signs in instead of registering). */
+  hasAccount(email: string): boolean {
+    return this.d.userByEmail(email.trim()) !== undefined;
+  }
+
   /** Adds the user to the organization; the caller's transaction covers a freshly created account. */
   acceptInvitation(token: string, user: UserRow, ctx: AuditContext): Result<{ org: OrgRow }, 'invalid' | 'email'> {
     const found = this.findInvitation(token);

@@ -1,0 +1,77 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { type Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { AdminMailPage, AdminPermissionsPage, AdminUsersPage } from '../../views/admin.tsx';
+import type { FlashMsg } from '../../views/orgs.tsx';
+import { routes } from '../http/access.ts';
+import { auditCtx, guard } from '../http/guard.ts';
+import { requireRecentAuth } from '../http/reauth.ts';
+import { render } from '../http/render.tsx';
+import type { AppEnv } from '../http/types.ts';
+
+type C = Context<AppEnv>;
+
+const userIdParam = z.string().min(1).max(64);
+const flashes: Record<string, string> = {
+  disabled: 'Account disabled. Its sessions and API tokens ended.',
+  enabled: 'Account enabled again.',
+  unlocked: 'Sign-in unlocked.',
+};
+
+/** Instance administration: accounts, the dev mail outbox, the permission table. */
+export function adminRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const r = routes(app, guard);
+
+  const usersPage = (c: C, flash?: FlashMsg, status: ContentfulStatusCode = 200) => {
+    const ctx = c.get('app');
+    const key = c.req.query('done');
+    const users = ctx.auth.listUsers(500).map((user) => ({ user, locked: ctx.auth.isLocked(user.id) }));
+    return render(
+      c,
+      'Users',
+      <AdminUsersPage csrf={c.get('csrfToken')} users={users} viewerId={c.get('user')!.id} flash={flash ?? (key && flashes[key] ? { kind: 'ok', text: flashes[key] } : undefined)} />,
+      status,
+    );
+  };
+  const fail = (c: C, res: { error: string; message: string }) => usersPage(c, { kind: 'error', text: res.message }, res.error === 'unknown' ? 404 : 409);
+
+  r.get('/admin/users', { kind: 'instance-admin' }, (c) => usersPage(c));
+
+  for (const action of ['disable', 'enable'] as const) {
+    r.post(`/admin/users/:id/${action}`, { kind: 'instance-admin' }, (c) => {
+      if (action === 'disable') {
+        const redirect = requireRecentAuth(c, '/admin/users');
+        if (redirect) return redirect;
+      }
+      const ctx = c.get('app');
+      const actor = c.get('user')!;
+      const id = userIdParam.parse(c.req.param('id'));
+      // An instance admin must not be able to shut out the people above them.
+      if (ctx.auth.user(id)?.instance_role === 'owner' && actor.instance_role !== 'owner') {
+        ctx.audit.record(auditCtx(c), `user.${action}d`, { type: 'user', id }, 'denied', { reason: 'owner-target' });
+        return usersPage(c, { kind: 'error', text: 'Only instance owners can disable or enable an owner.' }, 403);
+      }
+      const res = ctx.auth.setDisabled(actor, id, action === 'disable', auditCtx(c), (uid) => ctx.orgs.revokeAllTokensOf(uid));
+      return res.ok ? c.redirect(`/admin/users?done=${action}d`, 303) : fail(c, res);
+    });
+  }
+
+  r.post('/admin/users/:id/unlock', { kind: 'instance-admin' }, (c) => {
+    const ctx = c.get('app');
+    const id = userIdParam.parse(c.req.param('id'));
+    if (!ctx.auth.user(id)) return fail(c, { error: 'unknown', message: 'No such account.' });
+    ctx.auth.unlock(id, auditCtx(c));
+    return c.redirect('/admin/users?done=unlocked', 303);
+  });
+
+  r.get('/admin/mail', { kind: 'instance-admin' }, (c) => {
+    const mailer = c.get('app').mailer;
+    return render(c, 'Mail', <AdminMailPage devMode={mailer.devMode} messages={mailer.devMode ? mailer.devOutbox(100) : []} />);
+  });
+
+  r.get('/admin/permissions', { kind: 'instance-admin' }, (c) => render(c, 'Roles and permissions', <AdminPermissionsPage />));
+
+  return app;
+}

@@ -1,0 +1,369 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { type Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import {
+  AuditPage,
+  type FlashMsg,
+  InviteInvalid,
+  InviteJoin,
+  InviteRegister,
+  InviteSignIn,
+  InviteWrongAccount,
+  MembersPage,
+  OrgDashboard,
+  OrgsPage,
+  PermissionsPage,
+  SettingsPage,
+  TokensPage,
+} from '../../views/orgs.tsx';
+import { recentOrgAudit } from '../audit/org-trail.ts';
+import { routes } from '../http/access.ts';
+import { setSessionCookie } from '../http/cookies.ts';
+import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
+import { auditCtx, guard } from '../http/guard.ts';
+import { requireRecentAuth } from '../http/reauth.ts';
+import { render } from '../http/render.tsx';
+import type { AppEnv } from '../http/types.ts';
+import { parseCidrList } from './ip-allowlist.ts';
+import { type OrgRole, type Permission, orgRoles, permissions, roleHas } from './permissions.ts';
+import { allowlistOf } from './service.ts';
+
+type C = Context<AppEnv>;
+
+const text = (max: number) => z.string().trim().min(1, 'Required.').max(max, `At most ${max} characters.`).refine((v) => !CONTROL_CHARS.test(v), 'Contains characters that are not allowed.');
+const email = z.string().trim().max(254, 'At most 254 characters.').pipe(z.email('Enter a valid email address.'));
+const role = z.enum(orgRoles, 'Choose a role.');
+const permissionNames = Object.keys(permissions) as [Permission, ...Permission[]];
+
+/** Words that would read like app pages rather than an organization's address. */
+const RESERVED_SLUGS = new Set(['new', 'admin', 'api', 'orgs', 'org', 'create', 'settings', 'account', 'login', 'logout', 'invite', 'static', 'www', 'app', 'help', 'about', 'system', 'root']);
+const slug = z
+  .string()
+  .trim()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$/, '3–40 lowercase letters, digits and hyphens, not starting or ending with a hyphen.')
+  .refine((v) => !RESERVED_SLUGS.has(v), 'This address is reserved; choose another.');
+
+const userIdParam = z.string().min(1).max(64);
+const tokenQuery = z.object({ token: z.string().max(200).default('') });
+
+/** Current member's role: the org guard always sets the membership on `/orgs/:orgSlug` routes. */
+function roleOf(c: C): OrgRole {
+  const m = c.get('membership');
+  if (!m) throw new Error('org route without membership');
+  return m.role;
+}
+
+const statusFor = (error: string): ContentfulStatusCode => (error === 'forbidden' || error === 'role' ? 403 : error === 'unknown' ? 404 : 409);
+
+const memberFlashes: Record<string, string> = {
+  invited: 'Invitation sent.',
+  role: 'Role changed. Their API tokens were revoked.',
+  disabled: 'Member disabled. Their API tokens for this organization were revoked.',
+  enabled: 'Member enabled again.',
+  removed: 'Member removed.',
+  'invitation-revoked': 'Invitation revoked.',
+};
+
+/** Organizations, their members, settings, API tokens and audit pages, invitations and the JSON API. */
+export function orgRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const r = routes(app, guard);
+
+  const flashFrom = (c: C, table: Record<string, string>): FlashMsg | undefined => {
+    const key = c.req.query('done');
+    return key && table[key] ? { kind: 'ok', text: table[key] } : undefined;
+  };
+
+  // ---- organizations -------------------------------------------------------------------------
+
+  const orgsPage = (c: C, extra: { errors?: Record<string, string>; values?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) => {
+    const user = c.get('user')!;
+    return render(c, 'Organizations', <OrgsPage csrf={c.get('csrfToken')} orgs={c.get('app').orgs.forUser(user.id)} canCreate={user.instance_role !== null} {...extra} />, status);
+  };
+
+  r.get('/orgs', { kind: 'user' }, (c) => orgsPage(c));
+
+  r.post('/orgs', { kind: 'instance-admin' }, async (c) => {
+    const form = await parseForm(c, z.object({ name: text(120), slug }));
+    if (!form.ok) return orgsPage(c, { errors: form.errors, values: form.values }, 400);
+    const res = c.get('app').orgs.createOrg(c.get('user')!, form.data, auditCtx(c));
+    if (!res.ok) return orgsPage(c, { errors: { slug: res.message }, values: form.data }, 409);
+    return c.redirect(`/orgs/${res.org.slug}`, 303);
+  });
+
+  r.get('/orgs/:orgSlug', { kind: 'org', permission: 'org.read' }, (c) => {
+    const ctx = c.get('app');
+    const org = c.get('org');
+    const myRole = roleOf(c);
+    const counts = roleHas(myRole, 'members.read') ? { members: ctx.orgs.members(org.id).length, invitations: ctx.orgs.openInvitations(org.id).length } : null;
+    return render(c, org.name, <OrgDashboard org={org} role={myRole} counts={counts} />);
+  });
+
+  r.get('/orgs/:orgSlug/permissions', { kind: 'org', permission: 'org.read' }, (c) => render(c, 'Roles and permissions', <PermissionsPage org={c.get('org')} role={roleOf(c)} />));
+
+  // ---- members -------------------------------------------------------------------------------
+
+  const membersPage = (c: C, extra: { flash?: FlashMsg; errors?: Record<string, string>; values?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) => {
+    const ctx = c.get('app');
+    const org = c.get('org');
+    const myRole = roleOf(c);
+    return render(
+      c,
+      `Members · ${org.name}`,
+      <MembersPage
+        csrf={c.get('csrfToken')}
+        org={org}
+        role={myRole}
+        viewerId={c.get('user')!.id}
+        members={ctx.orgs.members(org.id)}
+        invitations={ctx.orgs.openInvitations(org.id)}
+        canManage={roleHas(myRole, 'members.manage')}
+        flash={extra.flash ?? flashFrom(c, memberFlashes)}
+        errors={extra.errors}
+        values={extra.values}
+      />,
+      status,
+    );
+  };
+  const membersUrl = (c: C, done?: string) => `/orgs/${c.get('org').slug}/members${done ? `?done=${done}` : ''}`;
+  const failed = (c: C, res: { error: string; message: string }) => membersPage(c, { flash: { kind: 'error', text: res.message } }, statusFor(res.error));
+
+  r.get('/orgs/:orgSlug/members', { kind: 'org', permission: 'members.read' }, (c) => membersPage(c));
+
+  r.post('/orgs/:orgSlug/members/invite', { kind: 'org', permission: 'members.manage' }, async (c) => {
+    const org = c.get('org');
+    const form = await parseForm(c, z.object({ email, role }));
+    if (!form.ok) return membersPage(c, { errors: form.errors, values: form.values }, 400);
+    const res = c.get('app').orgs.invite(org, c.get('user')!, roleOf(c), form.data, auditCtx(c, org.id));
+    if (!res.ok) {
+      const errors: Record<string, string> = res.error === 'member' ? { email: res.message } : { role: res.message };
+      return membersPage(c, { errors, values: form.data }, statusFor(res.error));
+    }
+    return c.redirect(membersUrl(c, 'invited'), 303);
+  });
+
+  r.post('/orgs/:orgSlug/members/:userId/role', { kind: 'org', permission: 'members.manage' }, async (c) => {
+    const redirect = requireRecentAuth(c, membersUrl(c));
+    if (redirect) return redirect;
+    const org = c.get('org');
+    const form = await parseForm(c, z.object({ role }));
+    if (!form.ok) return membersPage(c, { flash: { kind: 'error', text: 'Choose a valid role.' } }, 400);
+    const res = c.get('app').orgs.changeRole(org, roleOf(c), userIdParam.parse(c.req.param('userId')), form.data.role, auditCtx(c, org.id));
+    return res.ok ? c.redirect(membersUrl(c, 'role'), 303) : failed(c, res);
+  });
+
+  for (const action of ['disable', 'enable'] as const) {
+    r.post(`/orgs/:orgSlug/members/:userId/${action}`, { kind: 'org', permission: 'members.manage' }, (c) => {
+      const org = c.get('org');
+      const res = c.get('app').orgs.setMemberDisabled(org, c.get('user')!, roleOf(c), userIdParam.parse(c.req.param('userId')), action === 'disable', auditCtx(c, org.id));
+      return res.ok ? c.redirect(membersUrl(c, `${action}d`), 303) : failed(c, res);
+    });
+  }
+
+  r.post('/orgs/:orgSlug/members/:userId/remove', { kind: 'org', permission: 'members.manage' }, (c) => {
+    const org = c.get('org');
+    const userId = userIdParam.parse(c.req.param('userId'));
+    const res = c.get('app').orgs.removeMember(org, roleOf(c), userId, auditCtx(c, org.id));
+    if (!res.ok) return failed(c, res);
+    // Someone who removed themselves can no longer see the members page.
+    return c.redirect(userId === c.get('user')!.id ? '/orgs' : membersUrl(c, 'removed'), 303);
+  });
+
+  r.post('/orgs/:orgSlug/invitations/:id/revoke', { kind: 'org', permission: 'members.manage' }, (c) => {
+    const org = c.get('org');
+    const ok = c.get('app').orgs.revokeInvitation(org, userIdParam.parse(c.req.param('id')), auditCtx(c, org.id));
+    if (!ok) return membersPage(c, { flash: { kind: 'error', text: 'That invitation was already used, revoked or does not exist.' } }, 404);
+    return c.redirect(membersUrl(c, 'invitation-revoked'), 303);
+  });
+
+  // ---- settings --------------------------------------------------------------------------------
+
+  const settingsFlashes: Record<string, string> = {
+    '2fa-on': 'Two-factor authentication is now required for members.',
+    '2fa-off': 'Two-factor authentication is no longer required.',
+    ip: 'Allowed addresses saved.',
+  };
+  const settingsPage = (c: C, extra: { flash?: FlashMsg; errors?: Record<string, string>; allowlist?: string } = {}, status: ContentfulStatusCode = 200) => {
+    const ctx = c.get('app');
+    const org = ctx.orgs.bySlug(c.get('org').slug) ?? c.get('org');
+    return render(
+      c,
+      `Settings · ${org.name}`,
+      <SettingsPage
+        csrf={c.get('csrfToken')}
+        org={org}
+        role={roleOf(c)}
+        members={ctx.orgs.members(org.id)}
+        allowlist={extra.allowlist ?? allowlistOf(org).join('\n')}
+        clientIp={c.get('clientIp')}
+        flash={extra.flash ?? flashFrom(c, settingsFlashes)}
+        errors={extra.errors}
+      />,
+      status,
+    );
+  };
+
+  r.get('/orgs/:orgSlug/settings', { kind: 'org', permission: 'org.settings' }, (c) => settingsPage(c));
+
+  r.post('/orgs/:orgSlug/settings/2fa', { kind: 'org', permission: 'org.settings' }, async (c) => {
+    const org = c.get('org');
+    const form = await parseForm(c, z.object({ require2fa: z.literal('on').optional() }));
+    if (!form.ok) return settingsPage(c, { flash: { kind: 'error', text: 'The form could not be read; try again.' } }, 400);
+    const on = form.data.require2fa === 'on';
+    c.get('app').orgs.setRequire2fa(org, on, auditCtx(c, org.id));
+    return c.redirect(`/orgs/${org.slug}/settings?done=${on ? '2fa-on' : '2fa-off'}`, 303);
+  });
+
+  r.post('/orgs/:orgSlug/settings/ip-allowlist', { kind: 'org', permission: 'org.settings' }, async (c) => {
+    const org = c.get('org');
+    const form = await parseForm(c, z.object({ allowlist: z.string().max(5000, 'At most 5000 characters.').default('') }));
+    if (!form.ok) return settingsPage(c, { errors: form.errors, allowlist: (form.values.allowlist ?? '').slice(0, 5000) }, 400);
+    const parsed = parseCidrList(form.data.allowlist);
+    if (!parsed.ok) return settingsPage(c, { errors: { allowlist: parsed.message }, allowlist: form.data.allowlist }, 400);
+    const res = c.get('app').orgs.setAllowlist(org, parsed.cidrs, c.get('clientIp'), auditCtx(c, org.id));
+    if (!res.ok) return settingsPage(c, { errors: { allowlist: res.message }, allowlist: form.data.allowlist }, 409);
+    return c.redirect(`/orgs/${org.slug}/settings?done=ip`, 303);
+  });
+
+  // ---- API tokens ------------------------------------------------------------------------------
+
+  const tokensPage = (
+    c: C,
+    extra: { flash?: FlashMsg; created?: { name: string; token: string }; errors?: Record<string, string>; values?: Record<string, string>; selected?: string[] } = {},
+    status: ContentfulStatusCode = 200,
+  ) => {
+    const ctx = c.get('app');
+    const org = c.get('org');
+    const owners = new Map(ctx.orgs.members(org.id).map((m) => [m.user_id, m.name]));
+    return render(
+      c,
+      `API tokens · ${org.name}`,
+      <TokensPage
+        csrf={c.get('csrfToken')}
+        org={org}
+        role={roleOf(c)}
+        tokens={ctx.orgs.tokens(org.id)}
+        owners={owners}
+        now={ctx.now()}
+        created={extra.created}
+        flash={extra.flash ?? flashFrom(c, { revoked: 'Token revoked.' })}
+        errors={extra.errors}
+        values={extra.values}
+        selected={extra.selected ?? []}
+      />,
+      status,
+    );
+  };
+
+  r.get('/orgs/:orgSlug/tokens', { kind: 'org', permission: 'tokens.manage' }, (c) => tokensPage(c));
+
+  r.post('/orgs/:orgSlug/tokens', { kind: 'org', permission: 'tokens.manage' }, async (c) => {
+    const org = c.get('org');
+    const redirect = requireRecentAuth(c, `/orgs/${org.slug}/tokens`);
+    if (redirect) return redirect;
+    const form = await parseForm(
+      c,
+      z.object({
+        name: text(80),
+        permissions: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.enum(permissionNames, 'Unknown permission.')).min(1, 'Choose at least one permission.')),
+        days: z.coerce.number('Enter a number of days.').int('Enter whole days.').min(1, 'At least 1 day.').max(365, 'At most 365 days.'),
+      }),
+    );
+    if (!form.ok) return tokensPage(c, { errors: form.errors, values: form.values, selected: (form.values.permissions ?? '').split(',') }, 400);
+    const res = c.get('app').orgs.createToken(org, c.get('user')!, roleOf(c), form.data, auditCtx(c, org.id));
+    if (!res.ok) return tokensPage(c, { errors: { permissions: res.message }, values: { name: form.data.name, days: String(form.data.days) } }, 403);
+    return tokensPage(c, { created: { name: form.data.name, token: res.token } }, 201);
+  });
+
+  r.post('/orgs/:orgSlug/tokens/:id/revoke', { kind: 'org', permission: 'tokens.manage' }, (c) => {
+    const org = c.get('org');
+    const ok = c.get('app').orgs.revokeToken(org, z.string().min(1).max(64).parse(c.req.param('id')), auditCtx(c, org.id));
+    if (!ok) return tokensPage(c, { flash: { kind: 'error', text: 'That token was already revoked or does not exist.' } }, 404);
+    return c.redirect(`/orgs/${org.slug}/tokens?done=revoked`, 303);
+  });
+
+  // ---- audit -----------------------------------------------------------------------------------
+
+  r.get('/orgs/:orgSlug/audit', { kind: 'org', permission: 'audit.read' }, (c) => {
+    const ctx = c.get('app');
+    const org = c.get('org');
+    // Names for the ids the rows mention: members and this organization's tokens.
+    const names = new Map<string, string>();
+    for (const m of ctx.orgs.members(org.id)) names.set(`user:${m.user_id}`, m.name);
+    for (const t of ctx.orgs.tokens(org.id)) names.set(`api_token:${t.id}`, t.name);
+    names.set(`organization:${org.id}`, org.name);
+    return render(c, `Audit log · ${org.name}`, <AuditPage org={org} role={roleOf(c)} rows={recentOrgAudit(ctx.db, org.id, 200)} names={names} />);
+  });
+
+  // ---- invitation acceptance ---------------------------------------------------------------------
+
+  r.get('/invite', { kind: 'public' }, (c) => {
+    const ctx = c.get('app');
+    const q = tokenQuery.parse(c.req.query());
+    const found = ctx.orgs.findInvitation(q.token);
+    if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
+    const info = { csrf: c.get('csrfToken'), token: q.token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
+    const session = c.get('session');
+    const user = c.get('user');
+    if (session && session.mfa_pending === 0 && user) {
+      if (user.email.toLowerCase() === found.invitation.email.toLowerCase()) return render(c, `Join ${found.org.name}`, <InviteJoin {...info} />);
+      return render(c, 'Invitation for someone else', <InviteWrongAccount {...info} signedInAs={user.email} />);
+    }
+    if (ctx.orgs.hasAccount(found.invitation.email)) return render(c, `Join ${found.org.name}`, <InviteSignIn {...info} />);
+    return render(c, `Join ${found.org.name}`, <InviteRegister {...info} />);
+  });
+
+  r.post('/invite', { kind: 'public' }, async (c) => {
+    const ctx = c.get('app');
+    const body = await parseForm(c, z.object({ token: z.string().max(200) }).loose());
+    const token = body.ok ? body.data.token : '';
+    const found = ctx.orgs.findInvitation(token);
+    if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
+    const info = { csrf: c.get('csrfToken'), token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
+    const session = c.get('session');
+    const user = c.get('user');
+    const done = `/orgs/${found.org.slug}`;
+
+    if (session && session.mfa_pending === 0 && user) {
+      const res = ctx.orgs.acceptInvitation(token, user, auditCtx(c, found.org.id));
+      if (res.ok) return c.redirect(done, 303);
+      if (res.error === 'email') return render(c, 'Invitation for someone else', <InviteWrongAccount {...info} signedInAs={user.email} />, 403);
+      return render(c, 'Invitation', <InviteInvalid />, 410);
+    }
+    // c.redirect sets headers on the context, so build it only when it is the answer.
+    const toLogin = () => c.redirect(`/login?next=${encodeURIComponent(`/invite?token=${token}`)}`, 303);
+    if (ctx.orgs.hasAccount(found.invitation.email)) return toLogin();
+
+    const form = await parseForm(c, z.object({ token: z.string(), name: text(120), password: z.string().min(1, 'Required.').max(256, 'At most 256 characters.') }));
+    if (!form.ok) return render(c, `Join ${found.org.name}`, <InviteRegister {...info} errors={form.errors} values={form.values} />, 400);
+    const res = await ctx.auth.registerInvited(
+      { email: found.invitation.email, name: form.data.name, password: form.data.password },
+      (newUser) => ctx.orgs.acceptInvitation(token, newUser, auditCtx(c, found.org.id)),
+      auditCtx(c, found.org.id),
+    );
+    if (!res.ok) {
+      if (res.error === 'password') return render(c, `Join ${found.org.name}`, <InviteRegister {...info} errors={{ password: res.message }} values={{ name: form.data.name }} />, 400);
+      if (res.error === 'exists') return toLogin();
+      return render(c, 'Invitation', <InviteInvalid />, 410);
+    }
+    setSessionCookie(c, res.token);
+    return c.redirect(done, 303);
+  });
+
+  // ---- JSON API --------------------------------------------------------------------------------
+
+  r.get('/api/v1/orgs/:orgSlug', { kind: 'org', permission: 'org.read', api: true }, (c) => {
+    const org = c.get('org');
+    return c.json({ id: org.id, slug: org.slug, name: org.name });
+  });
+
+  r.get('/api/v1/orgs/:orgSlug/members', { kind: 'org', permission: 'members.read', api: true }, (c) => {
+    const members = c.get('app').orgs.members(c.get('org').id);
+    return c.json(
+      members.map((m) => ({ userId: m.user_id, name: m.name, email: m.email, role: m.role, status: m.disabled_at || m.user_disabled_at ? 'disabled' : 'active' })),
+    );
+  });
+
+  return app;
+}
