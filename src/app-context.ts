@@ -10,6 +10,7 @@ import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail/service.ts';
 import type { OrgService } from './orgs/service.ts';
+import type { SmsOutbox } from './sms/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
 export interface AppContext {
@@ -21,6 +22,7 @@ export interface AppContext {
   metrics: Metrics;
   accessLog: AccessLogWriter;
   mailer: Mailer;
+  sms: SmsOutbox;
   sessions: SessionService;
   setup: SetupService;
   auth: AuthService;

@@ -12,6 +12,8 @@ import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
 import { OrgService } from './orgs/service.ts';
+import { smsSenderFromConfig } from './sms/sender.ts';
+import { SmsCodes, SmsOutbox } from './sms/service.ts';
 
 export interface Core {
   cfg: Config;
@@ -31,7 +33,9 @@ export function buildContext(core: Core, baseUrl: () => string): AppContext {
   const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now);
   const setup = new SetupService(db, audit, now);
   const throttle = new Throttle(db, now);
-  const auth = new AuthService({ db, audit, sessions, throttle, mailer, setup, now, baseUrl, instanceName: cfg.instanceName });
+  const sms = new SmsOutbox({ db, log: core.log, sender: smsSenderFromConfig(cfg), now });
+  const smsCodes = new SmsCodes({ db, now });
+  const auth = new AuthService({ db, audit, sessions, throttle, mailer, setup, sms, smsCodes, now, baseUrl, instanceName: cfg.instanceName });
   const orgs = new OrgService({ db, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.repo.userById(id), userByEmail: (e) => auth.repo.userByEmail(e) });
-  return { ...core, mailer, sessions, setup, auth, orgs, baseUrl };
+  return { ...core, mailer, sms, sessions, setup, auth, orgs, baseUrl };
 }

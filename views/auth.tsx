@@ -44,17 +44,19 @@ export function LoginForm({ csrf, errors = {}, values = {}, message, next, notic
   );
 }
 
-export function SecondFactorForm({ csrf, message }: Form) {
+export function SecondFactorForm({ csrf, message, notice, sms }: Form & { sms?: boolean; notice?: string | undefined }) {
   return (
     <article>
       <h1>Two-factor authentication</h1>
-      <p>Enter the 6-digit code from your authenticator app, or one of your recovery codes.</p>
+      <p>Enter the 6-digit code from your authenticator app{sms ? ' or from the SMS we send you' : ''}, or one of your recovery codes.</p>
+      {notice ? <Flash kind="ok">{notice}</Flash> : null}
       {message ? <Flash kind="error">{message}</Flash> : null}
       <form method="post" action="/login/2fa">
         <Csrf token={csrf} />
         <Field name="code" label="Code" required autocomplete="one-time-code" inputmode="text" maxlength={40} autofocus />
         <button type="submit">Verify</button>
       </form>
+      {sms ? <ActionButton action="/login/2fa/sms" label="Text me a code" csrf={csrf} /> : null}
       <ActionButton action="/logout" label="Cancel and sign out" csrf={csrf} variant="outline" />
     </article>
   );
@@ -82,8 +84,48 @@ export function TotpSetup({ csrf, secret, qr, message, forced }: Form & { secret
         <Field name="code" label="Code from the app" required autocomplete="one-time-code" inputmode="numeric" pattern="[0-9 ]{6,8}" maxlength={8} />
         <button type="submit">Turn on two-factor authentication</button>
       </form>
+      <p>
+        <small>
+          No authenticator app? <a href="/account/phone">Receive codes by SMS instead</a> (less secure than an app: SMS can be intercepted or redirected).
+        </small>
+      </p>
     </article>
   );
+}
+
+export function PhonePage({ csrf, step, message, phone }: Form & { step: 'enter' | 'confirm' | 'done'; phone?: string | null }) {
+  return (
+    <article>
+      <h1>SMS codes</h1>
+      <p>Tessera texts you a 6-digit code when you sign in. An authenticator app is safer; use SMS if you cannot use one.</p>
+      {message ? <Flash kind="error">{message}</Flash> : null}
+      {step === 'done' ? (
+        <>
+          <p>
+            Codes go to <strong>{maskPhone(phone ?? '')}</strong>.
+          </p>
+          <ActionButton action="/account/phone/remove" label="Stop using SMS codes" csrf={csrf} variant="contrast" confirm="Stop sending sign-in codes by SMS?" />
+        </>
+      ) : step === 'enter' ? (
+        <form method="post" action="/account/phone">
+          <Csrf token={csrf} />
+          <Field name="phone" label="Mobile number" type="tel" required autocomplete="tel" maxlength={32} help="International format with + and country code, e.g. +41 44 668 18 00." />
+          <button type="submit">Text me a code</button>
+        </form>
+      ) : (
+        <form method="post" action="/account/phone/confirm">
+          <Csrf token={csrf} />
+          <Field name="code" label="Code from the SMS" required autocomplete="one-time-code" inputmode="numeric" maxlength={8} autofocus />
+          <button type="submit">Confirm number</button>
+        </form>
+      )}
+    </article>
+  );
+}
+
+/** Shows only the last digits of a number, like banks do. */
+export function maskPhone(phone: string): string {
+  return phone.length > 4 ? `${'•'.repeat(Math.max(0, phone.length - 4))}${phone.slice(-4)}` : phone;
 }
 
 export function RecoveryCodes({ codes }: { codes: string[] }) {
@@ -109,7 +151,7 @@ export function RecoveryCodes({ codes }: { codes: string[] }) {
   );
 }
 
-export function ReauthForm({ csrf, message, next, hasTotp }: Form & { next: string; hasTotp: boolean }) {
+export function ReauthForm({ csrf, message, next, hasTotp, sms }: Form & { next: string; hasTotp: boolean; sms?: boolean }) {
   return (
     <article>
       <h1>Confirm it is you</h1>
@@ -118,9 +160,10 @@ export function ReauthForm({ csrf, message, next, hasTotp }: Form & { next: stri
       <form method="post" action={`/account/reauth?next=${encodeURIComponent(next)}`}>
         <Csrf token={csrf} />
         <Field name="password" label="Password" type="password" required autocomplete="current-password" maxlength={256} autofocus />
-        {hasTotp ? <Field name="code" label="Authenticator code or recovery code" required autocomplete="one-time-code" maxlength={40} /> : null}
+        {hasTotp ? <Field name="code" label="Authenticator code or recovery code" required autocomplete="one-time-code" maxlength={40} help={sms ? 'A code from SMS works too.' : undefined} /> : null}
         <button type="submit">Confirm</button>
       </form>
+      {sms ? <ActionButton action={`/account/reauth/sms?next=${encodeURIComponent(next)}`} label="Text me a code" csrf={csrf} /> : null}
     </article>
   );
 }
@@ -202,6 +245,9 @@ export function AccountPage({ csrf, user, recoveryLeft, flash, errors = {}, valu
       </article>
       <article>
         <h2>Two-factor authentication</h2>
+        <p>
+          SMS codes: {user.phone_verified_at ? <>on ({maskPhone(user.phone ?? '')})</> : 'off'} · <a href="/account/phone">Manage SMS codes</a>
+        </p>
         {user.totp_secret ? (
           <>
             <p>

@@ -13,6 +13,9 @@ export interface UserRow {
   totp_last_step: number | null;
   disabled_at: string | null;
   disabled_by: string | null;
+  phone: string | null;
+  phone_pending: string | null;
+  phone_verified_at: string | null;
   password_changed_at: string;
   created_at: string;
 }
@@ -72,6 +75,9 @@ export function authRepo(db: DB) {
     // Compare-and-set on the last step makes concurrent replays lose.
     useTotpStep: db.prepare('UPDATE users SET totp_last_step = ? WHERE id = ? AND (totp_last_step IS NULL OR totp_last_step < ?)'),
     setDisabled: db.prepare('UPDATE users SET disabled_at = ?, disabled_by = ? WHERE id = ?'),
+    setPhonePending: db.prepare('UPDATE users SET phone_pending = ? WHERE id = ?'),
+    confirmPhone: db.prepare('UPDATE users SET phone = phone_pending, phone_pending = NULL, phone_verified_at = ? WHERE id = ? AND phone_pending IS NOT NULL'),
+    removePhone: db.prepare('UPDATE users SET phone = NULL, phone_pending = NULL, phone_verified_at = NULL WHERE id = ?'),
 
     insertSession: db.prepare(`INSERT INTO sessions (id, secret_hash, user_id, mfa_pending, csrf_token, created_at, last_seen_at, expires_at, absolute_expires_at, reauth_at, ip, user_agent)
       VALUES (@id, @secret_hash, @user_id, @mfa_pending, @csrf_token, @created_at, @last_seen_at, @expires_at, @absolute_expires_at, @reauth_at, @ip, @user_agent)`),
@@ -117,6 +123,9 @@ export function authRepo(db: DB) {
     disableTotp: (id: string) => void s.disableTotp.run(id),
     useTotpStep: (id: string, step: number) => s.useTotpStep.run(step, id, step).changes === 1,
     setDisabled: (id: string, at: string | null, by: string | null) => void s.setDisabled.run(at, by, id),
+    setPhonePending: (id: string, phone: string | null) => void s.setPhonePending.run(phone, id),
+    confirmPhone: (id: string, at: string) => s.confirmPhone.run(at, id).changes === 1,
+    removePhone: (id: string) => void s.removePhone.run(id),
 
     insertSession: (row: SessionRow) => void s.insertSession.run(row),
     sessionById: (id: string) => s.sessionById.get(id) as SessionRow | undefined,

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { AccountPage, ForgotForm, LoginForm, Notice, ReauthForm, RecoveryCodes, ResetForm, SecondFactorForm, SessionsPage, SetupForm, TotpSetup } from '../../views/auth.tsx';
+import { AccountPage, ForgotForm, LoginForm, Notice, PhonePage, ReauthForm, RecoveryCodes, ResetForm, SecondFactorForm, SessionsPage, SetupForm, TotpSetup } from '../../views/auth.tsx';
 import { SetupInvalidPage } from '../../views/setup.tsx';
 import { routes } from '../http/access.ts';
 import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
@@ -9,6 +9,7 @@ import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
+import { hasSecondFactor } from './service.ts';
 import { qrSvg } from './totp.ts';
 
 const text = (max: number) => z.string().trim().min(1, 'Required.').max(max, `At most ${max} characters.`).refine((v) => !CONTROL_CHARS.test(v), 'Contains characters that are not allowed.');
@@ -68,16 +69,28 @@ export function authRoutes(): Hono<AppEnv> {
     return c.redirect(res.mfaPending ? `/login/2fa${next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}` : next, 303);
   });
 
-  r.get('/login/2fa', { kind: 'mfa-pending' }, (c) => render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} />));
+  const hasSms = (c: Parameters<Parameters<typeof r.get>[2]>[0]) => c.get('user')?.phone_verified_at != null;
+  r.get('/login/2fa', { kind: 'mfa-pending' }, (c) =>
+    render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} notice={c.req.query('sent') === '1' ? 'We sent a code by SMS. It is valid for 5 minutes.' : undefined} />),
+  );
+
+  r.post('/login/2fa/sms', { kind: 'mfa-pending' }, (c) => {
+    const res = c.get('app').auth.sendLoginSms(c.get('session')!, auditCtx(c));
+    if (!res.ok) {
+      if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
+      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} message={res.message} />, 429);
+    }
+    return c.redirect('/login/2fa?sent=1', 303);
+  });
 
   r.post('/login/2fa', { kind: 'mfa-pending' }, async (c) => {
     const ctx = c.get('app');
     const form = await parseForm(c, z.object({ code: z.string().trim().min(1, 'Required.').max(40) }));
-    if (!form.ok) return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} message="Enter a code." />, 400);
+    if (!form.ok) return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} message="Enter a code." />, 400);
     const res = ctx.auth.secondFactor(c.get('session')!, form.data.code, auditCtx(c));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
     }
     setSessionCookie(c, res.token);
     return c.redirect(safeNext(c.req.query('next')), 303);
@@ -152,16 +165,23 @@ export function authRoutes(): Hono<AppEnv> {
   };
 
   r.get('/account/reauth', { kind: 'user', enrol: true }, (c) =>
-    render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={safeNext(c.req.query('next'), '/account')} hasTotp={!!c.get('user')!.totp_secret} />),
+    render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={safeNext(c.req.query('next'), '/account')} hasTotp={hasSecondFactor(c.get('user')!)} sms={hasSms(c)} />),
   );
+
+  r.post('/account/reauth/sms', { kind: 'user', enrol: true }, (c) => {
+    const next = safeNext(c.req.query('next'), '/account');
+    const res = c.get('app').auth.sendLoginSms(c.get('session')!, auditCtx(c));
+    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={true} sms={hasSms(c)} message={res.message} />, 429);
+    return c.redirect(`/account/reauth?next=${encodeURIComponent(next)}`, 303);
+  });
 
   r.post('/account/reauth', { kind: 'user', enrol: true }, async (c) => {
     const next = safeNext(c.req.query('next'), '/account');
     const form = await parseForm(c, z.object({ password, code: z.string().trim().max(40).default('') }));
-    const hasTotp = !!c.get('user')!.totp_secret;
-    if (!form.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} message="Enter your password." />, 400);
+    const hasTotp = hasSecondFactor(c.get('user')!);
+    if (!form.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} sms={hasSms(c)} message="Enter your password." />, 400);
     const res = await c.get('app').auth.reauthenticate(c.get('session')!, form.data.password, form.data.code, auditCtx(c));
-    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
     return c.redirect(next, 303);
   });
 
@@ -170,7 +190,7 @@ export function authRoutes(): Hono<AppEnv> {
     const user = c.get('user')!;
     if (user.totp_secret) return c.redirect('/account', 303);
     const { secret, uri } = ctx.auth.startTotp(user.id);
-    const forced = user.instance_role !== null || ctx.orgs.userNeeds2fa(user.id);
+    const forced = !hasSecondFactor(user) && (user.instance_role !== null || ctx.orgs.userNeeds2fa(user.id));
     return render(c, 'Set up two-factor authentication', <TotpSetup csrf={c.get('csrfToken')} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
   });
 
@@ -200,6 +220,36 @@ export function authRoutes(): Hono<AppEnv> {
     const res = c.get('app').auth.disableTotp(c.get('session')!, auditCtx(c));
     setSessionCookie(c, res.token);
     return c.redirect('/account?done=2fa-off', 303);
+  });
+
+  r.get('/account/phone', { kind: 'user', enrol: true }, (c) => {
+    const user = c.get('app').auth.user(c.get('user')!.id)!;
+    const step = user.phone_verified_at ? 'done' : user.phone_pending && c.req.query('sent') === '1' ? 'confirm' : 'enter';
+    return render(c, 'SMS codes', <PhonePage csrf={c.get('csrfToken')} step={step} phone={user.phone} />);
+  });
+
+  r.post('/account/phone', { kind: 'user', enrol: true }, async (c) => {
+    const redirect = needsReauth(c);
+    if (redirect) return redirect;
+    const form = await parseForm(c, z.object({ phone: z.string().trim().min(1, 'Required.').max(32) }));
+    const res = form.ok ? c.get('app').auth.startPhoneEnrolment(c.get('user')!.id, form.data.phone, auditCtx(c)) : ({ ok: false, message: 'Enter a phone number.' } as const);
+    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={c.get('csrfToken')} step="enter" message={res.message} />, 400);
+    return c.redirect('/account/phone?sent=1', 303);
+  });
+
+  r.post('/account/phone/confirm', { kind: 'user', enrol: true }, async (c) => {
+    const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
+    const res = c.get('app').auth.confirmPhone(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
+    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={c.get('csrfToken')} step="confirm" message={res.message} />, 400);
+    setSessionCookie(c, res.token);
+    return c.redirect('/account/phone', 303);
+  });
+
+  r.post('/account/phone/remove', { kind: 'user' }, (c) => {
+    const redirect = needsReauth(c);
+    if (redirect) return redirect;
+    setSessionCookie(c, c.get('app').auth.removePhone(c.get('session')!, auditCtx(c)).token);
+    return c.redirect('/account/phone', 303);
   });
 
   r.post('/account/password', { kind: 'user' }, async (c) => {

@@ -13,6 +13,14 @@ import { hashToken, randomToken } from './token.ts';
 import { generateTotpSecret, totpUri, verifyTotp } from './totp.ts';
 import type { SessionRow } from './repo.ts';
 import type { SetupService } from './setup.ts';
+import type { SmsCodes, SmsOutbox } from '../sms/service.ts';
+import { normalizePhone } from '../sms/phone.ts';
+
+/** A second factor is set up when TOTP is on or a phone number is verified for SMS codes. */
+export const hasSecondFactor = (u: Pick<UserRow, 'totp_secret' | 'phone_verified_at'>) => u.totp_secret !== null || u.phone_verified_at !== null;
+
+/** SMS sends are rate-limited per account (each send counts), against cost and SMS pumping. */
+const smsSendRules = { freeFailures: 2, baseDelayMs: 30_000, maxDelayMs: 10 * 60_000, lockAfter: 10, lockMs: 60 * 60_000 };
 
 export type Fail<E extends string> = { ok: false; error: E; message: string; retryAfterMs?: number };
 export type Result<T, E extends string = string> = ({ ok: true } & T) | Fail<E>;
@@ -30,6 +38,8 @@ export interface AuthDeps {
   throttle: Throttle;
   mailer: Mailer;
   setup: SetupService;
+  sms: SmsOutbox;
+  smsCodes: SmsCodes;
   now: () => number;
   /** Absolute base URL for links in emails. */
   baseUrl: () => string;
@@ -180,7 +190,7 @@ export class AuthService {
     const newHash = check.needsRehash ? await hashPassword(password) : undefined;
     return this.tx(() => {
       if (newHash) this.repo.setPassword(user.id, newHash, user.password_changed_at);
-      const mfaPending = user.totp_secret !== null;
+      const mfaPending = hasSecondFactor(user);
       // Success on the password clears the account's back-off only when no second factor follows.
       if (!mfaPending) this.d.throttle.clear(accountKey);
       const { token } = this.d.sessions.create(user.id, { mfaPending, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: !mfaPending });
@@ -195,7 +205,7 @@ export class AuthService {
    */
   secondFactor(session: SessionRow, code: string, ctx: AuditContext): Result<{ token: string }, 'invalid' | 'throttled' | 'locked'> {
     const user = this.repo.userById(session.user_id);
-    if (!user?.totp_secret) return { ok: false, error: 'invalid', message: 'Two-factor authentication is not set up for this account.' };
+    if (!user || !hasSecondFactor(user)) return { ok: false, error: 'invalid', message: 'Two-factor authentication is not set up for this account.' };
     const key = `account:${user.id}`;
     const actor = { ...ctx, actor: { type: 'user' as const, id: user.id } };
     const v = this.d.throttle.check(key);
@@ -221,15 +231,19 @@ export class AuthService {
   }
 
   /** Inside a transaction: consumes a TOTP step or a recovery code. */
-  private checkSecondFactor(user: UserRow, code: string): { ok: true; method: 'totp' | 'recovery' } | { ok: false; reason: 'invalid' | 'replayed' } {
-    if (!user.totp_secret) return { ok: false, reason: 'invalid' };
+  private checkSecondFactor(user: UserRow, code: string): { ok: true; method: 'totp' | 'recovery' | 'sms' } | { ok: false; reason: 'invalid' | 'replayed' } {
+    if (!hasSecondFactor(user)) return { ok: false, reason: 'invalid' };
     const trimmed = code.trim();
     if (/^\d[\d ]{5,7}$/.test(trimmed)) {
-      const r = verifyTotp(user.totp_secret, trimmed, { lastUsedStep: user.totp_last_step, now: this.d.now() });
-      if (!r.ok) return r;
-      // Compare-and-set: a concurrent request with the same code loses here.
-      if (!this.repo.useTotpStep(user.id, r.step)) return { ok: false, reason: 'replayed' };
-      return { ok: true, method: 'totp' };
+      let totpResult: { ok: false; reason: 'invalid' | 'replayed' } = { ok: false, reason: 'invalid' };
+      if (user.totp_secret) {
+        const r = verifyTotp(user.totp_secret, trimmed, { lastUsedStep: user.totp_last_step, now: this.d.now() });
+        // Compare-and-set: a concurrent request with the same code loses here.
+        if (r.ok) return this.repo.useTotpStep(user.id, r.step) ? { ok: true, method: 'totp' } : { ok: false, reason: 'replayed' };
+        totpResult = r;
+      }
+      if (user.phone_verified_at && this.d.smsCodes.verify(user.id, 'login_code', trimmed.replace(/\s/g, '')) === 'ok') return { ok: true, method: 'sms' };
+      return totpResult;
     }
     if (trimmed.length >= 10 && trimmed.length <= 40 && this.repo.useRecoveryCode(user.id, hashRecoveryCode(trimmed), this.iso())) {
       return { ok: true, method: 'recovery' };
@@ -259,11 +273,11 @@ export class AuthService {
     if (!v.allowed) return { ok: false, error: v.locked ? 'locked' : 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.` };
     const pw = await verifyPassword(password, user.password_hash);
     return this.tx(() => {
-      const second = user.totp_secret ? this.checkSecondFactor(user, code) : ({ ok: true, method: 'totp' } as const);
+      const second = hasSecondFactor(user) ? this.checkSecondFactor(user, code) : ({ ok: true, method: 'totp' } as const);
       if (!pw.ok || !second.ok) {
         this.d.throttle.fail(key, accountRules);
         this.d.audit.record(actor, 'auth.reauth', { type: 'user', id: user.id }, 'failure', { reason: !pw.ok ? 'bad_password' : 'bad_code' });
-        return { ok: false as const, error: 'invalid' as const, message: user.totp_secret ? 'The password or the code is not correct.' : 'The password is not correct.' };
+        return { ok: false as const, error: 'invalid' as const, message: hasSecondFactor(user) ? 'The password or the code is not correct.' : 'The password is not correct.' };
       }
       this.d.throttle.clear(key);
       this.d.sessions.markReauthenticated(session.id);
@@ -345,6 +359,69 @@ export class AuthService {
       this.d.audit.record(ctx, 'auth.2fa_reset', { type: 'user', id: user.id }, 'success', { via: 'cli' });
     });
     return { ok: true, userId: user.id };
+  }
+
+  // ---- SMS as a second factor --------------------------------------------------------------------
+
+  private sendSmsCode(user: UserRow, to: string, purpose: 'login_code' | 'enrol_code', ctx: AuditContext): Result<object, 'throttled'> {
+    const key = `sms:${user.id}`;
+    const v = this.d.throttle.check(key);
+    if (!v.allowed) return { ok: false, error: 'throttled', message: `A code was sent recently. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds before asking for another.`, retryAfterMs: v.retryAfterMs };
+    this.tx(() => {
+      this.d.throttle.fail(key, smsSendRules);
+      const code = this.d.smsCodes.issue(user.id, purpose);
+      const name = this.d.instanceName ? `Tessera ${this.d.instanceName}` : 'Tessera';
+      this.d.sms.enqueue({ userId: user.id, purpose, to, body: `${code} is your ${name} ${purpose === 'login_code' ? 'sign-in' : 'verification'} code. It expires in 5 minutes. Never share it.` });
+      this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.sms_code_sent', { type: 'user', id: user.id }, 'success', { purpose });
+    });
+    return { ok: true };
+  }
+
+  /** On the 2FA page: text a sign-in code to the verified phone. */
+  sendLoginSms(session: SessionRow, ctx: AuditContext): Result<object, 'throttled' | 'no-phone'> {
+    const user = this.repo.userById(session.user_id);
+    if (!user?.phone || !user.phone_verified_at) return { ok: false, error: 'no-phone', message: 'No verified phone number is set up for this account.' };
+    return this.sendSmsCode(user, user.phone, 'login_code', ctx);
+  }
+
+  /** Step 1 of phone enrolment: remember the number and text it a code. */
+  startPhoneEnrolment(userId: string, input: string, ctx: AuditContext): Result<object, 'phone' | 'throttled'> {
+    const phone = normalizePhone(input);
+    if (!phone) return { ok: false, error: 'phone', message: 'Enter the number in international format, starting with + and the country code, e.g. +41 44 668 18 00.' };
+    const user = this.repo.userById(userId);
+    if (!user) return { ok: false, error: 'phone', message: 'No such account.' };
+    this.repo.setPhonePending(userId, phone);
+    return this.sendSmsCode({ ...user, phone_pending: phone }, phone, 'enrol_code', ctx);
+  }
+
+  /** Step 2: the code proves the person receives SMS there; a 2FA change rotates the session. */
+  confirmPhone(session: SessionRow, code: string, ctx: AuditContext): Result<{ token: string }, 'invalid'> {
+    const user = this.repo.userById(session.user_id);
+    if (!user?.phone_pending) return { ok: false, error: 'invalid', message: 'Start again: no phone number is waiting for confirmation.' };
+    const verdict = this.d.smsCodes.verify(user.id, 'enrol_code', code.replace(/\s/g, ''));
+    const actor = { ...ctx, actor: { type: 'user' as const, id: user.id } };
+    if (verdict !== 'ok') {
+      this.d.audit.record(actor, 'auth.sms_enrol', { type: 'user', id: user.id }, 'failure', { reason: verdict });
+      const msg = { invalid: 'That code is not correct.', expired: 'That code has expired. Ask for a new one.', 'too-many': 'Too many wrong codes. Ask for a new one.' }[verdict];
+      return { ok: false, error: 'invalid', message: msg };
+    }
+    return this.tx(() => {
+      this.repo.confirmPhone(user.id, this.iso());
+      this.d.sessions.invalidateAll(user.id);
+      const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
+      this.d.audit.record(actor, 'auth.sms_enabled', { type: 'user', id: user.id });
+      return { ok: true as const, token };
+    });
+  }
+
+  removePhone(session: SessionRow, ctx: AuditContext): { token: string } {
+    return this.tx(() => {
+      this.repo.removePhone(session.user_id);
+      this.d.sessions.invalidateAll(session.user_id);
+      const { token } = this.d.sessions.create(session.user_id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
+      this.d.audit.record({ ...ctx, actor: { type: 'user', id: session.user_id } }, 'auth.sms_disabled', { type: 'user', id: session.user_id });
+      return { token };
+    });
   }
 
   // ---- passwords --------------------------------------------------------------------------------

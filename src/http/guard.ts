@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditContext } from '../audit/service.ts';
+import { hasSecondFactor } from '../auth/service.ts';
 import type { Access } from './access.ts';
 import { errorResponse } from './error-page.tsx';
 import type { AppEnv } from './types.ts';
@@ -52,7 +53,7 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
     if (!token) {
       if (!session || !user) return toLogin(c);
       if (session.mfa_pending) return c.redirect('/login/2fa', 303);
-      const needs2fa = !user.totp_secret && (user.instance_role !== null || app.orgs.userNeeds2fa(user.id));
+      const needs2fa = !hasSecondFactor(user) && (user.instance_role !== null || app.orgs.userNeeds2fa(user.id));
       if (needs2fa && !(access.kind === 'user' && access.enrol)) return c.redirect('/account/2fa/setup', 303);
     }
     if (access.kind === 'user') return next();

@@ -113,6 +113,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   const url = `${scheme}://${hostForUrl}:${port}`;
   if (!baseUrl) baseUrl = url;
   ctx.mailer.start();
+  ctx.sms.start();
 
   let redirect: http.Server | undefined;
   if (tls && cfg.redirectPort !== undefined) {
@@ -160,6 +161,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
         server.closeIdleConnections();
       });
       await ctx.mailer.stop();
+      await ctx.sms.stop();
       await ctx.accessLog.close();
       try {
         ctx.db.pragma('wal_checkpoint(TRUNCATE)');
