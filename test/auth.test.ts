@@ -280,6 +280,20 @@ describe('CSRF', () => {
     expect(auditActions(s, 'security.csrf_rejected').length).toBe(4);
   });
 
+  it('without a session, the browser\'s same-origin proof replaces the token; with a session it does not', async () => {
+    const u = await createUser(s, { email: testEmail('csrf-fetch-meta') });
+    const body = new URLSearchParams({ email: u.user.email, password: u.password });
+    const sameOrigin = await fetch(`${s.url}/login`, { method: 'POST', body, headers: { 'sec-fetch-site': 'same-origin' }, redirect: 'manual' });
+    expect(sameOrigin.status).toBe(303);
+    const withOrigin = await fetch(`${s.url}/login`, { method: 'POST', body, headers: { origin: s.url }, redirect: 'manual' });
+    expect(withOrigin.status).toBe(303);
+    const c = await signedInClient(s, u.user);
+    const before = called;
+    const r = await c.request('POST', '/__test/mutate', { headers: { 'sec-fetch-site': 'same-origin', origin: s.url } });
+    expect(r.status).toBe(403);
+    expect(called).toBe(before);
+  });
+
   it('protects the login form too (pre-session token)', async () => {
     const u = await createUser(s, { email: testEmail('csrf-login') });
     const r = await fetch(`${s.url}/login`, { method: 'POST', body: new URLSearchParams({ email: u.user.email, password: u.password }), redirect: 'manual' });

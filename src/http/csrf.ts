@@ -8,8 +8,9 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 /**
  * Two independent checks on every unsafe request from a browser:
  * 1. Fetch metadata / Origin: a cross-site request is refused outright.
- * 2. A token bound to the session (or the pre-session cookie) in the `X-CSRF-Token` header
- *    (htmx) or the `_csrf` form field. The handler is never called when either check fails.
+ * 2. With a session: a token bound to it in the `X-CSRF-Token` header (htmx) or the `_csrf`
+ *    form field. Without one (login, registration): that token from the pre-session cookie, or
+ *    the browser's own same-origin proof. The handler is never called when a check fails.
  */
 export function csrfProtection(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -37,7 +38,10 @@ export function csrfProtection(): MiddlewareHandler<AppEnv> {
     }
     const expected = c.get('csrfToken');
     const tokenOk = !!supplied && !!expected && constantTimeEqual(Buffer.from(supplied), Buffer.from(expected));
-    if (crossSite || originMismatch || !tokenOk) {
+    // Without a session there is no authority to abuse beyond the form itself; DESIGN §3 accepts
+    // fetch metadata there: a browser marks its own same-origin requests and no page can forge it.
+    const sameOriginProof = !c.get('session') && (site === 'same-origin' || (origin !== undefined && !originMismatch));
+    if (crossSite || originMismatch || !(tokenOk || sameOriginProof)) {
       const app = c.get('app');
       app.audit.record(
         { actor: { type: 'user', id: c.get('user')?.id ?? null }, ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null, requestId: c.get('requestId') },
