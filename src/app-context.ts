@@ -9,6 +9,8 @@ import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail/service.ts';
+import type { EventService } from './events/service.ts';
+import type { RegistrationService } from './events/registrations.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
@@ -27,6 +29,8 @@ export interface AppContext {
   setup: SetupService;
   auth: AuthService;
   orgs: OrgService;
+  events: EventService;
+  registrations: RegistrationService;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

@@ -11,6 +11,9 @@ import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
+import { EventService } from './events/service.ts';
+import { RegistrationService } from './events/registrations.ts';
+import { AttendeeTokens } from './events/tokens.ts';
 import { OrgService } from './orgs/service.ts';
 import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
@@ -37,5 +40,8 @@ export function buildContext(core: Core, baseUrl: () => string): AppContext {
   const smsCodes = new SmsCodes({ db, now });
   const auth = new AuthService({ db, audit, sessions, throttle, mailer, setup, sms, smsCodes, now, baseUrl, instanceName: cfg.instanceName });
   const orgs = new OrgService({ db, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.repo.userById(id), userByEmail: (e) => auth.repo.userByEmail(e) });
-  return { ...core, mailer, sms, sessions, setup, auth, orgs, baseUrl };
+  const tokens = new AttendeeTokens(core.keyring);
+  const events = new EventService({ db, audit, throttle, tokens, now });
+  const registrations = new RegistrationService({ db, audit, mailer, tokens, now, baseUrl });
+  return { ...core, mailer, sms, sessions, setup, auth, orgs, events, registrations, baseUrl };
 }

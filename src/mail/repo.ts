@@ -10,6 +10,8 @@ export interface OutboxRow {
   subject: string;
   text_body: string;
   html_body: string | null;
+  /** JSON array of MailAttachment (see service.ts); '[]' when none. */
+  attachments: string;
   status: MailStatus;
   attempts: number;
   next_attempt_at: string;
@@ -18,12 +20,12 @@ export interface OutboxRow {
   sent_at: string | null;
 }
 
-export type NewOutboxRow = Pick<OutboxRow, 'id' | 'org_id' | 'template' | 'to_address' | 'subject' | 'text_body' | 'html_body' | 'status' | 'next_attempt_at' | 'created_at'>;
+export type NewOutboxRow = Pick<OutboxRow, 'id' | 'org_id' | 'template' | 'to_address' | 'subject' | 'text_body' | 'html_body' | 'status' | 'next_attempt_at' | 'created_at'> & { attachments?: string };
 
 export function mailRepo(db: DB) {
   const insert = db.prepare(`INSERT INTO mail_outbox
-    (id, org_id, template, to_address, subject, text_body, html_body, status, attempts, next_attempt_at, created_at)
-    VALUES (@id, @org_id, @template, @to_address, @subject, @text_body, @html_body, @status, 0, @next_attempt_at, @created_at)`);
+    (id, org_id, template, to_address, subject, text_body, html_body, attachments, status, attempts, next_attempt_at, created_at)
+    VALUES (@id, @org_id, @template, @to_address, @subject, @text_body, @html_body, @attachments, @status, 0, @next_attempt_at, @created_at)`);
   // One statement both picks and claims, so two overlapping loops can never take the same row.
   // While claimed, next_attempt_at is the lease end: a process that dies mid-send leaves the row
   // to be re-queued once the lease has run out (at-least-once, like any mail system).
@@ -41,7 +43,7 @@ export function mailRepo(db: DB) {
   const byStatus = db.prepare('SELECT * FROM mail_outbox WHERE status = ? ORDER BY created_at DESC, id LIMIT ?');
   return {
     insert(row: NewOutboxRow): void {
-      insert.run(row);
+      insert.run({ attachments: '[]', ...row });
     },
     claimDue(now: string, leaseUntil: string, limit: number): OutboxRow[] {
       return claim.all({ now, leaseUntil, limit }) as OutboxRow[];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import nodemailer, { type NodemailerError } from 'nodemailer';
+import QRCode from 'qrcode';
 import { z } from 'zod';
 import type { DB } from '../db/open.ts';
 import type { Logger } from '../log.ts';
@@ -22,6 +23,17 @@ export interface MailerOptions {
   maxAttempts?: number;
 }
 
+/**
+ * A file sent with a message. `qrText` asks for a PNG QR code of that text, drawn at delivery so
+ * the request that queued the mail does not pay for it.
+ */
+export interface MailAttachment {
+  filename: string;
+  contentType: string;
+  content?: string;
+  qrText?: string;
+}
+
 export interface OutgoingMail {
   orgId?: string | null;
   template: string;
@@ -29,6 +41,7 @@ export interface OutgoingMail {
   subject: string;
   text: string;
   html?: string;
+  attachments?: MailAttachment[];
 }
 
 const messageSchema = z.object({
@@ -40,6 +53,17 @@ const messageSchema = z.object({
   subject: z.string().min(1).max(998).regex(/^[^\r\n]*$/, 'must be one line'),
   text: z.string().min(1),
   html: z.string().min(1).optional(),
+  attachments: z
+    .array(
+      z.object({
+        filename: z.string().regex(/^[A-Za-z0-9._-]{1,80}$/),
+        contentType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+(?:; ?charset=[a-z0-9-]+)?$/i),
+        content: z.string().max(5_000_000).optional(),
+        qrText: z.string().max(500).optional(),
+      }),
+    )
+    .max(5)
+    .optional(),
 });
 
 const BASE_RETRY_MS = 30_000;
@@ -104,6 +128,17 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * retries and back-off happen here, off the request path. The technical log names a message by
  * its outbox id and template, never by address, subject or body.
  */
+async function renderAttachments(json: string | undefined): Promise<{ filename: string; contentType: string; content: Buffer }[]> {
+  const list = JSON.parse(json || '[]') as MailAttachment[];
+  return Promise.all(
+    list.map(async (a) => ({
+      filename: a.filename,
+      contentType: a.contentType,
+      content: a.qrText !== undefined ? await QRCode.toBuffer(a.qrText, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 }) : Buffer.from(a.content ?? '', 'utf8'),
+    })),
+  );
+}
+
 export class Mailer {
   private readonly log: Logger;
   private readonly repo;
@@ -159,6 +194,7 @@ export class Mailer {
       subject: m.subject,
       text_body: m.text,
       html_body: m.html ?? null,
+      attachments: JSON.stringify(m.attachments ?? []),
       status,
       next_attempt_at: at,
       created_at: at,
@@ -201,6 +237,7 @@ export class Mailer {
         subject: row.subject,
         text: row.text_body,
         ...(row.html_body !== null ? { html: row.html_body } : {}),
+        attachments: await renderAttachments(row.attachments),
         // Stable per outbox row: if a crash makes us send twice, receivers can tell it is one mail.
         messageId: `<${row.id}@${this.messageIdDomain}>`,
         // RFC 3834: keeps vacation responders from answering automated mail.

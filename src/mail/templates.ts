@@ -58,6 +58,44 @@ export const templates = {
     );
   },
 
+  registrationConfirmed(p: { name: string; event: string; when: string; where: string; code: string; manageLink: string }): MailContent {
+    return compose(
+      `Your ticket: ${p.event}`,
+      [
+        `Hello ${p.name || 'there'},`,
+        `you are registered for ${p.event}.`,
+        `When: ${p.when}${p.where ? `\nWhere: ${p.where}` : ''}`,
+        `Your attendee code: ${p.code}\nYour ticket QR code and a calendar file are attached. Show the QR code (or tell the code) at the entrance.`,
+        'You can see, change or cancel your registration with your personal link below. Keep it private: anyone with the link can manage your registration.',
+      ],
+      { href: p.manageLink, label: 'Manage my registration' },
+    );
+  },
+
+  registrationWaitlisted(p: { name: string; event: string; manageLink: string }): MailContent {
+    return compose(
+      `Waiting list: ${p.event}`,
+      [`Hello ${p.name || 'there'},`, `${p.event} is full, so we put you on the waiting list. If a seat frees up you get it automatically, in the order people joined, and we email you your ticket.`],
+      { href: p.manageLink, label: 'Manage my registration' },
+    );
+  },
+
+  registrationPending(p: { name: string; event: string; confirmLink: string }): MailContent {
+    return compose(
+      `Please confirm: ${p.event}`,
+      [`Hello ${p.name || 'there'},`, `please confirm your registration for ${p.event}. Your seat is held only once you confirm.`, 'If you did not register, ignore this message and nothing happens.'],
+      { href: p.confirmLink, label: 'Confirm my registration' },
+    );
+  },
+
+  registrationCancelled(p: { name: string; event: string }): MailContent {
+    return compose(`Cancelled: ${p.event}`, [`Hello ${p.name || 'there'},`, `your registration for ${p.event} is cancelled. If this is a mistake, contact the organizer.`]);
+  },
+
+  organizerMessage(p: { event: string; subject: string; body: string; manageLink: string }): MailContent {
+    return compose(`${p.event}: ${p.subject}`, [p.body, `You receive this because you registered for ${p.event}.`], { href: p.manageLink, label: 'Manage my registration' });
+  },
+
   securityAlert(p: { title: string; lines: string[] }): MailContent {
     return compose(`Security alert: ${p.title}`, [p.title, p.lines.join('\n'), 'This message was sent automatically by your Tessera instance.']);
   },
