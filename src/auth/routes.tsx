@@ -8,6 +8,7 @@ import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
+import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
 import { hasSecondFactor } from './service.ts';
 import { qrSvg } from './totp.ts';
@@ -29,17 +30,17 @@ export function authRoutes(): Hono<AppEnv> {
     const q = tokenQuery.parse(c.req.query());
     const check = ctx.setup.check(q.token);
     if (!check.ok) return c.html(<SetupInvalidPage reason={check.reason} />, check.reason === 'invalid' ? 404 : 410);
-    return render(c, 'Set up Tessera', <SetupForm csrf={c.get('csrfToken')} token={q.token} />);
+    return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} token={q.token} />);
   });
 
   r.post('/setup', { kind: 'public' }, async (c) => {
     const ctx = c.get('app');
     const q = tokenQuery.parse(c.req.query());
     const form = await parseForm(c, z.object({ name: text(120), email, password }));
-    if (!form.ok) return render(c, 'Set up Tessera', <SetupForm csrf={c.get('csrfToken')} token={q.token} errors={form.errors} values={form.values} />, 400);
+    if (!form.ok) return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} token={q.token} errors={form.errors} values={form.values} />, 400);
     const res = await ctx.auth.createOwner(q.token, form.data, auditCtx(c));
     if (!res.ok) {
-      if (res.error === 'password') return render(c, 'Set up Tessera', <SetupForm csrf={c.get('csrfToken')} token={q.token} errors={{ password: res.message }} values={{ name: form.data.name, email: form.data.email }} />, 400);
+      if (res.error === 'password') return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} token={q.token} errors={{ password: res.message }} values={{ name: form.data.name, email: form.data.email }} />, 400);
       return c.html(<SetupInvalidPage reason={res.error === 'exists' ? 'done' : 'used'} />, 410);
     }
     setSessionCookie(c, res.token);
@@ -51,19 +52,19 @@ export function authRoutes(): Hono<AppEnv> {
     const next = safeNext(c.req.query('next'));
     if (c.get('session')?.mfa_pending === 0) return c.redirect(next, 303);
     const notice = c.req.query('reset') === '1' ? 'Your password was changed. Sign in with the new one.' : c.req.query('bye') === '1' ? 'You are signed out.' : undefined;
-    return render(c, 'Sign in', <LoginForm csrf={c.get('csrfToken')} next={next} notice={notice} />);
+    return render(c, 'Sign in', <LoginForm csrf={csrfToken(c)} next={next} notice={notice} />);
   });
 
   r.post('/login', { kind: 'public' }, async (c) => {
     const ctx = c.get('app');
     const next = safeNext(c.req.query('next'));
     const form = await parseForm(c, z.object({ email: z.string().trim().min(1, 'Required.').max(254, 'At most 254 characters.'), password }));
-    if (!form.ok) return render(c, 'Sign in', <LoginForm csrf={c.get('csrfToken')} next={next} errors={form.errors} values={form.values} />, 400);
+    if (!form.ok) return render(c, 'Sign in', <LoginForm csrf={csrfToken(c)} next={next} errors={form.errors} values={form.values} />, 400);
     const res = await ctx.auth.login(form.data.email, form.data.password, auditCtx(c));
     if (!res.ok) {
       const status = res.error === 'invalid' ? 401 : res.error === 'disabled' ? 403 : 429;
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, 'Sign in', <LoginForm csrf={c.get('csrfToken')} next={next} message={res.message} values={{ email: form.data.email }} />, status);
+      return render(c, 'Sign in', <LoginForm csrf={csrfToken(c)} next={next} message={res.message} values={{ email: form.data.email }} />, status);
     }
     setSessionCookie(c, res.token);
     return c.redirect(res.mfaPending ? `/login/2fa${next !== '/' ? `?next=${encodeURIComponent(next)}` : ''}` : next, 303);
@@ -71,14 +72,14 @@ export function authRoutes(): Hono<AppEnv> {
 
   const hasSms = (c: Parameters<Parameters<typeof r.get>[2]>[0]) => c.get('user')?.phone_verified_at != null;
   r.get('/login/2fa', { kind: 'mfa-pending' }, (c) =>
-    render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} notice={c.req.query('sent') === '1' ? 'We sent a code by SMS. It is valid for 5 minutes.' : undefined} />),
+    render(c, 'Two-factor authentication', <SecondFactorForm csrf={csrfToken(c)} sms={hasSms(c)} notice={c.req.query('sent') === '1' ? 'We sent a code by SMS. It is valid for 5 minutes.' : undefined} />),
   );
 
   r.post('/login/2fa/sms', { kind: 'mfa-pending' }, (c) => {
     const res = c.get('app').auth.sendLoginSms(c.get('session')!, auditCtx(c));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} message={res.message} />, 429);
+      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={csrfToken(c)} sms={hasSms(c)} message={res.message} />, 429);
     }
     return c.redirect('/login/2fa?sent=1', 303);
   });
@@ -86,11 +87,11 @@ export function authRoutes(): Hono<AppEnv> {
   r.post('/login/2fa', { kind: 'mfa-pending' }, async (c) => {
     const ctx = c.get('app');
     const form = await parseForm(c, z.object({ code: z.string().trim().min(1, 'Required.').max(40) }));
-    if (!form.ok) return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} message="Enter a code." />, 400);
+    if (!form.ok) return render(c, 'Two-factor authentication', <SecondFactorForm csrf={csrfToken(c)} sms={hasSms(c)} message="Enter a code." />, 400);
     const res = ctx.auth.secondFactor(c.get('session')!, form.data.code, auditCtx(c));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={c.get('csrfToken')} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+      return render(c, 'Two-factor authentication', <SecondFactorForm csrf={csrfToken(c)} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
     }
     setSessionCookie(c, res.token);
     return c.redirect(safeNext(c.req.query('next')), 303);
@@ -104,12 +105,12 @@ export function authRoutes(): Hono<AppEnv> {
   });
 
   // ---- password reset and email confirmation --------------------------------------------------------
-  r.get('/password/forgot', { kind: 'public' }, (c) => render(c, 'Reset your password', <ForgotForm csrf={c.get('csrfToken')} sent={false} />));
+  r.get('/password/forgot', { kind: 'public' }, (c) => render(c, 'Reset your password', <ForgotForm csrf={csrfToken(c)} sent={false} />));
 
   r.post('/password/forgot', { kind: 'public' }, async (c) => {
     const form = await parseForm(c, z.object({ email: z.string().trim().min(1).max(254) }));
     if (form.ok) c.get('app').auth.requestPasswordReset(form.data.email, auditCtx(c));
-    return render(c, 'Reset your password', <ForgotForm csrf={c.get('csrfToken')} sent={true} />);
+    return render(c, 'Reset your password', <ForgotForm csrf={csrfToken(c)} sent={true} />);
   });
 
   r.get('/password/reset', { kind: 'public' }, (c) => {
@@ -117,15 +118,15 @@ export function authRoutes(): Hono<AppEnv> {
     if (!c.get('app').auth.checkResetToken(q.token)) {
       return render(c, 'Reset link', <Notice title="Reset link not usable" kind="error" message="This reset link is invalid, expired or already used." link={{ href: '/password/forgot', label: 'Ask for a new link' }} />, 410);
     }
-    return render(c, 'Choose a new password', <ResetForm csrf={c.get('csrfToken')} token={q.token} />);
+    return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} token={q.token} />);
   });
 
   r.post('/password/reset', { kind: 'public' }, async (c) => {
     const form = await parseForm(c, z.object({ token: z.string().max(200), password }));
-    if (!form.ok) return render(c, 'Choose a new password', <ResetForm csrf={c.get('csrfToken')} token={form.values.token ?? ''} errors={form.errors} />, 400);
+    if (!form.ok) return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} token={form.values.token ?? ''} errors={form.errors} />, 400);
     const res = await c.get('app').auth.resetPassword(form.data.token, form.data.password, auditCtx(c));
     if (!res.ok) {
-      if (res.error === 'password') return render(c, 'Choose a new password', <ResetForm csrf={c.get('csrfToken')} token={form.data.token} errors={{ password: res.message }} />, 400);
+      if (res.error === 'password') return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} token={form.data.token} errors={{ password: res.message }} />, 400);
       return render(c, 'Reset link', <Notice title="Reset link not usable" kind="error" message={res.message} link={{ href: '/password/forgot', label: 'Ask for a new link' }} />, 410);
     }
     clearSessionCookie(c);
@@ -151,7 +152,7 @@ export function authRoutes(): Hono<AppEnv> {
       '2fa-off': 'Two-factor authentication is off.',
     };
     const flash = flashKey && flashes[flashKey] ? { kind: 'ok' as const, text: flashes[flashKey] } : undefined;
-    return render(c, 'Your account', <AccountPage csrf={c.get('csrfToken')} user={user} recoveryLeft={ctx.auth.recoveryCodesLeft(user.id)} flash={flash} {...extra} />, status);
+    return render(c, 'Your account', <AccountPage csrf={csrfToken(c)} user={user} recoveryLeft={ctx.auth.recoveryCodesLeft(user.id)} flash={flash} {...extra} />, status);
   };
 
   r.get('/account', { kind: 'user', enrol: true }, (c) => accountPage(c));
@@ -165,13 +166,13 @@ export function authRoutes(): Hono<AppEnv> {
   };
 
   r.get('/account/reauth', { kind: 'user', enrol: true }, (c) =>
-    render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={safeNext(c.req.query('next'), '/account')} hasTotp={hasSecondFactor(c.get('user')!)} sms={hasSms(c)} />),
+    render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={safeNext(c.req.query('next'), '/account')} hasTotp={hasSecondFactor(c.get('user')!)} sms={hasSms(c)} />),
   );
 
   r.post('/account/reauth/sms', { kind: 'user', enrol: true }, (c) => {
     const next = safeNext(c.req.query('next'), '/account');
     const res = c.get('app').auth.sendLoginSms(c.get('session')!, auditCtx(c));
-    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={true} sms={hasSms(c)} message={res.message} />, 429);
+    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={true} sms={hasSms(c)} message={res.message} />, 429);
     return c.redirect(`/account/reauth?next=${encodeURIComponent(next)}`, 303);
   });
 
@@ -179,9 +180,9 @@ export function authRoutes(): Hono<AppEnv> {
     const next = safeNext(c.req.query('next'), '/account');
     const form = await parseForm(c, z.object({ password, code: z.string().trim().max(40).default('') }));
     const hasTotp = hasSecondFactor(c.get('user')!);
-    if (!form.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} sms={hasSms(c)} message="Enter your password." />, 400);
+    if (!form.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={hasTotp} sms={hasSms(c)} message="Enter your password." />, 400);
     const res = await c.get('app').auth.reauthenticate(c.get('session')!, form.data.password, form.data.code, auditCtx(c));
-    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={c.get('csrfToken')} next={next} hasTotp={hasTotp} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+    if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={hasTotp} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
     return c.redirect(next, 303);
   });
 
@@ -191,7 +192,7 @@ export function authRoutes(): Hono<AppEnv> {
     if (user.totp_secret) return c.redirect('/account', 303);
     const { secret, uri } = ctx.auth.startTotp(user.id);
     const forced = !hasSecondFactor(user) && (user.instance_role !== null || ctx.orgs.userNeeds2fa(user.id));
-    return render(c, 'Set up two-factor authentication', <TotpSetup csrf={c.get('csrfToken')} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
+    return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
   });
 
   r.post('/account/2fa/setup', { kind: 'user', enrol: true }, async (c) => {
@@ -201,7 +202,7 @@ export function authRoutes(): Hono<AppEnv> {
     const res = ctx.auth.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
     if (!res.ok) {
       const { secret, uri } = ctx.auth.startTotp(user.id);
-      return render(c, 'Set up two-factor authentication', <TotpSetup csrf={c.get('csrfToken')} secret={secret} qr={await qrSvg(uri)} forced={false} message={res.message} />, 400);
+      return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={false} message={res.message} />, 400);
     }
     setSessionCookie(c, res.token);
     return render(c, 'Recovery codes', <RecoveryCodes codes={res.codes} />);
@@ -225,7 +226,7 @@ export function authRoutes(): Hono<AppEnv> {
   r.get('/account/phone', { kind: 'user', enrol: true }, (c) => {
     const user = c.get('app').auth.user(c.get('user')!.id)!;
     const step = user.phone_verified_at ? 'done' : user.phone_pending && c.req.query('sent') === '1' ? 'confirm' : 'enter';
-    return render(c, 'SMS codes', <PhonePage csrf={c.get('csrfToken')} step={step} phone={user.phone} />);
+    return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step={step} phone={user.phone} />);
   });
 
   r.post('/account/phone', { kind: 'user', enrol: true }, async (c) => {
@@ -233,14 +234,14 @@ export function authRoutes(): Hono<AppEnv> {
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ phone: z.string().trim().min(1, 'Required.').max(32) }));
     const res = form.ok ? c.get('app').auth.startPhoneEnrolment(c.get('user')!.id, form.data.phone, auditCtx(c)) : ({ ok: false, message: 'Enter a phone number.' } as const);
-    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={c.get('csrfToken')} step="enter" message={res.message} />, 400);
+    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="enter" message={res.message} />, 400);
     return c.redirect('/account/phone?sent=1', 303);
   });
 
   r.post('/account/phone/confirm', { kind: 'user', enrol: true }, async (c) => {
     const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
     const res = c.get('app').auth.confirmPhone(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
-    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={c.get('csrfToken')} step="confirm" message={res.message} />, 400);
+    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="confirm" message={res.message} />, 400);
     setSessionCookie(c, res.token);
     return c.redirect('/account/phone', 303);
   });
@@ -276,7 +277,7 @@ export function authRoutes(): Hono<AppEnv> {
   r.get('/account/sessions', { kind: 'user', enrol: true }, (c) => {
     const ctx = c.get('app');
     const session = c.get('session')!;
-    return render(c, 'Your sessions', <SessionsPage csrf={c.get('csrfToken')} sessions={ctx.sessions.list(session.user_id)} currentId={session.id} now={ctx.now()} />);
+    return render(c, 'Your sessions', <SessionsPage csrf={csrfToken(c)} sessions={ctx.sessions.list(session.user_id)} currentId={session.id} now={ctx.now()} />);
   });
 
   r.post('/account/sessions/:id/revoke', { kind: 'user', enrol: true }, (c) => {

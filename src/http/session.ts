@@ -1,7 +1,18 @@
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { randomToken } from '../auth/token.ts';
 import { CSRF_COOKIE, SESSION_COOKIE, clearSessionCookie, readCookie, setCsrfCookie } from './cookies.ts';
 import type { AppEnv } from './types.ts';
+
+/** The CSRF token for a form on this page; issues the pre-session cookie on first need. */
+export function csrfToken(c: Context<AppEnv>): string {
+  let t = c.get('csrfToken');
+  if (!t && !c.get('apiToken')) {
+    t = randomToken(32);
+    setCsrfCookie(c, t);
+    c.set('csrfToken', t);
+  }
+  return t;
+}
 
 /**
  * Resolves who is calling: a session cookie, or an API token in `Authorization: Bearer`.
@@ -35,12 +46,10 @@ export function sessionMiddleware(): MiddlewareHandler<AppEnv> {
       c.set('csrfToken', valid.session.csrf_token);
     } else {
       if (raw) clearSessionCookie(c);
-      let pre = readCookie(c, CSRF_COOKIE);
-      if (!pre || !/^[A-Za-z0-9_-]{43}$/.test(pre)) {
-        pre = randomToken(32);
-        setCsrfCookie(c, pre);
-      }
-      c.set('csrfToken', pre);
+      const pre = readCookie(c, CSRF_COOKIE);
+      // Created lazily by csrfToken(c) when a page with a form is rendered, so anonymous hits on
+      // cacheable public pages cost no random bytes and set no cookie.
+      c.set('csrfToken', pre && /^[A-Za-z0-9_-]{43}$/.test(pre) ? pre : '');
     }
     await next();
   };

@@ -24,6 +24,7 @@ import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
+import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
 import { parseCidrList } from './ip-allowlist.ts';
 import { type OrgRole, type Permission, orgRoles, permissions, roleHas } from './permissions.ts';
@@ -303,7 +304,7 @@ export function orgRoutes(): Hono<AppEnv> {
     const q = tokenQuery.parse(c.req.query());
     const found = ctx.orgs.findInvitation(q.token);
     if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
-    const info = { csrf: c.get('csrfToken'), token: q.token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
+    const info = { csrf: csrfToken(c), token: q.token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
     const session = c.get('session');
     const user = c.get('user');
     if (session && session.mfa_pending === 0 && user) {
@@ -320,7 +321,7 @@ export function orgRoutes(): Hono<AppEnv> {
     const token = body.ok ? body.data.token : '';
     const found = ctx.orgs.findInvitation(token);
     if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
-    const info = { csrf: c.get('csrfToken'), token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
+    const info = { csrf: csrfToken(c), token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
     const session = c.get('session');
     const user = c.get('user');
     const done = `/orgs/${found.org.slug}`;
