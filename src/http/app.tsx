@@ -7,6 +7,7 @@ import { HomePage } from '../../views/home.tsx';
 import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
+import { publicEventRoutes } from '../events/public-routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
 import { clientInfo } from './client-info.ts';
@@ -34,11 +35,14 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   app.use(
     bodyLimit({
       maxSize: ctx.cfg.bodyLimitKb * 1024,
-      onError: (c) =>
-        c.html(
+      onError: (c) => {
+        // The unread body is still on the socket: close it rather than let a client reuse it.
+        c.header('Connection', 'close');
+        return c.html(
           <ErrorPage status={413} title="Request too large" message={`The submitted data is larger than the ${ctx.cfg.bodyLimitKb} KiB this server accepts. Nothing was saved.`} requestId={c.get('requestId')} />,
           413,
-        ),
+        );
+      },
     }),
   );
 
@@ -54,6 +58,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
     return c.html(<HomePage needsSetup={!ctx.auth.instanceHasOwner()} />);
   });
   app.route('/', authRoutes());
+  app.route('/', publicEventRoutes());
   app.route('/', orgRoutes());
   app.route('/', adminRoutes());
 

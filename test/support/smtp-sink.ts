@@ -18,6 +18,7 @@ export interface ReceivedMail {
   /** User name the client authenticated with, if it did. */
   user: string | undefined;
   raw: string;
+  attachments: { filename: string; contentType: string; content: Buffer }[];
 }
 
 export interface SmtpSinkOptions {
@@ -79,6 +80,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
               html: typeof parsed.html === 'string' ? parsed.html : undefined,
               messageId: parsed.messageId,
               headers: parsed.headers,
+              attachments: parsed.attachments.map((a) => ({ filename: a.filename ?? '', contentType: a.contentType, content: a.content })),
               user: typeof session.user === 'string' ? session.user : undefined,
               raw: raw.toString('utf8'),
             };

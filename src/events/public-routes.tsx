@@ -1,0 +1,216 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { z } from 'zod';
+import { ConfirmEmailPage, ConfirmationPage, EventPage, ManagePage, OrgPublicPage, PasscodePage } from '../../views/public.tsx';
+import { qrSvg } from '../auth/totp.ts';
+import { routes } from '../http/access.ts';
+import { errorResponse } from '../http/error-page.tsx';
+import { auditCtx, guard } from '../http/guard.ts';
+import { render } from '../http/render.tsx';
+import type { AppEnv } from '../http/types.ts';
+import { type Answers, answerText } from './fields.ts';
+import { eventIcs } from './ics.ts';
+import { renderMarkdown } from './markdown.ts';
+import type { EventRow, RegistrationRow } from './repo.ts';
+
+type C = Context<AppEnv>;
+
+const grantCookie = (e: Pick<EventRow, 'id'>) => `__Host-tessera_ev_${e.id.replace(/-/g, '')}`;
+
+/** Form bodies as the answer parser wants them: strings, or arrays for repeated keys. */
+async function formBody(c: C): Promise<Record<string, unknown>> {
+  const body = await c.req.parseBody({ all: true });
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k === '_csrf') continue;
+    out[k] = Array.isArray(v) ? v.filter((x) => typeof x === 'string') : typeof v === 'string' ? v : undefined;
+  }
+  return out;
+}
+
+function asValues(raw: Record<string, unknown>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' || Array.isArray(v)) out[k] = v as string | string[];
+  return out;
+}
+
+/** Answers as form values, to prefill the manage page's edit form. */
+function valuesOf(reg: RegistrationRow): Record<string, string | string[]> {
+  const answers = JSON.parse(reg.answers) as Answers;
+  const out: Record<string, string | string[]> = { email: reg.email, name: reg.name };
+  for (const [k, v] of Object.entries(answers)) {
+    if (Array.isArray(v)) out[k] = v;
+    else if (typeof v === 'boolean') out[k] = v ? 'on' : '';
+    else if (typeof v === 'object') out[k] = 'on';
+    else out[k] = answerText(v);
+  }
+  return out;
+}
+
+/**
+ * Descriptions change rarely and are read on every public page view; remember their rendering
+ * per event version (id + updated_at) instead of parsing Markdown on each request.
+ */
+const descriptionCache = new Map<string, string>();
+function description(e: EventRow): string {
+  const key = `${e.id}:${e.updated_at}`;
+  let html = descriptionCache.get(key);
+  if (html === undefined) {
+    if (descriptionCache.size > 500) descriptionCache.clear();
+    html = renderMarkdown(e.description_md);
+    descriptionCache.set(key, html);
+  }
+  return html;
+}
+
+/** The attendee-facing side: public event pages, access by passcode or share link, registration, manage links. */
+export function publicEventRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const r = routes(app, guard);
+
+  const notFound = (c: C) => errorResponse(c, 404, 'Event not found', 'There is no public event at this address. Check the link you were given.');
+
+  /** The event if this browser may see it; otherwise the passcode page (or 404). */
+  const visible = (c: C): { e: EventRow } | { res: Response | Promise<Response> } => {
+    const app = c.get('app');
+    const e = app.events.publicEvent(c.req.param('slug') ?? '');
+    if (!e) return { res: notFound(c) };
+    if (!app.events.hasAccess(e, getCookie(c, grantCookie(e)))) return { res: render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} />, 401) };
+    return { e };
+  };
+
+  const eventPage = (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 = 200) => {
+    const app = c.get('app');
+    const confirmed = e.capacity === null ? null : Math.max(0, e.capacity - app.registrations.counts(e).confirmed);
+    const open = app.registrations.registrationOpen(e);
+    return render(c, e.title, <EventPage e={e} descriptionHtml={description(e)} fields={app.events.fields(e)} seatsLeft={confirmed} open={open} {...extra} />, status);
+  };
+
+  r.get('/o/:orgSlug', { kind: 'public' }, (c) => {
+    const app = c.get('app');
+    const org = app.orgs.bySlug(c.req.param('orgSlug') ?? '');
+    if (!org) return errorResponse(c, 404, 'Not found', 'There is no organization at this address.');
+    return render(c, org.name, <OrgPublicPage name={org.name} events={app.events.repo.publicEvents(org.id)} />);
+  });
+
+  r.get('/e/:slug', { kind: 'public' }, (c) => {
+    const v = visible(c);
+    return 'res' in v ? v.res : eventPage(c, v.e);
+  });
+
+  r.get('/e/:slug/event.ics', { kind: 'public' }, (c) => {
+    const v = visible(c);
+    if ('res' in v) return v.res;
+    const app = c.get('app');
+    return c.body(eventIcs(v.e, `${app.baseUrl()}/e/${v.e.slug}`, new Date(app.now())), 200, {
+      'Content-Type': 'text/calendar; charset=utf-8',
+      'Content-Disposition': `attachment; filename="${v.e.slug}.ics"`,
+    });
+  });
+
+  r.post('/e/:slug/passcode', { kind: 'public' }, async (c) => {
+    const app = c.get('app');
+    const e = app.events.publicEvent(c.req.param('slug') ?? '');
+    if (!e) return notFound(c);
+    const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await formBody(c));
+    const res = await app.events.tryPasscode(e, body.success ? body.data.passcode : '', auditCtx(c, e.org_id));
+    if (!res.ok) {
+      if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
+      return render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} message={res.message} />, res.error === 'throttled' ? 429 : 401);
+    }
+    setCookie(c, grantCookie(e), res.grant, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 12 * 3600 });
+    return c.redirect(`/e/${e.slug}`, 303);
+  });
+
+  r.get('/s/:token', { kind: 'public' }, (c) => {
+    const found = c.get('app').events.findShareLink(c.req.param('token') ?? '');
+    if (!found) return errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
+    return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" />);
+  });
+
+  r.post('/s/:token', { kind: 'public' }, async (c) => {
+    const app = c.get('app');
+    const found = app.events.findShareLink(c.req.param('token') ?? '');
+    if (!found) return errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
+    const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await formBody(c));
+    const res = await app.events.tryShareLink(found.link, found.event, body.success ? body.data.passcode : '', auditCtx(c, found.event.org_id));
+    if (!res.ok) {
+      if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
+      return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" message={res.message} />, res.error === 'throttled' ? 429 : 401);
+    }
+    setCookie(c, grantCookie(found.event), res.grant, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 12 * 3600 });
+    return c.redirect(`/e/${found.event.slug}`, 303);
+  });
+
+  r.post('/e/:slug/register', { kind: 'public' }, async (c) => {
+    const v = visible(c);
+    if ('res' in v) return v.res;
+    const app = c.get('app');
+    const raw = await formBody(c);
+    const res = app.registrations.register(v.e, raw, auditCtx(c, v.e.org_id));
+    if (!res.ok) {
+      const status = res.error === 'invalid' ? 422 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
+      return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
+    }
+    const links = app.registrations.links(res.reg);
+    const qr = res.reg.status === 'confirmed' ? await qrSvg(links.ticket) : null;
+    return render(c, 'Registration', <ConfirmationPage e={v.e} reg={res.reg} qr={qr} manageUrl={links.manage.replace(app.baseUrl(), '')} />, 201);
+  });
+
+  // ---- the attendee's personal link -------------------------------------------------------------
+
+  const byManage = (c: C) => c.get('app').registrations.byToken('manage', c.req.param('token') ?? '');
+  const invalidLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This personal link is not valid any more. Ask the organizer to send it again.');
+
+  const managePage = async (c: C, found: { reg: RegistrationRow; event: EventRow }, extra: { errors?: Record<string, string>; message?: string; values?: Record<string, string | string[]>; notice?: string } = {}, status: 200 | 422 = 200) => {
+    const app = c.get('app');
+    const qr = found.reg.status === 'confirmed' ? await qrSvg(app.registrations.links(found.reg).ticket) : null;
+    return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={`/r/${c.req.param('token')}`} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} />, status);
+  };
+
+  r.get('/r/:token', { kind: 'public' }, async (c) => {
+    const found = byManage(c);
+    if (!found) return invalidLink(c);
+    c.get('app').audit.record({ ...auditCtx(c, found.reg.org_id), actor: { type: 'attendee', id: found.reg.id } }, 'registration.viewed', { type: 'registration', id: found.reg.id });
+    const notice = { saved: 'Your changes are saved.', cancelled: 'Your registration is cancelled.' }[c.req.query('done') ?? ''];
+    return managePage(c, found, notice ? { notice } : {});
+  });
+
+  r.post('/r/:token', { kind: 'public' }, async (c) => {
+    const found = byManage(c);
+    if (!found) return invalidLink(c);
+    const raw = await formBody(c);
+    const res = c.get('app').registrations.updateAnswers(found.event, found.reg, raw, auditCtx(c, found.reg.org_id), 'attendee');
+    if (!res.ok) return managePage(c, found, { errors: res.errors ?? {}, message: res.message, values: asValues(raw) }, 422);
+    return c.redirect(`/r/${c.req.param('token')}?done=saved`, 303);
+  });
+
+  r.post('/r/:token/cancel', { kind: 'public' }, (c) => {
+    const found = byManage(c);
+    if (!found) return invalidLink(c);
+    c.get('app').registrations.cancel(found.event, found.reg, auditCtx(c, found.reg.org_id), 'attendee');
+    return c.redirect(`/r/${c.req.param('token')}?done=cancelled`, 303);
+  });
+
+  // Email scanners open links: the GET only shows a button; the POST confirms.
+  r.get('/r/:token/confirm', { kind: 'public' }, (c) => {
+    const found = c.get('app').registrations.byToken('confirm', c.req.param('token') ?? '');
+    if (!found) return invalidLink(c);
+    return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`/r/${c.req.param('token')}/confirm`} />);
+  });
+
+  r.post('/r/:token/confirm', { kind: 'public' }, async (c) => {
+    const app = c.get('app');
+    const found = app.registrations.byToken('confirm', c.req.param('token') ?? '');
+    if (!found) return invalidLink(c);
+    const res = app.registrations.confirm(found.event, found.reg, auditCtx(c, found.reg.org_id));
+    if (!res.ok) return errorResponse(c, 409, 'Event full', res.message);
+    const links = app.registrations.links(res.reg);
+    const qr = res.reg.status === 'confirmed' ? await qrSvg(links.ticket) : null;
+    return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qr={qr} manageUrl={links.manage.replace(app.baseUrl(), '')} />);
+  });
+
+  return app;
+}

@@ -1,0 +1,308 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { raw } from 'hono/html';
+import { type AnswerValue, type Answers, answerText, fieldOptions } from '../src/events/fields.ts';
+import type { EventRow, FieldRow, RegistrationRow } from '../src/events/repo.ts';
+import { Flash } from './components.tsx';
+
+type Values = Record<string, string | string[]>;
+
+function when(e: EventRow): string {
+  const d = new Intl.DateTimeFormat('en-GB', { dateStyle: 'full', timeStyle: 'short', timeZone: e.timezone });
+  const t = new Intl.DateTimeFormat('en-GB', { timeStyle: 'short', timeZone: e.timezone });
+  const sameDay = new Date(e.starts_at).toDateString() === new Date(e.ends_at).toDateString();
+  return `${d.format(new Date(e.starts_at))} – ${sameDay ? t.format(new Date(e.ends_at)) : d.format(new Date(e.ends_at))} (${e.timezone.replace(/_/g, ' ')})`;
+}
+
+export function EventHeader({ e, descriptionHtml }: { e: EventRow; descriptionHtml: string }) {
+  return (
+    <header>
+      <h1>{e.title}</h1>
+      <p>
+        <strong>When:</strong> {when(e)}
+        {e.venue ? (
+          <>
+            <br />
+            <strong>Where:</strong> {e.venue}
+          </>
+        ) : null}
+        {e.online_url ? (
+          <>
+            <br />
+            <strong>Online:</strong> <a href={e.online_url} rel="noopener noreferrer nofollow">{e.online_url}</a>
+          </>
+        ) : null}
+      </p>
+      <div class="description">{raw(descriptionHtml)}</div>
+      <p>
+        <a href={`/e/${e.slug}/event.ics`}>Add to calendar (.ics)</a>
+      </p>
+    </header>
+  );
+}
+
+function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[] | undefined; error: string | undefined }) {
+  const id = `f-${f.key}`;
+  const describedBy = [f.help ? `${id}-help` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  const v = Array.isArray(value) ? value : value === undefined ? [] : [value];
+  const common = { id, name: f.key, required: f.required === 1, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': describedBy } as const;
+  const extra = (
+    <>
+      {f.help ? <small id={`${id}-help`}>{f.help}</small> : null}
+      {f.personal && f.purpose ? <small>Why we ask: {f.purpose}</small> : null}
+      {error ? (
+        <small id={`${id}-error`} class="field-error">
+          {error}
+        </small>
+      ) : null}
+    </>
+  );
+  const label = `${f.label}${f.required ? '' : ' (optional)'}`;
+  switch (f.type) {
+    case 'long_text':
+      return (
+        <label for={id}>
+          {label}
+          <textarea {...common} rows={4} maxlength={5000}>
+            {v[0] ?? ''}
+          </textarea>
+          {extra}
+        </label>
+      );
+    case 'single_select':
+      return (
+        <label for={id}>
+          {label}
+          <select {...common}>
+            <option value="">Choose…</option>
+            {fieldOptions(f).map((o) => (
+              <option value={o} selected={v[0] === o}>
+                {o}
+              </option>
+            ))}
+          </select>
+          {extra}
+        </label>
+      );
+    case 'multi_select':
+      return (
+        <fieldset aria-describedby={describedBy}>
+          <legend>{label}</legend>
+          {fieldOptions(f).map((o, i) => (
+            <label for={`${id}-${i}`}>
+              <input type="checkbox" id={`${id}-${i}`} name={f.key} value={o} checked={v.includes(o)} />
+              {o}
+            </label>
+          ))}
+          {extra}
+        </fieldset>
+      );
+    case 'checkbox':
+    case 'consent':
+      return (
+        <fieldset>
+          <label for={id}>
+            <input type="checkbox" {...common} value="on" checked={v[0] === 'on'} />
+            {f.type === 'consent' ? f.consent_text || f.label : label}
+          </label>
+          {extra}
+        </fieldset>
+      );
+    default: {
+      const type = { email: 'email', phone: 'tel', number: 'text', date: 'date', short_text: 'text' }[f.type] ?? 'text';
+      const auto = f.builtin === 'email' ? 'email' : f.builtin === 'name' ? 'name' : f.type === 'phone' ? 'tel' : undefined;
+      return (
+        <label for={id}>
+          {label}
+          <input {...common} type={type} value={v[0] ?? ''} maxlength={f.type === 'email' ? 254 : 200} autocomplete={auto} inputmode={f.type === 'number' ? 'decimal' : undefined} />
+          {extra}
+        </label>
+      );
+    }
+  }
+}
+
+export function RegistrationForm({ e, fields, action, values = {}, errors = {}, message, submit = 'Register' }: { e: EventRow; fields: FieldRow[]; action: string; values?: Values; errors?: Record<string, string>; message?: string | undefined; submit?: string }) {
+  const unknown = Object.entries(errors).filter(([k]) => !fields.some((f) => f.key === k));
+  return (
+    <form method="post" action={action} novalidate>
+      {message ? <Flash kind="error">{message}</Flash> : null}
+      {unknown.length ? <Flash kind="error">{unknown.map(([k, m]) => `${k}: ${m}`).join(' ')}</Flash> : null}
+      {fields.map((f) => (
+        <FieldInput f={f} value={values[f.key]} error={errors[f.key]} />
+      ))}
+      {e.privacy_notice || e.controller_contact ? (
+        <details>
+          <summary>How we handle your data</summary>
+          {e.privacy_notice ? <p>{e.privacy_notice}</p> : null}
+          {e.controller_contact ? <p>Data controller: {e.controller_contact}</p> : null}
+        </details>
+      ) : null}
+      <button type="submit">{submit}</button>
+    </form>
+  );
+}
+
+export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined }) {
+  return (
+    <article>
+      <EventHeader e={e} descriptionHtml={descriptionHtml} />
+      <section aria-labelledby="register-heading">
+        <h2 id="register-heading">Registration</h2>
+        {!open.ok ? (
+          <p>{open.message}</p>
+        ) : (
+          <>
+            {seatsLeft !== null ? <p>{seatsLeft > 0 ? `${seatsLeft} seats left.` : e.waitlist_enabled ? 'The event is full: you can join the waiting list.' : 'The event is full.'}</p> : null}
+            {seatsLeft === 0 && !e.waitlist_enabled && !e.double_opt_in ? null : (
+              <RegistrationForm e={e} fields={fields} action={`/e/${e.slug}/register`} values={values} errors={errors} message={message} submit={seatsLeft === 0 && e.waitlist_enabled ? 'Join the waiting list' : 'Register'} />
+            )}
+          </>
+        )}
+      </section>
+      {e.organizer_contact ? (
+        <footer>
+          <small>Questions? Contact the organizer: {e.organizer_contact}</small>
+        </footer>
+      ) : null}
+    </article>
+  );
+}
+
+export function PasscodePage({ e, action, message, label = 'Event passcode' }: { e: Pick<EventRow, 'title'>; action: string; message?: string | undefined; label?: string }) {
+  return (
+    <article>
+      <h1>{e.title}</h1>
+      <p>This event is private. Enter the {label.toLowerCase()} you received to see it and register.</p>
+      {message ? <Flash kind="error">{message}</Flash> : null}
+      <form method="post" action={action}>
+        <label for="f-passcode">
+          {label}
+          <input id="f-passcode" name="passcode" type="password" required maxlength={200} autocomplete="off" autofocus />
+        </label>
+        <button type="submit">Continue</button>
+      </form>
+    </article>
+  );
+}
+
+export function TicketBlock({ reg, qr }: { reg: RegistrationRow; qr: string }) {
+  return (
+    <section aria-labelledby="ticket-heading">
+      <h2 id="ticket-heading">Your ticket</h2>
+      <p>
+        Attendee code: <strong data-testid="attendee-code">{reg.attendee_code}</strong>
+      </p>
+      <div class="qr" role="img" aria-label={`Ticket QR code for attendee code ${reg.attendee_code}`}>
+        {raw(qr)}
+      </div>
+      <p>Show this QR code, or tell your attendee code, at the entrance.</p>
+    </section>
+  );
+}
+
+const statusText: Record<RegistrationRow['status'], string> = {
+  confirmed: 'You are registered.',
+  waitlisted: 'You are on the waiting list. If a seat frees up you get it automatically and we email you your ticket.',
+  pending: 'Please confirm your registration with the link we emailed you. Your seat is held only once you confirm.',
+  cancelled: 'This registration is cancelled.',
+};
+
+export function ConfirmationPage({ e, reg, qr, manageUrl }: { e: EventRow; reg: RegistrationRow; qr: string | null; manageUrl: string }) {
+  return (
+    <article>
+      <h1>{reg.status === 'confirmed' ? 'You are registered' : reg.status === 'waitlisted' ? 'You are on the waiting list' : 'Almost done'}</h1>
+      <p>
+        <strong>{e.title}</strong> — {when(e)}
+      </p>
+      <Flash kind="ok">{statusText[reg.status]} We also sent this to {reg.email}.</Flash>
+      {qr ? <TicketBlock reg={reg} qr={qr} /> : null}
+      <p>
+        <a href={`/e/${e.slug}/event.ics`}>Add to calendar (.ics)</a>
+      </p>
+      <p>
+        Your personal link to see, change or cancel this registration (keep it private):
+        <br />
+        <a href={manageUrl} data-testid="manage-link">
+          Manage my registration
+        </a>
+      </p>
+    </article>
+  );
+}
+
+export function ManagePage({ e, reg, fields, qr, action, values, errors, message, notice }: { e: EventRow; reg: RegistrationRow; fields: FieldRow[]; qr: string | null; action: string; values: Values; errors?: Record<string, string>; message?: string | undefined; notice?: string | undefined }) {
+  const editable = fields.filter((f) => f.builtin !== 'email');
+  const answers = JSON.parse(reg.answers) as Answers;
+  return (
+    <article>
+      <h1>Your registration</h1>
+      <p>
+        <strong>{e.title}</strong> — {when(e)}
+      </p>
+      {notice ? <Flash kind="ok">{notice}</Flash> : null}
+      <p>{statusText[reg.status]}</p>
+      {qr && reg.status === 'confirmed' ? <TicketBlock reg={reg} qr={qr} /> : null}
+      <section aria-labelledby="data-heading">
+        <h2 id="data-heading">Your data</h2>
+        <dl>
+          <dt>Email address</dt>
+          <dd>{reg.email}</dd>
+          {fields
+            .filter((f) => !f.builtin)
+            .map((f) => (
+              <>
+                <dt>{f.label}</dt>
+                <dd>{answerText(answers[f.key] as AnswerValue | undefined) || '—'}</dd>
+              </>
+            ))}
+        </dl>
+      </section>
+      {reg.status !== 'cancelled' ? (
+        <>
+          <details open={!!message}>
+            <summary>Change my answers</summary>
+            <RegistrationForm e={e} fields={editable} action={action} values={values} errors={errors} message={message} submit="Save changes" />
+          </details>
+          <form method="post" action={`${action}/cancel`} class="inline-action" data-confirm="Cancel your registration? Your seat goes to the next person.">
+            <button type="submit" class="contrast">
+              Cancel my registration
+            </button>
+          </form>
+        </>
+      ) : null}
+    </article>
+  );
+}
+
+export function ConfirmEmailPage({ e, action }: { e: EventRow; action: string }) {
+  return (
+    <article>
+      <h1>Confirm your registration</h1>
+      <p>
+        Confirm your registration for <strong>{e.title}</strong>.
+      </p>
+      <form method="post" action={action}>
+        <button type="submit">Confirm my registration</button>
+      </form>
+    </article>
+  );
+}
+
+export function OrgPublicPage({ name, events }: { name: string; events: EventRow[] }) {
+  return (
+    <article>
+      <h1>{name}</h1>
+      {events.length === 0 ? (
+        <p>No public events right now.</p>
+      ) : (
+        <ul>
+          {events.map((e) => (
+            <li>
+              <a href={`/e/${e.slug}`}>{e.title}</a> — {when(e)}
+            </li>
+          ))}
+        </ul>
+      )}
+    </article>
+  );
+}
