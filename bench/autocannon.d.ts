@@ -11,6 +11,8 @@ declare module 'autocannon' {
     method?: string;
     headers?: Record<string, string>;
     body?: string | Buffer;
+    /** per-request hooks; setupRequest may rewrite the body (unique emails per registration) */
+    requests?: { method?: string; path?: string; headers?: Record<string, string>; setupRequest?: (req: { body?: string; headers?: Record<string, string> }) => { body?: string; headers?: Record<string, string> } }[];
   }
 
   interface Histogram {

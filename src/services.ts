@@ -11,6 +11,7 @@ import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
+import { WriteBatcher } from './db/write-batcher.ts';
 import { EventService } from './events/service.ts';
 import { RegistrationService } from './events/registrations.ts';
 import { AttendeeTokens } from './events/tokens.ts';
@@ -42,6 +43,6 @@ export function buildContext(core: Core, baseUrl: () => string): AppContext {
   const orgs = new OrgService({ db, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.repo.userById(id), userByEmail: (e) => auth.repo.userByEmail(e) });
   const tokens = new AttendeeTokens(core.keyring);
   const events = new EventService({ db, audit, throttle, tokens, now });
-  const registrations = new RegistrationService({ db, audit, mailer, tokens, now, baseUrl });
+  const registrations = new RegistrationService({ db, audit, mailer, tokens, now, baseUrl, batcher: new WriteBatcher(db) });
   return { ...core, mailer, sms, sessions, setup, auth, orgs, events, registrations, baseUrl };
 }

@@ -58,9 +58,12 @@ describe('public event pages and registration', () => {
     expect(r.status).toBe(201);
     const code = /data-testid="attendee-code">([A-Z2-9]{8})</.exec(r.text)?.[1];
     expect(code).toBeDefined();
-    expect(r.text).toContain('<svg');
     const manage = /href="(\/r\/[^"]+)" data-testid="manage-link"/.exec(r.text)?.[1];
     expect(manage).toBeDefined();
+    expect(r.text).toContain(`src="${manage}/ticket.svg"`);
+    const qr = await c.get(`${manage}/ticket.svg`);
+    expect(qr.headers.get('content-type')).toBe('image/svg+xml');
+    expect(qr.text).toContain('<svg');
     const mail = await sink.waitFor((m) => m.to.includes(testEmail('reg-one')), 10_000);
     expect(mail.subject).toBe('Your ticket: Ticket Day');
     expect(mail.text).toContain(code!);

@@ -25,7 +25,7 @@ describe('HTTP skeleton', () => {
             await slowGate;
             return c.text('finished');
           });
-          app.get('/e/:slug', (c) => c.text(`event ${c.req.param('slug')}`));
+          app.get('/__test/e/:slug', (c) => c.text(`event ${c.req.param('slug')}`));
         },
       },
     );
@@ -108,13 +108,13 @@ describe('HTTP skeleton', () => {
   });
 
   it('metrics need the bearer token and count by route pattern', async () => {
-    await fetch(`${s.url}/e/secret-event-slug`);
+    await fetch(`${s.url}/__test/e/secret-event-slug`);
     expect((await fetch(`${s.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${s.url}/metrics`, { headers: { Authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
     const r = await fetch(`${s.url}/metrics`, { headers: { Authorization: 'Bearer metrics-token-0123456789' } });
     expect(r.status).toBe(200);
     const text = await r.text();
-    expect(text).toMatch(/tessera_http_requests_total\{method="GET",route="\/e\/:slug",status="200"\} 1/);
+    expect(text).toMatch(/tessera_http_requests_total\{method="GET",route="\/__test\/e\/:slug",status="200"\} 1/);
     expect(text).toContain('tessera_http_request_duration_seconds_bucket');
     expect(text).toContain('tessera_nodejs_eventloop_lag_seconds');
     expect(text).toMatch(/tessera_db_size_bytes \d+/);
@@ -122,13 +122,14 @@ describe('HTTP skeleton', () => {
   });
 
   it('writes one JSON access-log line per request, apart from the database, without query strings', async () => {
-    await fetch(`${s.url}/e/my-event?token=super-secret-token`);
+    await fetch(`${s.url}/__test/e/my-event?token=super-secret-token`);
+    s.ctx.accessLog.flush();
     await new Promise((r) => setTimeout(r, 50));
     const dir = path.join(s.dataDir, 'access-log');
     const files = fs.readdirSync(dir);
     expect(files.every((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))).toBe(true);
     const lines = files.flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    const hit = lines.find((l) => l.route === '/e/:slug' && l.status === 200);
+    const hit = lines.find((l) => l.route === '/__test/e/:slug' && l.status === 200);
     expect(hit).toMatchObject({ method: 'GET', ip: '127.0.0.1', userId: null });
     expect(typeof hit?.durationMs).toBe('number');
     expect(hit?.requestId).toMatch(/^[0-9a-f-]{36}$/);
@@ -146,7 +147,8 @@ describe('HTTP skeleton', () => {
   });
 
   it('ignores X-Forwarded-For unless --trust-proxy is set', async () => {
-    await fetch(`${s.url}/e/xff-check`, { headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' } });
+    await fetch(`${s.url}/__test/e/xff-check`, { headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' } });
+    s.ctx.accessLog.flush();
     await new Promise((r) => setTimeout(r, 50));
     const log = fs.readdirSync(path.join(s.dataDir, 'access-log')).map((f) => fs.readFileSync(path.join(s.dataDir, 'access-log', f), 'utf8')).join('');
     expect(log).not.toContain('203.0.113.9');
@@ -172,6 +174,7 @@ describe('behind a proxy', () => {
     try {
       const r = await fetch(`${s.url}/healthz`, { headers: { 'X-Forwarded-For': '198.51.100.1, 203.0.113.7', 'X-Forwarded-Proto': 'https' } });
       expect(r.headers.get('strict-transport-security')).toContain('max-age=');
+      s.ctx.accessLog.flush();
       await new Promise((res) => setTimeout(res, 50));
       const dir = path.join(s.dataDir, 'access-log');
       const lines = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n'));

@@ -2,16 +2,11 @@
 import { raw } from 'hono/html';
 import { type AnswerValue, type Answers, answerText, fieldOptions } from '../src/events/fields.ts';
 import type { EventRow, FieldRow, RegistrationRow } from '../src/events/repo.ts';
+import { eventWhen as when } from '../src/events/when.ts';
 import { Flash } from './components.tsx';
 
 type Values = Record<string, string | string[]>;
 
-function when(e: EventRow): string {
-  const d = new Intl.DateTimeFormat('en-GB', { dateStyle: 'full', timeStyle: 'short', timeZone: e.timezone });
-  const t = new Intl.DateTimeFormat('en-GB', { timeStyle: 'short', timeZone: e.timezone });
-  const sameDay = new Date(e.starts_at).toDateString() === new Date(e.ends_at).toDateString();
-  return `${d.format(new Date(e.starts_at))} – ${sameDay ? t.format(new Date(e.ends_at)) : d.format(new Date(e.ends_at))} (${e.timezone.replace(/_/g, ' ')})`;
-}
 
 export function EventHeader({ e, descriptionHtml }: { e: EventRow; descriptionHtml: string }) {
   return (
@@ -185,15 +180,15 @@ export function PasscodePage({ e, action, message, label = 'Event passcode' }: {
   );
 }
 
-export function TicketBlock({ reg, qr }: { reg: RegistrationRow; qr: string }) {
+export function TicketBlock({ reg, qrSrc }: { reg: RegistrationRow; qrSrc: string }) {
   return (
     <section aria-labelledby="ticket-heading">
       <h2 id="ticket-heading">Your ticket</h2>
       <p>
         Attendee code: <strong data-testid="attendee-code">{reg.attendee_code}</strong>
       </p>
-      <div class="qr" role="img" aria-label={`Ticket QR code for attendee code ${reg.attendee_code}`}>
-        {raw(qr)}
+      <div class="qr">
+        <img src={qrSrc} alt={`Ticket QR code for attendee code ${reg.attendee_code}`} width="220" height="220" />
       </div>
       <p>Show this QR code, or tell your attendee code, at the entrance.</p>
     </section>
@@ -207,7 +202,7 @@ const statusText: Record<RegistrationRow['status'], string> = {
   cancelled: 'This registration is cancelled.',
 };
 
-export function ConfirmationPage({ e, reg, qr, manageUrl }: { e: EventRow; reg: RegistrationRow; qr: string | null; manageUrl: string }) {
+export function ConfirmationPage({ e, reg, qrSrc, manageUrl }: { e: EventRow; reg: RegistrationRow; qrSrc: string | null; manageUrl: string }) {
   return (
     <article>
       <h1>{reg.status === 'confirmed' ? 'You are registered' : reg.status === 'waitlisted' ? 'You are on the waiting list' : 'Almost done'}</h1>
@@ -215,7 +210,7 @@ export function ConfirmationPage({ e, reg, qr, manageUrl }: { e: EventRow; reg: 
         <strong>{e.title}</strong> — {when(e)}
       </p>
       <Flash kind="ok">{statusText[reg.status]} We also sent this to {reg.email}.</Flash>
-      {qr ? <TicketBlock reg={reg} qr={qr} /> : null}
+      {qrSrc ? <TicketBlock reg={reg} qrSrc={qrSrc} /> : null}
       <p>
         <a href={`/e/${e.slug}/event.ics`}>Add to calendar (.ics)</a>
       </p>
@@ -241,7 +236,7 @@ export function ManagePage({ e, reg, fields, qr, action, values, errors, message
       </p>
       {notice ? <Flash kind="ok">{notice}</Flash> : null}
       <p>{statusText[reg.status]}</p>
-      {qr && reg.status === 'confirmed' ? <TicketBlock reg={reg} qr={qr} /> : null}
+      {qr && reg.status === 'confirmed' ? <TicketBlock reg={reg} qrSrc={qr} /> : null}
       <section aria-labelledby="data-heading">
         <h2 id="data-heading">Your data</h2>
         <dl>

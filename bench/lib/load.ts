@@ -18,11 +18,14 @@ export interface LoadSummary {
   failures: number;
 }
 
-/** GET-loads one URL from this process and boils autocannon's result down to what we print. */
-export async function runLoad(url: string, opts: LoadOptions): Promise<LoadSummary> {
+/** Extra request shape for non-GET loads (registration POSTs with a fresh body each time). */
+export type RequestShape = Pick<Parameters<typeof autocannon>[0], 'method' | 'headers' | 'requests'>;
+
+/** Loads one URL from this process and boils autocannon's result down to what we print. */
+export async function runLoad(url: string, opts: LoadOptions, shape: RequestShape = {}): Promise<LoadSummary> {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error(`refusing to load ${url}: benchmarks only target 127.0.0.1`);
-  if (opts.warmup > 0) await autocannon({ url, connections: opts.connections, duration: opts.warmup });
-  const r = await autocannon({ url, connections: opts.connections, duration: opts.duration });
+  if (opts.warmup > 0) await autocannon({ url, connections: opts.connections, duration: opts.warmup, ...shape });
+  const r = await autocannon({ url, connections: opts.connections, duration: opts.duration, ...shape });
   const requests = r.requests.total ?? 0;
   return {
     // Completed over wall time, rather than the mean of per-second samples, so a partial last

@@ -1,5 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/open.ts';
+import { hmacKey } from '../keys/hmac.ts';
 import type { DataKey, Keyring } from '../keys/keyring.ts';
 import { type AuditRow, type NewAuditRow, auditRepo } from './repo.ts';
 
@@ -27,7 +28,7 @@ function macOf(key: Buffer, prev: Buffer, row: Omit<NewAuditRow, 'prev_mac' | 'm
     row.at, row.org_id, row.actor_type, row.actor_id, row.action, row.target_type, row.target_id,
     row.result, row.ip, row.user_agent, row.request_id, row.details, row.key_id,
   ]);
-  return createHmac('sha256', key).update(prev).update(canonical).digest();
+  return createHmac('sha256', hmacKey(key)).update(prev).update(canonical).digest();
 }
 
 export class AuditLog {

@@ -118,17 +118,31 @@ export type AnswerCheck = { ok: true; value: ParsedRegistration } | { ok: false;
  * Validates a submission against the event's form, server side. Unknown keys are refused so a
  * crafted request cannot store data the organizer never asked for (data minimisation).
  */
-export function parseAnswers(fields: FieldRow[], raw: Record<string, unknown>, now: () => string, opts: { allowUnknown?: readonly string[] } = {}): AnswerCheck {
+/** A form's field schemas, built once per form version (building zod schemas is not free). */
+export interface CompiledForm {
+  fields: FieldRow[];
+  known: Set<string>;
+  schemas: z.ZodType<AnswerValue | undefined>[];
+  clock: { now: () => string };
+}
+
+export function compileForm(fields: FieldRow[]): CompiledForm {
+  const clock = { now: () => new Date().toISOString() };
+  return { fields, known: new Set(fields.map((f) => f.key)), schemas: fields.map((f) => valueSchema(f, () => clock.now())), clock };
+}
+
+export function parseAnswers(fields: FieldRow[] | CompiledForm, raw: Record<string, unknown>, now: () => string, opts: { allowUnknown?: readonly string[] } = {}): AnswerCheck {
+  const form = Array.isArray(fields) ? compileForm(fields) : fields;
+  form.clock.now = now;
   const errors: Record<string, string> = {};
-  const known = new Set(fields.map((f) => f.key));
   for (const k of Object.keys(raw)) {
-    if (!known.has(k) && !(opts.allowUnknown ?? []).includes(k)) errors[k] = 'This form has no such field.';
+    if (!form.known.has(k) && !(opts.allowUnknown ?? []).includes(k)) errors[k] = 'This form has no such field.';
   }
   const answers: Answers = {};
   let email = '';
   let name = '';
-  for (const f of fields) {
-    const r = valueSchema(f, now).safeParse(raw[f.key]);
+  for (const [i, f] of form.fields.entries()) {
+    const r = form.schemas[i]!.safeParse(raw[f.key]);
     if (!r.success) {
       errors[f.key] = r.error.issues[0]?.message ?? 'Invalid value.';
       continue;

@@ -54,6 +54,7 @@ function valuesOf(reg: RegistrationRow): Record<string, string | string[]> {
  * per event version (id + updated_at) instead of parsing Markdown on each request.
  */
 const descriptionCache = new Map<string, string>();
+const pageCache = new Map<string, string>();
 function description(e: EventRow): string {
   const key = `${e.id}:${e.updated_at}`;
   let html = descriptionCache.get(key);
@@ -81,11 +82,25 @@ export function publicEventRoutes(): Hono<AppEnv> {
     return { e };
   };
 
-  const eventPage = (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 = 200) => {
+  const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 = 200) => {
     const app = c.get('app');
-    const confirmed = e.capacity === null ? null : Math.max(0, e.capacity - app.registrations.counts(e).confirmed);
+    const seatsLeft = e.capacity === null ? null : Math.max(0, e.capacity - app.registrations.counts(e).confirmed);
     const open = app.registrations.registrationOpen(e);
-    return render(c, e.title, <EventPage e={e} descriptionHtml={description(e)} fields={app.events.fields(e)} seatsLeft={confirmed} open={open} {...extra} />, status);
+    // Anonymous visitors of an unchanged event get the same bytes: render once per version.
+    const cacheable = !c.get('user') && Object.keys(extra).length === 0 && status === 200;
+    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}`;
+    if (cacheable) {
+      const hit = pageCache.get(key);
+      if (hit !== undefined) return c.html(hit);
+      // Shared bytes must hold nothing of this visitor (the public form needs no token).
+      c.set('csrfToken', '');
+    }
+    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} {...extra} />, status);
+    if (cacheable) {
+      if (pageCache.size > 1000) pageCache.clear();
+      pageCache.set(key, await res.clone().text());
+    }
+    return res;
   };
 
   r.get('/o/:orgSlug', { kind: 'public' }, (c) => {
@@ -149,14 +164,13 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if ('res' in v) return v.res;
     const app = c.get('app');
     const raw = await formBody(c);
-    const res = app.registrations.register(v.e, raw, auditCtx(c, v.e.org_id));
+    const res = await app.registrations.registerBatched(v.e, raw, auditCtx(c, v.e.org_id));
     if (!res.ok) {
       const status = res.error === 'invalid' ? 422 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
       return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
     }
-    const links = app.registrations.links(res.reg);
-    const qr = res.reg.status === 'confirmed' ? await qrSvg(links.ticket) : null;
-    return render(c, 'Registration', <ConfirmationPage e={v.e} reg={res.reg} qr={qr} manageUrl={links.manage.replace(app.baseUrl(), '')} />, 201);
+    const manage = app.registrations.links(res.reg).manage.replace(app.baseUrl(), '');
+    return render(c, 'Registration', <ConfirmationPage e={v.e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
   });
 
   // ---- the attendee's personal link -------------------------------------------------------------
@@ -166,7 +180,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
 
   const managePage = async (c: C, found: { reg: RegistrationRow; event: EventRow }, extra: { errors?: Record<string, string>; message?: string; values?: Record<string, string | string[]>; notice?: string } = {}, status: 200 | 422 = 200) => {
     const app = c.get('app');
-    const qr = found.reg.status === 'confirmed' ? await qrSvg(app.registrations.links(found.reg).ticket) : null;
+    const qr = found.reg.status === 'confirmed' ? `/r/${c.req.param('token')}/ticket.svg` : null;
     return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={`/r/${c.req.param('token')}`} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} />, status);
   };
 
@@ -176,6 +190,14 @@ export function publicEventRoutes(): Hono<AppEnv> {
     c.get('app').audit.record({ ...auditCtx(c, found.reg.org_id), actor: { type: 'attendee', id: found.reg.id } }, 'registration.viewed', { type: 'registration', id: found.reg.id });
     const notice = { saved: 'Your changes are saved.', cancelled: 'Your registration is cancelled.' }[c.req.query('done') ?? ''];
     return managePage(c, found, notice ? { notice } : {});
+  });
+
+  // The ticket QR as its own image: the registration POST does not pay for drawing it.
+  r.get('/r/:token/ticket.svg', { kind: 'public' }, async (c) => {
+    const found = byManage(c);
+    if (!found || found.reg.status !== 'confirmed') return invalidLink(c);
+    const svg = await qrSvg(c.get('app').registrations.links(found.reg).ticket);
+    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'private, max-age=3600' });
   });
 
   r.post('/r/:token', { kind: 'public' }, async (c) => {
@@ -207,9 +229,8 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if (!found) return invalidLink(c);
     const res = app.registrations.confirm(found.event, found.reg, auditCtx(c, found.reg.org_id));
     if (!res.ok) return errorResponse(c, 409, 'Event full', res.message);
-    const links = app.registrations.links(res.reg);
-    const qr = res.reg.status === 'confirmed' ? await qrSvg(links.ticket) : null;
-    return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qr={qr} manageUrl={links.manage.replace(app.baseUrl(), '')} />);
+    const manage = app.registrations.links(res.reg).manage.replace(app.baseUrl(), '');
+    return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />);
   });
 
   return app;

@@ -4,10 +4,12 @@ import type { Result } from '../auth/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
-import { type Answers, parseAnswers } from './fields.ts';
+import type { WriteBatcher } from '../db/write-batcher.ts';
+import { type Answers, type CompiledForm, type ParsedRegistration, compileForm, parseAnswers } from './fields.ts';
 import { eventIcs } from './ics.ts';
 import { type AttendeeFilter, type EventRow, type RegistrationRow, eventsRepo } from './repo.ts';
 import { AttendeeTokens } from './tokens.ts';
+import { eventStart as formatWhen } from './when.ts';
 
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
@@ -18,14 +20,13 @@ export interface RegistrationDeps {
   tokens: AttendeeTokens;
   now: () => number;
   baseUrl: () => string;
+  batcher: WriteBatcher;
 }
 
 export type RegisterError = 'closed' | 'not-open' | 'full' | 'duplicate' | 'invalid';
+type RegisterFailure = { ok: false; error: RegisterError; message: string; errors?: Record<string, string> };
+export type RegisterResult = { ok: true; reg: RegistrationRow } | RegisterFailure;
 
-export function formatWhen(e: EventRow): string {
-  const fmt = new Intl.DateTimeFormat('en-GB', { dateStyle: 'full', timeStyle: 'short', timeZone: e.timezone });
-  return `${fmt.format(new Date(e.starts_at))} (${e.timezone})`;
-}
 
 /**
  * Registrations: the attendee's side (register, confirm, manage, cancel) and the organizer's
@@ -50,13 +51,15 @@ export class RegistrationService {
     return { ...ctx, actor: { type: 'attendee', id: reg.id }, orgId: reg.org_id };
   }
 
+  /** The ticket token (QR content), or the absolute manage / confirm link. */
+  link(reg: Pick<RegistrationRow, 'id' | 'token_version'>, kind: 'ticket' | 'manage' | 'confirm'): string {
+    const token = this.d.tokens.make(kind, reg.id, reg.token_version);
+    if (kind === 'ticket') return token;
+    return `${this.d.baseUrl()}/r/${token}${kind === 'confirm' ? '/confirm' : ''}`;
+  }
+
   links(reg: RegistrationRow) {
-    const base = this.d.baseUrl();
-    return {
-      ticket: this.d.tokens.make('ticket', reg.id, reg.token_version),
-      manage: `${base}/r/${this.d.tokens.make('manage', reg.id, reg.token_version)}`,
-      confirm: `${base}/r/${this.d.tokens.make('confirm', reg.id, reg.token_version)}/confirm`,
-    };
+    return { ticket: this.link(reg, 'ticket'), manage: this.link(reg, 'manage'), confirm: this.link(reg, 'confirm') };
   }
 
   registrationOpen(e: EventRow): { ok: true } | { ok: false; error: 'closed' | 'not-open'; message: string } {
@@ -79,50 +82,82 @@ export class RegistrationService {
     return e.capacity === null || this.repo.countConfirmed(e.org_id, e.id) < e.capacity;
   }
 
-  register(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): Result<{ reg: RegistrationRow }, RegisterError> & { errors?: Record<string, string> } {
+  /** Validation outside the transaction: only a well-formed submission reaches the writer. */
+  private prepare(e: EventRow, raw: Record<string, unknown>): { fail: RegisterFailure } | { parsed: ParsedRegistration } {
     const open = this.registrationOpen(e);
-    if (!open.ok) return open;
-    const parsed = parseAnswers(this.repo.fields(e.org_id, e.id), raw, () => this.iso());
-    if (!parsed.ok) return { ok: false, error: 'invalid', message: 'Please correct the marked fields.', errors: parsed.errors };
-    const { email, name, answers } = parsed.value;
-    return this.tx(() => {
-      // Re-read inside the transaction: capacity or status may have changed since the page loaded.
-      const event = this.repo.eventById(e.org_id, e.id);
-      if (!event || !this.registrationOpen(event).ok) return { ok: false as const, error: 'closed' as const, message: 'Registration for this event is closed.' };
-      if (event.duplicate_policy === 'reject' && this.repo.activeByEmail(event.org_id, event.id, email)) {
-        return { ok: false as const, error: 'duplicate' as const, message: 'This email address is already registered for this event. Check your inbox for the ticket and your personal link.' };
-      }
-      const free = this.seatFree(event);
-      if (!free && !event.waitlist_enabled && !event.double_opt_in) return { ok: false as const, error: 'full' as const, message: 'Sorry, this event is full.' };
-      const status = event.double_opt_in ? 'pending' : free ? 'confirmed' : 'waitlisted';
-      const at = this.iso();
-      const reg: RegistrationRow = {
-        id: randomUUID(),
-        org_id: event.org_id,
-        event_id: event.id,
-        email,
-        name,
-        answers: JSON.stringify(answers),
-        status,
-        attendee_code: this.newCode(event.id),
-        token_version: 1,
-        checked_in_at: null,
-        checked_in_by: null,
-        created_at: at,
-        updated_at: at,
-        confirmed_at: status === 'confirmed' ? at : null,
-        cancelled_at: null,
-      };
-      this.repo.insertReg(reg);
-      this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status });
-      this.sendStatusMail(event, reg);
-      return { ok: true as const, reg };
-    });
+    if (!open.ok) return { fail: open };
+    const parsed = parseAnswers(this.form(e), raw, () => this.iso());
+    if (!parsed.ok) return { fail: { ok: false, error: 'invalid', message: 'Please correct the marked fields.', errors: parsed.errors } };
+    return { parsed: parsed.value };
+  }
+
+  private forms = new Map<string, CompiledForm>();
+  /** The event's form, compiled once per version (form changes bump the event's updated_at). */
+  private form(e: EventRow): CompiledForm {
+    const key = `${e.id}|${e.updated_at}`;
+    let f = this.forms.get(key);
+    if (!f) {
+      if (this.forms.size > 200) this.forms.clear();
+      f = compileForm(this.repo.fields(e.org_id, e.id));
+      this.forms.set(key, f);
+    }
+    return f;
+  }
+
+  /** The write: runs inside a transaction (its own, or a group-commit batch). */
+  private write(e: EventRow, { email, name, answers }: ParsedRegistration, ctx: AuditContext): RegisterResult {
+    // Re-read inside the transaction: capacity or status may have changed since the page loaded.
+    const event = this.repo.eventById(e.org_id, e.id);
+    if (!event || !this.registrationOpen(event).ok) return { ok: false, error: 'closed', message: 'Registration for this event is closed.' };
+    if (event.duplicate_policy === 'reject' && this.repo.activeByEmail(event.org_id, event.id, email)) {
+      return { ok: false, error: 'duplicate', message: 'This email address is already registered for this event. Check your inbox for the ticket and your personal link.' };
+    }
+    const free = this.seatFree(event);
+    if (!free && !event.waitlist_enabled && !event.double_opt_in) return { ok: false, error: 'full', message: 'Sorry, this event is full.' };
+    const status = event.double_opt_in ? 'pending' : free ? 'confirmed' : 'waitlisted';
+    const at = this.iso();
+    const reg: RegistrationRow = {
+      id: randomUUID(),
+      org_id: event.org_id,
+      event_id: event.id,
+      email,
+      name,
+      answers: JSON.stringify(answers),
+      status,
+      attendee_code: this.newCode(event.id),
+      token_version: 1,
+      checked_in_at: null,
+      checked_in_by: null,
+      created_at: at,
+      updated_at: at,
+      confirmed_at: status === 'confirmed' ? at : null,
+      cancelled_at: null,
+    };
+    this.repo.insertReg(reg);
+    this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status });
+    this.sendStatusMail(event, reg);
+    return { ok: true, reg };
+  }
+
+  register(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): RegisterResult {
+    const p = this.prepare(e, raw);
+    return 'fail' in p ? p.fail : this.tx(() => this.write(e, p.parsed, ctx));
+  }
+
+  /**
+   * The same, through group commit: under a registration rush many registrations share one
+   * fsync. Resolves only once the registration is durable.
+   */
+  async registerBatched(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): Promise<RegisterResult> {
+    const p = this.prepare(e, raw);
+    return 'fail' in p ? p.fail : this.d.batcher.run(() => this.write(e, p.parsed, ctx));
   }
 
   /** The mail that matches the registration's state: ticket, waiting list, or please-confirm. */
   sendStatusMail(e: EventRow, reg: RegistrationRow): void {
-    const links = this.links(reg);
+    // Only the link this mail needs is computed (each is an HMAC).
+    const link = (kind: 'ticket' | 'manage' | 'confirm') => this.link(reg, kind);
+    const links = { get ticket() { return link('ticket'); }, get manage() { return link('manage'); }, get confirm() { return link('confirm'); } };
     const to = reg.email;
     if (reg.status === 'confirmed') {
       this.d.mailer.enqueue({
@@ -254,13 +289,14 @@ export class RegistrationService {
   /** Queues one message per matching attendee; the outbox delivers them at its own pace. */
   message(e: EventRow, filter: AttendeeFilter, subject: string, body: string, ctx: AuditContext): number {
     return this.tx(() => {
-      let n = 0;
-      for (const reg of this.repo.iterateAttendees(e.org_id, e.id, { ...filter })) {
-        if (reg.status === 'cancelled' && filter.status !== 'cancelled') continue;
+      // Recipients first: better-sqlite3 refuses the outbox writes while an iterator is still open.
+      const recipients = [...this.repo.iterateAttendees(e.org_id, e.id, { ...filter })].filter((reg) => reg.status !== 'cancelled' || filter.status === 'cancelled');
+      for (const reg of recipients) {
         this.d.mailer.enqueue({ orgId: e.org_id, to: reg.email, ...renderMail('organizerMessage', { event: e.title, subject, body, manageLink: this.links(reg).manage }) });
-        n++;
       }
-      this.d.audit.record({ ...ctx, orgId: e.org_id }, 'attendee.messaged', { type: 'event', id: e.id }, 'success', { recipients: n, filter });
+      const n = recipients.length;
+      // The filter's shape, not its search words: those may be a person's name.
+      this.d.audit.record({ ...ctx, orgId: e.org_id }, 'attendee.messaged', { type: 'event', id: e.id }, 'success', { recipients: n, filter: { ...filter, q: undefined, search: !!filter.q } });
       return n;
     });
   }

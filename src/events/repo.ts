@@ -89,8 +89,8 @@ export interface AttendeeFilter {
   status?: RegistrationStatus | undefined;
   checkedIn?: boolean | undefined;
   q?: string | undefined;
-  /** Field key and value: answers->>key = value (or contains, for multi-select). */
-  answer?: { key: string; value: string } | undefined;
+  /** Field key and value: answers->>key = value (or contains, for multi-select); checkboxes are JSON booleans, so 1 or 0. */
+  answer?: { key: string; value: string | number } | undefined;
 }
 
 const eventCols = `id, org_id, slug, title, description_md, starts_at, ends_at, timezone, venue, online_url, capacity,
@@ -114,6 +114,7 @@ export function eventsRepo(db: DB) {
     events: db.prepare(`SELECT ${eventCols} FROM events WHERE org_id = ? ORDER BY starts_at DESC`),
     publicEvents: db.prepare(`SELECT ${eventCols} FROM events WHERE org_id = ? AND status = 'published' AND access_mode = 'public' ORDER BY starts_at`),
     setStatus: db.prepare('UPDATE events SET status = ?, updated_at = ? WHERE org_id = ? AND id = ?'),
+    touchEvent: db.prepare('UPDATE events SET updated_at = ? WHERE org_id = ? AND id = ?'),
     setPasscode: db.prepare('UPDATE events SET passcode_hash = ?, passcode_expires_at = ?, updated_at = ? WHERE org_id = ? AND id = ?'),
     deleteEvent: db.prepare('DELETE FROM events WHERE org_id = ? AND id = ?'),
 
@@ -183,6 +184,8 @@ export function eventsRepo(db: DB) {
     events: (orgId: string) => s.events.all(orgId) as EventRow[],
     publicEvents: (orgId: string) => s.publicEvents.all(orgId) as EventRow[],
     setStatus: (orgId: string, id: string, status: EventStatus, at: string) => s.setStatus.run(status, at, orgId, id).changes === 1,
+    /** Marks the event changed (its form, say) so cached public renderings are not reused. */
+    touchEvent: (orgId: string, id: string, at: string) => void s.touchEvent.run(at, orgId, id),
     setPasscode: (orgId: string, id: string, hash: string | null, expiresAt: string | null, at: string) => s.setPasscode.run(hash, expiresAt, at, orgId, id).changes === 1,
     deleteEvent: (orgId: string, id: string) => s.deleteEvent.run(orgId, id).changes === 1,
 

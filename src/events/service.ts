@@ -185,6 +185,7 @@ export class EventService {
         created_at: this.iso(),
       };
       this.repo.insertField(field);
+      this.repo.touchEvent(event.org_id, event.id, this.iso());
       this.d.audit.record({ ...ctx, orgId: event.org_id }, 'event.field_added', { type: 'form_field', id: field.id }, 'success', { event: event.id, type: field.type, sensitive: input.sensitive });
       return { ok: true as const, field };
     });
@@ -208,6 +209,7 @@ export class EventService {
         purpose: input.purpose,
         consent_text: input.consent_text,
       });
+      this.repo.touchEvent(event.org_id, event.id, this.iso());
       this.d.audit.record({ ...ctx, orgId: event.org_id }, 'event.field_updated', { type: 'form_field', id: field.id }, 'success', { event: event.id });
     });
     return { ok: true };
@@ -217,6 +219,7 @@ export class EventService {
     if (field.builtin === 'email') return { ok: false, error: 'builtin', message: 'The email address is always collected: it is where the ticket goes.' };
     this.tx(() => {
       this.repo.deleteField(event.org_id, event.id, field.id);
+      this.repo.touchEvent(event.org_id, event.id, this.iso());
       this.d.audit.record({ ...ctx, orgId: event.org_id }, 'event.field_removed', { type: 'form_field', id: field.id }, 'success', { event: event.id, key: field.key });
     });
     return { ok: true };
@@ -232,6 +235,7 @@ export class EventService {
       if (!a || !b) return;
       this.repo.setFieldPosition(event.org_id, event.id, a.id, b.position);
       this.repo.setFieldPosition(event.org_id, event.id, b.id, a.position);
+      this.repo.touchEvent(event.org_id, event.id, this.iso());
       this.d.audit.record({ ...ctx, orgId: event.org_id }, 'event.field_moved', { type: 'form_field', id: a.id }, 'success', { direction });
     });
   }

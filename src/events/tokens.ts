@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hmacKey } from '../keys/hmac.ts';
 import type { Keyring } from '../keys/keyring.ts';
 
 /**
@@ -8,7 +9,7 @@ import type { Keyring } from '../keys/keyring.ts';
  */
 export type TokenPurpose = 'ticket' | 'manage' | 'confirm';
 
-const mac = (key: Buffer, parts: string[]) => createHmac('sha256', key).update(parts.join('\u0000')).digest().subarray(0, 24).toString('base64url');
+const mac = (key: Buffer, parts: string[]) => createHmac('sha256', hmacKey(key)).update(parts.join('\u0000')).digest().subarray(0, 24).toString('base64url');
 
 export class AttendeeTokens {
   constructor(private readonly keyring: Keyring) {}

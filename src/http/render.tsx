@@ -3,7 +3,6 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { Page, type Viewer } from '../../views/page.tsx';
-import { csrfToken } from './session.ts';
 import type { AppEnv } from './types.ts';
 
 export function viewerOf(c: Context<AppEnv>): Viewer | null {
@@ -15,7 +14,7 @@ export function viewerOf(c: Context<AppEnv>): Viewer | null {
 /** Renders a page inside the app layout with the viewer's navigation and CSRF token. */
 export function render(c: Context<AppEnv>, title: string, body: Child, status: ContentfulStatusCode = 200) {
   return c.html(
-    <Page title={title} viewer={viewerOf(c)} csrf={csrfToken(c)}>
+    <Page title={title} viewer={viewerOf(c)} csrf={c.get('csrfToken')}>
       {body}
     </Page>,
     status,

@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { freePort, repoRoot, startChildServer } from '../lib/child-server.ts';
+import { type LoadSummary, runLoad } from '../lib/load.ts';
+import { rawInsertRate } from '../lib/raw-insert.ts';
+import type { Figure, Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.ts';
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
+}
+
+const figures = (prefix: string, s: LoadSummary, unit = 'req/s'): Figure[] => [
+  { name: `${prefix}.perSec`, value: s.reqPerSec, unit },
+  { name: `${prefix}.p50`, value: s.p50Ms, unit: 'ms' },
+  { name: `${prefix}.p99`, value: s.p99Ms, unit: 'ms' },
+];
+
+/** A seeded data dir and a running Tessera child on it (full middleware stack, real encrypted DB). */
+async function withTessera<T>(ctx: ScenarioContext, fn: (url: string) => Promise<T>): Promise<T> {
+  const keyFile = path.join(ctx.tmpDir, 'master.key');
+  fs.writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+  const dataDir = path.join(ctx.tmpDir, 'data');
+  execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench/seed-event.ts'), dataDir, keyFile], { cwd: repoRoot, env: cleanEnv(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await freePort();
+  const server = await startChildServer({
+    name: 'tessera',
+    script: 'src/cli/main.ts',
+    args: ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--master-key-file', keyFile, '--log-level', 'warn', '--shutdown-timeout-ms', '2000'],
+    port,
+    readyPath: '/healthz',
+    env: cleanEnv(),
+  });
+  try {
+    return await fn(server.url);
+  } finally {
+    await server.stop();
+  }
+}
+
+async function eventPage(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const load = { connections: ctx.settings.connections, duration: ctx.settings.duration, warmup: ctx.settings.warmup };
+  let body = Buffer.alloc(0);
+  let contentType = '';
+  const tessera = await withTessera(ctx, async (url) => {
+    const res = await fetch(`${url}/e/bench-event`);
+    if (res.status !== 200) throw new Error(`GET /e/bench-event answered ${res.status}`);
+    body = Buffer.from(await res.arrayBuffer());
+    contentType = res.headers.get('content-type') ?? 'text/html';
+    return runLoad(`${url}/e/bench-event`, load);
+  });
+  const bodyFile = path.join(ctx.tmpDir, 'event.html');
+  fs.writeFileSync(bodyFile, body);
+  const port = await freePort();
+  const baseline = await startChildServer({ name: 'baseline', script: 'bench/baseline-server.ts', args: ['--port', String(port), '--body-file', bodyFile, '--content-type', contentType], port, readyPath: '/' });
+  let base: LoadSummary;
+  try {
+    base = await runLoad(`${baseline.url}/`, load);
+  } finally {
+    await baseline.stop();
+  }
+  const ratio = base.reqPerSec > 0 ? tessera.reqPerSec / base.reqPerSec : 0;
+  return {
+    figures: [...figures('tessera', tessera), ...figures('baseline', base), { name: 'ratio (tessera/baseline; target >= 0.5)', value: ratio, unit: 'ratio' }],
+    notes: [`event page is ${body.length} bytes; ${load.connections} connections, ${load.duration} s after ${load.warmup} s warm-up`, ...(tessera.failures ? [`tessera: ${tessera.failures} failed requests`] : [])],
+  };
+}
+
+async function registration(ctx: ScenarioContext): Promise<ScenarioResult> {
+  const load = { connections: ctx.settings.connections, duration: ctx.settings.duration, warmup: ctx.settings.warmup };
+  let n = 0;
+  const run = await withTessera(ctx, (url) =>
+    runLoad(`${url}/e/bench-event/register`, load, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      requests: [
+        {
+          method: 'POST',
+          setupRequest: (req) => ({ ...req, body: `email=attendee-${process.pid}-${++n}%40example.invalid&name=Bench+Attendee+${n}` }),
+        },
+      ],
+    }),
+  );
+  const raw = rawInsertRate(ctx.tmpDir, ctx.settings.insertSeconds);
+  const ratio = raw > 0 ? run.reqPerSec / raw : 0;
+  return {
+    figures: [...figures('registration', run, 'reg/s'), { name: 'raw.insertsPerSec', value: raw, unit: 'rows/s' }, { name: 'ratio (registration/raw insert; target >= 0.35)', value: ratio, unit: 'ratio' }],
+    notes: [
+      `POST /e/bench-event/register: validate + duplicate check + capacity check + encrypted durable write + audit row + mail outbox row, ${load.connections} connections; target p99 <= 25 ms`,
+      ...(run.failures ? [`registration: ${run.failures} non-2xx or failed requests`] : []),
+    ],
+  };
+}
+
+export const eventPageScenario: Scenario = { name: 'event-page', title: 'GET /e/<slug> (public event page, full middleware stack) vs bare node:http serving the same bytes', run: eventPage };
+export const registrationScenario: Scenario = { name: 'registration', title: 'POST registration at 64 connections vs the raw durable SQLCipher insert loop', run: registration };

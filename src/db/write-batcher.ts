@@ -1,0 +1,68 @@
+import type { DB } from './open.ts';
+
+interface Job {
+  fn: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+/**
+ * Group commit. Writes queued within one event-loop turn run in a single BEGIN IMMEDIATE
+ * transaction, each in its own savepoint (a failing write rolls back alone), and share one
+ * COMMIT, so one fsync makes them all durable. Every promise settles only after that COMMIT,
+ * so nothing is acknowledged before it is on disk. The jobs still run one after another, so
+ * rules such as "no more confirmed registrations than seats" hold exactly as without batching.
+ */
+export class WriteBatcher {
+  private queue: Job[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly db: DB,
+    private readonly maxBatch = 256,
+  ) {}
+
+  run<T>(fn: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (this.queue.length > 0) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    if (batch.length === 0) return;
+    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    try {
+      this.db
+        .transaction(() => {
+          for (const job of batch) {
+            try {
+              // A nested transaction is a savepoint: this job's writes roll back alone on throw.
+              outcomes.push({ ok: true, value: this.db.transaction(job.fn)() });
+            } catch (error) {
+              outcomes.push({ ok: false, error });
+            }
+          }
+        })
+        .immediate();
+    } catch (error) {
+      // The COMMIT itself failed: nothing of this batch is durable.
+      for (const job of batch) job.reject(error);
+      return;
+    }
+    batch.forEach((job, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) job.resolve(o.value);
+      else job.reject(o.error);
+    });
+  }
+}
