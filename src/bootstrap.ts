@@ -2,9 +2,11 @@ import fs from 'node:fs';
 import type { Config } from './config/config.ts';
 import { AuditLog, systemContext } from './audit/service.ts';
 import { hasTable, migrate } from './db/migrate.ts';
+import { describeHolder, otherLiveHolder } from './db/instance-lock.ts';
 import { type DB, databasePath, openDatabase } from './db/open.ts';
 import { Keyring, keyringPath } from './keys/keyring.ts';
 import { KeyError, type MasterKeySource, describeSource, generateMasterKeyFile, masterKeySource, readMasterKey } from './keys/master-key.ts';
+import { finishInterrupted, needsRecovery, openDatabaseForKeyring, recoverStagedMasterKeyFile, stagedMasterKeyPath } from './keys/rotation.ts';
 
 export class StartupError extends Error {
   override name = 'StartupError';
@@ -18,6 +20,8 @@ export interface Opened {
   source: MasterKeySource;
   created: boolean;
   migrated: string[];
+  /** What openInstance finished or undid of an interrupted key rotation (one line each). */
+  recovered: string[];
 }
 
 export interface OpenFlags {
@@ -48,16 +52,29 @@ export async function openInstance(cfg: Config, flags: OpenFlags): Promise<Opene
     return createInstance(cfg, source, dbFile, ringFile);
   }
 
+  // A rotation running in another process leaves intermediate states on purpose: never "recover"
+  // them under its feet. The data dir's pid file names that process (db/instance-lock.ts).
+  const busy = otherLiveHolder(cfg.dataDir);
+  const recovered: string[] = [];
+  if (source.kind === 'file' && fs.existsSync(stagedMasterKeyPath(source.path)) && !busy) {
+    const line = recoverStagedMasterKeyFile(source, ringFile);
+    if (line) recovered.push(line);
+  }
   const master = await readMasterKey(source);
   const keyring = Keyring.load(ringFile, master);
-  const db = openDatabase(dbFile, { key: keyring.active('db').key });
+  const recover = needsRecovery(keyring);
+  if (recover && busy && keyring.list().some((k) => k.status === 'pending')) {
+    throw new StartupError(`a key rotation is in progress (${describeHolder(busy)}); try again when it has finished`);
+  }
+  const { db, underPendingKey } = openDatabaseForKeyring(dbFile, keyring);
   try {
     const applied = flags.migrate ? migrate(db).applied : [];
     if (!hasTable(db, 'audit_log')) throw new StartupError('the database has no schema yet: run `tessera migrate`');
     const audit = new AuditLog(db, keyring);
+    if (recover && !busy) recovered.push(...finishInterrupted({ db, keyring, audit, master, actor: systemContext() }, { dbUnderPendingKey: underPendingKey }));
     // Every unwrap of the data keys is recorded (DESIGN §1), whichever command did it.
     audit.record(systemContext(), 'keys.unwrap', { type: 'keyring' }, 'success', { keys: keyring.list().map((k) => k.id), source: describeKind(source) });
-    return { db, keyring, audit, master, source, created: false, migrated: applied };
+    return { db, keyring, audit, master, source, created: false, migrated: applied, recovered };
   } catch (e) {
     db.close();
     throw e;
@@ -87,7 +104,7 @@ async function createInstance(cfg: Config, source: MasterKeySource, dbFile: stri
     const applied = migrate(db).applied;
     const audit = new AuditLog(db, keyring);
     audit.record(systemContext(), 'instance.created', { type: 'instance' }, 'success', { keySource: describeKind(source) });
-    return { db, keyring, audit, master, source, created: true, migrated: applied };
+    return { db, keyring, audit, master, source, created: true, migrated: applied, recovered: [] };
   } catch (e) {
     db?.close();
     for (const f of createdFiles.reverse()) fs.rmSync(f, { force: true });
@@ -104,7 +121,7 @@ function isInside(file: string, dir: string): boolean {
 }
 
 export function isKnownStartupError(e: unknown): e is Error {
-  return e instanceof StartupError || e instanceof KeyError || (e instanceof Error && ['DatabaseOpenError', 'MigrationError', 'ConfigError'].includes(e.name));
+  return e instanceof StartupError || e instanceof KeyError || (e instanceof Error && ['DatabaseOpenError', 'MigrationError', 'ConfigError', 'InstanceLockedError'].includes(e.name));
 }
 
 export { describeSource };

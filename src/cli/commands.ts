@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { openInstance } from '../bootstrap.ts';
+import { type Opened, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
+import { acquireInstanceLock } from '../db/instance-lock.ts';
 import { currentVersion, latestVersion } from '../db/migrate.ts';
 import { databasePath } from '../db/open.ts';
-import { kekId, keyringPath } from '../keys/keyring.ts';
-import { describeSource, masterKeySource } from '../keys/master-key.ts';
+import { kekId, keyringPath, purposes } from '../keys/keyring.ts';
+import { KeyError, describeSource, masterKeySource, parseMasterKey } from '../keys/master-key.ts';
+import { NEW_GENERATION_MARKER, type RotationContext, rotateDataKey, rotateDbKey, rotateMasterKey } from '../keys/rotation.ts';
 import { startServer } from '../http/server.ts';
 import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
@@ -48,10 +50,108 @@ export async function migrateCommand(cfg: Config, masterKeyFlagGiven: boolean): 
 export async function keysStatus(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
   const opened = await openInstance(cfg, { allowCreate: false, migrate: false, masterKeyFlagGiven });
   opened.db.close();
+  printRecovered(opened);
   out(`master key: ${describeSource(opened.source)} (id ${kekId(opened.master)})`);
-  out(`keyring:    ${keyringPath(cfg.dataDir)}`);
-  for (const k of opened.keyring.list()) out(`  ${k.id.padEnd(10)} ${k.purpose.padEnd(7)} ${k.status.padEnd(8)} created ${k.created}`);
+  out(`keyring:    ${keyringPath(cfg.dataDir)} (wrapped with master key ${kekId(opened.master)}, the current one)`);
+  const order = (id: string) => Number(id.slice(id.lastIndexOf('-') + 1));
+  const keys = [...opened.keyring.list()].sort((a, b) => purposes.indexOf(a.purpose) - purposes.indexOf(b.purpose) || order(a.id) - order(b.id));
+  for (const k of keys) {
+    const note = k.status === 'retired' ? ` retired ${k.retired ?? 'before rotation dates were kept'}` : k.status === 'pending' ? ' (an unfinished rotation)' : '';
+    out(`  ${k.id.padEnd(10)} ${k.purpose.padEnd(7)} ${k.status.padEnd(8)} created ${k.created}${note}`);
+  }
   return 0;
+}
+
+function printRecovered(opened: Opened): void {
+  for (const line of opened.recovered) process.stderr.write(`tessera: note: ${line}\n`);
+}
+
+/**
+ * Rotations take the data dir's pid file first, so they refuse while the server runs (and a
+ * server cannot start halfway through one); the instance is opened only after that.
+ */
+async function withRotation<T>(cfg: Config, masterKeyFlagGiven: boolean, what: string, fn: (ctx: RotationContext, opened: Opened) => T): Promise<T> {
+  const lock = fs.existsSync(keyringPath(cfg.dataDir)) ? acquireInstanceLock(cfg.dataDir, `keys ${what}`) : undefined;
+  try {
+    const opened = await openInstance(cfg, { allowCreate: false, migrate: false, masterKeyFlagGiven });
+    printRecovered(opened);
+    try {
+      return fn({ db: opened.db, keyring: opened.keyring, audit: opened.audit, master: opened.master, actor: cliContext(`keys ${what}`) }, opened);
+    } catch (e) {
+      if (e instanceof KeyError) throw new CliError(e.message);
+      throw e;
+    } finally {
+      opened.db.close();
+    }
+  } finally {
+    lock?.release();
+  }
+}
+
+export interface RotateMasterOptions {
+  newMasterKeyFile?: string;
+  generate?: boolean;
+}
+
+export async function keysRotateMaster(cfg: Config, masterKeyFlagGiven: boolean, opts: RotateMasterOptions): Promise<number> {
+  if ((opts.newMasterKeyFile === undefined) === (opts.generate !== true)) {
+    throw new CliError('give either --new-master-key-file <file> or --generate', 2);
+  }
+  const source = masterKeySource(cfg, process.env, masterKeyFlagGiven);
+  let newMaster: Buffer | undefined;
+  let newFile: string | undefined;
+  if (opts.newMasterKeyFile !== undefined) {
+    newFile = path.resolve(opts.newMasterKeyFile);
+    if (newFile.startsWith(cfg.dataDir + path.sep)) throw new CliError('the new master key file must not be inside the data directory', 2);
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(newFile);
+    } catch (e) {
+      throw new CliError(`cannot read the new master key ${newFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 2);
+    }
+    if (st.mode & 0o077) throw new CliError(`${newFile} is readable by others (mode ${(st.mode & 0o777).toString(8)}); run chmod 600 first`, 2);
+    try {
+      newMaster = parseMasterKey(fs.readFileSync(newFile, 'utf8'), newFile);
+    } catch (e) {
+      throw new CliError((e as Error).message, 2);
+    }
+  } else if (source.kind !== 'file' || source.origin === 'systemd credential') {
+    throw new CliError(`--generate replaces the current key file, but the master key comes from ${describeSource(source)}: put a new key where that source reads it and pass it with --new-master-key-file`, 2);
+  }
+  return withRotation(cfg, masterKeyFlagGiven, 'rotate-master', (ctx) => {
+    const keyFile = source.kind === 'file' ? source.path : '';
+    const r = rotateMasterKey(ctx, newMaster ? { newMaster } : { generateInto: keyFile });
+    out(`master key rotated: ${r.oldId} -> ${r.newId}; ${ctx.keyring.list().length} data keys rewrapped; the old master key no longer opens this keyring`);
+    if (r.oldKeyFile) {
+      out(`new master key: ${keyFile} (mode 600)`);
+      out(`old master key: ${r.oldKeyFile}`);
+      out('WARNING: back up the new master key now, apart from the data directory (password manager, sealed envelope, KMS).');
+      out('         Then destroy the old key file: until it is gone it still opens copies of the keyring made before this rotation.');
+    } else {
+      out(`WARNING: from now on start Tessera with the new key (${newFile}): point ${source.kind === 'file' ? describeSource(source) : '--master-key-command'} at it.`);
+      out('         Back it up apart from the data directory, then destroy the old key.');
+    }
+    return 0;
+  });
+}
+
+export async function keysRotateDb(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
+  return withRotation(cfg, masterKeyFlagGiven, 'rotate-db', (ctx) => {
+    const size = fs.statSync(databasePath(cfg.dataDir)).size;
+    const r = rotateDbKey(ctx);
+    out(`database key rotated: ${r.oldId} -> ${r.newId} (${(size / 2 ** 20).toFixed(1)} MiB rekeyed in ${r.rekeyMs} ms); ${r.oldId} is retired and kept for restoring older backups`);
+    out(`integrity_check: ${r.integrity}`);
+    out(`the backup replicator starts a new backup generation before shipping anything else (settings ${NEW_GENERATION_MARKER})`);
+    return r.integrity === 'ok' ? 0 : 1;
+  });
+}
+
+export async function keysRotateBackup(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
+  return withRotation(cfg, masterKeyFlagGiven, 'rotate-backup', (ctx) => {
+    const r = rotateDataKey(ctx, 'backup');
+    out(`backup key rotated: ${r.oldId} -> ${r.newId}; new backup objects use ${r.newId}, ${r.oldId} is retired and kept (wrapped) until the last object it protects expires`);
+    return 0;
+  });
 }
 
 type Check = { name: string; status: 'ok' | 'warn' | 'fail'; detail: string };

@@ -1,9 +1,9 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { isSingleBinary } from '../assets.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { isKnownStartupError } from '../bootstrap.ts';
 import { addSettingOptions, flagsFrom, keyOptions } from './options.ts';
-import { auditVerify, doctor, init, keysStatus, migrateCommand, serveCommand, userList, userReset2fa, userUnlock } from './commands.ts';
+import { type RotateMasterOptions, auditVerify, doctor, init, keysRotateBackup, keysRotateDb, keysRotateMaster, keysStatus, migrateCommand, serveCommand, userList, userReset2fa, userUnlock } from './commands.ts';
 import { CliError } from './errors.ts';
 
 
@@ -37,6 +37,25 @@ export function buildProgram(): Command {
   const keys = program.command('keys').description('inspect and manage encryption keys');
   withConfig(addSettingOptions(keys.command('status').description('show the master key source and the data keys in the keyring'), keyOptions), (cfg, cmd) =>
     keysStatus(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  withConfig(
+    addSettingOptions(
+      keys
+        .command('rotate-master')
+        .description('rewrap every data key under a new master key (the server must be stopped)')
+        .addOption(new Option('--new-master-key-file <file>', 'file holding the new master key (64 hex characters, mode 600)').conflicts('generate'))
+        .addOption(new Option('--generate', 'generate the new key in place of the current key file; the old one is renamed master.key.old-<time>')),
+      keyOptions,
+    ),
+    (cfg, cmd) => keysRotateMaster(cfg, flagsFrom(cmd).masterKeyFile !== undefined, cmd.opts<RotateMasterOptions>()),
+  );
+  withConfig(
+    addSettingOptions(keys.command('rotate-db').description('rekey the database with a new database key (the server must be stopped); a new backup generation follows'), keyOptions),
+    (cfg, cmd) => keysRotateDb(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
+  );
+  withConfig(
+    addSettingOptions(keys.command('rotate-backup').description('new backup objects use a new backup key; old keys stay until their objects expire'), keyOptions),
+    (cfg, cmd) => keysRotateBackup(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
   );
   const user = program.command('user').description('manage accounts from the server console (every action is audited)');
   withConfig(

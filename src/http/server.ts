@@ -11,6 +11,7 @@ import { AccessLogWriter } from '../audit/access-log.ts';
 import { systemContext } from '../audit/service.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
+import { acquireInstanceLock } from '../db/instance-lock.ts';
 import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
 import { buildContext } from '../services.ts';
@@ -52,6 +53,14 @@ function fileSize(f: string): number {
 export async function startServer(cfg: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = createLogger(cfg.logLevel, opts.logDestination);
   const opened: Opened = await openInstance(cfg, { allowCreate: true, migrate: true, env: opts.env, masterKeyFlagGiven: opts.masterKeyFlagGiven });
+  // data/tessera.pid: key rotations refuse to run while the server holds the data directory.
+  let lock: ReturnType<typeof acquireInstanceLock>;
+  try {
+    lock = acquireInstanceLock(cfg.dataDir, 'serve');
+  } catch (e) {
+    opened.db.close();
+    throw e;
+  }
   const dbFile = databasePath(cfg.dataDir);
   const tls = cfg.tlsCert !== undefined && cfg.tlsKey !== undefined;
   let tlsFiles: { cert: Buffer; key: Buffer } | undefined;
@@ -60,6 +69,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       tlsFiles = { cert: fs.readFileSync(cfg.tlsCert as string), key: fs.readFileSync(cfg.tlsKey as string) };
     } catch (e) {
       opened.db.close();
+      lock.release();
       throw new StartupError(`cannot read TLS files: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
@@ -105,6 +115,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     for (const j of jobs) j.stop();
     await ctx.accessLog.close();
     ctx.db.close();
+    lock.release();
     throw new StartupError(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   const port = (server.address() as AddressInfo).port;
@@ -167,6 +178,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
         ctx.db.pragma('wal_checkpoint(TRUNCATE)');
       } finally {
         ctx.db.close();
+        lock.release();
       }
       log.info('Tessera stopped');
       log.flush();

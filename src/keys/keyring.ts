@@ -7,15 +7,27 @@ import { KeyError } from './master-key.ts';
 export const purposes = ['db', 'backup', 'audit', 'token'] as const;
 export type KeyPurpose = (typeof purposes)[number];
 
-const wrappedKeySchema = z.object({
-  id: z.string().regex(/^[a-z]+-[0-9]+$/),
-  purpose: z.enum(purposes),
-  status: z.enum(['active', 'retired']),
-  created: z.iso.datetime(),
-  iv: z.base64(),
-  ct: z.base64(),
-  tag: z.base64(),
-});
+/**
+ * active: the one key of its purpose used for new work. retired: kept (still wrapped) to read what
+ * it protected before. pending: made by a rotation that has not finished yet; never used for new
+ * work, and on the next open it is either promoted or dropped (see keys/rotation.ts).
+ */
+export const keyStatuses = ['active', 'retired', 'pending'] as const;
+export type KeyStatus = (typeof keyStatuses)[number];
+
+const wrappedKeySchema = z
+  .object({
+    id: z.string().regex(/^[a-z]+-[0-9]+$/),
+    purpose: z.enum(purposes),
+    status: z.enum(keyStatuses),
+    created: z.iso.datetime(),
+    // Absent in keyrings written before rotation existed; set when a key stops being active.
+    retired: z.iso.datetime().optional(),
+    iv: z.base64(),
+    ct: z.base64(),
+    tag: z.base64(),
+  })
+  .refine((k) => k.id.startsWith(`${k.purpose}-`), { message: 'key id does not match its purpose', path: ['id'] });
 const keyringSchema = z.object({
   format: z.literal('tessera-keyring'),
   version: z.literal(1),
@@ -28,8 +40,21 @@ type WrappedKey = z.infer<typeof wrappedKeySchema>;
 export interface DataKey {
   id: string;
   purpose: KeyPurpose;
-  status: 'active' | 'retired';
+  status: KeyStatus;
   key: Buffer;
+}
+
+export interface KeyInfo {
+  id: string;
+  purpose: KeyPurpose;
+  status: KeyStatus;
+  created: string;
+  retired?: string;
+}
+
+interface Entry extends DataKey {
+  created: string;
+  retired?: string;
 }
 
 /** Identifies a master key without revealing it, so a wrong key is told apart from damage. */
@@ -39,12 +64,21 @@ export function kekId(master: Buffer): string {
 
 const aad = (k: { purpose: string; id: string }) => Buffer.from(`tessera-key:${k.purpose}:${k.id}`);
 
-function wrap(master: Buffer, k: Omit<DataKey, 'key'> & { key: Buffer; created: string }): WrappedKey {
+function wrap(master: Buffer, k: Entry): WrappedKey {
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', master, iv);
   c.setAAD(aad(k));
   const ct = Buffer.concat([c.update(k.key), c.final()]);
-  return { id: k.id, purpose: k.purpose, status: k.status, created: k.created, iv: iv.toString('base64'), ct: ct.toString('base64'), tag: c.getAuthTag().toString('base64') };
+  return {
+    id: k.id,
+    purpose: k.purpose,
+    status: k.status,
+    created: k.created,
+    ...(k.retired ? { retired: k.retired } : {}),
+    iv: iv.toString('base64'),
+    ct: ct.toString('base64'),
+    tag: c.getAuthTag().toString('base64'),
+  };
 }
 
 function unwrap(master: Buffer, w: WrappedKey): Buffer {
@@ -58,17 +92,58 @@ export function keyringPath(dataDir: string): string {
   return path.join(dataDir, 'keyring.json');
 }
 
+/** The previous keyring, kept only while a rotation runs (see Keyring.keepBackup). */
+export function keyringBackupPath(ringFile: string): string {
+  return `${ringFile}.bak`;
+}
+
+/** The kekId a keyring file claims, without unwrapping anything; undefined if unreadable. */
+export function peekKekId(file: string): string | undefined {
+  try {
+    const parsed = z.object({ kekId: z.string() }).safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return parsed.success ? parsed.data.kekId : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Makes a rename durable: without it a power cut can bring back the old directory entry. */
+export function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some platforms cannot fsync a directory; the rename itself is still atomic there.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Writes a file completely and durably under a temp name, then renames it into place. */
+export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o600): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w', mode);
+  try {
+    fs.writeFileSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+  fsyncDir(path.dirname(file));
+}
+
 export class Keyring {
   private constructor(
     readonly file: string,
-    private readonly keys: DataKey[],
-    private readonly created: Map<string, string>,
+    private readonly keys: Entry[],
   ) {}
 
   static create(file: string, master: Buffer): Keyring {
     const now = new Date().toISOString();
-    const keys = purposes.map((purpose) => ({ id: `${purpose}-1`, purpose, status: 'active' as const, key: randomBytes(32) }));
-    const ring = new Keyring(file, keys, new Map(keys.map((k) => [k.id, now])));
+    const keys = purposes.map((purpose) => ({ id: `${purpose}-1`, purpose, status: 'active' as const, key: randomBytes(32), created: now }));
+    const ring = new Keyring(file, keys);
     ring.save(master, 'wx');
     return ring;
   }
@@ -88,21 +163,25 @@ export class Keyring {
     }
     const parsed = keyringSchema.safeParse(json);
     if (!parsed.success) throw new KeyError(`keyring ${file} is damaged (${parsed.error.issues[0]?.path.join('.') || 'format'}); restore it from your key backup`);
-    if (parsed.data.kekId !== kekId(master)) throw new KeyError('wrong master key: it does not match the one this keyring was made with');
-    const keys: DataKey[] = [];
+    if (parsed.data.kekId !== kekId(master)) throw new KeyError(wrongMasterMessage(file, master, parsed.data.kekId));
+    const keys: Entry[] = [];
     for (const w of parsed.data.keys) {
       try {
-        keys.push({ id: w.id, purpose: w.purpose, status: w.status, key: unwrap(master, w) });
+        keys.push({ id: w.id, purpose: w.purpose, status: w.status, key: unwrap(master, w), created: w.created, ...(w.retired ? { retired: w.retired } : {}) });
       } catch {
         throw new KeyError(`keyring ${file} is damaged: key ${w.id} fails its integrity check`);
       }
     }
+    if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new KeyError(`keyring ${file} is damaged: a key id appears twice`);
     for (const p of purposes) {
       if (keys.filter((k) => k.purpose === p && k.status === 'active').length !== 1) {
         throw new KeyError(`keyring ${file} is damaged: it needs exactly one active ${p} key`);
       }
+      if (keys.filter((k) => k.purpose === p && k.status === 'pending').length > 1) {
+        throw new KeyError(`keyring ${file} is damaged: more than one pending ${p} key`);
+      }
     }
-    return new Keyring(file, keys, new Map(parsed.data.keys.map((k) => [k.id, k.created])));
+    return new Keyring(file, keys);
   }
 
   active(purpose: KeyPurpose): DataKey {
@@ -111,31 +190,128 @@ export class Keyring {
     return k;
   }
 
+  /** Any key by id, retired ones included: old backups and old audit rows name the key they used. */
   byId(id: string): DataKey | undefined {
     return this.keys.find((k) => k.id === id);
   }
 
-  list(): ReadonlyArray<Omit<DataKey, 'key'> & { created: string }> {
-    return this.keys.map(({ id, purpose, status }) => ({ id, purpose, status, created: this.created.get(id) ?? '' }));
+  pending(purpose: KeyPurpose): DataKey | undefined {
+    return this.keys.find((k) => k.purpose === purpose && k.status === 'pending');
   }
 
-  /** Writes atomically (temp file, fsync, rename) so a crash never leaves a half keyring. */
+  list(): ReadonlyArray<KeyInfo> {
+    return this.keys.map(({ id, purpose, status, created, retired }) => ({ id, purpose, status, created, ...(retired ? { retired } : {}) }));
+  }
+
+  /** Ids only grow, even after pruning, so an id never names two different keys. */
+  private nextId(purpose: KeyPurpose): string {
+    const n = Math.max(0, ...this.keys.filter((k) => k.purpose === purpose).map((k) => Number(k.id.slice(purpose.length + 1))));
+    return `${purpose}-${n + 1}`;
+  }
+
+  /**
+   * One-step rotation in memory: a new active key, the previous one retired and kept. Callers
+   * that must survive a crash between "key made" and "key in use" stage it instead (addPending).
+   */
+  rotate(purpose: KeyPurpose, now = new Date()): { old: DataKey; new: DataKey } {
+    const staged = this.addPending(purpose, now);
+    const old = this.activatePending(purpose, now);
+    return { old, new: staged };
+  }
+
+  /** Adds a pending key (first step of a two-phase rotation); refuses if one is already pending. */
+  addPending(purpose: KeyPurpose, now = new Date()): DataKey {
+    const existing = this.pending(purpose);
+    if (existing) throw new KeyError(`a ${purpose} key rotation is already in progress (${existing.id} is pending)`);
+    const entry: Entry = { id: this.nextId(purpose), purpose, status: 'pending', key: randomBytes(32), created: now.toISOString() };
+    this.keys.push(entry);
+    return entry;
+  }
+
+  /** The pending key becomes active; the previously active one is retired. Returns the retired key. */
+  activatePending(purpose: KeyPurpose, now = new Date()): DataKey {
+    const next = this.keys.find((k) => k.purpose === purpose && k.status === 'pending');
+    if (!next) throw new KeyError(`no pending ${purpose} key to activate`);
+    const prev = this.keys.find((k) => k.purpose === purpose && k.status === 'active');
+    if (prev) {
+      prev.status = 'retired';
+      prev.retired = now.toISOString();
+    }
+    next.status = 'active';
+    return prev ?? next;
+  }
+
+  dropPending(purpose: KeyPurpose): DataKey | undefined {
+    const i = this.keys.findIndex((k) => k.purpose === purpose && k.status === 'pending');
+    if (i < 0) return undefined;
+    return this.keys.splice(i, 1)[0];
+  }
+
+  /**
+   * Forgets retired keys of a purpose that were retired before `olderThan` and that `stillNeeded`
+   * does not claim. This is the seam for backup retention: once the last backup object made under
+   * a key (backup keys) or holding pages under it (db keys) has expired, retention calls this with
+   * "now - retention" and a predicate over the objects it still keeps, then saves the keyring.
+   * Audit keys are never pruned: every row of the chain names its key and is verified forever.
+   */
+  pruneRetired(purpose: KeyPurpose, olderThan: Date, stillNeeded: (id: string) => boolean = () => false): string[] {
+    if (purpose === 'audit') throw new KeyError('audit keys are never pruned: the audit chain needs every one of them to verify');
+    const removed: string[] = [];
+    for (let i = this.keys.length - 1; i >= 0; i--) {
+      const k = this.keys[i] as Entry;
+      if (k.purpose !== purpose || k.status !== 'retired') continue;
+      const since = Date.parse(k.retired ?? k.created);
+      if (since < olderThan.getTime() && !stillNeeded(k.id)) {
+        this.keys.splice(i, 1);
+        removed.push(k.id);
+      }
+    }
+    return removed.reverse();
+  }
+
+  /** Wraps every data key under a new master key and writes the keyring (rotate-master). */
+  rewrap(newMaster: Buffer): void {
+    this.save(newMaster);
+  }
+
+  /**
+   * Copies the keyring as it is on disk to keyring.json.bak before an operation changes it, so a
+   * crash mid-rotation leaves the previous version at hand; dropBackup() removes it at the end
+   * (after a master rotation it still opens with the old master key, so it must not linger).
+   */
+  keepBackup(): void {
+    writeFileAtomic(keyringBackupPath(this.file), fs.readFileSync(this.file));
+  }
+
+  /** Puts the kept previous version back, byte for byte (a rotation that changed nothing). */
+  restoreBackup(): void {
+    fs.renameSync(keyringBackupPath(this.file), this.file);
+    fsyncDir(path.dirname(this.file));
+  }
+
+  dropBackup(): void {
+    fs.rmSync(keyringBackupPath(this.file), { force: true });
+    fsyncDir(path.dirname(this.file));
+  }
+
+  /** Writes atomically (temp file, fsync, rename, fsync dir) so a crash never leaves a half keyring. */
   save(master: Buffer, flag: 'w' | 'wx' = 'w'): void {
     const body: KeyringFile = {
       format: 'tessera-keyring',
       version: 1,
       kekId: kekId(master),
-      keys: this.keys.map((k) => wrap(master, { ...k, created: this.created.get(k.id) ?? new Date().toISOString() })),
+      keys: this.keys.map((k) => wrap(master, k)),
     };
     if (flag === 'wx' && fs.existsSync(this.file)) throw new KeyError(`keyring ${this.file} already exists`);
-    const tmp = `${this.file}.tmp-${process.pid}`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(body, null, 2) + '\n');
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
+    writeFileAtomic(this.file, JSON.stringify(body, null, 2) + '\n');
   }
+}
+
+function wrongMasterMessage(file: string, master: Buffer, ringKekId: string): string {
+  const base = 'wrong master key: it does not match the one this keyring was made with';
+  // A leftover backup that this key opens means a master-key rotation replaced it: say so.
+  if (peekKekId(keyringBackupPath(file)) === kekId(master)) {
+    return `${base} (the keyring was rewrapped with master key ${ringKekId} by \`tessera keys rotate-master\`; use that key)`;
+  }
+  return base;
 }
