@@ -450,7 +450,7 @@ describe('organizations (trust-proxy server)', () => {
     const r = await owner.post(`/orgs/${org.slug}/invitations/${inv.id}/revoke`);
     expect(r.status).toBe(303);
     expect(s.ctx.orgs.openInvitations(org.id)).toHaveLength(0);
-    const anon = new Client(s.url);
+    const anon = new Client(s.url, { 'sec-fetch-site': 'same-origin' });
     const page = await anon.get(`/invite?token=${token}`);
     expect(page.status).toBe(410);
     expect(page.text).toContain('invalid, expired, revoked or already used');
@@ -536,7 +536,8 @@ describe('time limits (moving clock)', () => {
     const token = devInviteToken(s, to)!;
     expect((await new Client(s.url).get(`/invite?token=${token}`)).status).toBe(200);
     clock.advance(7 * 86_400_000 + 60_000);
-    const c = new Client(s.url);
+    // A browser: its same-origin POST needs no token when there is no session.
+    const c = new Client(s.url, { 'sec-fetch-site': 'same-origin' });
     const r = await c.get(`/invite?token=${token}`);
     expect(r.status).toBe(410);
     expect(r.text).toContain('Invitation not usable');
