@@ -28,10 +28,23 @@ export class AttendeeTokens {
     return m?.[1];
   }
 
+  /** Links made before a token-key rotation stay valid: retired token keys are tried too. */
+  private keys(): Buffer[] {
+    const active = this.key();
+    const retired = this.keyring
+      .list()
+      .filter((k) => k.purpose === 'token' && k.status === 'retired')
+      .map((k) => this.keyring.byId(k.id)?.key)
+      .filter((k): k is Buffer => k !== undefined);
+    return [active, ...retired];
+  }
+
   verify(purpose: TokenPurpose, token: string, regId: string, version: number): boolean {
-    const expected = Buffer.from(this.make(purpose, regId, version));
     const got = Buffer.from(token);
-    return expected.length === got.length && timingSafeEqual(expected, got);
+    return this.keys().some((key) => {
+      const expected = Buffer.from(`${regId}.${mac(key, [purpose, regId, String(version)])}`);
+      return expected.length === got.length && timingSafeEqual(expected, got);
+    });
   }
 
   /** A signed, expiring grant that lets a browser see a protected event (passcode or share link). */
@@ -44,8 +57,11 @@ export class AttendeeTokens {
     if (!m) return undefined;
     const [, exp, source, sig] = m as unknown as [string, string, string, string];
     if (Number(exp) <= now) return undefined;
-    const expected = Buffer.from(mac(this.key(), ['event-access', eventId, source, exp]));
     const got = Buffer.from(sig);
-    return expected.length === got.length && timingSafeEqual(expected, got) ? { source } : undefined;
+    const ok = this.keys().some((key) => {
+      const expected = Buffer.from(mac(key, ['event-access', eventId, source, exp]));
+      return expected.length === got.length && timingSafeEqual(expected, got);
+    });
+    return ok ? { source } : undefined;
   }
 }
