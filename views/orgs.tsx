@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { AuditRow } from '../src/audit/repo.ts';
 import type { FieldErrors } from '../src/http/forms.ts';
-import { type OrgRole, type Permission, orgRoles, permissions, roleDescriptions, roleHas, rolePermissions } from '../src/orgs/permissions.ts';
+import { type OrgRole, type Permission, orgRoles, permissions, roleDescriptions, roleHas, rolePermissions, scopableRoles } from '../src/orgs/permissions.ts';
 import type { ApiTokenRow, InvitationRow, MemberView, OrgRow } from '../src/orgs/repo.ts';
 import { ActionButton, Csrf, Field, Flash } from './components.tsx';
 
@@ -38,6 +38,7 @@ function RoleSelect({ name, id, label, roles, selected, error }: { name: string;
 
 const orgPages: { path: string; label: string; permission: Permission }[] = [
   { path: '', label: 'Dashboard', permission: 'org.read' },
+  { path: '/events', label: 'Events', permission: 'events.read' },
   { path: '/members', label: 'Members', permission: 'members.read' },
   { path: '/settings', label: 'Settings', permission: 'org.settings' },
   { path: '/tokens', label: 'API tokens', permission: 'tokens.manage' },
@@ -138,6 +139,39 @@ export function OrgDashboard({ org, role, counts }: { org: OrgRow; role: OrgRole
 
 // ---- members ------------------------------------------------------------------------------------
 
+/** Which events an organizer or check-in member may work on; a small form for those who manage members. */
+function EventScope(p: { csrf: string; action: string; name: string; scope: string | null; events: { id: string; title: string }[]; canManage: boolean }) {
+  const chosen = new Set<string>(p.scope ? (JSON.parse(p.scope) as string[]) : []);
+  const summary = p.scope === null ? 'All events' : `Limited to ${chosen.size} event${chosen.size === 1 ? '' : 's'}`;
+  if (!p.canManage) return <small data-testid="event-scope">{summary}</small>;
+  return (
+    <details>
+      <summary data-testid="event-scope">{summary}</summary>
+      <form method="post" action={p.action}>
+        <input type="hidden" name="_csrf" value={p.csrf} />
+        <fieldset>
+          <legend>Events {p.name} may work on</legend>
+          <label>
+            <input type="radio" name="mode" value="all" checked={p.scope === null} /> All events
+          </label>
+          <label>
+            <input type="radio" name="mode" value="some" checked={p.scope !== null} /> Limited to these events:
+          </label>
+          {p.events.length === 0 ? <small>No events yet.</small> : null}
+          {p.events.map((e) => (
+            <label>
+              <input type="checkbox" name="events" value={e.id} checked={chosen.has(e.id)} /> {e.title}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" class="secondary">
+          Save event access
+        </button>
+      </form>
+    </details>
+  );
+}
+
 export function MembersPage(p: {
   csrf: string;
   org: OrgRow;
@@ -146,6 +180,8 @@ export function MembersPage(p: {
   members: MemberView[];
   invitations: InvitationRow[];
   canManage: boolean;
+  /** The organization's events, for limiting organizer/check-in members to some of them. */
+  events?: { id: string; title: string }[] | undefined;
   flash?: FlashMsg | undefined;
 } & FormState) {
   const { csrf, org, role, members, invitations, canManage, errors = {}, values = {} } = p;
@@ -197,6 +233,7 @@ export function MembersPage(p: {
                   ) : (
                     m.role
                   )}
+                  {scopableRoles.includes(m.role) ? <EventScope csrf={csrf} action={`${base}/members/${m.user_id}/scope`} name={m.name} scope={m.event_scope} events={p.events ?? []} canManage={canManage} /> : null}
                 </td>
                 <td>{m.totp_enabled ? 'on' : 'off'}</td>
                 <td>{status}</td>

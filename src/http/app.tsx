@@ -7,7 +7,9 @@ import { HomePage } from '../../views/home.tsx';
 import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
+import { attendeeRoutes } from '../events/attendee-routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
+import { eventAdminRoutes } from '../events/routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
 import { clientInfo } from './client-info.ts';
@@ -61,6 +63,8 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   app.route('/', publicEventRoutes());
   app.route('/', orgRoutes());
   app.route('/', adminRoutes());
+  app.route('/', eventAdminRoutes());
+  app.route('/', attendeeRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

@@ -7,6 +7,7 @@ export const staticFiles: Record<string, string> = {
   'htmx.js': 'node_modules/htmx.org/dist/htmx.min.js',
   'app.css': 'static/app.css',
   'app.js': 'static/app.js',
+  'checkin.js': 'static/checkin.js',
 };
 
 export const staticSources = Object.values(staticFiles);

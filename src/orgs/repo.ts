@@ -73,6 +73,7 @@ export function orgsRepo(db: DB) {
       FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? ORDER BY u.name`),
     setRole: db.prepare('UPDATE memberships SET role = ?, event_scope = ? WHERE org_id = ? AND user_id = ?'),
     setMembershipDisabled: db.prepare('UPDATE memberships SET disabled_at = ? WHERE org_id = ? AND user_id = ?'),
+    setEventScope: db.prepare('UPDATE memberships SET event_scope = ? WHERE org_id = ? AND user_id = ?'),
     deleteMembership: db.prepare('DELETE FROM memberships WHERE org_id = ? AND user_id = ?'),
     countOwners: db.prepare(`SELECT count(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id
       WHERE m.org_id = ? AND m.role = 'owner' AND m.disabled_at IS NULL AND u.disabled_at IS NULL`),
@@ -108,6 +109,7 @@ export function orgsRepo(db: DB) {
     members: (orgId: string) => s.members.all(orgId) as MemberView[],
     setRole: (orgId: string, userId: string, role: OrgRole, scope: string | null) => s.setRole.run(role, scope, orgId, userId).changes === 1,
     setMembershipDisabled: (orgId: string, userId: string, at: string | null) => s.setMembershipDisabled.run(at, orgId, userId).changes === 1,
+    setEventScope: (orgId: string, userId: string, scope: string | null) => s.setEventScope.run(scope, orgId, userId).changes === 1,
     deleteMembership: (orgId: string, userId: string) => s.deleteMembership.run(orgId, userId).changes === 1,
     countActiveOwners: (orgId: string) => (s.countOwners.get(orgId) as { n: number }).n,
 

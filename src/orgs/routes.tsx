@@ -64,6 +64,7 @@ const memberFlashes: Record<string, string> = {
   enabled: 'Member enabled again.',
   removed: 'Member removed.',
   'invitation-revoked': 'Invitation revoked.',
+  scope: 'Event access saved.',
 };
 
 /** Organizations, their members, settings, API tokens and audit pages, invitations and the JSON API. */
@@ -120,6 +121,7 @@ export function orgRoutes(): Hono<AppEnv> {
         members={ctx.orgs.members(org.id)}
         invitations={ctx.orgs.openInvitations(org.id)}
         canManage={roleHas(myRole, 'members.manage')}
+        events={roleHas(myRole, 'members.manage') ? ctx.events.list(org, null).map((e) => ({ id: e.id, title: e.title })) : undefined}
         flash={extra.flash ?? flashFrom(c, memberFlashes)}
         errors={extra.errors}
         values={extra.values}
@@ -152,6 +154,20 @@ export function orgRoutes(): Hono<AppEnv> {
     if (!form.ok) return membersPage(c, { flash: { kind: 'error', text: 'Choose a valid role.' } }, 400);
     const res = c.get('app').orgs.changeRole(org, roleOf(c), userIdParam.parse(c.req.param('userId')), form.data.role, auditCtx(c, org.id));
     return res.ok ? c.redirect(membersUrl(c, 'role'), 303) : failed(c, res);
+  });
+
+  r.post('/orgs/:orgSlug/members/:userId/scope', { kind: 'org', permission: 'members.manage' }, async (c) => {
+    const redirect = requireRecentAuth(c, membersUrl(c));
+    if (redirect) return redirect;
+    const org = c.get('org');
+    const form = await parseForm(c, z.object({ mode: z.enum(['all', 'some']), events: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string().max(64)).max(1000)) }));
+    if (!form.ok) return membersPage(c, { flash: { kind: 'error', text: 'Choose "all events" or some events.' } }, 400);
+    const ids = form.data.mode === 'all' ? null : form.data.events;
+    if (ids !== null && ids.length === 0) return membersPage(c, { flash: { kind: 'error', text: 'Choose at least one event, or "all events".' } }, 400);
+    if (ids?.some((id) => !/^[0-9a-f-]{36}$/.test(id) || !c.get('app').events.get(org, id))) return membersPage(c, { flash: { kind: 'error', text: 'One of the chosen events does not exist.' } }, 400);
+    const res = c.get('app').orgs.setEventScope(org, userIdParam.parse(c.req.param('userId')), ids, auditCtx(c, org.id));
+    if (!res.ok) return membersPage(c, { flash: { kind: 'error', text: res.message } }, res.error === 'unknown' ? 404 : 409);
+    return c.redirect(membersUrl(c, 'scope'), 303);
   });
 
   for (const action of ['disable', 'enable'] as const) {

@@ -8,7 +8,7 @@ import type { DB } from '../db/open.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { ipAllowed } from './ip-allowlist.ts';
-import { type OrgRole, type Permission, permissions, roleHas, rolePermissions } from './permissions.ts';
+import { type OrgRole, type Permission, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
 import { type ApiTokenRow, type InvitationRow, type MembershipRow, type OrgRow, orgsRepo } from './repo.ts';
 
 const INVITE_DAYS = 7;
@@ -209,6 +209,22 @@ export class OrgService {
       this.repo.setMembershipDisabled(org.id, userId, disabled ? this.iso() : null);
       if (disabled) this.repo.revokeUserTokens(org.id, userId, this.d.now());
       this.d.audit.record({ ...ctx, orgId: org.id }, disabled ? 'member.disabled' : 'member.enabled', { type: 'user', id: userId });
+      return { ok: true as const };
+    });
+  }
+
+  /**
+   * Limits an organizer or check-in member to the given events (null: all events). The caller
+   * checks that the ids are this organization's events.
+   */
+  setEventScope(org: OrgRow, userId: string, eventIds: string[] | null, ctx: AuditContext): Result<object, 'unknown' | 'role'> {
+    return this.tx(() => {
+      const target = this.repo.membership(org.id, userId);
+      if (!target) return { ok: false as const, error: 'unknown' as const, message: 'No such member.' };
+      if (!scopableRoles.includes(target.role)) return { ok: false as const, error: 'role' as const, message: 'Only organizer and check-in members can be limited to chosen events.' };
+      const ids = eventIds === null ? null : [...new Set(eventIds)].sort();
+      this.repo.setEventScope(org.id, userId, ids === null ? null : JSON.stringify(ids));
+      this.d.audit.record({ ...ctx, orgId: org.id }, 'member.scope_changed', { type: 'user', id: userId }, 'success', { events: ids ?? 'all' });
       return { ok: true as const };
     });
   }

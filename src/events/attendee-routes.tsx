@@ -1,0 +1,449 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { type Context, Hono } from 'hono';
+import { stream } from 'hono/streaming';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import {
+  type AnswerFilterGroup,
+  AttendeeDetailPage,
+  AttendeeResults,
+  AttendeesPage,
+  CheckinCard,
+  CheckinCounts,
+  CheckinCountsOob,
+  CheckinPage,
+  CheckinResults,
+  type ListState,
+  MessagePage,
+  checkinCard,
+  eventBase,
+  formValuesOf,
+  listQuery,
+  statuses,
+} from '../../views/attendees.tsx';
+import type { FlashMsg } from '../../views/orgs.tsx';
+import type { AuditContext } from '../audit/service.ts';
+import { Throttle, type ThrottleRules } from '../auth/throttle.ts';
+import type { DB } from '../db/open.ts';
+import { routes } from '../http/access.ts';
+import { errorResponse } from '../http/error-page.tsx';
+import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
+import { auditCtx, guard } from '../http/guard.ts';
+import { requireRecentAuth } from '../http/reauth.ts';
+import { render } from '../http/render.tsx';
+import type { AppEnv } from '../http/types.ts';
+import { type Permission, roleHas } from '../orgs/permissions.ts';
+import { exportColumns, exportFileName, streamCsv, streamJson } from './export.ts';
+import { fieldOptions } from './fields.ts';
+import { loadEvent } from './load.ts';
+import type { AttendeeFilter, EventRow, FieldRow, RegistrationRow } from './repo.ts';
+
+type C = Context<AppEnv>;
+
+const EV = '/orgs/:orgSlug/events/:eventId';
+const PAGE_SIZE = 50;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const org = (permission: Permission) => ({ kind: 'org' as const, permission });
+
+const noControl = (v: string) => !CONTROL_CHARS.test(v);
+const statusSchema = z.enum(statuses as [RegistrationRow['status'], ...RegistrationRow['status'][]]);
+
+/** The list filter from a query string or hidden fields; anything malformed falls back to "any". */
+const filterSchema = z.object({
+  q: z.string().trim().max(100).refine(noControl).catch(''),
+  status: z.union([statusSchema, z.literal('')]).catch(''),
+  checked: z.enum(['', 'yes', 'no']).catch(''),
+  answer: z.string().max(300).catch(''),
+});
+const pageSchema = z.coerce.number().int().min(1).max(1_000_000).catch(1);
+
+/** Select and checkbox fields can be filtered on; sensitive ones cannot (a filter would disclose them). */
+const filterable = (fields: FieldRow[]) => fields.filter((f) => !f.builtin && !f.sensitive && (f.type === 'single_select' || f.type === 'multi_select' || f.type === 'checkbox'));
+
+function answerFilterGroups(fields: FieldRow[]): AnswerFilterGroup[] {
+  return filterable(fields).map((f) => ({
+    label: f.label,
+    options: f.type === 'checkbox' ? [{ value: `${f.key}:yes`, label: `${f.label}: yes` }, { value: `${f.key}:no`, label: `${f.label}: no` }] : fieldOptions(f).map((o) => ({ value: `${f.key}:${o}`, label: o })),
+  }));
+}
+
+/** The validated list state and the repository filter it stands for. */
+function readFilter(input: Record<string, unknown>, fields: FieldRow[]): { state: ListState; filter: AttendeeFilter } {
+  const state: ListState = filterSchema.parse(input);
+  const filter: AttendeeFilter = {};
+  if (state.q) filter.q = state.q;
+  if (state.status) filter.status = state.status;
+  if (state.checked) filter.checkedIn = state.checked === 'yes';
+  if (state.answer) {
+    const i = state.answer.indexOf(':');
+    const key = state.answer.slice(0, i);
+    const value = state.answer.slice(i + 1);
+    const f = i > 0 ? filterable(fields).find((x) => x.key === key) : undefined;
+    if (f?.type === 'checkbox' && (value === 'yes' || value === 'no')) filter.answer = { key, value: value === 'yes' ? 1 : 0 };
+    else if (f && fieldOptions(f).includes(value)) filter.answer = { key, value };
+    else state.answer = '';
+  }
+  return { state, filter };
+}
+
+/** The filter for the audit trail: its shape, never the search text (which may be a name). */
+const auditFilter = (s: ListState) => ({ status: s.status || null, checked: s.checked || null, search: s.q !== '', answer: s.answer || null });
+
+function describeFilter(s: ListState): string {
+  const parts: string[] = [];
+  if (s.status) parts.push(`status ${s.status}`);
+  if (s.checked) parts.push(s.checked === 'yes' ? 'checked in' : 'not checked in');
+  if (s.answer) parts.push(`answer ${s.answer.replace(':', ' = ')}`);
+  if (s.q) parts.push(`matching “${s.q}”`);
+  return parts.length ? parts.join(', ') : 'all attendees';
+}
+
+/** Whether a partial (htmx) response is wanted; history restores and boosted loads want the page. */
+const wantsPartial = (c: C) => c.req.header('hx-request') === 'true' && c.req.header('hx-request-type') !== 'full' && c.req.header('hx-history-restore-request') !== 'true';
+
+const roleOf = (c: C) => {
+  const m = c.get('membership');
+  if (!m) throw new Error('org route without membership');
+  return m.role;
+};
+const can = (c: C, p: Permission) => roleHas(roleOf(c), p);
+const actx = (c: C): AuditContext => auditCtx(c, c.get('org').id);
+
+// ---- bulk message throttle ----------------------------------------------------------------------
+
+/** One bulk message per event per minute: the auth throttle's table with a fixed 60 s delay. */
+const bulkRules: ThrottleRules = { freeFailures: 0, baseDelayMs: 60_000, maxDelayMs: 60_000, lockAfter: Number.MAX_SAFE_INTEGER, lockMs: 0 };
+const throttles = new WeakMap<DB, Throttle>();
+function bulkThrottle(db: DB, now: () => number): Throttle {
+  let t = throttles.get(db);
+  if (!t) {
+    t = new Throttle(db, now);
+    throttles.set(db, t);
+  }
+  return t;
+}
+
+/** How many attendees a bulk message with this filter reaches (the service skips cancelled ones). */
+function recipientCount(c: C, e: EventRow, f: AttendeeFilter): number {
+  const regs = c.get('app').registrations;
+  const total = regs.list(e, f, 1, 1).total;
+  return f.status ? total : total - regs.list(e, { ...f, status: 'cancelled' }, 1, 1).total;
+}
+
+const detailFlashes: Record<string, FlashMsg> = {
+  saved: { kind: 'ok', text: 'Changes saved.' },
+  cancelled: { kind: 'ok', text: 'Registration cancelled. The attendee was emailed; a waiting-list seat was offered if one was freed.' },
+  resent: { kind: 'ok', text: 'Email queued again.' },
+};
+
+/** Attendee list, detail, edit, bulk message, exports and the check-in desk of one event. */
+export function attendeeRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const r = routes(app, guard);
+
+  /** Runs `fn` with the event, or answers 404 for other organizations' and out-of-scope events. */
+  const withEvent = <T,>(c: C, fn: (e: EventRow) => T): T | Response | Promise<Response> => {
+    const l = loadEvent(c);
+    return 'response' in l ? l.response : fn(l.event);
+  };
+  const regOr404 = (c: C, load: (id: string) => RegistrationRow | undefined): RegistrationRow | undefined => {
+    const id = c.req.param('regId') ?? '';
+    return UUID.test(id) ? load(id) : undefined;
+  };
+  const noReg = (c: C) => errorResponse(c, 404, 'Registration not found', 'There is no such registration for this event.');
+
+  // ---- list ------------------------------------------------------------------------------------
+
+  r.get(`${EV}/attendees`, org('attendees.read'), (c) =>
+    withEvent(c, (e) => {
+      const ctx = c.get('app');
+      const fields = ctx.events.fields(e);
+      const { state, filter } = readFilter(c.req.query(), fields);
+      const total = ctx.registrations.list(e, filter, 1, 1).total;
+      const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
+      const page = Math.min(pageSchema.parse(c.req.query('page')), pages);
+      const { rows } = ctx.registrations.list(e, filter, page, PAGE_SIZE);
+      ctx.audit.record(actx(c), 'attendee.listed', { type: 'event', id: e.id }, 'success', { filter: auditFilter(state), page, results: total });
+      const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write') };
+      c.header('Vary', 'HX-Request');
+      if (wantsPartial(c)) return c.html(<AttendeeResults {...results} />);
+      const done = c.req.query('done');
+      const n = z.coerce.number().int().min(0).catch(0).parse(c.req.query('n'));
+      const flash: FlashMsg | undefined = done === 'messaged' ? { kind: 'ok', text: `Message queued for ${n} attendee${n === 1 ? '' : 's'}.` } : undefined;
+      const c0 = ctx.registrations.counts(e);
+      return render(
+        c,
+        `Attendees · ${e.title}`,
+        <AttendeesPage {...results} csrf={c.get('csrfToken')} counts={{ ...c0, capacity: e.capacity }} answerFilters={answerFilterGroups(fields)} canExport={can(c, 'attendees.export')} flash={flash} />,
+      );
+    }),
+  );
+
+  // ---- bulk message (before `:regId`, which would otherwise match "message") ----------------------
+
+  const messagePage = (c: C, e: EventRow, state: ListState, filter: AttendeeFilter, extra: { flash?: FlashMsg; errors?: Record<string, string>; values?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) =>
+    render(
+      c,
+      `Message attendees · ${e.title}`,
+      <MessagePage csrf={c.get('csrfToken')} org={c.get('org')} event={e} state={state} filterSummary={describeFilter(state)} recipients={recipientCount(c, e, filter)} {...extra} />,
+      status,
+    );
+
+  r.get(`${EV}/attendees/message`, org('attendees.write'), (c) =>
+    withEvent(c, (e) => {
+      const { state, filter } = readFilter(c.req.query(), c.get('app').events.fields(e));
+      return messagePage(c, e, state, filter);
+    }),
+  );
+
+  r.post(`${EV}/attendees/message`, org('attendees.write'), async (c) => {
+    const l = loadEvent(c);
+    if ('response' in l) return l.response;
+    const e = l.event;
+    const ctx = c.get('app');
+    const form = await parseForm(
+      c,
+      z
+        .object({
+          subject: z.string().trim().min(1, 'Enter a subject.').max(200, 'At most 200 characters.').refine(noControl, 'Contains characters that are not allowed.'),
+          body: z
+            .string()
+            .trim()
+            .min(1, 'Enter the message.')
+            .max(5000, 'At most 5000 characters.')
+            .refine((v) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(v), 'Contains characters that are not allowed.'),
+        })
+        .loose(),
+    );
+    const body = form.ok ? form.data : form.values;
+    const { state, filter } = readFilter(body as Record<string, unknown>, ctx.events.fields(e));
+    if (!form.ok) return messagePage(c, e, state, filter, { errors: form.errors, values: form.values }, 400);
+    const values = { subject: form.data.subject, body: form.data.body };
+    const key = `bulk-message:${e.id}`;
+    const throttle = bulkThrottle(ctx.db, ctx.now);
+    const outcome = ctx.db
+      .transaction((): { ok: true; n: number } | { ok: false; status: ContentfulStatusCode; text: string } => {
+        const v = throttle.check(key);
+        if (!v.allowed) {
+          ctx.audit.record(actx(c), 'attendee.message_throttled', { type: 'event', id: e.id }, 'denied');
+          return { ok: false, status: 429, text: `A message was already sent to this event's attendees in the last minute. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then send again.` };
+        }
+        if (recipientCount(c, e, filter) === 0) return { ok: false, status: 400, text: 'No attendee matches this filter: nothing was sent.' };
+        const n = ctx.registrations.message(e, filter, form.data.subject, form.data.body, actx(c));
+        throttle.fail(key, bulkRules);
+        return { ok: true, n };
+      })
+      .immediate();
+    if (!outcome.ok) {
+      if (outcome.status === 429) c.header('Retry-After', '60');
+      return messagePage(c, e, state, filter, { flash: { kind: 'error', text: outcome.text }, values }, outcome.status);
+    }
+    const back = new URLSearchParams(listQuery(state));
+    back.set('done', 'messaged');
+    back.set('n', String(outcome.n));
+    return c.redirect(`${eventBase(c.get('org'), e)}/attendees?${back.toString()}`, 303);
+  });
+
+  // ---- exports -----------------------------------------------------------------------------------
+
+  for (const format of ['csv', 'json'] as const) {
+    r.get(`${EV}/attendees/export.${format}`, org('attendees.export'), (c) =>
+      withEvent(c, (e) => {
+        const ctx = c.get('app');
+        const fields = ctx.events.fields(e);
+        const chosen = c.req.query('choose') === '1' ? [...new Set(c.req.queries('fields') ?? [])] : null;
+        const unknown = (chosen ?? []).filter((k) => !fields.some((f) => f.key === k));
+        if (unknown.length > 0) return errorResponse(c, 400, 'Unknown field', `This event's form has no field named ${unknown.slice(0, 3).join(', ')}.`);
+        const statusQ = c.req.query('status') ?? '';
+        const status = statusQ === '' ? undefined : statusSchema.safeParse(statusQ).data;
+        if (statusQ !== '' && !status) return errorResponse(c, 400, 'Unknown status', 'Choose one of the listed statuses.');
+        const cols = exportColumns(fields, chosen);
+        const sensitive = cols.some((col) => col.field?.sensitive === 1);
+        if (sensitive) {
+          // Taking sensitive answers out of the system in bulk needs a freshly confirmed identity.
+          const redirect = requireRecentAuth(c, `${c.req.path}?${new URL(c.req.url).searchParams.toString()}`);
+          if (redirect) return redirect;
+        }
+        // Ids only, read in one synchronous pass: an open SQLite iterator would block every other
+        // statement on this connection while the response is being written to a slow client.
+        const ids: string[] = [];
+        for (const reg of ctx.registrations.repo.iterateAttendees(e.org_id, e.id, status ? { status } : {})) ids.push(reg.id);
+        ctx.audit.record(actx(c), 'attendee.exported', { type: 'event', id: e.id }, 'success', {
+          format,
+          fields: cols.filter((col) => col.field).map((col) => col.key),
+          sensitive,
+          status: status ?? null,
+          rows: ids.length,
+        });
+        const rows = function* () {
+          for (const id of ids) {
+            const reg = ctx.registrations.get(e, id);
+            if (reg) yield reg;
+          }
+        };
+        c.header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
+        c.header('Content-Disposition', `attachment; filename="${exportFileName(e, format, ctx.now())}"`);
+        c.header('Cache-Control', 'no-store');
+        return stream(
+          c,
+          async (s) => {
+            const write = format === 'csv' ? streamCsv(cols, rows()) : streamJson(cols, rows());
+            for (const chunk of write) {
+              if (s.aborted) return;
+              await s.write(chunk);
+            }
+          },
+          async (err) => {
+            ctx.log.error({ requestId: c.get('requestId'), err }, 'attendee export failed mid-stream');
+          },
+        );
+      }),
+    );
+  }
+
+  // ---- detail, edit, cancel, resend ------------------------------------------------------------------
+
+  const detailPage = (c: C, e: EventRow, reg: RegistrationRow, reveal: boolean, extra: { flash?: FlashMsg | undefined; errors?: Record<string, string>; values?: Record<string, string | string[]> } = {}, status: ContentfulStatusCode = 200) =>
+    render(
+      c,
+      `${reg.name || reg.attendee_code} · ${e.title}`,
+      <AttendeeDetailPage csrf={c.get('csrfToken')} org={c.get('org')} event={e} fields={c.get('app').events.fields(e)} reg={reg} reveal={reveal} canWrite={can(c, 'attendees.write')} {...extra} />,
+      status,
+    );
+
+  /** Viewing the record is audited; revealing its sensitive answers is a second, separate entry. */
+  const auditedView = (c: C, e: EventRow, reveal: boolean): RegistrationRow | undefined => {
+    const ctx = c.get('app');
+    const reg = regOr404(c, (id) => ctx.registrations.view(e, id, actx(c)));
+    const keys = ctx.events
+      .fields(e)
+      .filter((f) => f.sensitive && !f.builtin)
+      .map((f) => f.key);
+    if (reg && reveal && keys.length > 0) {
+      ctx.audit.record(actx(c), 'attendee.sensitive_revealed', { type: 'registration', id: reg.id }, 'success', { event: e.id, fields: keys });
+    }
+    return reg;
+  };
+
+  r.get(`${EV}/attendees/:regId`, org('attendees.read'), (c) =>
+    withEvent(c, (e) => {
+      const reveal = c.req.query('reveal') === '1';
+      const reg = auditedView(c, e, reveal);
+      if (!reg) return noReg(c);
+      return detailPage(c, e, reg, reveal, { flash: detailFlashes[c.req.query('done') ?? ''] });
+    }),
+  );
+
+  r.post(`${EV}/attendees/:regId`, org('attendees.write'), async (c) => {
+    const l = loadEvent(c);
+    if ('response' in l) return l.response;
+    const e = l.event;
+    const ctx = c.get('app');
+    const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
+    if (!reg) return noReg(c);
+    const reveal = c.req.query('reveal') === '1';
+    const body = await c.req.parseBody({ all: true });
+    const raw: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (k === '_csrf' || k === '_keep_sensitive') continue;
+      if (typeof v === 'string') raw[k] = v;
+      else if (Array.isArray(v)) raw[k] = v.filter((x): x is string => typeof x === 'string');
+    }
+    // A masked form never carried the sensitive answers: keep the stored ones rather than erase them.
+    if (body._keep_sensitive === '1') {
+      const stored = formValuesOf(ctx.events.fields(e), reg);
+      for (const f of ctx.events.fields(e)) if (f.sensitive && !f.builtin && !(f.key in raw) && stored[f.key] !== undefined) raw[f.key] = stored[f.key]!;
+    }
+    const res = ctx.registrations.updateAnswers(e, reg, raw, actx(c), 'organizer');
+    if (!res.ok) {
+      const viewed = auditedView(c, e, reveal) ?? reg;
+      return detailPage(c, e, viewed, reveal, { flash: { kind: 'error', text: res.message }, errors: res.errors ?? {}, values: raw }, 400);
+    }
+    return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=saved`, 303);
+  });
+
+  r.post(`${EV}/attendees/:regId/cancel`, org('attendees.write'), (c) =>
+    withEvent(c, (e) => {
+      const ctx = c.get('app');
+      const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
+      if (!reg) return noReg(c);
+      if (reg.status === 'cancelled') return detailPage(c, e, auditedView(c, e, false) ?? reg, false, { flash: { kind: 'error', text: 'This registration was already cancelled.' } }, 409);
+      ctx.registrations.cancel(e, reg, actx(c), 'organizer');
+      return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=cancelled`, 303);
+    }),
+  );
+
+  r.post(`${EV}/attendees/:regId/resend`, org('attendees.write'), (c) =>
+    withEvent(c, (e) => {
+      const ctx = c.get('app');
+      const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
+      if (!reg) return noReg(c);
+      ctx.registrations.resend(e, reg, actx(c));
+      return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=resent`, 303);
+    }),
+  );
+
+  // ---- check-in desk ---------------------------------------------------------------------------------
+
+  const qSchema = z.string().trim().max(200).refine(noControl).catch('');
+  const lookupCards = (c: C, e: EventRow, q: string) => (q ? c.get('app').registrations.lookup(e, q).map(checkinCard) : []);
+  const checkinCounts = (c: C, e: EventRow) => {
+    const n = c.get('app').registrations.counts(e);
+    return { checkedIn: n.checkedIn, confirmed: n.confirmed };
+  };
+  const checkinPage = (c: C, e: EventRow, q: string, message?: { id: string; flash: FlashMsg }, status: ContentfulStatusCode = 200) =>
+    render(
+      c,
+      `Check-in · ${e.title}`,
+      <CheckinPage csrf={c.get('csrfToken')} org={c.get('org')} event={e} canList={can(c, 'attendees.read')} q={q} results={lookupCards(c, e, q)} counts={checkinCounts(c, e)} message={message} />,
+      status,
+    );
+
+  r.get(`${EV}/checkin`, org('checkin.perform'), (c) =>
+    withEvent(c, (e) => {
+      const done = c.req.query('done');
+      const id = c.req.query('reg') ?? '';
+      const message = UUID.test(id) && (done === 'in' || done === 'undone') ? { id, flash: { kind: 'ok' as const, text: done === 'in' ? 'Checked in.' : 'Check-in undone.' } } : undefined;
+      return checkinPage(c, e, qSchema.parse(c.req.query('q')), message);
+    }),
+  );
+
+  r.get(`${EV}/checkin/lookup`, org('checkin.perform'), (c) =>
+    withEvent(c, (e) => {
+      const q = qSchema.parse(c.req.query('q'));
+      return c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />);
+    }),
+  );
+
+  r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) => withEvent(c, (e) => c.html(<CheckinCounts {...checkinCounts(c, e)} />)));
+
+  for (const undo of [false, true]) {
+    r.post(`${EV}/checkin/:regId${undo ? '/undo' : ''}`, org('checkin.perform'), async (c) => {
+      const l = loadEvent(c);
+      if ('response' in l) return l.response;
+      const e = l.event;
+      const ctx = c.get('app');
+      const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
+      if (!reg) return noReg(c);
+      const form = await parseForm(c, z.object({ q: z.string().optional() }).loose());
+      const q = qSchema.parse(form.ok ? form.data.q : '');
+      const res = undo && !reg.checked_in_at ? { ok: false as const, message: 'This attendee is not checked in.' } : ctx.registrations.checkIn(e, reg, undo, actx(c));
+      const after = ctx.registrations.get(e, reg.id) ?? reg;
+      const flash: FlashMsg = res.ok ? { kind: 'ok', text: undo ? 'Check-in undone.' : `Checked in: ${after.name || after.attendee_code}.` } : { kind: 'error', text: res.message };
+      if (wantsPartial(c)) {
+        return c.html(
+          <>
+            <CheckinCard org={c.get('org')} event={e} card={checkinCard(after)} csrf={c.get('csrfToken')} q={q} message={flash} />
+            <CheckinCountsOob {...checkinCounts(c, e)} />
+          </>,
+          res.ok ? 200 : 409,
+        );
+      }
+      if (!res.ok) return checkinPage(c, e, q || reg.attendee_code, { id: reg.id, flash }, 409);
+      const back = new URLSearchParams({ q: q || reg.attendee_code, done: undo ? 'undone' : 'in', reg: reg.id });
+      return c.redirect(`${eventBase(c.get('org'), e)}/checkin?${back.toString()}`, 303);
+    });
+  }
+
+  return app;
+}
