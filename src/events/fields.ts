@@ -96,8 +96,10 @@ function valueSchema(f: FieldRow, now: () => string): z.ZodType<AnswerValue | un
       );
     }
     case 'checkbox': {
-      const checked = z.preprocess(single, z.enum(['on', 'true', '1', 'yes'], { error: 'Invalid value.' }).transform(() => true));
-      return f.required ? (checked as unknown as z.ZodType<AnswerValue>) : (z.preprocess((v) => (v === undefined || v === '' ? false : v), z.union([z.literal(false), checked])) as unknown as z.ZodType<AnswerValue>);
+      const checked = z.preprocess(single, z.enum(['on', 'true', '1', 'yes'], { error: f.required ? 'Please tick this box.' : 'Tick the box or leave it empty.' }).transform(() => true));
+      return f.required
+        ? (checked as unknown as z.ZodType<AnswerValue>)
+        : (z.preprocess((v) => (v === undefined || v === '' ? false : v), z.union([z.literal(false), checked], { error: 'Tick the box or leave it empty.' })) as unknown as z.ZodType<AnswerValue>);
     }
     case 'consent': {
       const accepted = z.preprocess(single, z.enum(['on', 'true', '1', 'yes'], { error: 'Please give your consent to continue.' }).transform(() => ({ accepted: true as const, text: f.consent_text, at: now() })));
