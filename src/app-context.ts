@@ -1,4 +1,5 @@
 import type { AccessLogWriter } from './audit/access-log.ts';
+import type { SecurityAlerts } from './audit/alerts.ts';
 import type { AuditLog } from './audit/service.ts';
 import type { AuthService } from './auth/service.ts';
 import type { SessionService } from './auth/sessions.ts';
@@ -31,6 +32,7 @@ export interface AppContext {
   orgs: OrgService;
   events: EventService;
   registrations: RegistrationService;
+  alerts: SecurityAlerts;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

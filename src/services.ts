@@ -1,6 +1,9 @@
 import type { AppContext } from './app-context.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { AuditLog } from './audit/service.ts';
+import { SecurityAlerts } from './audit/alerts.ts';
+import type { AuditContext } from './audit/service.ts';
+import type { UserRow } from './auth/repo.ts';
 import { AuthService } from './auth/service.ts';
 import { SessionService } from './auth/sessions.ts';
 import { SetupService } from './auth/setup.ts';
@@ -39,10 +42,19 @@ export function buildContext(core: Core, baseUrl: () => string): AppContext {
   const throttle = new Throttle(db, now);
   const sms = new SmsOutbox({ db, log: core.log, sender: smsSenderFromConfig(cfg), now });
   const smsCodes = new SmsCodes({ db, now });
-  const auth = new AuthService({ db, audit, sessions, throttle, mailer, setup, sms, smsCodes, now, baseUrl, instanceName: cfg.instanceName });
+  // Alerts need the org service, which needs the auth service: resolve it at call time.
+  let alertsRef: SecurityAlerts | undefined;
+  const onAccountLocked = (user: UserRow, ctx: AuditContext) => {
+    const lines = [`Account: user ${user.id}`, `Locked for 15 minutes after repeated failed sign-ins, last from IP ${ctx.ip ?? 'unknown'}.`, 'If this was not the account holder, someone may be guessing the password. An admin can unlock the account sooner.'];
+    for (const org of orgs.forUser(user.id)) alertsRef?.raise({ key: `account-locked:${user.id}`, title: 'An account in your organization was locked', lines, orgId: org.id }, ctx);
+    if (user.instance_role) alertsRef?.raise({ key: `account-locked:${user.id}`, title: 'An instance administrator account was locked', lines }, ctx);
+  };
+  const auth = new AuthService({ db, audit, sessions, throttle, mailer, setup, sms, smsCodes, now, baseUrl, instanceName: cfg.instanceName, onAccountLocked });
   const orgs = new OrgService({ db, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.repo.userById(id), userByEmail: (e) => auth.repo.userByEmail(e) });
   const tokens = new AttendeeTokens(core.keyring);
   const events = new EventService({ db, audit, throttle, tokens, now });
   const registrations = new RegistrationService({ db, audit, mailer, tokens, now, baseUrl, batcher: new WriteBatcher(db) });
-  return { ...core, mailer, sms, sessions, setup, auth, orgs, events, registrations, baseUrl };
+  const alerts = new SecurityAlerts({ audit, mailer, instanceOwners: () => auth.repo.activeOwners(), orgAdmins: (orgId) => orgs.repo.alertRecipients(orgId) });
+  alertsRef = alerts;
+  return { ...core, mailer, sms, sessions, setup, auth, orgs, events, registrations, alerts, baseUrl };
 }

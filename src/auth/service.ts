@@ -44,6 +44,8 @@ export interface AuthDeps {
   /** Absolute base URL for links in emails. */
   baseUrl: () => string;
   instanceName: string;
+  /** Called inside the transaction that locked an account (security-alert seam). */
+  onAccountLocked?: (user: UserRow, ctx: AuditContext) => void;
 }
 
 export const emailKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 24);
@@ -179,6 +181,7 @@ export class AuthService {
         const locked = this.d.throttle.fail(accountKey, accountRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', { type: 'user', id: user.id }, 'failure', { reason: 'bad_password', lockedNow: locked });
+        if (locked) this.d.onAccountLocked?.(user, ctx);
       });
       return { ok: false, error: 'invalid', message: INVALID_LOGIN };
     }

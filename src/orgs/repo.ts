@@ -75,6 +75,8 @@ export function orgsRepo(db: DB) {
     setMembershipDisabled: db.prepare('UPDATE memberships SET disabled_at = ? WHERE org_id = ? AND user_id = ?'),
     setEventScope: db.prepare('UPDATE memberships SET event_scope = ? WHERE org_id = ? AND user_id = ?'),
     deleteMembership: db.prepare('DELETE FROM memberships WHERE org_id = ? AND user_id = ?'),
+    alertRecipients: db.prepare(`SELECT u.id, u.email, u.name FROM memberships m JOIN users u ON u.id = m.user_id
+      WHERE m.org_id = ? AND m.role IN ('owner', 'admin') AND m.disabled_at IS NULL AND u.disabled_at IS NULL ORDER BY u.email`),
     countOwners: db.prepare(`SELECT count(*) AS n FROM memberships m JOIN users u ON u.id = m.user_id
       WHERE m.org_id = ? AND m.role = 'owner' AND m.disabled_at IS NULL AND u.disabled_at IS NULL`),
 
@@ -112,6 +114,8 @@ export function orgsRepo(db: DB) {
     setEventScope: (orgId: string, userId: string, scope: string | null) => s.setEventScope.run(scope, orgId, userId).changes === 1,
     deleteMembership: (orgId: string, userId: string) => s.deleteMembership.run(orgId, userId).changes === 1,
     countActiveOwners: (orgId: string) => (s.countOwners.get(orgId) as { n: number }).n,
+    /** Owners and admins of the organization who can still sign in: who security alerts go to. */
+    alertRecipients: (orgId: string) => s.alertRecipients.all(orgId) as { id: string; email: string; name: string }[],
 
     insertInvitation: (i: Omit<InvitationRow, 'accepted_at' | 'revoked_at'>) => void s.insertInvitation.run(i),
     /** Looked up by its secret's hash before the org is known (the invitee is not a member yet). */
