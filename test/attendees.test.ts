@@ -287,7 +287,7 @@ describe('attendee management', () => {
       [{ ...good, name: 'Eve\u0007Bell' }, 'name', 'Contains characters that are not allowed.'],
       [{ ...good, name: '' }, 'name', 'This field is required.'],
       [{ ...good, email: 'not-an-email' }, 'email', 'Enter a valid email address.'],
-      [{ ...good, newsletter: 'maybe' }, 'newsletter', 'Invalid input'],
+      [{ ...good, newsletter: 'maybe' }, 'newsletter', 'Tick the box or leave it empty.'],
     ];
     for (const [form, field, message] of cases) {
       const r = await c.post(url, { ...form, _keep_sensitive: '1' });

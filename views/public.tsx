@@ -37,13 +37,14 @@ export function EventHeader({ e, descriptionHtml }: { e: EventRow; descriptionHt
 
 function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[] | undefined; error: string | undefined }) {
   const id = `f-${f.key}`;
-  const describedBy = [f.help ? `${id}-help` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
+  const why = f.personal && f.purpose ? `Why we ask: ${f.purpose}` : '';
+  const describedBy = [f.help ? `${id}-help` : '', why ? `${id}-why` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
   const v = Array.isArray(value) ? value : value === undefined ? [] : [value];
   const common = { id, name: f.key, required: f.required === 1, 'aria-invalid': error ? 'true' : undefined, 'aria-describedby': describedBy } as const;
   const extra = (
     <>
       {f.help ? <small id={`${id}-help`}>{f.help}</small> : null}
-      {f.personal && f.purpose ? <small>Why we ask: {f.purpose}</small> : null}
+      {why ? <small id={`${id}-why`}>{why}</small> : null}
       {error ? (
         <small id={`${id}-error`} class="field-error">
           {error}
@@ -55,16 +56,19 @@ function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[]
   switch (f.type) {
     case 'long_text':
       return (
+        <>
         <label for={id}>
           {label}
           <textarea {...common} rows={4} maxlength={5000}>
             {v[0] ?? ''}
           </textarea>
-          {extra}
         </label>
+        {extra}
+        </>
       );
     case 'single_select':
       return (
+        <>
         <label for={id}>
           {label}
           <select {...common}>
@@ -75,8 +79,9 @@ function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[]
               </option>
             ))}
           </select>
-          {extra}
         </label>
+        {extra}
+        </>
       );
     case 'multi_select':
       return (
@@ -106,11 +111,13 @@ function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[]
       const type = { email: 'email', phone: 'tel', number: 'text', date: 'date', short_text: 'text' }[f.type] ?? 'text';
       const auto = f.builtin === 'email' ? 'email' : f.builtin === 'name' ? 'name' : f.type === 'phone' ? 'tel' : undefined;
       return (
+        <>
         <label for={id}>
           {label}
           <input {...common} type={type} value={v[0] ?? ''} maxlength={f.type === 'email' ? 254 : 200} autocomplete={auto} inputmode={f.type === 'number' ? 'decimal' : undefined} />
-          {extra}
         </label>
+        {extra}
+        </>
       );
     }
   }
