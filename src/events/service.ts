@@ -10,26 +10,11 @@ import { defaultFields, fieldKeyPattern, selectTypes } from './fields.ts';
 import { type EventRow, type EventStatus, type FieldRow, type FieldType, type ShareLinkRow, eventsRepo } from './repo.ts';
 import type { AttendeeTokens } from './tokens.ts';
 
-export interface EventInput {
-  slug: string;
-  title: string;
-  description_md: string;
-  starts_at: string;
-  ends_at: string;
-  timezone: string;
-  venue: string;
-  online_url: string;
-  capacity: number | null;
-  registration_opens_at: string | null;
-  registration_closes_at: string | null;
+/** What an organizer edits: the event row minus identity, lifecycle and access secrets. */
+export type EventInput = Omit<EventRow, 'id' | 'org_id' | 'status' | 'passcode_hash' | 'passcode_expires_at' | 'created_at' | 'updated_at' | 'waitlist_enabled' | 'double_opt_in'> & {
   waitlist_enabled: boolean;
-  duplicate_policy: 'allow' | 'reject';
   double_opt_in: boolean;
-  organizer_contact: string;
-  privacy_notice: string;
-  controller_contact: string;
-  access_mode: 'public' | 'unlisted' | 'passcode';
-}
+};
 
 export interface FieldInput {
   key?: string;
