@@ -279,7 +279,10 @@ export function EventFormPage(p: {
         <fieldset>
           <legend>Contact and privacy</legend>
           <p>
-            <small>These are shown on the public event page and next to the registration form.</small>
+            <small>
+              These are shown on the public event page and next to the registration form.
+              {p.e ? null : " They start with the organization's defaults for new events (Settings). The event keeps its own copy: later changes to those defaults do not change it."}
+            </small>
           </p>
           <Field name="organizer_contact" label="Organizer contact (optional)" value={values.organizer_contact} error={errors.organizer_contact} maxlength={300} help="An email address or phone number for questions. Shown on the public page." />
           <TextArea name="privacy_notice" label="Privacy notice (optional)" value={values.privacy_notice} error={errors.privacy_notice} rows={4} maxlength={5000} help="How attendees' data is used and how long it is kept. Shown on the public page under the form." />

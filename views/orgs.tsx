@@ -2,7 +2,7 @@
 import type { AuditRow } from '../src/audit/repo.ts';
 import type { FieldErrors } from '../src/http/forms.ts';
 import { type OrgRole, type Permission, orgRoles, permissions, roleDescriptions, roleHas, rolePermissions, scopableRoles } from '../src/orgs/permissions.ts';
-import type { ApiTokenRow, InvitationRow, MemberView, OrgRow } from '../src/orgs/repo.ts';
+import type { ApiTokenRow, InvitationRow, MemberView, OrgPrivacyDefaults, OrgRow } from '../src/orgs/repo.ts';
 import { ActionButton, Csrf, Field, Flash } from './components.tsx';
 
 export type FlashMsg = { kind: 'ok' | 'error'; text: string };
@@ -303,7 +303,7 @@ export function MembersPage(p: {
 
 // ---- settings -----------------------------------------------------------------------------------
 
-export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; members: MemberView[]; allowlist: string; clientIp: string | null; flash?: FlashMsg | undefined } & FormState) {
+export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; members: MemberView[]; allowlist: string; clientIp: string | null; privacy: OrgPrivacyDefaults; flash?: FlashMsg | undefined } & FormState) {
   const { csrf, org, role, members, errors = {} } = p;
   const base = `/orgs/${org.slug}/settings`;
   const without = members.filter((m) => !m.totp_enabled);
@@ -365,7 +365,52 @@ export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; memb
           <button type="submit">Save allowed addresses</button>
         </form>
       </article>
+      <PrivacyDefaults csrf={csrf} action={`${base}/privacy`} values={p.privacy} errors={errors} />
     </>
+  );
+}
+
+function DefaultText(p: { name: keyof OrgPrivacyDefaults; label: string; help: string; value: string; error?: string | undefined; maxlength: number; rows?: number }) {
+  const id = `f-${p.name}`;
+  const described = p.error ? `${id}-help ${id}-error` : `${id}-help`;
+  return (
+    <label for={id}>
+      {p.label}
+      {p.rows ? (
+        <textarea id={id} name={p.name} rows={p.rows} maxlength={p.maxlength} aria-invalid={p.error ? 'true' : undefined} aria-describedby={described}>
+          {p.value}
+        </textarea>
+      ) : (
+        <input id={id} name={p.name} type="text" value={p.value} maxlength={p.maxlength} aria-invalid={p.error ? 'true' : undefined} aria-describedby={described} />
+      )}
+      <small id={`${id}-help`}>{p.help}</small>
+      {p.error ? (
+        <small id={`${id}-error`} class="field-error">
+          {p.error}
+        </small>
+      ) : null}
+    </label>
+  );
+}
+
+function PrivacyDefaults(p: { csrf: string; action: string; values: OrgPrivacyDefaults; errors: FieldErrors }) {
+  const { values, errors } = p;
+  return (
+    <article>
+      <h2>Defaults for new events</h2>
+      <p>
+        The "New event" form starts with these. Each event keeps its own copy: changing them here does not change events that already exist, so edit those events
+        one by one if their text should change too.
+      </p>
+      {errors.organizer_contact || errors.privacy_notice || errors.controller_contact ? <Flash kind="error">Nothing was saved: please correct the marked fields.</Flash> : null}
+      <form method="post" action={p.action}>
+        <Csrf token={p.csrf} />
+        <DefaultText name="organizer_contact" label="Organizer contact (optional)" value={values.organizer_contact} error={errors.organizer_contact} maxlength={300} help="An email address or phone number for questions, on one line." />
+        <DefaultText name="privacy_notice" label="Privacy notice (optional)" value={values.privacy_notice} error={errors.privacy_notice} maxlength={5000} rows={4} help="How attendees' data is used and how long it is kept." />
+        <DefaultText name="controller_contact" label="Data controller contact (optional)" value={values.controller_contact} error={errors.controller_contact} maxlength={1000} rows={2} help="Who is responsible for the data (name and address)." />
+        <button type="submit">Save defaults</button>
+      </form>
+    </article>
   );
 }
 

@@ -367,7 +367,9 @@ export function eventAdminRoutes(): Hono<AppEnv> {
   r.get('/orgs/:orgSlug/events/new', write, (c) => {
     const refused = scopedRefusal(c);
     if (refused) return refused;
-    return formPage(c, { values: { timezone: defaultZone(), duplicate_policy: 'reject', access_mode: 'public' } });
+    // The organization's defaults are copied into the form: the event stores its own values from here on.
+    const { organizer_contact, privacy_notice, controller_contact } = c.get('org');
+    return formPage(c, { values: { timezone: defaultZone(), duplicate_policy: 'reject', access_mode: 'public', organizer_contact, privacy_notice, controller_contact } });
   });
 
   r.post('/orgs/:orgSlug/events/markdown-preview', write, async (c) => {

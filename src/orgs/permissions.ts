@@ -4,7 +4,7 @@
  */
 export const permissions = {
   'org.read': 'See the organization and its dashboard',
-  'org.settings': 'Change organization settings (2FA policy, IP allowlist)',
+  'org.settings': 'Change organization settings (2FA policy, IP allowlist, defaults for new events)',
   'members.read': 'See members and invitations',
   'members.manage': 'Invite, change roles, disable and remove members',
   'tokens.manage': 'Create and revoke API tokens',

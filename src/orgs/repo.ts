@@ -8,7 +8,13 @@ export interface OrgRow {
   require_2fa: number;
   ip_allowlist: string;
   created_at: string;
+  privacy_notice: string;
+  controller_contact: string;
+  organizer_contact: string;
 }
+
+/** What a new event's contact and privacy fields start with; the event keeps its own copy. */
+export type OrgPrivacyDefaults = Pick<OrgRow, 'privacy_notice' | 'controller_contact' | 'organizer_contact'>;
 
 export interface MembershipRow {
   org_id: string;
@@ -64,6 +70,7 @@ export function orgsRepo(db: DB) {
       WHERE m.user_id = ? AND m.disabled_at IS NULL ORDER BY o.name`),
     setRequire2fa: db.prepare('UPDATE organizations SET require_2fa = ? WHERE id = ?'),
     setAllowlist: db.prepare('UPDATE organizations SET ip_allowlist = ? WHERE id = ?'),
+    setPrivacyDefaults: db.prepare('UPDATE organizations SET privacy_notice = @privacy_notice, controller_contact = @controller_contact, organizer_contact = @organizer_contact WHERE id = @id'),
     userInOrgRequiring2fa: db.prepare(`SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id
       WHERE m.user_id = ? AND m.disabled_at IS NULL AND o.require_2fa = 1 LIMIT 1`),
 
@@ -104,6 +111,8 @@ export function orgsRepo(db: DB) {
     orgsForUser: (userId: string) => s.orgsForUser.all(userId) as (OrgRow & { role: OrgRole })[],
     setRequire2fa: (orgId: string, on: boolean) => void s.setRequire2fa.run(on ? 1 : 0, orgId),
     setAllowlist: (orgId: string, cidrs: string[]) => void s.setAllowlist.run(JSON.stringify(cidrs), orgId),
+    setPrivacyDefaults: (orgId: string, d: OrgPrivacyDefaults) =>
+      void s.setPrivacyDefaults.run({ id: orgId, privacy_notice: d.privacy_notice, controller_contact: d.controller_contact, organizer_contact: d.organizer_contact }),
     userInOrgRequiring2fa: (userId: string) => s.userInOrgRequiring2fa.get(userId) !== undefined,
 
     insertMembership: (m: Omit<MembershipRow, 'disabled_at'>) => void s.insertMembership.run(m),

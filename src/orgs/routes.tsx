@@ -45,6 +45,22 @@ const slug = z
   .regex(/^[a-z0-9](?:[a-z0-9-]{1,38}[a-z0-9])$/, '3–40 lowercase letters, digits and hyphens, not starting or ending with a hyphen.')
   .refine((v) => !RESERVED_SLUGS.has(v), 'This address is reserved; choose another.');
 
+/**
+ * Defaults for new events, with the event form's lengths so every default is a valid event value.
+ * The contact is one line; the notice and controller contact keep newlines and nothing else.
+ */
+const ANY_CONTROL = /[\u0000-\u001F\u007F]/;
+const MULTILINE_CONTROL = /[\u0000-\u0009\u000B-\u001F\u007F]/;
+const notAllowed = 'Contains characters that are not allowed.';
+const oneLine = (max: number) => z.string().trim().max(max, `At most ${max} characters.`).refine((v) => !ANY_CONTROL.test(v), notAllowed).default('');
+const multiLine = (max: number) =>
+  z
+    .string()
+    .transform((v) => v.replace(/\r\n?/g, '\n').trim())
+    .pipe(z.string().max(max, `At most ${max} characters.`).refine((v) => !MULTILINE_CONTROL.test(v), notAllowed))
+    .default('');
+const privacyDefaults = z.object({ organizer_contact: oneLine(300), privacy_notice: multiLine(5000), controller_contact: multiLine(1000) });
+
 const userIdParam = z.string().min(1).max(64);
 const tokenQuery = z.object({ token: z.string().max(200).default('') });
 
@@ -200,8 +216,9 @@ export function orgRoutes(): Hono<AppEnv> {
     '2fa-on': 'Two-factor authentication is now required for members.',
     '2fa-off': 'Two-factor authentication is no longer required.',
     ip: 'Allowed addresses saved.',
+    privacy: 'Defaults for new events saved. Existing events keep their own texts.',
   };
-  const settingsPage = (c: C, extra: { flash?: FlashMsg; errors?: Record<string, string>; allowlist?: string } = {}, status: ContentfulStatusCode = 200) => {
+  const settingsPage = (c: C, extra: { flash?: FlashMsg; errors?: Record<string, string>; allowlist?: string; privacy?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
     const org = ctx.orgs.bySlug(c.get('org').slug) ?? c.get('org');
     return render(
@@ -214,6 +231,11 @@ export function orgRoutes(): Hono<AppEnv> {
         members={ctx.orgs.members(org.id)}
         allowlist={extra.allowlist ?? allowlistOf(org).join('\n')}
         clientIp={c.get('clientIp')}
+        privacy={{
+          organizer_contact: extra.privacy?.organizer_contact ?? org.organizer_contact,
+          privacy_notice: extra.privacy?.privacy_notice ?? org.privacy_notice,
+          controller_contact: extra.privacy?.controller_contact ?? org.controller_contact,
+        }}
         flash={extra.flash ?? flashFrom(c, settingsFlashes)}
         errors={extra.errors}
       />,
@@ -241,6 +263,18 @@ export function orgRoutes(): Hono<AppEnv> {
     const res = c.get('app').orgs.setAllowlist(org, parsed.cidrs, c.get('clientIp'), auditCtx(c, org.id));
     if (!res.ok) return settingsPage(c, { errors: { allowlist: res.message }, allowlist: form.data.allowlist }, 409);
     return c.redirect(`/orgs/${org.slug}/settings?done=ip`, 303);
+  });
+
+  r.post('/orgs/:orgSlug/settings/privacy', { kind: 'org', permission: 'org.settings' }, async (c) => {
+    const org = c.get('org');
+    const form = await parseForm(c, privacyDefaults);
+    if (!form.ok) {
+      const v = form.values;
+      const kept = { organizer_contact: v.organizer_contact ?? '', privacy_notice: v.privacy_notice ?? '', controller_contact: v.controller_contact ?? '' };
+      return settingsPage(c, { errors: form.errors, privacy: kept }, 400);
+    }
+    c.get('app').orgs.setPrivacyDefaults(org, form.data, auditCtx(c, org.id));
+    return c.redirect(`/orgs/${org.slug}/settings?done=privacy`, 303);
   });
 
   // ---- API tokens ------------------------------------------------------------------------------

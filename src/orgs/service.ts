@@ -9,7 +9,7 @@ import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { ipAllowed } from './ip-allowlist.ts';
 import { type OrgRole, type Permission, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
-import { type ApiTokenRow, type InvitationRow, type MembershipRow, type OrgRow, orgsRepo } from './repo.ts';
+import { type ApiTokenRow, type InvitationRow, type MembershipRow, type OrgPrivacyDefaults, type OrgRow, orgsRepo } from './repo.ts';
 
 const INVITE_DAYS = 7;
 export const TOKEN_PREFIX = 'tsr';
@@ -61,7 +61,7 @@ export class OrgService {
   createOrg(actor: UserRow, input: { name: string; slug: string }, ctx: AuditContext): Result<{ org: OrgRow }, 'slug'> {
     return this.tx(() => {
       if (this.repo.orgBySlug(input.slug)) return { ok: false as const, error: 'slug' as const, message: 'That address is already taken; choose another.' };
-      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso() };
+      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '' };
       this.repo.insertOrg(org);
       this.repo.insertMembership({ org_id: org.id, user_id: actor.id, role: 'owner', event_scope: null, created_at: this.iso() });
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.created', { type: 'organization', id: org.id });
@@ -248,6 +248,20 @@ export class OrgService {
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.ip_allowlist_changed', { type: 'organization', id: org.id }, 'success', { entries: cidrs.length });
     });
     return { ok: true };
+  }
+
+  /**
+   * Defaults for the contact and privacy fields of events created from now on. Existing events
+   * keep their own copy: their attendees registered under the notice those events showed.
+   */
+  setPrivacyDefaults(org: OrgRow, input: OrgPrivacyDefaults, ctx: AuditContext): void {
+    this.tx(() => {
+      const before = this.repo.orgById(org.id) ?? org;
+      this.repo.setPrivacyDefaults(org.id, input);
+      // Which fields changed, not their text: the audit row says who changed what, the org row holds the value.
+      const changed = (['privacy_notice', 'controller_contact', 'organizer_contact'] as const).filter((k) => before[k] !== input[k]);
+      this.d.audit.record({ ...ctx, orgId: org.id }, 'org.privacy_defaults_changed', { type: 'organization', id: org.id }, 'success', { changed });
+    });
   }
 
   // ---- API tokens --------------------------------------------------------------------------------
