@@ -5,6 +5,7 @@ import { isKnownStartupError } from '../bootstrap.ts';
 import { addSettingOptions, flagsFrom, keyOptions } from './options.ts';
 import { type RotateMasterOptions, auditVerify, doctor, init, keysRotateBackup, keysRotateDb, keysRotateMaster, keysStatus, migrateCommand, serveCommand, userList, userReset2fa, userUnlock } from './commands.ts';
 import { CliError } from './errors.ts';
+import { registerBackupCommands } from './backup-commands.ts';
 
 
 export function buildProgram(): Command {
@@ -71,6 +72,7 @@ export function buildProgram(): Command {
   withConfig(addSettingOptions(audit.command('verify').description('walk the hash chain and report the first broken row (exit 3)'), keyOptions), (cfg, cmd) =>
     auditVerify(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
   );
+  registerBackupCommands(program, withConfig);
   return program;
 }
 

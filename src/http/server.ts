@@ -9,6 +9,8 @@ import type { Hono } from 'hono';
 import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { systemContext } from '../audit/service.ts';
+import type { BackupService } from '../backup/service.ts';
+import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { acquireInstanceLock } from '../db/instance-lock.ts';
@@ -25,6 +27,8 @@ export interface RunningServer {
   redirectPort?: number;
   ctx: AppContext;
   setupUrl?: string;
+  /** Continuous backup (undefined when no target is configured): status(), snapshotNow(). */
+  backup?: BackupService;
   /** Stops accepting, lets in-flight requests finish (bounded), checkpoints and closes the DB. */
   close(): Promise<void>;
 }
@@ -52,6 +56,8 @@ function fileSize(f: string): number {
 
 export async function startServer(cfg: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = createLogger(cfg.logLevel, opts.logDestination);
+  // Checked before anything is opened: a bad backup setting stops start-up with one line.
+  const backupTargets = configuredTargets(cfg);
   const opened: Opened = await openInstance(cfg, { allowCreate: true, migrate: true, env: opts.env, masterKeyFlagGiven: opts.masterKeyFlagGiven });
   // data/tessera.pid: key rotations refuse to run while the server holds the data directory.
   let lock: ReturnType<typeof acquireInstanceLock>;
@@ -102,6 +108,9 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     }),
   ];
 
+  // Before the first request: the first snapshot of the new backup generation is taken here.
+  const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, now: opts.now });
+
   const app = createApp(ctx, { tls });
   opts.extendApp?.(app);
   let server: NodeServer;
@@ -113,6 +122,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     )) as NodeServer;
   } catch (e) {
     for (const j of jobs) j.stop();
+    await backup?.stop(0);
     await ctx.accessLog.close();
     ctx.db.close();
     lock.release();
@@ -174,6 +184,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       await ctx.mailer.stop();
       await ctx.sms.stop();
       await ctx.accessLog.close();
+      // Ships every committed change (bounded by the shutdown timeout) before the DB closes.
+      await backup?.stop(cfg.shutdownTimeoutMs);
       try {
         ctx.db.pragma('wal_checkpoint(TRUNCATE)');
       } finally {
@@ -184,7 +196,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       log.flush();
     })());
 
-  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, close };
+  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, close };
 }
 
 function listen<T extends http.Server | https.Server | ReturnType<typeof serve>>(server: T): Promise<T> {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { AuditContext, AuditLog } from '../audit/service.ts';
-import { type DB, DatabaseOpenError, openDatabase } from '../db/open.ts';
+import { type DB, DatabaseOpenError, openDatabase, rekeyPragma } from '../db/open.ts';
 import { type DataKey, type KeyPurpose, type Keyring, fsyncDir, kekId, keyringBackupPath, peekKekId, purposes } from './keyring.ts';
 import { KeyError, type MasterKeySource, parseMasterKey } from './master-key.ts';
 
@@ -75,7 +75,7 @@ export function rekeyDatabase(db: DB, key: Buffer): void {
   if (mode !== 'delete') throw new KeyError(`cannot leave WAL mode (journal_mode is ${String(mode)}): is another process using the database?`);
   let failure: unknown;
   try {
-    db.pragma(`hexrekey='${key.toString('hex')}'`);
+    db.pragma(rekeyPragma(key));
   } catch (e) {
     failure = e;
   }

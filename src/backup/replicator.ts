@@ -1,0 +1,390 @@
+import fs from 'node:fs';
+import type { DB } from '../db/open.ts';
+import { openDatabase } from '../db/open.ts';
+import type { DataKey } from '../keys/keyring.ts';
+import type { Logger } from '../log.ts';
+import { newGenerationId } from './layout.ts';
+import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, frameOffset, parseWalHeader, readRange, readShmHeader, salt1, type ShmHeader } from './wal.ts';
+
+/**
+ * Follows the database's WAL and turns it into numbered segments and snapshots (Litestream's
+ * mechanism, done in-process so it works on an encrypted database).
+ *
+ * Invariant: no WAL frame is ever overwritten before it was captured. Three things hold it:
+ *  - the app's connection never checkpoints (wal_autocheckpoint=0); only this class does;
+ *  - between cycles our own connection holds a read transaction, so nobody else's checkpoint can
+ *    copy back frames past it, and the WAL cannot restart under it;
+ *  - each cycle briefly takes the write lock (BEGIN IMMEDIATE), reads the committed end of the WAL
+ *    from the WAL-index, copies the new frames, checkpoints while still holding it, and only then
+ *    lets writers go on. In this process that section is synchronous, so the app's writes simply
+ *    run before or after it; a writer in another process waits on its busy timeout.
+ * A WAL restart (new salt) is expected only right after a complete checkpoint of every captured
+ * frame, and salt-1 then grows by exactly one; anything else (a restart we did not cause, a WAL
+ * that shrank, frames that fail their checksums, another database key) starts a new generation.
+ */
+
+export interface CapturedSegment {
+  generation: string;
+  index: number;
+  time: number;
+  dbKeyId: string;
+  pageSize: number;
+  walIndex: number;
+  salt: Buffer;
+  walHeader: Buffer;
+  frameStart: number;
+  frameEnd: number;
+  checksumBefore: Checksum;
+  frames: Buffer;
+}
+
+export interface SnapshotJob {
+  generation: string;
+  index: number;
+  time: number;
+  nextSegment: number;
+  dbKeyId: string;
+  pageSize: number;
+  walIndex: number;
+  salt: Buffer;
+  frameEnd: number;
+  /** WAL header + frames 1..frameEnd of the current incarnation (empty when frameEnd is 0) */
+  wal: Buffer;
+  dbFile: string;
+  /** bytes of the database file to copy; checkpoints are held off until release() */
+  dbBytes: number;
+  reason: string;
+  /** Call once the database file has been read: our read lock ends and checkpoints resume. */
+  release(): void;
+}
+
+export interface ReplicatorSink {
+  generationStarted(g: { id: string; reason: string; dbKeyId: string; time: number }): void;
+  segment(s: CapturedSegment): void;
+  snapshot(job: SnapshotJob): void;
+}
+
+export interface ReplicatorOptions {
+  dbFile: string;
+  /** the active database key; a change starts a new generation */
+  dbKey: () => DataKey;
+  now: () => number;
+  log: Logger;
+  sink: ReplicatorSink;
+  snapshotIntervalMs: number;
+  /** checkpoint once the WAL holds this many frames (SQLite's own default is 1000) */
+  checkpointFrames?: number;
+}
+
+interface Generation {
+  id: string;
+  dbKeyId: string;
+  pageSize: number;
+  walIndex: number;
+  salt: Buffer;
+  /** false while the salt only came from the WAL-index of an empty WAL */
+  saltConfirmed: boolean;
+  walHeader?: WalHeader;
+  /** last captured frame of the current incarnation */
+  frame: number;
+  checksum: Checksum;
+  nextSegment: number;
+  nextSnapshot: number;
+  lastSnapshotAt: number;
+  /** our last checkpoint copied back every captured frame and nothing more existed */
+  complete: boolean;
+}
+
+export interface ReplicatorPosition {
+  generation: string;
+  walIndex: number;
+  frame: number;
+  nextSegment: number;
+  dbKeyId: string;
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? '';
+  return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+}
+
+export class Replicator {
+  private rep?: DB;
+  private aux?: DB;
+  private keyId = '';
+  private pageSize = 0;
+  private gen?: Generation;
+  private snapshotActive = false;
+  private pendingReason: string | undefined = 'replicator started';
+  private snapshotReason: string | undefined;
+  private closed = false;
+  private lastError: string | undefined;
+  private readonly shmFile: string;
+  private readonly walFile: string;
+  private readonly checkpointFrames: number;
+
+  constructor(private readonly opts: ReplicatorOptions) {
+    this.shmFile = `${opts.dbFile}-shm`;
+    this.walFile = `${opts.dbFile}-wal`;
+    this.checkpointFrames = opts.checkpointFrames ?? 1000;
+  }
+
+  /** Opens the replicator's two connections (each open runs SQLCipher's key derivation once). */
+  open(): void {
+    const key = this.opts.dbKey();
+    this.rep = this.connect(key);
+    this.aux = this.connect(key);
+    this.keyId = key.id;
+    this.pageSize = Number(this.rep.pragma('page_size', { simple: true }));
+  }
+
+  private connect(key: DataKey): DB {
+    const db = openDatabase(this.opts.dbFile, { key: key.key });
+    // Never wait inside the synchronous section: a busy lock just means "try next cycle".
+    db.pragma('busy_timeout = 0');
+    db.pragma('wal_autocheckpoint = 0');
+    return db;
+  }
+
+  position(): ReplicatorPosition | undefined {
+    const g = this.gen;
+    return g && { generation: g.id, walIndex: g.walIndex, frame: g.frame, nextSegment: g.nextSegment, dbKeyId: g.dbKeyId };
+  }
+
+  get snapshotInProgress(): boolean {
+    return this.snapshotActive;
+  }
+
+  /** The next cycle takes a snapshot (in the current generation). */
+  requestSnapshot(reason: string): void {
+    this.snapshotReason ??= reason;
+  }
+
+  /** The next cycle starts a new generation (e.g. after a failed snapshot or spool write). */
+  requestNewGeneration(reason: string): void {
+    this.pendingReason ??= reason;
+  }
+
+  /**
+   * One sync step: capture every frame committed since the last one, start a generation or a
+   * snapshot when due, checkpoint when the WAL is long. Synchronous on purpose (see above).
+   * Returns false when another process held the write lock and nothing was done.
+   */
+  cycle(): boolean {
+    if (this.closed || !this.rep || !this.aux) return false;
+    const key = this.opts.dbKey();
+    if (key.id !== this.keyId && !this.snapshotActive) {
+      // The database was rekeyed: our connections hold the old key.
+      this.dropRead();
+      this.rep.close();
+      this.aux.close();
+      this.open();
+      this.requestNewGeneration(`database key changed to ${key.id}`);
+    }
+    const rep = this.rep;
+    this.dropRead();
+    try {
+      rep.exec('BEGIN IMMEDIATE');
+    } catch (e) {
+      if (!isBusy(e)) throw e;
+      this.holdRead();
+      return false;
+    }
+    try {
+      this.captureLocked(this.opts.now());
+    } catch (e) {
+      const msg = (e as Error).message;
+      this.requestNewGeneration(`replicator error: ${msg}`);
+      // Once per distinct failure, not once per cycle.
+      if (msg !== this.lastError) this.opts.log.error({ err: msg }, 'backup: capturing the WAL failed; a new generation will start');
+      this.lastError = msg;
+    } finally {
+      rep.exec('ROLLBACK');
+      this.holdRead();
+    }
+    return true;
+  }
+
+  private captureLocked(now: number): void {
+    const h = readShmHeader(this.shmFile);
+    if (!this.gen || this.pendingReason !== undefined) {
+      if (!this.snapshotActive) this.startGeneration(h, now, this.pendingReason ?? 'start');
+      return;
+    }
+    const g = this.gen;
+    if (!h.salt.equals(g.salt)) {
+      const nextSalt = salt1(h.salt) === ((salt1(g.salt) + 1) >>> 0);
+      if (g.frame === 0 && (!g.saltConfirmed || nextSalt)) {
+        g.salt = h.salt;
+        g.walHeader = undefined;
+      } else if (g.complete && nextSalt) {
+        g.walIndex++;
+        g.frame = 0;
+        g.salt = h.salt;
+        g.walHeader = undefined;
+        g.complete = false;
+      } else {
+        return this.restart(h, now, 'the WAL restarted before all of its frames were captured');
+      }
+    }
+    if (h.mxFrame < g.frame) return this.restart(h, now, 'the WAL is shorter than what was captured');
+    if (h.mxFrame > g.frame) {
+      const seg = this.readNewFrames(g, h);
+      if (typeof seg === 'string') return this.restart(h, now, seg);
+      const index = g.nextSegment++;
+      this.opts.sink.segment({ ...seg, generation: g.id, index, time: now, dbKeyId: g.dbKeyId, pageSize: g.pageSize, walIndex: g.walIndex, salt: g.salt });
+    }
+    if (!this.snapshotActive && (this.snapshotReason !== undefined || now - g.lastSnapshotAt >= this.opts.snapshotIntervalMs)) {
+      this.beginSnapshot(g, now, this.snapshotReason ?? 'scheduled');
+      this.snapshotReason = undefined;
+    }
+    if (!this.snapshotActive && h.mxFrame >= this.checkpointFrames) this.checkpoint(g);
+  }
+
+  private restart(h: ShmHeader, now: number, reason: string): void {
+    this.opts.log.warn({ reason, generation: this.gen?.id }, 'backup: starting a new generation');
+    this.pendingReason = reason;
+    if (!this.snapshotActive) this.startGeneration(h, now, reason);
+  }
+
+  /** Copies frames (g.frame, h.mxFrame] and checks them; a reason string when they do not hold. */
+  private readNewFrames(g: Generation, h: ShmHeader): Omit<CapturedSegment, 'generation' | 'index' | 'time' | 'dbKeyId' | 'pageSize' | 'walIndex' | 'salt'> | string {
+    if (!g.walHeader) {
+      const parsed = parseWalHeader(readRange(this.walFile, 0, WAL_HEADER_SIZE));
+      if (typeof parsed === 'string') return parsed;
+      if (!parsed.salt.equals(h.salt)) return 'the WAL header does not carry the WAL-index salt';
+      if (parsed.pageSize !== g.pageSize) return 'the WAL page size changed';
+      g.walHeader = parsed;
+      g.saltConfirmed = true;
+      if (g.frame === 0) g.checksum = parsed.checksum;
+    }
+    const hdr = g.walHeader;
+    const start = frameOffset(g.pageSize, g.frame + 1);
+    const frames = readRange(this.walFile, start, frameOffset(g.pageSize, h.mxFrame + 1) - start);
+    const check = checkFrames(frames, hdr, g.checksum);
+    const want = h.mxFrame - g.frame;
+    if (check.frames !== want || check.lastCommit !== want) return `frames ${g.frame + 1}..${h.mxFrame} of the WAL do not verify`;
+    const out = { walHeader: hdr.raw, frameStart: g.frame + 1, frameEnd: h.mxFrame, checksumBefore: g.checksum, frames };
+    g.frame = h.mxFrame;
+    g.checksum = check.checksum;
+    g.complete = false;
+    return out;
+  }
+
+  private startGeneration(h: ShmHeader, now: number, reason: string): void {
+    const key = this.opts.dbKey();
+    let walHeader: WalHeader | undefined;
+    let checksum: Checksum = [0, 0];
+    if (h.mxFrame > 0) {
+      const parsed = parseWalHeader(readRange(this.walFile, 0, WAL_HEADER_SIZE));
+      if (typeof parsed === 'string') throw new Error(`cannot start a generation: ${parsed}`);
+      walHeader = parsed;
+      const frames = readRange(this.walFile, WAL_HEADER_SIZE, frameOffset(parsed.pageSize, h.mxFrame + 1) - WAL_HEADER_SIZE);
+      const check = checkFrames(frames, parsed, parsed.checksum);
+      if (check.frames !== h.mxFrame || check.lastCommit !== h.mxFrame) throw new Error('cannot start a generation: the WAL does not verify');
+      checksum = check.checksum;
+    }
+    const g: Generation = {
+      id: newGenerationId(now),
+      dbKeyId: key.id,
+      pageSize: walHeader?.pageSize ?? this.pageSize,
+      walIndex: 0,
+      salt: Buffer.from(h.salt),
+      saltConfirmed: walHeader !== undefined,
+      walHeader,
+      frame: h.mxFrame,
+      checksum,
+      nextSegment: 0,
+      nextSnapshot: 0,
+      lastSnapshotAt: now,
+      complete: false,
+    };
+    this.gen = g;
+    this.pendingReason = undefined;
+    this.lastError = undefined;
+    this.snapshotReason = undefined;
+    this.opts.sink.generationStarted({ id: g.id, reason, dbKeyId: g.dbKeyId, time: now });
+    this.beginSnapshot(g, now, reason);
+  }
+
+  /**
+   * Called with the write lock held: the aux connection's read transaction pins the database file
+   * at exactly frame g.frame until release(), so a plain copy of the file plus the WAL frames
+   * 1..g.frame is a consistent image even though checkpoints by other processes could still copy
+   * back frames up to that point while we read (replaying those frames on restore covers them).
+   */
+  private beginSnapshot(g: Generation, now: number, reason: string): void {
+    const aux = this.aux as DB;
+    aux.exec('BEGIN');
+    try {
+      aux.prepare('SELECT count(*) FROM sqlite_schema').get();
+      const wal = g.frame > 0 ? readRange(this.walFile, 0, frameOffset(g.pageSize, g.frame + 1)) : Buffer.alloc(0);
+      const dbBytes = fs.statSync(this.opts.dbFile).size;
+      this.snapshotActive = true;
+      let released = false;
+      const job: SnapshotJob = {
+        generation: g.id,
+        index: g.nextSnapshot++,
+        time: now,
+        nextSegment: g.nextSegment,
+        dbKeyId: g.dbKeyId,
+        pageSize: g.pageSize,
+        walIndex: g.walIndex,
+        salt: Buffer.from(g.salt),
+        frameEnd: g.frame,
+        wal,
+        dbFile: this.opts.dbFile,
+        dbBytes,
+        reason,
+        release: () => {
+          if (released) return;
+          released = true;
+          if (aux.open && aux.inTransaction) aux.exec('COMMIT');
+          this.snapshotActive = false;
+        },
+      };
+      g.lastSnapshotAt = now;
+      this.opts.sink.snapshot(job);
+    } catch (e) {
+      if (aux.inTransaction) aux.exec('COMMIT');
+      this.snapshotActive = false;
+      throw e;
+    }
+  }
+
+  /** PASSIVE never waits; with our write lock held it copies back exactly the captured frames. */
+  private checkpoint(g: Generation): void {
+    const [res] = (this.aux as DB).pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    g.complete = res !== undefined && res.busy === 0 && res.log === res.checkpointed && res.log === g.frame;
+  }
+
+  private holdRead(): void {
+    const rep = this.rep;
+    if (!rep || rep.inTransaction) return;
+    rep.exec('BEGIN');
+    rep.prepare('SELECT count(*) FROM sqlite_schema').get();
+  }
+
+  private dropRead(): void {
+    if (this.rep?.inTransaction) this.rep.exec('COMMIT');
+  }
+
+  /** Ends the read transactions and closes both connections; call after the last cycle. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.dropRead();
+    if (this.aux?.inTransaction) this.aux.exec('COMMIT');
+    this.rep?.close();
+    this.aux?.close();
+  }
+}
+
+/**
+ * The app's own connection: it must never checkpoint (we own that), and after each WAL restart
+ * SQLite trims the -wal file back to this size, so one burst does not leave a huge file behind.
+ */
+export function prepareAppConnection(db: DB): void {
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+}

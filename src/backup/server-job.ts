@@ -1,0 +1,37 @@
+import type { Config } from '../config/config.ts';
+import type { DB } from '../db/open.ts';
+import type { Keyring } from '../keys/keyring.ts';
+import type { Logger } from '../log.ts';
+import { configuredTargets } from './config.ts';
+import { prepareAppConnection } from './replicator.ts';
+import { BackupService } from './service.ts';
+import type { BackupTarget } from './targets/target.ts';
+
+/**
+ * Starts continuous backup inside the server when a target is configured. Call
+ * configuredTargets(cfg) before opening anything, so a bad setting stops start-up with one line.
+ */
+export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db: DB; dbFile: string; keyring: Keyring; log: Logger; now?: () => number }): BackupService | undefined {
+  const { cfg, targets, log } = args;
+  if (targets.length === 0) {
+    log.info('backup: no target configured (--backup-dir or --backup-s3-url): continuous backup is off');
+    return undefined;
+  }
+  prepareAppConnection(args.db);
+  const svc = new BackupService({
+    dataDir: cfg.dataDir,
+    dbFile: args.dbFile,
+    keyring: args.keyring,
+    log,
+    targets,
+    now: args.now,
+    syncIntervalMs: cfg.backupSyncIntervalMs,
+    snapshotIntervalMs: cfg.backupSnapshotHours * 3_600_000,
+    retentionDays: cfg.backupRetentionDays,
+    appDb: args.db,
+  });
+  svc.start();
+  return svc;
+}
+
+export { configuredTargets };

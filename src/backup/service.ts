@@ -1,0 +1,451 @@
+import { Cron } from 'croner';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import { z } from 'zod';
+import type { DB } from '../db/open.ts';
+import type { Keyring } from '../keys/keyring.ts';
+import { clearNewGenerationMarker, readNewGenerationMarker } from '../keys/rotation.ts';
+import { keyringPath } from '../keys/keyring.ts';
+import type { Logger } from '../log.ts';
+import { readCatalog } from './catalog.ts';
+import { keyringKey, parseKey } from './layout.ts';
+import { segmentObject, snapshotObject } from './objects.ts';
+import { sealInMemory, writeObject } from './object-format.ts';
+import { type CapturedSegment, Replicator, type SnapshotJob } from './replicator.ts';
+import { planRetention } from './retention.ts';
+import { Shipper, type TargetStatus } from './shipper.ts';
+import { Spool, type SpoolItem } from './spool.ts';
+import { type BackupStatus, requestFile, statusFile, writeStatusFile } from './status-file.ts';
+import type { BackupTarget } from './targets/target.ts';
+
+export interface BackupServiceOptions {
+  dataDir: string;
+  dbFile: string;
+  keyring: Keyring;
+  log: Logger;
+  targets: BackupTarget[];
+  syncIntervalMs: number;
+  snapshotIntervalMs: number;
+  retentionDays: number;
+  now?: () => number;
+  checkpointFrames?: number;
+  retryDelays?: { baseDelayMs: number; maxDelayMs: number };
+  /** the app's connection: clears a db-key rotation's "new generation required" marker once honoured */
+  appDb?: DB;
+  /** bytes of captured objects kept in memory before they go to the spool (default 64 MiB) */
+  memoryBudgetBytes?: number;
+}
+
+/** Captured segments waiting in memory, across targets; beyond this they go to the spool on disk. */
+const MEMORY_BUDGET = 64 * 1024 * 1024;
+
+const requestSchema = z.object({ id: z.string().regex(/^[0-9a-f]{8,32}$/) });
+
+/**
+ * The backup job of a running server: the replicator captures, this encrypts what it captured
+ * into the spool, ships it to every target, prunes old backups and reports where things stand
+ * (status(), and data/backup-status.json for `tessera backup status`).
+ */
+export class BackupService {
+  private readonly replicator: Replicator;
+  private readonly spool: Spool;
+  private readonly shippers: Shipper[];
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private cron: Cron | undefined;
+  /** segment and keyring spool writes, in capture order */
+  private chain: Promise<void> = Promise.resolve();
+  private snapshotWork: Promise<void> | undefined;
+  /** key → targets that do not have it yet */
+  private readonly waiting = new Map<string, Set<string>>();
+  private lastSegment: { key: string; time: number } | undefined;
+  private lastSnapshot: { key: string; time: number } | undefined;
+  private lastCycleAt: number | undefined;
+  private lastKeyringSha: string | undefined;
+  private request: { id: string; snapshot?: string; state: 'pending' | 'done' } | undefined;
+  private requestedSnapshotKey: string | undefined;
+  private readonly retentionRunning = new Set<string>();
+  private readonly listeners: ((target: BackupTarget, item: SpoolItem) => void)[] = [];
+  private statusWrite: Promise<void> | undefined;
+  /** captured objects still being encrypted */
+  private staging = 0;
+  /** bytes of objects waiting in memory */
+  private inMemory = 0;
+  private started = false;
+  private stopped = false;
+  private readonly generationKeys = new Map<string, string>();
+  /** target → capture-to-durable times of its last segments (ms) */
+  private readonly latencies = new Map<string, number[]>();
+
+  constructor(private readonly opts: BackupServiceOptions) {
+    this.now = opts.now ?? Date.now;
+    this.spool = new Spool(`${opts.dataDir}/backup-spool`);
+    this.replicator = new Replicator({
+      dbFile: opts.dbFile,
+      dbKey: () => opts.keyring.active('db'),
+      now: this.now,
+      log: opts.log,
+      snapshotIntervalMs: opts.snapshotIntervalMs,
+      checkpointFrames: opts.checkpointFrames,
+      sink: {
+        generationStarted: (g) => this.onGeneration(g),
+        segment: (s) => this.onSegment(s),
+        snapshot: (j) => this.onSnapshot(j),
+      },
+    });
+    this.shippers = opts.targets.map(
+      (t) => new Shipper(t, { log: opts.log, now: this.now, onShipped: (target, item) => this.onShipped(target, item), ...opts.retryDelays }),
+    );
+  }
+
+  get targets(): BackupTarget[] {
+    return this.opts.targets;
+  }
+
+  /** Opens the replicator and takes the first snapshot of a new generation. */
+  start(): void {
+    this.spool.init();
+    // Whatever a previous run could not ship (crash, target down at shutdown) goes first.
+    const left = this.spool.scan();
+    for (const item of left) this.enqueue(item);
+    if (left.length) this.opts.log.info({ objects: left.length }, 'backup: shipping objects left in the spool by the previous run');
+    for (const s of this.shippers) s.start();
+    this.replicator.open();
+    this.started = true;
+    this.loop();
+    this.cron = new Cron('41 * * * *', { protect: true, unref: true }, () => void this.runRetention());
+    this.opts.log.info({ targets: this.opts.targets.map((t) => t.label), syncIntervalMs: this.opts.syncIntervalMs, retentionDays: this.opts.retentionDays }, 'backup: continuous replication on');
+  }
+
+  /**
+   * syncIntervalMs is the promise (a commit is on every healthy target within it), so steps run
+   * a little more often than that: early by the slowest recent upload time, but never more
+   * than twice per interval (a slow target must not be answered with ever more requests).
+   */
+  private loop(): void {
+    const started = performance.now();
+    this.tick();
+    if (this.stopped) return;
+    const interval = this.opts.syncIntervalMs;
+    const period = Math.min(interval, Math.max(interval / 2, interval - this.shipLatencyMs() - 5));
+    this.timer = setTimeout(() => this.loop(), Math.max(0, started + period - performance.now()));
+    this.timer.unref();
+  }
+
+  /** Slowest of the last uploads of segments to targets that are currently healthy. */
+  private shipLatencyMs(): number {
+    let worst = 0;
+    for (const s of this.shippers) {
+      if (s.status().failures > 0) continue;
+      for (const ms of this.latencies.get(s.target.label) ?? []) worst = Math.max(worst, ms);
+    }
+    return worst;
+  }
+
+  /** One sync step; never throws (a failing step is logged). */
+  tick(): void {
+    if (!this.started || this.stopped) return;
+    try {
+      this.pickUpRequest();
+      if (this.replicator.cycle()) this.lastCycleAt = this.now();
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message }, 'backup: sync step failed');
+    }
+    this.writeStatus();
+  }
+
+  onShippedObject(listener: (target: BackupTarget, item: SpoolItem) => void): void {
+    this.listeners.push(listener);
+  }
+
+  status(): BackupStatus {
+    const pos = this.replicator.position();
+    const targets: TargetStatus[] = this.shippers.map((s) => s.status());
+    return {
+      pid: process.pid,
+      updatedAt: new Date(this.now()).toISOString(),
+      running: this.started && !this.stopped,
+      syncIntervalMs: this.opts.syncIntervalMs,
+      generation: pos?.generation,
+      position: pos && { walIndex: pos.walIndex, frame: pos.frame, nextSegment: pos.nextSegment },
+      lastSegment: this.lastSegment && { key: this.lastSegment.key, time: new Date(this.lastSegment.time).toISOString() },
+      lastSnapshot: this.lastSnapshot && { key: this.lastSnapshot.key, time: new Date(this.lastSnapshot.time).toISOString() },
+      snapshotInProgress: this.replicator.snapshotInProgress,
+      staging: this.staging,
+      lastCycleAt: this.lastCycleAt !== undefined ? new Date(this.lastCycleAt).toISOString() : undefined,
+      lagSeconds: Math.max(0, ...targets.map((t) => t.lagSeconds)),
+      pendingSegments: Math.max(0, ...targets.map((t) => t.pendingSegments)),
+      targets,
+      request: this.request,
+    };
+  }
+
+  /** Takes a snapshot now and resolves with its key once every target has it. */
+  async snapshotNow(timeoutMs: number): Promise<string> {
+    this.replicator.requestSnapshot('requested');
+    this.requestedSnapshotKey = undefined;
+    let gaveUp = false;
+    const want = new Promise<string>((resolve) => {
+      const check = () => {
+        const key = this.requestedSnapshotKey;
+        if (key && !this.waiting.has(key)) return resolve(key);
+        if (!gaveUp) setTimeout(check, 50).unref();
+      };
+      check();
+    });
+    this.tick();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_r, reject) => {
+      timer = setTimeout(() => reject(new Error(`the snapshot did not reach every target within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([want, timeout]);
+    } finally {
+      gaveUp = true;
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Final capture, then ships everything that is spooled, waiting at most timeoutMs for the
+   * targets; what is left stays in the spool and goes out at the next start.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopped || !this.started) return;
+    clearTimeout(this.timer);
+    this.cron?.stop();
+    try {
+      this.replicator.cycle();
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message }, 'backup: final sync step failed');
+    }
+    this.stopped = true;
+    await this.snapshotWork;
+    this.replicator.close();
+    await this.chain;
+    const deadline = this.now() + timeoutMs;
+    await Promise.all(this.shippers.map((s) => s.waitIdle(Math.max(0, deadline - this.now()))));
+    const left = this.shippers.reduce((n, s) => n + s.status().pendingObjects, 0);
+    await Promise.all(this.shippers.map((s) => s.stop()));
+    // What a target did not take yet must outlive the process: move it to the spool.
+    await this.spill().catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'backup: cannot keep unshipped objects for the next start'));
+    if (left) this.opts.log.warn({ objects: left }, 'backup: targets did not take everything before shutdown; the rest stays in the spool and ships at the next start');
+    else this.opts.log.info('backup: everything shipped');
+    await this.statusWrite;
+    await writeStatusFile(statusFile(this.opts.dataDir), this.status()).catch(() => undefined);
+  }
+
+  /** Deletes what the retention window no longer needs, on every target (or one). */
+  async runRetention(only?: BackupTarget): Promise<{ target: string; deleted: number; error?: string }[]> {
+    const out: { target: string; deleted: number; error?: string }[] = [];
+    for (const t of only ? [only] : this.opts.targets) {
+      if (this.retentionRunning.has(t.label)) continue;
+      this.retentionRunning.add(t.label);
+      try {
+        const plan = planRetention(await readCatalog(t), this.now(), this.opts.retentionDays);
+        // Never delete what is still being shipped from the spool (a retry would recreate it).
+        const del = plan.delete.filter((k) => !this.waiting.has(k));
+        if (del.length) {
+          await t.delete(del);
+          this.opts.log.info({ target: t.label, deleted: del.length, keepFrom: plan.base?.key }, 'backup: retention removed old objects');
+        }
+        out.push({ target: t.label, deleted: del.length });
+      } catch (e) {
+        this.opts.log.warn({ target: t.label, err: (e as Error).message }, 'backup: retention pass failed');
+        out.push({ target: t.label, deleted: 0, error: (e as Error).message });
+      } finally {
+        this.retentionRunning.delete(t.label);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * In memory while the budget allows (no disk write and read-back on the hot path), else
+   * spooled. Spilling moves every waiting in-memory object to disk first, oldest first, so that
+   * what a crash can lose is always the newest objects, never one in the middle (a gap).
+   */
+  private async hold(key: string, kind: SpoolItem['kind'], time: number, parts: Buffer[]): Promise<SpoolItem> {
+    const size = parts.reduce((n, p) => n + p.length, 0);
+    if (this.inMemory + size <= (this.opts.memoryBudgetBytes ?? MEMORY_BUDGET)) {
+      this.inMemory += size;
+      return { key, kind, time, size, data: parts };
+    }
+    await this.spill();
+    return this.spool.writeBuffers(key, parts);
+  }
+
+  private async spill(): Promise<void> {
+    const inMemory = new Map(this.shippers.flatMap((s) => s.pending()).filter((i) => i.data).map((i) => [i.key, i]));
+    for (const item of [...inMemory.values()].sort((a, b) => (a.key < b.key ? -1 : 1))) {
+      const data = item.data;
+      if (!data) continue;
+      const written = await this.spool.writeBuffers(item.key, data);
+      // Shared by every shipper: from now on they read the file.
+      item.file = written.file;
+      item.data = undefined;
+      this.inMemory -= item.size;
+    }
+  }
+
+  private enqueue(item: SpoolItem): void {
+    this.waiting.set(item.key, new Set(this.opts.targets.map((t) => t.label)));
+    for (const s of this.shippers) s.enqueue(item);
+  }
+
+  private onShipped(target: BackupTarget, item: SpoolItem): void {
+    if (item.kind === 'segment') {
+      const l = this.latencies.get(target.label) ?? [];
+      l.push(Math.max(0, this.now() - item.time));
+      if (l.length > 20) l.shift();
+      this.latencies.set(target.label, l);
+    }
+    const left = this.waiting.get(item.key);
+    left?.delete(target.label);
+    if (left && left.size === 0) {
+      this.waiting.delete(item.key);
+      if (item.data) {
+        this.inMemory -= item.size;
+        item.data = undefined;
+      }
+      void this.spool.remove(item).catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'backup: could not remove a shipped object from the spool'));
+      if (this.request?.snapshot === item.key) this.request.state = 'done';
+      if (item.kind === 'snapshot') this.clearRotationMarker(item.key);
+    }
+    if (item.kind === 'snapshot') void this.runRetention(target);
+    for (const l of this.listeners) l(target, item);
+  }
+
+  /**
+   * `tessera keys rotate-db` leaves a marker asking for a fresh generation under the new key;
+   * every server start begins one, so once its snapshot is on every target the marker can go.
+   */
+  private clearRotationMarker(snapshot: string): void {
+    const db = this.opts.appDb;
+    const p = parseKey(snapshot);
+    if (!db || !p || p.kind !== 'snapshot') return;
+    try {
+      const marker = readNewGenerationMarker(db);
+      if (marker && marker.dbKeyId === this.generationKeys.get(p.generation)) {
+        clearNewGenerationMarker(db);
+        this.opts.log.info({ generation: p.generation, dbKeyId: marker.dbKeyId }, 'backup: the generation required by the database key rotation is stored');
+      }
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, 'backup: cannot clear the key-rotation marker');
+    }
+  }
+
+  private onGeneration(g: { id: string; reason: string; dbKeyId: string }): void {
+    this.generationKeys.set(g.id, g.dbKeyId);
+    this.opts.log.info({ generation: g.id, reason: g.reason, dbKeyId: g.dbKeyId }, 'backup: new generation');
+    // A copy of the keyring (wrapped keys only) beside the backups: with the master key alone,
+    // a lost server can be restored. Only when it changed.
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(keyringPath(this.opts.dataDir));
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, 'backup: cannot read the keyring to store a copy with the backups');
+      return;
+    }
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    if (sha === this.lastKeyringSha) return;
+    this.lastKeyringSha = sha;
+    const key = keyringKey(this.now(), sha);
+    this.staging++;
+    this.chain = this.chain.then(async () => {
+      try {
+        const item = await this.hold(key, 'keyring', this.now(), [bytes]);
+        this.enqueue(item);
+      } catch (e) {
+        this.opts.log.warn({ err: (e as Error).message }, 'backup: cannot spool the keyring copy');
+      } finally {
+        this.staging--;
+      }
+    });
+  }
+
+  private onSegment(s: CapturedSegment): void {
+    const { key, header } = segmentObject(s);
+    this.lastSegment = { key, time: s.time };
+    const backupKey = this.opts.keyring.active('backup');
+    this.staging++;
+    this.chain = this.chain.then(async () => {
+      try {
+        const t0 = performance.now();
+        const { parts } = await sealInMemory(header, [s.walHeader, s.frames], backupKey);
+        const item = await this.hold(key, 'segment', s.time, parts);
+        this.opts.log.debug({ segment: key, bytes: item.size, sealMs: Math.round(performance.now() - t0), spooled: item.file !== undefined, waitedMs: Math.round(this.now() - s.time) }, 'backup: segment captured');
+        this.enqueue(item);
+      } catch (e) {
+        // The frames are captured but lost to the backup: only a new snapshot closes the gap.
+        this.opts.log.error({ err: (e as Error).message, segment: key }, 'backup: cannot spool a segment');
+        this.replicator.requestNewGeneration('a segment could not be spooled');
+      } finally {
+        this.staging--;
+      }
+    });
+  }
+
+  private onSnapshot(job: SnapshotJob): void {
+    const { key, header } = snapshotObject(job);
+    if (this.request?.state === 'pending' && this.request.snapshot === undefined) this.request.snapshot = key;
+    if (job.reason === 'requested') this.requestedSnapshotKey = key;
+    const backupKey = this.opts.keyring.active('backup');
+    const started = this.now();
+    this.staging++;
+    async function* payload(): AsyncGenerator<Buffer> {
+      if (job.dbBytes > 0) {
+        const fh = await fs.promises.open(job.dbFile, 'r');
+        try {
+          for await (const c of fh.createReadStream({ start: 0, end: job.dbBytes - 1, highWaterMark: 1 << 20, autoClose: false })) yield c as Buffer;
+        } finally {
+          await fh.close();
+        }
+      }
+      // The file is read: checkpoints may run again while the rest is encrypted.
+      job.release();
+      if (job.wal.length) yield job.wal;
+    }
+    this.snapshotWork = (async () => {
+      try {
+        const item = await this.spool.write(key, async (out) => {
+          await writeObject(out, header, payload(), backupKey);
+        });
+        this.lastSnapshot = { key, time: job.time };
+        this.opts.log.info({ snapshot: key, bytes: item.size, ms: this.now() - started, reason: job.reason }, 'backup: snapshot taken');
+        this.enqueue(item);
+      } catch (e) {
+        this.opts.log.error({ err: (e as Error).message, snapshot: key }, 'backup: snapshot failed; a new generation will start');
+        this.replicator.requestNewGeneration('the last snapshot failed');
+      } finally {
+        job.release();
+        this.snapshotWork = undefined;
+        this.staging--;
+      }
+    })();
+  }
+
+  /** `tessera backup now` on a running server drops a request file into the data directory. */
+  private pickUpRequest(): void {
+    const file = requestFile(this.opts.dataDir);
+    if (!fs.existsSync(file)) return;
+    try {
+      const parsed = requestSchema.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+      fs.rmSync(file, { force: true });
+      if (!parsed.success) return;
+      this.request = { id: parsed.data.id, state: 'pending' };
+      this.replicator.requestSnapshot('requested by tessera backup now');
+      this.opts.log.info({ request: parsed.data.id }, 'backup: snapshot requested');
+    } catch (e) {
+      this.opts.log.warn({ err: (e as Error).message }, 'backup: unreadable snapshot request');
+      fs.rmSync(file, { force: true });
+    }
+  }
+
+  private writeStatus(): void {
+    if (this.statusWrite) return;
+    this.statusWrite = writeStatusFile(statusFile(this.opts.dataDir), this.status())
+      .catch(() => undefined)
+      .finally(() => (this.statusWrite = undefined));
+  }
+}

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * data/backup-status.json: the running server's replicator writes it every sync interval, so
+ * `tessera backup status` (another process) can show lag and position without any endpoint.
+ */
+
+const targetStatusSchema = z.object({
+  target: z.string(),
+  pendingObjects: z.number(),
+  pendingSegments: z.number(),
+  pendingBytes: z.number(),
+  lagSeconds: z.number(),
+  lastShipped: z.object({ key: z.string(), at: z.string() }).optional(),
+  lastError: z.string().optional(),
+  failures: z.number(),
+  nextRetryAt: z.string().optional(),
+});
+
+export const backupStatusSchema = z.object({
+  pid: z.number().int(),
+  updatedAt: z.string(),
+  running: z.boolean(),
+  syncIntervalMs: z.number(),
+  generation: z.string().optional(),
+  position: z.object({ walIndex: z.number(), frame: z.number(), nextSegment: z.number() }).optional(),
+  lastSegment: z.object({ key: z.string(), time: z.string() }).optional(),
+  lastSnapshot: z.object({ key: z.string(), time: z.string() }).optional(),
+  snapshotInProgress: z.boolean(),
+  /** captured, still being encrypted into the spool */
+  staging: z.number(),
+  lastCycleAt: z.string().optional(),
+  lagSeconds: z.number(),
+  pendingSegments: z.number(),
+  targets: z.array(targetStatusSchema),
+  request: z.object({ id: z.string(), snapshot: z.string().optional(), state: z.enum(['pending', 'done']) }).optional(),
+});
+export type BackupStatus = z.infer<typeof backupStatusSchema>;
+
+export const statusFile = (dataDir: string) => path.join(dataDir, 'backup-status.json');
+export const requestFile = (dataDir: string) => path.join(dataDir, 'backup-request.json');
+
+export async function writeStatusFile(file: string, status: BackupStatus): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.promises.writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
+  await fs.promises.rename(tmp, file);
+}
+
+export function readStatusFile(dataDir: string): BackupStatus | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(statusFile(dataDir), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const p = backupStatusSchema.safeParse(JSON.parse(text));
+    return p.success ? p.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server that wrote it is alive and wrote it recently. */
+export function isLive(s: BackupStatus, nowMs = Date.now()): boolean {
+  if (!s.running) return false;
+  try {
+    process.kill(s.pid, 0);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  return nowMs - Date.parse(s.updatedAt) < Math.max(10_000, 5 * s.syncIntervalMs);
+}
