@@ -2,7 +2,8 @@
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { AdminMailPage, AdminPermissionsPage, AdminUsersPage } from '../../views/admin.tsx';
+import { AdminBackupsPage, AdminMailPage, AdminPermissionsPage, AdminUsersPage } from '../../views/admin.tsx';
+import { restoreTesterOf } from '../backup/restore-test.ts';
 import type { FlashMsg } from '../../views/orgs.tsx';
 import { routes } from '../http/access.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -69,6 +70,34 @@ export function adminRoutes(): Hono<AppEnv> {
   r.get('/admin/mail', { kind: 'instance-admin' }, (c) => {
     const mailer = c.get('app').mailer;
     return render(c, 'Mail', <AdminMailPage devMode={mailer.devMode} messages={mailer.devMode ? mailer.devOutbox(100) : []} />);
+  });
+
+  const backupFlashes: Record<string, FlashMsg> = {
+    started: { kind: 'ok', text: 'Restore test started. Reload this page to see its result.' },
+    off: { kind: 'error', text: 'No backup target is configured: there is nothing to test.' },
+  };
+  r.get('/admin/backups', { kind: 'instance-admin' }, (c) => {
+    const tester = restoreTesterOf(c.get('app'));
+    const key = c.req.query('done');
+    return render(
+      c,
+      'Backups',
+      <AdminBackupsPage
+        csrf={c.get('csrfToken')}
+        status={tester?.backup?.status()}
+        running={tester?.isRunning ?? false}
+        results={tester?.repo.recent(20) ?? []}
+        flash={key ? backupFlashes[key] : undefined}
+      />,
+    );
+  });
+
+  // Starts the test and returns at once: a restore of a large database takes a while.
+  r.post('/admin/backups/restore-test', { kind: 'instance-admin' }, (c) => {
+    const tester = restoreTesterOf(c.get('app'));
+    if (!tester?.configured) return c.redirect('/admin/backups?done=off', 303);
+    void tester.run('admin');
+    return c.redirect('/admin/backups?done=started', 303);
   });
 
   r.get('/admin/permissions', { kind: 'instance-admin' }, (c) => render(c, 'Roles and permissions', <AdminPermissionsPage />));

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { Cron } from 'croner';
 import { z } from 'zod';
 import { E164_PATTERN } from '../sms/phone.ts';
 
@@ -11,6 +12,15 @@ const boolSchema = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const optionalPath = z.string().min(1).optional();
+/** Parsed (never started) by croner itself, so the server cannot fail later on what it accepted. */
+function isCron(v: string): boolean {
+  try {
+    new Cron(v, { paused: true, timezone: 'UTC' }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const settings = {
   port: { env: 'TESSERA_PORT', flag: 'port', schema: portSchema.default(8080), help: 'port to listen on' },
@@ -48,6 +58,7 @@ export const settings = {
   backupSyncIntervalMs: { env: 'TESSERA_BACKUP_SYNC_INTERVAL_MS', flag: 'backup-sync-interval-ms', schema: z.coerce.number().int().min(50).max(60_000).default(1000), help: 'how often committed changes are shipped (bounds what a lost server can lose)' },
   backupSnapshotHours: { env: 'TESSERA_BACKUP_SNAPSHOT_HOURS', flag: 'backup-snapshot-hours', schema: z.coerce.number().positive().max(8760).default(24), help: 'hours between full snapshots (a restore replays at most this much change)' },
   backupRetentionDays: { env: 'TESSERA_BACKUP_RETENTION_DAYS', flag: 'backup-retention-days', schema: z.coerce.number().int().min(1).max(3650).default(30), help: 'days of backups kept (the point-in-time restore window)' },
+  backupRestoreTestCron: { env: 'TESSERA_BACKUP_RESTORE_TEST_CRON', flag: 'backup-restore-test-cron', schema: z.string().refine(isCron, 'must be a cron expression such as "30 4 * * *" (minute hour day month weekday, UTC)').default('30 4 * * *'), help: 'when the daily backup restore test runs (cron, UTC)' },
 } as const;
 
 export type SettingName = keyof typeof settings;

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../app-context.ts';
+import { restoreTesterOf } from '../backup/restore-test.ts';
 import { routes } from './access.ts';
 import { guard } from './guard.ts';
 import type { AppEnv } from './types.ts';
@@ -12,10 +13,13 @@ export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
   r.get('/readyz', { kind: 'public' }, (c) => {
     try {
       ctx.db.prepare('SELECT 1').get();
-      return c.json({ status: 'ready', checks: { database: 'ok' } });
     } catch {
       return c.json({ status: 'not ready', checks: { database: 'failing' } }, 503);
     }
+    // Backup state is detail only, never a 503: a load balancer would take a healthy site out of
+    // service because a bucket is down or last night's restore test failed. Lag and the test
+    // result are alerted on via /metrics and the security alert instead.
+    return c.json({ status: 'ready', checks: { database: 'ok', backup: backupDetail(ctx) } });
   });
   r.get('/metrics', { kind: 'public' }, async (c) => {
     const want = ctx.cfg.metricsToken;
@@ -29,4 +33,13 @@ export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
     return c.body(await ctx.metrics.text(), 200, { 'Content-Type': ctx.metrics.contentType });
   });
   return app;
+}
+
+function backupDetail(ctx: AppContext): { configured: false } | { configured: true; lagSeconds: number; lastRestoreTest: { ok: boolean; at: string } | null } | { error: string } {
+  try {
+    const s = restoreTesterOf(ctx)?.summary() ?? { configured: false as const };
+    return s.configured ? { configured: true, lagSeconds: s.lagSeconds, lastRestoreTest: s.lastRestoreTest } : { configured: false };
+  } catch {
+    return { error: 'backup status unavailable' };
+  }
 }

@@ -34,6 +34,39 @@ export class Metrics {
     });
   }
 
+  /**
+   * Backup gauges, read on each scrape; registered only when a backup target is configured, so
+   * an instance without backups does not report a "failed" restore test.
+   */
+  observeBackup(read: () => { lagSeconds: number; lastSuccessAt: string | undefined; lastOk: boolean | undefined }): void {
+    new Gauge({
+      name: 'tessera_backup_lag_seconds',
+      help: 'Age of the oldest change not yet on every backup target (0 = all shipped)',
+      registers: [this.registry],
+      collect() {
+        this.set(read().lagSeconds);
+      },
+    });
+    new Gauge({
+      name: 'tessera_backup_restore_test_last_success_timestamp_seconds',
+      help: 'When the backup restore test last passed (Unix time; 0 = never)',
+      registers: [this.registry],
+      collect() {
+        const at = read().lastSuccessAt;
+        this.set(at ? Date.parse(at) / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'tessera_backup_restore_test_last_result',
+      help: 'Result of the last backup restore test: 1 ok, 0 failed (NaN before the first one)',
+      registers: [this.registry],
+      collect() {
+        const ok = read().lastOk;
+        this.set(ok === undefined ? Number.NaN : ok ? 1 : 0);
+      },
+    });
+  }
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     this.requests.inc({ method, route, status: String(status) });
     this.latency.observe({ method, route }, seconds);

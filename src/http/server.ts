@@ -10,6 +10,7 @@ import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { systemContext } from '../audit/service.ts';
 import type { BackupService } from '../backup/service.ts';
+import { RestoreTester, attachRestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
@@ -110,6 +111,16 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
   const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, now: opts.now });
+  const restoreTester = new RestoreTester({ ctx, dbFile, backup });
+  attachRestoreTester(ctx, restoreTester);
+  if (backup) {
+    ctx.metrics.observeBackup(() => {
+      const s = restoreTester.summary();
+      return s.configured ? { lagSeconds: s.lagSeconds, lastSuccessAt: s.lastSuccessAt, lastOk: s.lastRestoreTest?.ok } : { lagSeconds: 0, lastSuccessAt: undefined, lastOk: undefined };
+    });
+    // The daily restore test (also on demand from /admin/backups); never two at once.
+    jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
+  }
 
   const app = createApp(ctx, { tls });
   opts.extendApp?.(app);
@@ -184,6 +195,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       await ctx.mailer.stop();
       await ctx.sms.stop();
       await ctx.accessLog.close();
+      await restoreTester.settled(cfg.shutdownTimeoutMs);
       // Ships every committed change (bounded by the shutdown timeout) before the DB closes.
       await backup?.stop(cfg.shutdownTimeoutMs);
       try {
