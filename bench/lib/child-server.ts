@@ -21,6 +21,8 @@ export interface ChildServerSpec {
   readyPath: string;
   env?: NodeJS.ProcessEnv;
   readyTimeoutMs?: number;
+  /** extra node flags before the script, e.g. --cpu-prof */
+  nodeArgs?: string[];
 }
 
 export interface ChildServer {
@@ -49,7 +51,7 @@ export function freePort(): Promise<number> {
  * process between us and the server) so that killing the child kills the server.
  */
 export async function startChildServer(spec: ChildServerSpec): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', spec.script, ...spec.args], {
+  const child = spawn(process.execPath, [...(spec.nodeArgs ?? []), '--import', 'tsx', spec.script, ...spec.args], {
     cwd: repoRoot,
     env: spec.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 
 const seconds = (def: number) => z.coerce.number().positive().max(600).default(def);
@@ -10,6 +11,8 @@ const schema = z.object({
   BENCH_INSERT_SECONDS: seconds(3),
   /** comma-separated scenario names; empty runs them all */
   BENCH_ONLY: z.string().default(''),
+  /** a directory: Tessera children write V8 CPU profiles there (bench/profile-summary.ts reads them); profiling slows them, so such a run's figures do not compare */
+  BENCH_CPU_PROF: z.string().default(''),
 });
 
 export interface BenchSettings {
@@ -21,6 +24,8 @@ export interface BenchSettings {
   /** seconds of insert loop per database */
   insertSeconds: number;
   only: string[];
+  /** where Tessera children write .cpuprofile files; undefined: no profiling */
+  cpuProfDir: string | undefined;
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
@@ -38,5 +43,6 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     warmup: s.BENCH_WARMUP,
     insertSeconds: s.BENCH_INSERT_SECONDS,
     only: s.BENCH_ONLY.split(',').map((n) => n.trim()).filter(Boolean),
+    cpuProfDir: s.BENCH_CPU_PROF ? path.resolve(s.BENCH_CPU_PROF) : undefined,
   };
 }

@@ -31,6 +31,8 @@ async function withTessera<T>(ctx: ScenarioContext, fn: (url: string) => Promise
     port,
     readyPath: '/healthz',
     env: cleanEnv(),
+    // The profile is written when the server exits (SIGTERM from stop()).
+    nodeArgs: ctx.settings.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.settings.cpuProfDir}`, `--cpu-prof-name=${path.basename(ctx.tmpDir)}.cpuprofile`] : [],
   });
   try {
     return await fn(server.url);

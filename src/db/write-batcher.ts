@@ -6,6 +6,8 @@ interface Job {
   reject: (e: unknown) => void;
 }
 
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 /**
  * Group commit. Writes queued within one event-loop turn run in a single BEGIN IMMEDIATE
  * transaction, each in its own savepoint (a failing write rolls back alone), and share one
@@ -16,11 +18,26 @@ interface Job {
 export class WriteBatcher {
   private queue: Job[] = [];
   private scheduled = false;
+  /** Made once: better-sqlite3 builds four wrapper functions per transaction() call. */
+  private readonly inSavepoint: (fn: () => unknown) => unknown;
+  private readonly runBatch: (batch: Job[], outcomes: Outcome[]) => void;
 
   constructor(
     private readonly db: DB,
     private readonly maxBatch = 256,
-  ) {}
+  ) {
+    // Called inside the batch's transaction, a transaction function is a savepoint.
+    this.inSavepoint = db.transaction((fn: () => unknown) => fn());
+    this.runBatch = db.transaction((batch: Job[], outcomes: Outcome[]) => {
+      for (const job of batch) {
+        try {
+          outcomes.push({ ok: true, value: this.inSavepoint(job.fn) });
+        } catch (error) {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    }).immediate;
+  }
 
   run<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -40,20 +57,9 @@ export class WriteBatcher {
       setImmediate(() => this.flush());
     }
     if (batch.length === 0) return;
-    const outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[] = [];
+    const outcomes: Outcome[] = [];
     try {
-      this.db
-        .transaction(() => {
-          for (const job of batch) {
-            try {
-              // A nested transaction is a savepoint: this job's writes roll back alone on throw.
-              outcomes.push({ ok: true, value: this.db.transaction(job.fn)() });
-            } catch (error) {
-              outcomes.push({ ok: false, error });
-            }
-          }
-        })
-        .immediate();
+      this.runBatch(batch, outcomes);
     } catch (error) {
       // The COMMIT itself failed: nothing of this batch is durable.
       for (const job of batch) job.reject(error);

@@ -22,16 +22,39 @@ function fold(line: string): string {
 
 const utc = (iso: string) => iso.replace(/[-:]/g, '').replace(/\.\d{3}/, '');
 
+type IcsSource = Pick<EventRow, 'id' | 'starts_at' | 'ends_at' | 'title' | 'description_md' | 'venue' | 'online_url' | 'status'>;
+
+/**
+ * The folded text around DTSTAMP, per event content and URL. Every confirmation mail carries
+ * the event's .ics: during a registration rush this is the same event thousands of times, and
+ * escaping plus folding it cost more than writing the registration row. A hit requires every
+ * field the text is built from to be equal, so an edit is picked up without relying on
+ * updated_at.
+ */
+const parts = new Map<string, { src: IcsSource; head: string; tail: string }>();
+
+function sameSource(a: IcsSource, b: IcsSource): boolean {
+  return a.starts_at === b.starts_at && a.ends_at === b.ends_at && a.title === b.title && a.description_md === b.description_md && a.venue === b.venue && a.online_url === b.online_url && a.status === b.status;
+}
+
 export function eventIcs(e: EventRow, url: string, now: Date = new Date()): string {
-  const lines = [
-    'BEGIN:VCALENDAR',
-    'VERSION:2.0',
-    'PRODID:-//Tessera//Events//EN',
-    'CALSCALE:GREGORIAN',
-    'METHOD:PUBLISH',
-    'BEGIN:VEVENT',
-    `UID:${e.id}@tessera`,
-    `DTSTAMP:${utc(now.toISOString())}`,
+  const key = `${e.id} ${url}`;
+  let p = parts.get(key);
+  if (!p || !sameSource(p.src, e)) {
+    if (parts.size > 200) parts.clear();
+    const { id, starts_at, ends_at, title, description_md, venue, online_url, status } = e;
+    const src = { id, starts_at, ends_at, title, description_md, venue, online_url, status };
+    p = { src, ...folded(src, url) };
+    parts.set(key, p);
+  }
+  // The DTSTAMP line is far below 75 octets, so it is never folded and can be spliced in.
+  return `${p.head}DTSTAMP:${utc(now.toISOString())}${p.tail}`;
+}
+
+/** The calendar's lines before and after DTSTAMP, folded and CRLF-terminated. */
+function folded(e: IcsSource, url: string): { head: string; tail: string } {
+  const head = ['BEGIN:VCALENDAR', 'VERSION:2.0', 'PRODID:-//Tessera//Events//EN', 'CALSCALE:GREGORIAN', 'METHOD:PUBLISH', 'BEGIN:VEVENT', `UID:${e.id}@tessera`];
+  const tail = [
     `DTSTART:${utc(new Date(e.starts_at).toISOString())}`,
     `DTEND:${utc(new Date(e.ends_at).toISOString())}`,
     `SUMMARY:${esc(e.title)}`,
@@ -42,5 +65,5 @@ export function eventIcs(e: EventRow, url: string, now: Date = new Date()): stri
     'END:VEVENT',
     'END:VCALENDAR',
   ];
-  return lines.map(fold).join('\r\n') + '\r\n';
+  return { head: `${head.map(fold).join('\r\n')}\r\n`, tail: `\r\n${tail.map(fold).join('\r\n')}\r\n` };
 }

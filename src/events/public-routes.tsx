@@ -54,7 +54,9 @@ function valuesOf(reg: RegistrationRow): Record<string, string | string[]> {
  * per event version (id + updated_at) instead of parsing Markdown on each request.
  */
 const descriptionCache = new Map<string, string>();
-const pageCache = new Map<string, string>();
+/** Rendered anonymous event pages, as bytes: Node writes them as they are, with no re-encoding. */
+const pageCache = new Map<string, Uint8Array<ArrayBuffer>>();
+const HTML = { 'Content-Type': 'text/html; charset=UTF-8' };
 function description(e: EventRow): string {
   const key = `${e.id}:${e.updated_at}`;
   let html = descriptionCache.get(key);
@@ -78,27 +80,29 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const app = c.get('app');
     const e = app.events.publicEvent(c.req.param('slug') ?? '');
     if (!e) return { res: notFound(c) };
-    if (!app.events.hasAccess(e, getCookie(c, grantCookie(e)))) return { res: render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} />, 401) };
+    // Only passcode events have a grant cookie to read; the others skip the cookie parse.
+    const grant = e.access_mode === 'passcode' ? getCookie(c, grantCookie(e)) : undefined;
+    if (!app.events.hasAccess(e, grant)) return { res: render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} />, 401) };
     return { e };
   };
 
   const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 = 200) => {
     const app = c.get('app');
-    const seatsLeft = e.capacity === null ? null : Math.max(0, e.capacity - app.registrations.counts(e).confirmed);
+    const seatsLeft = app.registrations.seatsLeft(e);
     const open = app.registrations.registrationOpen(e);
     // Anonymous visitors of an unchanged event get the same bytes: render once per version.
     const cacheable = !c.get('user') && Object.keys(extra).length === 0 && status === 200;
     const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}`;
     if (cacheable) {
       const hit = pageCache.get(key);
-      if (hit !== undefined) return c.html(hit);
+      if (hit !== undefined) return c.body(hit, 200, HTML);
       // Shared bytes must hold nothing of this visitor (the public form needs no token).
       c.set('csrfToken', '');
     }
     const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} {...extra} />, status);
     if (cacheable) {
       if (pageCache.size > 1000) pageCache.clear();
-      pageCache.set(key, await res.clone().text());
+      pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));
     }
     return res;
   };
@@ -169,7 +173,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
       const status = res.error === 'invalid' ? 422 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
       return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
     }
-    const manage = app.registrations.links(res.reg).manage.replace(app.baseUrl(), '');
+    const manage = app.registrations.link(res.reg, 'manage').replace(app.baseUrl(), '');
     return render(c, 'Registration', <ConfirmationPage e={v.e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
   });
 
@@ -196,7 +200,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
   r.get('/r/:token/ticket.svg', { kind: 'public' }, async (c) => {
     const found = byManage(c);
     if (!found || found.reg.status !== 'confirmed') return invalidLink(c);
-    const svg = await qrSvg(c.get('app').registrations.links(found.reg).ticket);
+    const svg = await qrSvg(c.get('app').registrations.link(found.reg, 'ticket'));
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'private, max-age=3600' });
   });
 
@@ -229,7 +233,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if (!found) return invalidLink(c);
     const res = app.registrations.confirm(found.event, found.reg, auditCtx(c, found.reg.org_id));
     if (!res.ok) return errorResponse(c, 409, 'Event full', res.message);
-    const manage = app.registrations.links(res.reg).manage.replace(app.baseUrl(), '');
+    const manage = app.registrations.link(res.reg, 'manage').replace(app.baseUrl(), '');
     return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />);
   });
 

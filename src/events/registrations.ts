@@ -1,12 +1,14 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { Result } from '../auth/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
+import { groupedId } from '../db/ids.ts';
 import type { WriteBatcher } from '../db/write-batcher.ts';
 import { type Answers, type CompiledForm, type ParsedRegistration, compileForm, parseAnswers } from './fields.ts';
 import { eventIcs } from './ics.ts';
+import { ReadCache } from './read-cache.ts';
 import { type AttendeeFilter, type EventRow, type RegistrationRow, eventsRepo } from './repo.ts';
 import { AttendeeTokens } from './tokens.ts';
 import { eventStart as formatWhen } from './when.ts';
@@ -35,8 +37,10 @@ export type RegisterResult = { ok: true; reg: RegistrationRow } | RegisterFailur
  */
 export class RegistrationService {
   readonly repo;
+  private readonly confirmedCache;
   constructor(private readonly d: RegistrationDeps) {
     this.repo = eventsRepo(d.db);
+    this.confirmedCache = new ReadCache<number>(d.db);
   }
 
   private iso(): string {
@@ -117,7 +121,8 @@ export class RegistrationService {
     const status = event.double_opt_in ? 'pending' : free ? 'confirmed' : 'waitlisted';
     const at = this.iso();
     const reg: RegistrationRow = {
-      id: randomUUID(),
+      // Shares its leading random bits with the rest of its group commit: see groupedId().
+      id: groupedId(),
       org_id: event.org_id,
       event_id: event.id,
       email,
@@ -268,6 +273,16 @@ export class RegistrationService {
 
   list(e: EventRow, filter: AttendeeFilter, page: number, pageSize = 50) {
     return this.repo.attendees(e.org_id, e.id, filter, pageSize, (page - 1) * pageSize);
+  }
+
+  /**
+   * Seats still free as the public page shows them (null: no limit). Exact after any write by
+   * this server; see ReadCache. Capacity itself is enforced in the write, never from this.
+   */
+  seatsLeft(e: EventRow): number | null {
+    if (e.capacity === null) return null;
+    const confirmed = this.confirmedCache.get(e.id, () => this.repo.countConfirmed(e.org_id, e.id));
+    return Math.max(0, e.capacity - confirmed);
   }
 
   counts(e: EventRow): { confirmed: number; waitlisted: number; pending: number; cancelled: number; checkedIn: number } {

@@ -8,6 +8,7 @@ import type { DB } from '../db/open.ts';
 import type { MembershipRow, OrgRow } from '../orgs/repo.ts';
 import { defaultFields, fieldKeyPattern, selectTypes } from './fields.ts';
 import { type EventRow, type EventStatus, type FieldRow, type FieldType, type ShareLinkRow, eventsRepo } from './repo.ts';
+import { ReadCache } from './read-cache.ts';
 import type { AttendeeTokens } from './tokens.ts';
 
 /** What an organizer edits: the event row minus identity, lifecycle and access secrets. */
@@ -54,8 +55,11 @@ export function eventInScope(membership: MembershipRow | null, eventId: string):
 /** Events, their forms, access modes and share links (the organizer's side). */
 export class EventService {
   readonly repo;
+  /** Public pages look their event up by slug on every hit: see ReadCache for freshness. */
+  private readonly bySlug;
   constructor(private readonly d: EventDeps) {
     this.repo = eventsRepo(d.db);
+    this.bySlug = new ReadCache<Readonly<EventRow> | undefined>(d.db);
   }
 
   private tx<T>(fn: () => T): T {
@@ -253,7 +257,11 @@ export class EventService {
 
   /** A published (or closed) event by its public slug; drafts and archived events do not exist publicly. */
   publicEvent(slug: string): EventRow | undefined {
-    const e = this.repo.eventBySlug(slug);
+    // Shared between requests, hence frozen: a caller that tried to change it would throw.
+    const e = this.bySlug.get(slug, () => {
+      const row = this.repo.eventBySlug(slug);
+      return row && Object.freeze(row);
+    });
     return e && (e.status === 'published' || e.status === 'closed') ? e : undefined;
   }
 

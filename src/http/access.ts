@@ -27,7 +27,9 @@ type Method = 'get' | 'post';
 export function route(app: Hono<AppEnv>, guard: Guard, method: Method, path: string, access: Access, ...handlers: Handler<AppEnv>[]): void {
   if (access.kind === 'org' && !path.includes(':orgSlug')) throw new Error(`org route ${path} must contain :orgSlug`);
   declaredRoutes.set(routeKey(method, path), access);
-  app.on(method.toUpperCase(), path, guard(access), ...(handlers as [Handler<AppEnv>]));
+  // A public route's guard would only call next(): leave the step out of the chain.
+  if (access.kind === 'public') app.on(method.toUpperCase(), path, ...(handlers as [Handler<AppEnv>]));
+  else app.on(method.toUpperCase(), path, guard(access), ...(handlers as [Handler<AppEnv>]));
 }
 
 /** Route helpers bound to one sub-app, so capability route files read as a list of declarations. */

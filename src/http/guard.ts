@@ -35,8 +35,8 @@ const denyMessages = {
  * members of an organization that requires it) to enrolment before anything else.
  */
 export function guard(access: Access): MiddlewareHandler<AppEnv> {
+  if (access.kind === 'public') return (_c, next) => next();
   return async (c, next) => {
-    if (access.kind === 'public') return next();
     const app = c.get('app');
     const session = c.get('session');
     const user = c.get('user');

@@ -6,6 +6,11 @@ import { matchedRoutes } from 'hono/route';
  * path, which may carry tokens or ids. Middleware is registered with `use` (method ALL).
  */
 export function routePattern(c: Context): string {
-  const routes = matchedRoutes(c).filter((r) => r.method !== 'ALL');
-  return routes.at(-1)?.path ?? 'unmatched';
+  // Runs for every request: a backwards scan instead of filter() + at().
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    const r = routes[i];
+    if (r && r.method !== 'ALL') return r.path;
+  }
+  return 'unmatched';
 }

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import nodemailer, { type NodemailerError } from 'nodemailer';
 import QRCode from 'qrcode';
 import { z } from 'zod';
+import { timeOrderedId } from '../db/ids.ts';
 import type { DB } from '../db/open.ts';
 import type { Logger } from '../log.ts';
 import { type OutboxRow, mailRepo } from './repo.ts';
@@ -183,7 +183,8 @@ export class Mailer {
       throw new MailError(`invalid mail: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
     }
     const m = parsed.data;
-    const id = randomUUID();
+    // Time-ordered: outbox rows arrive in bursts (a registration rush) and the id is internal.
+    const id = timeOrderedId();
     const at = iso(this.now());
     const status = this.devMode ? 'dev' : 'queued';
     this.repo.insert({
