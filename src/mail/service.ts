@@ -1,6 +1,7 @@
 import nodemailer, { type NodemailerError } from 'nodemailer';
 import QRCode from 'qrcode';
 import { z } from 'zod';
+import { OutboxLoop } from './outbox-loop.ts';
 import { timeOrderedId } from '../db/ids.ts';
 import type { DB } from '../db/open.ts';
 import type { Logger } from '../log.ts';
@@ -149,11 +150,7 @@ export class Mailer {
   private readonly intervalMs: number;
   private readonly maxAttempts: number;
   private transport: SmtpTransport | undefined;
-  private running = false;
-  private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-  private kicked = false;
+  private readonly loop: OutboxLoop;
 
   constructor(opts: MailerOptions) {
     this.log = opts.log;
@@ -163,6 +160,10 @@ export class Mailer {
     this.messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(opts.from)?.[1] ?? 'tessera.invalid';
     this.now = opts.now;
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.loop = new OutboxLoop(() => this.processOutbox(), this.intervalMs, (e: unknown) => {
+      // Not a message failure (those are handled per row): the database itself failed.
+      this.log.error({ error: e instanceof Error ? e.message : String(e) }, 'mail outbox batch failed');
+    });
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   }
 
@@ -203,7 +204,7 @@ export class Mailer {
     if (status === 'dev') {
       this.log.info({ mailId: id, template: m.template }, 'mail kept in dev outbox (no SMTP configured)');
     } else {
-      this.kick();
+      this.loop.kick();
     }
     return id;
   }
@@ -225,7 +226,7 @@ export class Mailer {
       if (rows.length === 0) break;
       const results = await Promise.all(rows.map((row) => this.deliver(transport, row)));
       sent += results.filter(Boolean).length;
-      if (rows.length < BATCH_SIZE || this.stopping) break;
+      if (rows.length < BATCH_SIZE || this.loop.stopping) break;
     }
     return sent;
   }
@@ -271,52 +272,14 @@ export class Mailer {
 
   /** Starts the delivery loop. In dev mode there is nothing to deliver, so nothing starts. */
   start(): void {
-    if (this.running || this.devMode) return;
-    this.running = true;
-    this.stopping = false;
-    this.schedule(0);
+    if (!this.devMode) this.loop.start();
   }
 
-  /** Stops the loop, waits for a batch in progress, then closes the SMTP connections. */
+  /** Stops the loop and waits for a batch in progress. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
-    this.stopping = false;
+    await this.loop.stop();
     this.transport?.close();
     this.transport = undefined;
-  }
-
-  /** Runs the loop now instead of at the next interval (after an enqueue). */
-  private kick(): void {
-    if (!this.running) return;
-    if (this.inFlight) this.kicked = true;
-    else this.schedule(0);
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delayMs);
-    // The loop must never be what keeps the process alive.
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    this.timer = undefined;
-    this.kicked = false;
-    this.inFlight = this.processOutbox().then(
-      () => undefined,
-      (e: unknown) => {
-        // Not a message failure (those are handled per row): the database itself failed.
-        this.log.error({ error: e instanceof Error ? e.message : String(e) }, 'mail outbox batch failed');
-      },
-    );
-    await this.inFlight;
-    this.inFlight = undefined;
-    this.schedule(this.kicked ? 0 : this.intervalMs);
   }
 
   /** Messages kept because no SMTP server is configured, newest first, for the owner's admin page. */

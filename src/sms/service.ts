@@ -1,5 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
+import { OutboxLoop } from '../mail/outbox-loop.ts';
 import { constantTimeEqual, hashToken } from '../auth/token.ts';
 import { type DB, transaction } from '../db/open.ts';
 import type { Logger } from '../log.ts';
@@ -78,11 +79,7 @@ export class SmsOutbox {
   private readonly intervalMs: number;
   private readonly maxAttempts: number;
   private readonly maxAgeMs: number;
-  private running = false;
-  private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-  private kicked = false;
+  private readonly loop: OutboxLoop;
 
   constructor(opts: SmsOutboxOptions) {
     this.log = opts.log;
@@ -90,6 +87,10 @@ export class SmsOutbox {
     this.sender = opts.sender;
     this.now = opts.now;
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
+    this.loop = new OutboxLoop(() => this.processOutbox(), this.intervalMs, (e: unknown) => {
+      // Not a message failure (those are handled per row): the database itself failed.
+      this.log.error({ error: e instanceof Error ? e.message : String(e) }, 'sms outbox batch failed');
+    });
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
   }
@@ -114,7 +115,7 @@ export class SmsOutbox {
     if (status === 'dev') {
       this.log.info({ smsId: id, purpose: m.purpose }, 'sms kept in dev outbox (no SMS provider configured)');
     } else {
-      this.kick();
+      this.loop.kick();
     }
     return id;
   }
@@ -138,7 +139,7 @@ export class SmsOutbox {
       if (rows.length === 0) break;
       const results = await Promise.all(rows.map((row) => this.deliver(sender, row)));
       sent += results.filter(Boolean).length;
-      if (rows.length < BATCH_SIZE || this.stopping) break;
+      if (rows.length < BATCH_SIZE || this.loop.stopping) break;
     }
     return sent;
   }
@@ -170,50 +171,12 @@ export class SmsOutbox {
 
   /** Starts the delivery loop. In dev mode there is nothing to deliver, so nothing starts. */
   start(): void {
-    if (this.running || this.devMode) return;
-    this.running = true;
-    this.stopping = false;
-    this.schedule(0);
+    if (!this.devMode) this.loop.start();
   }
 
-  /** Stops the loop and waits for a batch in progress (each send is bounded by its timeout). */
+  /** Stops the loop and waits for a batch in progress. */
   async stop(): Promise<void> {
-    this.running = false;
-    this.stopping = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
-    this.stopping = false;
-  }
-
-  /** Runs the loop now instead of at the next interval: a code is awaited by someone. */
-  private kick(): void {
-    if (!this.running) return;
-    if (this.inFlight) this.kicked = true;
-    else this.schedule(0);
-  }
-
-  private schedule(delayMs: number): void {
-    if (!this.running) return;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.tick(), delayMs);
-    // The loop must never be what keeps the process alive.
-    this.timer.unref();
-  }
-
-  private async tick(): Promise<void> {
-    this.timer = undefined;
-    this.kicked = false;
-    this.inFlight = this.processOutbox().then(
-      () => undefined,
-      (e: unknown) => {
-        // Not a message failure (those are handled per row): the database itself failed.
-        this.log.error({ error: e instanceof Error ? e.message : String(e) }, 'sms outbox batch failed');
-      },
-    );
-    await this.inFlight;
-    this.inFlight = undefined;
-    this.schedule(this.kicked ? 0 : this.intervalMs);
+    await this.loop.stop();
   }
 
   /** Messages kept because no provider is configured, newest first, for the owner's admin page. */
