@@ -39,6 +39,15 @@ export function auditRepo(db: DB) {
     pageAfter(afterSeq: number, limit: number): AuditRow[] {
       return page.all(afterSeq, limit) as AuditRow[];
     },
+    /** Whether a key rotation to `newId` already has its audit row (rotation recovery is idempotent). */
+    rotationRecorded(purpose: string, newId: string): boolean {
+      return db.prepare(`SELECT 1 FROM audit_log WHERE action = 'keys.rotated' AND json_extract(details, '$.purpose') = ? AND json_extract(details, '$.newId') = ? LIMIT 1`).get(purpose, newId) !== undefined;
+    },
+    /** The key id of the last recorded master-key rotation. */
+    lastMasterRotation(): string | undefined {
+      const row = db.prepare(`SELECT json_extract(details, '$.newId') AS id FROM audit_log WHERE action = 'keys.rotated' AND json_extract(details, '$.purpose') = 'master' ORDER BY seq DESC LIMIT 1`).get() as { id: string } | undefined;
+      return row?.id;
+    },
     recentForOrg(orgId: string, limit: number): AuditRow[] {
       return forOrg.all(orgId, limit) as AuditRow[];
     },

@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { AuditContext, AuditLog } from '../audit/service.ts';
+import { auditRepo } from '../audit/repo.ts';
 import { type DB, DatabaseOpenError, openDatabase, rekeyPragma } from '../db/open.ts';
+import { settingsRepo } from '../db/settings-repo.ts';
 import { type DataKey, type KeyPurpose, type Keyring, fsyncDir, kekId, keyringBackupPath, peekKekId, purposes } from './keyring.ts';
 import { KeyError, type MasterKeySource, parseMasterKey } from './master-key.ts';
 
@@ -26,15 +28,15 @@ export const newGenerationMarkerSchema = z.object({ required: z.literal(true), d
 export type NewGenerationMarker = z.infer<typeof newGenerationMarkerSchema>;
 
 export function readNewGenerationMarker(db: DB): NewGenerationMarker | undefined {
-  const row = db.prepare('SELECT value FROM settings WHERE key = ?').get(NEW_GENERATION_MARKER) as { value: string } | undefined;
-  if (!row) return undefined;
-  const parsed = newGenerationMarkerSchema.safeParse(JSON.parse(row.value));
+  const value = settingsRepo(db).get(NEW_GENERATION_MARKER);
+  if (value === undefined) return undefined;
+  const parsed = newGenerationMarkerSchema.safeParse(JSON.parse(value));
   return parsed.success ? parsed.data : undefined;
 }
 
 /** For the replicator, once the new generation's first snapshot is safely stored. */
 export function clearNewGenerationMarker(db: DB): void {
-  db.prepare('DELETE FROM settings WHERE key = ?').run(NEW_GENERATION_MARKER);
+  settingsRepo(db).delete(NEW_GENERATION_MARKER);
 }
 
 export interface RotationContext {
@@ -94,11 +96,7 @@ function fileOpensWith(file: string, key: Buffer): boolean {
 }
 
 function rotationRecorded(db: DB, purpose: string, newId: string): boolean {
-  return (
-    db
-      .prepare(`SELECT 1 FROM audit_log WHERE action = 'keys.rotated' AND json_extract(details, '$.purpose') = ? AND json_extract(details, '$.newId') = ? LIMIT 1`)
-      .get(purpose, newId) !== undefined
-  );
+  return auditRepo(db).rotationRecorded(purpose, newId);
 }
 
 /**
@@ -110,9 +108,7 @@ export function recordRotation(ctx: RotationContext, purpose: KeyPurpose, oldId:
     .transaction(() => {
       if (purpose === 'db') {
         const marker: NewGenerationMarker = { required: true, dbKeyId: newId, at: new Date().toISOString() };
-        ctx.db
-          .prepare('INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at')
-          .run(NEW_GENERATION_MARKER, JSON.stringify(marker), marker.at);
+        settingsRepo(ctx.db).put(NEW_GENERATION_MARKER, JSON.stringify(marker), marker.at);
       }
       if (!rotationRecorded(ctx.db, purpose, newId)) {
         ctx.audit.record(ctx.actor, 'keys.rotated', { type: 'key', id: newId }, 'success', { purpose, oldId, newId, ...extra });
@@ -324,10 +320,7 @@ export function finishInterrupted(ctx: RotationContext, opts: { dbUnderPendingKe
     const newId = kekId(ctx.master);
     if (bakKek !== undefined && bakKek !== newId) {
       // The keyring was rewrapped under this master key but the rotation stopped before its audit row.
-      const last = ctx.db
-        .prepare(`SELECT json_extract(details, '$.newId') AS id FROM audit_log WHERE action = 'keys.rotated' AND json_extract(details, '$.purpose') = 'master' ORDER BY seq DESC LIMIT 1`)
-        .get() as { id: string } | undefined;
-      if (last?.id !== newId) {
+      if (auditRepo(ctx.db).lastMasterRotation() !== newId) {
         ctx.audit.record(ctx.actor, 'keys.rotated', { type: 'master-key', id: newId }, 'success', { purpose: 'master', oldId: bakKek, newId, recovered: true });
         done.push(`recorded an interrupted master key rotation (${bakKek} → ${newId})`);
       }
