@@ -1,3 +1,4 @@
+import type { AuditLog } from '../audit/service.ts';
 import type { Config } from '../config/config.ts';
 import type { DB } from '../db/open.ts';
 import type { Keyring } from '../keys/keyring.ts';
@@ -11,7 +12,7 @@ import type { BackupTarget } from './targets/target.ts';
  * Starts continuous backup inside the server when a target is configured. Call
  * configuredTargets(cfg) before opening anything, so a bad setting stops start-up with one line.
  */
-export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db: DB; dbFile: string; keyring: Keyring; log: Logger; now?: () => number }): BackupService | undefined {
+export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db: DB; dbFile: string; keyring: Keyring; log: Logger; audit?: AuditLog; now?: () => number }): BackupService | undefined {
   const { cfg, targets, log } = args;
   if (targets.length === 0) {
     log.info('backup: no target configured (--backup-dir or --backup-s3-url): continuous backup is off');
@@ -29,6 +30,7 @@ export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db:
     snapshotIntervalMs: cfg.backupSnapshotHours * 3_600_000,
     retentionDays: cfg.backupRetentionDays,
     appDb: args.db,
+    audit: args.audit,
   });
   svc.start();
   return svc;

@@ -1,16 +1,18 @@
 import { Cron } from 'croner';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import { z } from 'zod';
+import { type AuditLog, systemContext } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Keyring } from '../keys/keyring.ts';
-import { clearNewGenerationMarker, readNewGenerationMarker } from '../keys/rotation.ts';
+import { clearNewGenerationMarker, pruneRetiredKeys, readNewGenerationMarker } from '../keys/rotation.ts';
 import { keyringPath } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
 import { readCatalog } from './catalog.ts';
 import { keyringKey, parseKey } from './layout.ts';
 import { segmentObject, snapshotObject } from './objects.ts';
-import { sealInMemory, writeObject } from './object-format.ts';
+import { type ObjectHeader, readObject, sealInMemory, writeObject } from './object-format.ts';
 import { type CapturedSegment, Replicator, type SnapshotJob } from './replicator.ts';
 import { planRetention } from './retention.ts';
 import { Shipper, type TargetStatus } from './shipper.ts';
@@ -34,6 +36,27 @@ export interface BackupServiceOptions {
   appDb?: DB;
   /** bytes of captured objects kept in memory before they go to the spool (default 64 MiB) */
   memoryBudgetBytes?: number;
+  /**
+   * The app's audit log. With it, a full retention pass also drops retired backup and db keys
+   * that no kept object needs any more (audited as `keys.pruned`); without it keys are kept.
+   */
+  audit?: AuditLog;
+}
+
+/** A snapshot or segment a retention pass leaves in place (or that is still on its way). */
+interface KeptObject {
+  target?: BackupTarget;
+  key: string;
+  generation: string;
+  time: number;
+  size: number;
+}
+
+/** Stops readObject once the authenticated header is known: the payload is not needed. */
+class HeaderRead extends Error {
+  constructor(readonly header: ObjectHeader) {
+    super('header read');
+  }
 }
 
 /** Captured segments waiting in memory, across targets; beyond this they go to the spool on disk. */
@@ -235,29 +258,132 @@ export class BackupService {
     await writeStatusFile(statusFile(this.opts.dataDir), this.status()).catch(() => undefined);
   }
 
-  /** Deletes what the retention window no longer needs, on every target (or one). */
+  /**
+   * Deletes what the retention window no longer needs, on every target (or one). After a full
+   * pass that succeeded everywhere, retired keys that nothing kept still needs are dropped too.
+   */
   async runRetention(only?: BackupTarget): Promise<{ target: string; deleted: number; error?: string }[]> {
     const out: { target: string; deleted: number; error?: string }[] = [];
+    // Objects on their way (spool leftovers of the previous run above all) count as kept: they
+    // reach a target after its catalog was read.
+    const inFlightAtStart = [...this.waiting.keys()];
+    const kept: KeptObject[] = [];
+    let everyTarget = only === undefined;
     for (const t of only ? [only] : this.opts.targets) {
-      if (this.retentionRunning.has(t.label)) continue;
+      if (this.retentionRunning.has(t.label)) {
+        everyTarget = false;
+        continue;
+      }
       this.retentionRunning.add(t.label);
       try {
-        const plan = planRetention(await readCatalog(t), this.now(), this.opts.retentionDays);
+        const cat = await readCatalog(t);
+        const plan = planRetention(cat, this.now(), this.opts.retentionDays);
         // Never delete what is still being shipped from the spool (a retry would recreate it).
         const del = plan.delete.filter((k) => !this.waiting.has(k));
         if (del.length) {
           await t.delete(del);
           this.opts.log.info({ target: t.label, deleted: del.length, keepFrom: plan.base?.key }, 'backup: retention removed old objects');
         }
+        const gone = new Set(del);
+        for (const g of cat.generations) {
+          for (const o of [...g.snapshots, ...g.segments]) if (!gone.has(o.key)) kept.push({ target: t, key: o.key, generation: o.generation, time: o.time, size: o.size });
+        }
         out.push({ target: t.label, deleted: del.length });
       } catch (e) {
+        everyTarget = false;
         this.opts.log.warn({ target: t.label, err: (e as Error).message }, 'backup: retention pass failed');
         out.push({ target: t.label, deleted: 0, error: (e as Error).message });
       } finally {
         this.retentionRunning.delete(t.label);
       }
     }
+    if (everyTarget && this.opts.audit && !this.stopped) {
+      for (const key of new Set([...inFlightAtStart, ...this.waiting.keys()])) {
+        const p = parseKey(key);
+        if (p && p.kind !== 'keyring') kept.push({ key, generation: p.generation, time: p.time, size: 0 });
+      }
+      try {
+        await this.pruneKeys(kept, this.opts.audit);
+      } catch (e) {
+        this.opts.log.warn({ err: (e as Error).message }, 'backup: cannot drop retired keys');
+      }
+    }
     return out;
+  }
+
+  /**
+   * Drops retired backup and db keys that no kept object can need. Rotations run only with the
+   * server stopped (they take data/tessera.pid, which the server holds while it runs: cli/commands
+   * withRotation), so a key retired at time R sealed or encrypted only objects captured before R;
+   * once the oldest object kept anywhere was captured after R, the key protects nothing left.
+   * Capture times come from the clock, so as a check that does not trust it, the header of one
+   * object of every kept generation from an earlier run is read (a generation never changes keys:
+   * one run, one backup key, one db key) and the keys it names are kept whatever their age.
+   */
+  private async pruneKeys(kept: KeptObject[], audit: AuditLog): Promise<void> {
+    // An empty target (all of them) proves nothing about what else may exist: keep everything.
+    if (!kept.some((o) => o.target !== undefined)) return;
+    // A loop, not Math.min(...): a month of one-second segments is more arguments than V8 takes.
+    let oldest = Infinity;
+    for (const o of kept) if (o.time < oldest) oldest = o.time;
+    const cutoff = new Date(oldest);
+    const candidates = this.opts.keyring
+      .list()
+      .filter((k) => (k.purpose === 'backup' || k.purpose === 'db') && k.status === 'retired' && Date.parse(k.retired ?? k.created) < oldest);
+    if (candidates.length === 0) return;
+
+    const needed = new Set<string>();
+    const earlier = new Map<string, KeptObject[]>();
+    for (const o of kept) {
+      // This run's generations are under the active keys, which are never dropped.
+      if (this.generationKeys.has(o.generation)) continue;
+      const list = earlier.get(o.generation) ?? [];
+      list.push(o);
+      earlier.set(o.generation, list);
+    }
+    for (const [generation, objects] of earlier) {
+      const onTarget = objects.filter((o) => o.target !== undefined);
+      // Not on any target yet (still in the spool): its keys cannot be read from there; next pass.
+      if (onTarget.length === 0) {
+        this.opts.log.info({ generation }, 'backup: retired keys stay until the previous run\'s objects are shipped');
+        return;
+      }
+      const smallest = onTarget.reduce((a, b) => (b.size < a.size ? b : a));
+      const h = await this.readHeader(smallest);
+      needed.add(h.backupKeyId);
+      needed.add(h.dbKeyId);
+    }
+    const clockDoubt = candidates.filter((k) => needed.has(k.id)).map((k) => k.id);
+    if (clockDoubt.length) this.opts.log.warn({ keys: clockDoubt }, 'backup: kept objects newer than a key\'s retirement still use it (clock went back?); keeping the key');
+
+    const actor = systemContext();
+    let changed = false;
+    for (const purpose of ['backup', 'db'] as const) {
+      const removed = pruneRetiredKeys({ keyring: this.opts.keyring, audit, actor }, purpose, cutoff, (id) => needed.has(id));
+      if (removed.length === 0) continue;
+      changed = true;
+      this.opts.log.info({ purpose, removed, oldestKept: cutoff.toISOString() }, 'backup: retired keys no kept backup needs were dropped from the keyring');
+    }
+    // The copies beside the backups should not keep a dropped key longer than the window does.
+    if (changed) this.storeKeyringCopy();
+  }
+
+  /** The authenticated header of one object, without downloading the rest of it. */
+  private async readHeader(o: KeptObject): Promise<ObjectHeader> {
+    const target = o.target as BackupTarget;
+    const discard = new Writable({ write: (_c, _e, done) => done() });
+    try {
+      return await readObject(await target.get(o.key), discard, {
+        name: o.key,
+        keys: this.opts.keyring,
+        onHeader: (h) => {
+          throw new HeaderRead(h);
+        },
+      });
+    } catch (e) {
+      if (e instanceof HeaderRead) return e.header;
+      throw e;
+    }
   }
 
   /**
@@ -338,8 +464,15 @@ export class BackupService {
   private onGeneration(g: { id: string; reason: string; dbKeyId: string }): void {
     this.generationKeys.set(g.id, g.dbKeyId);
     this.opts.log.info({ generation: g.id, reason: g.reason, dbKeyId: g.dbKeyId }, 'backup: new generation');
-    // A copy of the keyring (wrapped keys only) beside the backups: with the master key alone,
-    // a lost server can be restored. Only when it changed.
+    this.storeKeyringCopy();
+  }
+
+  /**
+   * A copy of the keyring (wrapped keys only) beside the backups: with the master key alone,
+   * a lost server can be restored. Only when it changed (at a generation start, or after retired
+   * keys were dropped).
+   */
+  private storeKeyringCopy(): void {
     let bytes: Buffer;
     try {
       bytes = fs.readFileSync(keyringPath(this.opts.dataDir));

@@ -110,7 +110,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   ];
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
-  const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, now: opts.now });
+  const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, audit: ctx.audit, now: opts.now });
   const restoreTester = new RestoreTester({ ctx, dbFile, backup });
   attachRestoreTester(ctx, restoreTester);
   if (backup) {

@@ -134,16 +134,33 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   fsyncDir(path.dirname(file));
 }
 
+/**
+ * Purposes whose retired keys may be dropped once nothing needs them. Audit keys never: every row
+ * of the chain names its key and is verified forever. Token keys never: retired ones still verify
+ * ticket and manage links mailed before a rotation (events/tokens.ts), which live as long as the
+ * registrations, not as long as anything retention can see.
+ */
+function assertPrunable(purpose: KeyPurpose): asserts purpose is 'db' | 'backup' {
+  if (purpose === 'audit') throw new KeyError('audit keys are never pruned: the audit chain needs every one of them to verify');
+  if (purpose === 'token') throw new KeyError('token keys are never pruned: retired ones still verify ticket and manage links sent before the rotation');
+}
+
+function prunable(k: { purpose: KeyPurpose; status: KeyStatus; created: string; retired?: string }, purpose: KeyPurpose, olderThan: Date): boolean {
+  return k.purpose === purpose && k.status === 'retired' && Date.parse(k.retired ?? k.created) < olderThan.getTime();
+}
+
 export class Keyring {
   private constructor(
     readonly file: string,
-    private readonly keys: Entry[],
+    private keys: Entry[],
+    /** kekId of the master key the file is wrapped with: forgetRetired refuses any other file */
+    private wrappedWith: string,
   ) {}
 
   static create(file: string, master: Buffer): Keyring {
     const now = new Date().toISOString();
     const keys = purposes.map((purpose) => ({ id: `${purpose}-1`, purpose, status: 'active' as const, key: randomBytes(32), created: now }));
-    const ring = new Keyring(file, keys);
+    const ring = new Keyring(file, keys, kekId(master));
     ring.save(master, 'wx');
     return ring;
   }
@@ -181,7 +198,12 @@ export class Keyring {
         throw new KeyError(`keyring ${file} is damaged: more than one pending ${p} key`);
       }
     }
-    return new Keyring(file, keys);
+    return new Keyring(file, keys, parsed.data.kekId);
+  }
+
+  /** Which master key (its kekId) this keyring was loaded or last saved with. */
+  get masterKeyId(): string {
+    return this.wrappedWith;
   }
 
   active(purpose: KeyPurpose): DataKey {
@@ -248,25 +270,52 @@ export class Keyring {
   }
 
   /**
-   * Forgets retired keys of a purpose that were retired before `olderThan` and that `stillNeeded`
-   * does not claim. This is the seam for backup retention: once the last backup object made under
-   * a key (backup keys) or holding pages under it (db keys) has expired, retention calls this with
-   * "now - retention" and a predicate over the objects it still keeps, then saves the keyring.
-   * Audit keys are never pruned: every row of the chain names its key and is verified forever.
+   * Forgets, in memory only, retired keys of a purpose that were retired before `olderThan` and
+   * that `stillNeeded` does not claim; the caller saves with the master key. Returns their ids.
    */
   pruneRetired(purpose: KeyPurpose, olderThan: Date, stillNeeded: (id: string) => boolean = () => false): string[] {
-    if (purpose === 'audit') throw new KeyError('audit keys are never pruned: the audit chain needs every one of them to verify');
-    const removed: string[] = [];
-    for (let i = this.keys.length - 1; i >= 0; i--) {
-      const k = this.keys[i] as Entry;
-      if (k.purpose !== purpose || k.status !== 'retired') continue;
-      const since = Date.parse(k.retired ?? k.created);
-      if (since < olderThan.getTime() && !stillNeeded(k.id)) {
-        this.keys.splice(i, 1);
-        removed.push(k.id);
-      }
+    assertPrunable(purpose);
+    const removed = this.keys.filter((k) => prunable(k, purpose, olderThan) && !stillNeeded(k.id)).map((k) => k.id);
+    this.keys = this.keys.filter((k) => !removed.includes(k.id));
+    return removed;
+  }
+
+  /**
+   * pruneRetired for a running server, which does not keep the master key: every key is wrapped
+   * on its own (the AAD binds purpose and id, not status or position), so dropping entries from
+   * the file needs no unwrapping. The file is re-read and must still be the keyring this one was
+   * loaded from (same master key); only entries that are retired there *and* here go, so a file
+   * that changed underneath (a restored keyring.json) is refused rather than merged. Backup
+   * retention calls this once nothing it keeps was written under those keys.
+   */
+  forgetRetired(purpose: KeyPurpose, olderThan: Date, stillNeeded: (id: string) => boolean = () => false): string[] {
+    assertPrunable(purpose);
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (e) {
+      throw new KeyError(`cannot re-read keyring ${this.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    return removed.reverse();
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new KeyError(`keyring ${this.file} is damaged (not valid JSON); not pruning`);
+    }
+    const parsed = keyringSchema.safeParse(json);
+    if (!parsed.success) throw new KeyError(`keyring ${this.file} is damaged (${parsed.error.issues[0]?.path.join('.') || 'format'}); not pruning`);
+    if (parsed.data.kekId !== this.wrappedWith) {
+      throw new KeyError(`keyring ${this.file} was replaced by one wrapped with another master key (${parsed.data.kekId}, loaded with ${this.wrappedWith}); not pruning`);
+    }
+    const inMemory = new Map(this.keys.map((k) => [k.id, k]));
+    const removed = parsed.data.keys
+      .filter((w) => prunable(w, purpose, olderThan) && inMemory.get(w.id)?.status === 'retired' && !stillNeeded(w.id))
+      .map((w) => w.id);
+    if (removed.length === 0) return removed;
+    const body: KeyringFile = { ...parsed.data, keys: parsed.data.keys.filter((w) => !removed.includes(w.id)) };
+    writeFileAtomic(this.file, JSON.stringify(body, null, 2) + '\n');
+    this.keys = this.keys.filter((k) => !removed.includes(k.id));
+    return removed;
   }
 
   /** Wraps every data key under a new master key and writes the keyring (rotate-master). */
@@ -304,6 +353,7 @@ export class Keyring {
     };
     if (flag === 'wx' && fs.existsSync(this.file)) throw new KeyError(`keyring ${this.file} already exists`);
     writeFileAtomic(this.file, JSON.stringify(body, null, 2) + '\n');
+    this.wrappedWith = body.kekId;
   }
 }
 

@@ -229,16 +229,13 @@ export function rotateMasterKey(ctx: RotationContext, opts: { newMaster: Buffer 
 }
 
 /**
- * Drops retired keys of one purpose that retention no longer needs (see Keyring.pruneRetired),
- * saves and audits. Backup retention calls this after deleting old generations.
+ * Drops retired keys of one purpose that nothing needs any more (Keyring.forgetRetired) and
+ * audits it. Needs no master key, so backup retention runs it inside the server.
  */
-export function pruneRetiredKeys(ctx: RotationContext, purpose: KeyPurpose, olderThan: Date, stillNeeded?: (id: string) => boolean): string[] {
-  const removed = ctx.keyring.pruneRetired(purpose, olderThan, stillNeeded);
+export function pruneRetiredKeys(ctx: Pick<RotationContext, 'keyring' | 'audit' | 'actor'>, purpose: KeyPurpose, olderThan: Date, stillNeeded?: (id: string) => boolean): string[] {
+  const removed = ctx.keyring.forgetRetired(purpose, olderThan, stillNeeded);
   if (removed.length === 0) return removed;
-  ctx.keyring.keepBackup();
-  ctx.keyring.save(ctx.master);
   ctx.audit.record(ctx.actor, 'keys.pruned', { type: 'keyring' }, 'success', { purpose, removed, olderThan: olderThan.toISOString() });
-  ctx.keyring.dropBackup();
   return removed;
 }
 
