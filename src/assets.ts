@@ -28,6 +28,9 @@ function loadSea(): SeaApi | undefined {
 /** SEA asset key of the better-sqlite3-multiple-ciphers addon (build.mjs embeds it, sea-entry.ts loads it). */
 export const addonAssetKey = 'native/better_sqlite3.node';
 
+/** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/db/checkpoint-worker.ts). */
+export const checkpointWorkerAssetKey = 'workers/checkpoint-worker.cjs';
+
 const sea = loadSea();
 let manifest: string[] | undefined;
 

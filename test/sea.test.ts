@@ -66,7 +66,8 @@ describe('dist/tessera (single binary)', () => {
     const cwd = freshDir();
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const child = spawn(binary, ['serve', '--port', String(port)], { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    // A tiny checkpoint threshold, so a few writes bring the checkpoint worker in (below).
+    const child = spawn(binary, ['serve', '--port', String(port), '--wal-checkpoint-frames', '10'], { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let stdout = '';
     let stderr = '';
@@ -100,9 +101,22 @@ describe('dist/tessera (single binary)', () => {
     expect(fs.statSync(runtime).mode & 0o777).toBe(0o700);
     expect(fs.readdirSync(runtime)).toEqual([]);
 
+    // Failed sign-ins are written (audit rows, throttle counters): enough WAL for a checkpoint,
+    // which the worker thread runs from the embedded bundle with the addon already loaded.
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`${base}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `email=nobody${i}%40example.invalid&password=wrong-password-${i}` });
+      await res.arrayBuffer();
+    }
+    const workerRuns = await waitFor('a checkpoint on the worker thread', async () => {
+      const m = /^tessera_wal_checkpoints_total\{where="worker"\} (\d+)$/m.exec(await (await fetch(`${base}/metrics`)).text());
+      return m && Number(m[1]) > 0 ? Number(m[1]) : undefined;
+    });
+    expect(workerRuns).toBeGreaterThan(0);
+
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stderr).toBe('');
+    expect(stdout).not.toContain('checkpoint worker unavailable');
   });
 
   it('refuses a bad --port with exit 2 and one line naming the flag', async () => {

@@ -29,6 +29,7 @@ export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db:
     syncIntervalMs: cfg.backupSyncIntervalMs,
     snapshotIntervalMs: cfg.backupSnapshotHours * 3_600_000,
     retentionDays: cfg.backupRetentionDays,
+    checkpointFrames: cfg.walCheckpointFrames,
     appDb: args.db,
     audit: args.audit,
   });

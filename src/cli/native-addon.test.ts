@@ -39,7 +39,7 @@ describe('loadAddon', () => {
 
   it.runIf(process.platform === 'linux' && process.arch === 'x64')('loads the addon from a fresh 0700 dir and leaves no file behind', () => {
     const dir = path.join(temp(), 'nested', 'rt');
-    const addon = loadAddon(fs.readFileSync(addonFile), dir) as { Database?: unknown };
+    const addon = loadAddon(fs.readFileSync(addonFile), dir).exports as { Database?: unknown };
     expect(typeof addon.Database).toBe('function');
     expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
     expect(fs.readdirSync(dir)).toEqual([]);

@@ -53,8 +53,12 @@ function ensurePrivateDir(dir: string): void {
 
 const hint = 'set TESSERA_RUNTIME_DIR to a private directory on a filesystem that allows executables (not a noexec mount)';
 
-/** Writes the addon bytes to a private file in dir, loads it and removes the file; returns its exports. */
-export function loadAddon(bytes: Uint8Array, dir: string): object {
+/**
+ * Writes the addon bytes to a private file in dir, loads it and removes the file; returns its
+ * exports and the name it was loaded under (a worker thread's dlopen of that name gets the
+ * library already mapped, without touching the file system).
+ */
+export function loadAddon(bytes: Uint8Array, dir: string): { exports: object; file: string } {
   let file: string | undefined;
   try {
     ensurePrivateDir(dir);
@@ -63,7 +67,7 @@ export function loadAddon(bytes: Uint8Array, dir: string): object {
     fs.writeFileSync(file, bytes, { mode: 0o700, flag: 'wx' });
     const mod = { exports: {} as object };
     process.dlopen(mod, file);
-    return mod.exports;
+    return { exports: mod.exports, file };
   } catch (e) {
     if (e instanceof AddonLoadError) throw new AddonLoadError(`cannot load the SQLite addon: ${e.message}; or ${hint}`);
     const reason = ((e as Error).message ?? String(e)).split('\n')[0];

@@ -10,7 +10,8 @@ import { AddonLoadError, loadAddon, runtimeDir } from './native-addon.ts';
 async function start(argv: string[]): Promise<number> {
   if (isSingleBinary()) {
     try {
-      setNativeBinding(loadAddon(readAsset(addonAssetKey), runtimeDir(argv, process.env)));
+      const addon = loadAddon(readAsset(addonAssetKey), runtimeDir(argv, process.env));
+      setNativeBinding(addon.exports, addon.file);
     } catch (e) {
       if (!(e instanceof AddonLoadError)) throw e;
       process.stderr.write(`tessera: ${e.message}\n`);

@@ -13,9 +13,16 @@ export function databasePath(dataDir: string): string {
 }
 
 let nativeBinding: object | undefined;
+let nativeBindingFile: string | undefined;
 /** The single binary loads the addon itself (see build.mjs) and hands it over here. */
-export function setNativeBinding(addon: object): void {
+export function setNativeBinding(addon: object, file?: string): void {
   nativeBinding = addon;
+  nativeBindingFile = file;
+}
+
+/** The name the single binary's addon was loaded under (worker threads load it by that name). */
+export function nativeAddonFile(): string | undefined {
+  return nativeBindingFile;
 }
 
 /**

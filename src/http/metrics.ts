@@ -79,4 +79,28 @@ export class Metrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+
+  /** WAL checkpoint counters and the WAL's length, read on each scrape (servers without a backup target). */
+  observeCheckpoints(read: () => { worker: number; main: number; failures: number; frames: number }): void {
+    new Gauge({
+      name: 'tessera_wal_frames',
+      help: 'Frames in the write-ahead log now (4 KiB each); checkpoints copy them into the database file',
+      registers: [this.registry],
+      collect() {
+        this.set(read().frames);
+      },
+    });
+    new Counter({
+      name: 'tessera_wal_checkpoints_total',
+      help: 'WAL checkpoints by where they ran: worker (off the request path) or main (catch-up)',
+      labelNames: ['where'],
+      registers: [this.registry],
+      collect() {
+        const s = read();
+        this.reset();
+        this.inc({ where: 'worker' }, s.worker);
+        this.inc({ where: 'main' }, s.main);
+      },
+    });
+  }
 }

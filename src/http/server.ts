@@ -12,6 +12,7 @@ import { systemContext } from '../audit/service.ts';
 import type { BackupService } from '../backup/service.ts';
 import { RestoreTester, attachRestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
+import { WalCheckpoints } from '../db/checkpointer.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { acquireInstanceLock } from '../db/instance-lock.ts';
@@ -111,6 +112,12 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
   const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, audit: ctx.audit, now: opts.now });
+  // Without a backup target nobody else checkpoints: a worker does, off the request path.
+  const checkpoints = backup ? undefined : new WalCheckpoints({ db: ctx.db, dbFile, key: ctx.keyring.active('db').key, log, frames: cfg.walCheckpointFrames });
+  if (checkpoints) {
+    checkpoints.start();
+    ctx.metrics.observeCheckpoints(() => ({ ...checkpoints.stats, frames: checkpoints.walFrames().frames }));
+  }
   const restoreTester = new RestoreTester({ ctx, dbFile, backup });
   attachRestoreTester(ctx, restoreTester);
   if (backup) {
@@ -198,6 +205,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       await restoreTester.settled(cfg.shutdownTimeoutMs);
       // Ships every committed change (bounded by the shutdown timeout) before the DB closes.
       await backup?.stop(cfg.shutdownTimeoutMs);
+      await checkpoints?.close();
       try {
         ctx.db.pragma('wal_checkpoint(TRUNCATE)');
       } finally {

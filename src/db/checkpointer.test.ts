@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readShmHeader } from '../backup/wal.ts';
+import { createLogger } from '../log.ts';
+import { CheckpointWorker, WalCheckpoints } from './checkpointer.ts';
+import { type DB, openDatabase } from './open.ts';
+
+const log = createLogger('silent');
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function freshDb(): { db: DB; file: string; key: Buffer } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-ckpt-'));
+  const file = path.join(dir, 'test.db');
+  const key = randomBytes(32);
+  const db = openDatabase(file, { key, create: true });
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)');
+  cleanups.push(() => {
+    if (db.open) db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return { db, file, key };
+}
+
+/** One row per transaction, each a page or more of new data, so the WAL grows by known steps. */
+function write(db: DB, n: number, from = 0): void {
+  const ins = db.prepare('INSERT INTO t (id, v) VALUES (?, ?)');
+  for (let i = 0; i < n; i++) ins.run(from + i, randomBytes(3000).toString('base64'));
+}
+
+const shm = (file: string) => readShmHeader(`${file}-shm`);
+
+describe('WalCheckpoints', () => {
+  it('lets the worker copy a long WAL back, with nothing done on the main connection, and the WAL starts over', async () => {
+    const { db, file, key } = freshDb();
+    const cp = new WalCheckpoints({ db, dbFile: file, key, log, frames: 50 });
+    cleanups.push(() => cp.close());
+    write(db, 60);
+    const before = shm(file);
+    expect(before.mxFrame).toBeGreaterThanOrEqual(50);
+    expect(before.nBackfill).toBe(0);
+
+    await cp.tick();
+    expect(cp.stats.worker).toBeGreaterThanOrEqual(1);
+    expect(cp.stats.main).toBe(0);
+    const after = shm(file);
+    expect(after.nBackfill).toBe(after.mxFrame);
+    // The next write restarts the WAL from its beginning (new salt).
+    write(db, 1, 1000);
+    const restarted = shm(file);
+    expect(restarted.mxFrame).toBeLessThan(before.mxFrame);
+    expect(restarted.salt.equals(before.salt)).toBe(false);
+    expect(db.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 61 });
+  });
+
+  it('does nothing while the WAL is shorter than the threshold', async () => {
+    const { db, file, key } = freshDb();
+    const cp = new WalCheckpoints({ db, dbFile: file, key, log, frames: 500 });
+    cleanups.push(() => cp.close());
+    write(db, 10);
+    await cp.tick();
+    expect(cp.stats).toEqual({ worker: 0, main: 0, failures: 0 });
+    expect(shm(file).nBackfill).toBe(0);
+  });
+
+  it('turns SQLite’s automatic checkpoint off on the app connection', () => {
+    const { db, file, key } = freshDb();
+    const cp = new WalCheckpoints({ db, dbFile: file, key, log, useWorker: false });
+    cleanups.push(() => cp.close());
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    write(db, 1200);
+    // Past SQLite's own 1000-frame default and still nothing copied back: only we checkpoint.
+    expect(shm(file).mxFrame).toBeGreaterThan(1000);
+    expect(shm(file).nBackfill).toBe(0);
+  });
+
+  it('catches up on the main connection once the worker cannot reach the WAL’s end and the WAL passes the limit', async () => {
+    const { db, file, key } = freshDb();
+    const cp = new WalCheckpoints({ db, dbFile: file, key, log, frames: 20, catchUpFrames: 80 });
+    cleanups.push(() => cp.close());
+    write(db, 30);
+    // A reader's snapshot stops every checkpoint at its frame, as commits arriving during a
+    // worker round would: frames are left behind however often the worker runs.
+    const reader = openDatabase(file, { key });
+    cleanups.push(() => void reader.close());
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM t').get();
+    const pinned = shm(file).mxFrame;
+    write(db, 100, 100);
+    await cp.tick();
+    expect(cp.stats.worker).toBe(2); // the second round made no progress: no spinning
+    expect(cp.stats.main).toBe(1);
+    expect(shm(file).nBackfill).toBe(pinned);
+    // Once the reader is gone the next look finishes the job, on the worker.
+    reader.exec('COMMIT');
+    await cp.tick();
+    expect(cp.stats.worker).toBe(3);
+    const h = shm(file);
+    expect(h.nBackfill).toBe(h.mxFrame);
+  });
+
+  it('leaves what the worker could not reach to the next look while the WAL is below the limit', async () => {
+    const { db, file, key } = freshDb();
+    const cp = new WalCheckpoints({ db, dbFile: file, key, log, frames: 20, catchUpFrames: 100_000 });
+    cleanups.push(() => cp.close());
+    write(db, 30);
+    const reader = openDatabase(file, { key });
+    cleanups.push(() => void reader.close());
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM t').get();
+    write(db, 100, 100);
+    await cp.tick();
+    expect(cp.stats.worker).toBeGreaterThanOrEqual(1);
+    expect(cp.stats.main).toBe(0);
+    const h = shm(file);
+    expect(h.mxFrame).toBeGreaterThan(h.nBackfill);
+    reader.exec('COMMIT');
+  });
+
+  it('falls back to the main connection when the worker cannot open the database, and says so once', async () => {
+    const { db, file } = freshDb();
+    const warnings: string[] = [];
+    const spyLog = { ...log, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as typeof log;
+    // A wrong key: the worker's first read fails.
+    const cp = new WalCheckpoints({ db, dbFile: file, key: randomBytes(32), log: spyLog, frames: 20 });
+    cleanups.push(() => cp.close());
+    write(db, 30);
+    await cp.tick();
+    await cp.tick();
+    expect(cp.stats.main).toBeGreaterThanOrEqual(1);
+    const h = shm(file);
+    expect(h.nBackfill).toBe(h.mxFrame);
+    expect(warnings).toEqual(['checkpoint worker unavailable; checkpoints run on the main thread']);
+  });
+});
+
+describe('CheckpointWorker', () => {
+  it('reports how far it got', async () => {
+    const { db, file, key } = freshDb();
+    write(db, 30);
+    const w = new CheckpointWorker(file, key);
+    cleanups.push(() => w.close());
+    await w.started();
+    const r = await w.checkpoint();
+    expect(r.busy).toBe(0);
+    expect(r.log).toBe(shm(file).mxFrame);
+    expect(r.checkpointed).toBe(r.log);
+  });
+
+  it('rejects started() for a wrong key', async () => {
+    const { db, file } = freshDb();
+    write(db, 1);
+    const w = new CheckpointWorker(file, randomBytes(32));
+    cleanups.push(() => w.close());
+    await expect(w.started()).rejects.toThrow(/not a database|NOTADB|file is not a database/i);
+  });
+});
