@@ -95,6 +95,14 @@ describe('target errors are one clear line', () => {
     expect((err as Error).message).toMatch(/access key id was rejected/);
   });
 
+  it('wrong secret access key', async () => {
+    const t = new S3Target({ ...s3.config('bk'), secretAccessKey: 'not-the-secret' });
+    const err = await t.check().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    expect((err as TargetError).kind).toBe('auth');
+    expect((err as Error).message).toBe(`s3://bk at ${s3.endpoint}: the secret access key was rejected (SignatureDoesNotMatch)`);
+  });
+
   it('unreachable endpoint', async () => {
     const port = await closedPort();
     const t = new S3Target({ ...s3.config('bk'), endpoint: `http://127.0.0.1:${port}` });
