@@ -137,6 +137,8 @@ export class S3Target implements BackupTarget {
     if (code === 'NoSuchBucket') return new TargetError('no-bucket', `bucket "${this.cfg.bucket}" does not exist at ${this.endpoint.origin}`);
     if (code === 'InvalidAccessKeyId') return new TargetError('auth', `${where}: the access key id was rejected (InvalidAccessKeyId)`);
     if (code === 'SignatureDoesNotMatch') return new TargetError('auth', `${where}: the secret access key was rejected (SignatureDoesNotMatch)`);
+    // Real S3 answers a signature made for another region this way; the message names the setting.
+    if (code === 'AuthorizationHeaderMalformed') return new TargetError('auth', `${where}: the request was signed for region "${this.cfg.region}", which this endpoint does not accept; check --backup-s3-region (AuthorizationHeaderMalformed)`);
     if (code === 'AccessDenied' || status === 403) return new TargetError('auth', `${where}: access denied (${code}) while trying to ${what}`);
     if (code === 'NoSuchKey' || status === 404) return new TargetError('not-found', `${where}: ${what}: not found`);
     return new TargetError('other', `${where}: ${what} failed (${code})`);

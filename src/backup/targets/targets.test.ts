@@ -103,6 +103,13 @@ describe('target errors are one clear line', () => {
     expect((err as Error).message).toBe(`s3://bk at ${s3.endpoint}: the secret access key was rejected (SignatureDoesNotMatch)`);
   });
 
+  it('wrong signing region', async () => {
+    const t = new S3Target({ ...s3.config('bk'), region: 'eu-west-3' });
+    const err = await t.check().catch((e: unknown) => e);
+    expect((err as TargetError).kind).toBe('auth');
+    expect((err as Error).message).toMatch(/signed for region "eu-west-3".*--backup-s3-region/);
+  });
+
   it('unreachable endpoint', async () => {
     const port = await closedPort();
     const t = new S3Target({ ...s3.config('bk'), endpoint: `http://127.0.0.1:${port}` });
