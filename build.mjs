@@ -77,35 +77,20 @@ async function main() {
   const work = fs.mkdtempSync(path.join(dist, '.build-'));
   try {
     const bundle = path.join(work, 'tessera.cjs');
+    const cjsForNode = { bundle: true, platform: 'node', target: 'node24', format: 'cjs', plugins: [nativeAddonStub], logLevel: 'warning', legalComments: 'none' };
     await build({
+      ...cjsForNode,
       entryPoints: [path.join(root, 'src/cli/sea-entry.ts')],
       outfile: bundle,
-      bundle: true,
-      platform: 'node',
-      target: 'node24',
-      format: 'cjs',
       jsx: 'automatic',
       jsxImportSource: 'hono/jsx',
-      plugins: [nativeAddonStub],
       // src/assets.ts reads import.meta.url only outside SEA and falls back to __dirname in CJS.
       logOverride: { 'empty-import-meta': 'silent' },
-      logLevel: 'warning',
-      legalComments: 'none',
     });
 
     // The checkpoint worker runs from its own bundle (an asset: a worker needs code, not a file).
     const workerBundle = path.join(work, 'checkpoint-worker.cjs');
-    await build({
-      entryPoints: [path.join(root, 'src/db/checkpoint-worker.ts')],
-      outfile: workerBundle,
-      bundle: true,
-      platform: 'node',
-      target: 'node24',
-      format: 'cjs',
-      plugins: [nativeAddonStub],
-      logLevel: 'warning',
-      legalComments: 'none',
-    });
+    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/db/checkpoint-worker.ts')], outfile: workerBundle });
 
     // Loaded through Node's type stripping so the lists have one source of truth.
     const { staticSources } = await import('./src/http/static-sources.ts');

@@ -35,6 +35,15 @@ function write(db: DB, n: number, from = 0): void {
 
 const shm = (file: string) => readShmHeader(`${file}-shm`);
 
+/** Another connection in a read transaction: no checkpoint copies back past its snapshot. */
+function pinReader(file: string, key: Buffer): DB {
+  const reader = openDatabase(file, { key });
+  cleanups.push(() => void reader.close());
+  reader.exec('BEGIN');
+  reader.prepare('SELECT count(*) FROM t').get();
+  return reader;
+}
+
 describe('WalCheckpoints', () => {
   it('lets the worker copy a long WAL back, with nothing done on the main connection, and the WAL starts over', async () => {
     const { db, file, key } = freshDb();
@@ -86,10 +95,7 @@ describe('WalCheckpoints', () => {
     write(db, 30);
     // A reader's snapshot stops every checkpoint at its frame, as commits arriving during a
     // worker round would: frames are left behind however often the worker runs.
-    const reader = openDatabase(file, { key });
-    cleanups.push(() => void reader.close());
-    reader.exec('BEGIN');
-    reader.prepare('SELECT count(*) FROM t').get();
+    const reader = pinReader(file, key);
     const pinned = shm(file).mxFrame;
     write(db, 100, 100);
     await cp.tick();
@@ -109,10 +115,7 @@ describe('WalCheckpoints', () => {
     const cp = new WalCheckpoints({ db, dbFile: file, key, log, frames: 20, catchUpFrames: 100_000 });
     cleanups.push(() => cp.close());
     write(db, 30);
-    const reader = openDatabase(file, { key });
-    cleanups.push(() => void reader.close());
-    reader.exec('BEGIN');
-    reader.prepare('SELECT count(*) FROM t').get();
+    const reader = pinReader(file, key);
     write(db, 100, 100);
     await cp.tick();
     expect(cp.stats.worker).toBeGreaterThanOrEqual(1);
