@@ -15,10 +15,11 @@ import { segmentObject, snapshotObject } from './objects.ts';
 import { type ObjectHeader, readObject, sealInMemory, writeObject } from './object-format.ts';
 import { type CapturedSegment, Replicator, type SnapshotJob } from './replicator.ts';
 import { planRetention } from './retention.ts';
-import { Shipper, type TargetStatus } from './shipper.ts';
+import { type ShippedInfo, Shipper, type TargetStatus } from './shipper.ts';
 import { Spool, type SpoolItem } from './spool.ts';
 import { type BackupStatus, requestFile, statusFile, writeStatusFile } from './status-file.ts';
 import type { BackupTarget } from './targets/target.ts';
+import { FRAME_HEADER_SIZE, readShmHeader } from './wal.ts';
 
 export interface BackupServiceOptions {
   dataDir: string;
@@ -65,6 +66,109 @@ const MEMORY_BUDGET = 64 * 1024 * 1024;
 const requestSchema = z.object({ id: z.string().regex(/^[0-9a-f]{8,32}$/) });
 
 /**
+ * Captures never follow each other closer than this while writes go on, nor closer than half the
+ * sync interval: with the default interval, at most 4 PUTs a second per target under the heaviest
+ * load (and one a second under light writes).
+ */
+export const MIN_CAPTURE_GAP_MS = 250;
+
+export const captureFloorMs = (intervalMs: number) => Math.min(MIN_CAPTURE_GAP_MS, intervalMs / 2);
+
+/**
+ * Until a target has stored something of this run: a guess on the slow side (10 MiB/s). The cost
+ * per byte also counts as one segment of priorBytes among the measured ones, so that the first one
+ * or two fast uploads do not make the next captures late. Too slow only costs a few early
+ * captures (extra PUTs); too fast would miss the interval.
+ */
+const FIRST_GUESS = { fixedMs: 50, msPerMiB: 100, priorBytes: 4 * 1024 * 1024 };
+const MIB = 1024 * 1024;
+/** Below this a segment's time says little about the cost per byte (20 ms of jitter = 80 ms/MiB). */
+const SIZED_SAMPLE = 256 * 1024;
+/** On top of the recent misses (below): a little room for the next one to be slower still. */
+const SHIP_SAFETY = 1.1;
+
+/**
+ * How long an object takes from capture until a target has it (capture, compression, encryption,
+ * waiting for the previous upload, the upload), from the last uploads of this run, as a fixed
+ * part plus a cost per byte. The fixed part is the fastest recent object, where a big one
+ * (> 1 MiB) counts as at most FIRST_GUESS.fixedMs, as its time is mostly its bytes; the cost per
+ * byte is what the recent segments of some size took beyond it, over all their bytes (one small
+ * segment that stalled must not make every capture early). Uploads of one size still vary (by a
+ * third and more in a row against s3rver on a busy machine), so the prediction adds the most a
+ * recent upload took beyond that line: a jittery target gets more room.
+ */
+export class ShipTimes {
+  private readonly samples: { bytes: number; ms: number }[] = [];
+
+  constructor(private readonly keep = 20) {}
+
+  add(bytes: number, ms: number): void {
+    this.samples.push({ bytes, ms });
+    if (this.samples.length > this.keep) this.samples.shift();
+  }
+
+  /** ms for an object of `bytes`, on the slow side; undefined before the first sample */
+  predict(bytes: number): number | undefined {
+    if (this.samples.length === 0) return undefined;
+    const line = this.line();
+    let miss = 0;
+    for (const s of this.samples) miss = Math.max(miss, s.ms - (line.fixed + line.perByte * s.bytes));
+    return line.fixed + line.perByte * bytes + miss;
+  }
+
+  private line(): { fixed: number; perByte: number } {
+    let fixed = Infinity;
+    for (const s of this.samples) fixed = Math.min(fixed, s.bytes <= MIB ? s.ms : Math.min(s.ms, FIRST_GUESS.fixedMs));
+    let sizedBytes = FIRST_GUESS.priorBytes;
+    let sizedMs = (FIRST_GUESS.msPerMiB * FIRST_GUESS.priorBytes) / MIB;
+    for (const s of this.samples) {
+      if (s.bytes < SIZED_SAMPLE) continue;
+      sizedBytes += s.bytes;
+      sizedMs += Math.max(0, s.ms - fixed);
+    }
+    return { fixed, perByte: sizedMs / sizedBytes };
+  }
+}
+
+export interface CaptureState {
+  intervalMs: number;
+  /** how often the WAL is looked at between captures */
+  probeMs: number;
+  /** since the last capture started */
+  sinceCaptureMs: number;
+  /** upper bound of the age of the oldest change not captured yet */
+  oldestAgeMs: number;
+  /** WAL bytes committed and not captured yet; undefined when the WAL-index could not be read */
+  pendingBytes: number | undefined;
+  /** how fast the WAL grows now (bytes per ms) */
+  growth: number;
+  /** a healthy target already has a segment waiting behind the upload in flight */
+  backlogged: boolean;
+  /** ms from capture until every healthy target has an object of that many bytes */
+  shipMs: (bytes: number) => number;
+}
+
+/**
+ * The sync interval is the RPO budget: a change must be on every healthy target within it. So a
+ * capture runs at the last look at the WAL before the oldest waiting change, plus the predicted
+ * time to ship what has piled up by then, would overrun the interval (with one look of slack
+ * for a late timer). Light writes thus ship about once per interval, a burst is captured early
+ * (before its segment grows too big to ship in time), and never more often than
+ * captureFloorMs(). With nothing waiting, a step still runs once per interval (snapshots that
+ * are due, key changes, the status file). Uploads to one target go one at a time (so a crash
+ * never leaves a hole in the middle of what it holds), so while a segment already waits behind
+ * the upload in flight, capturing would not ship anything sooner: once per interval then.
+ */
+export function captureDue(x: CaptureState): boolean {
+  const floor = captureFloorMs(x.intervalMs);
+  if (x.sinceCaptureMs < floor) return false;
+  if (x.pendingBytes === undefined) return x.sinceCaptureMs >= x.intervalMs / 2;
+  if (x.pendingBytes === 0 || x.backlogged) return x.sinceCaptureMs >= x.intervalMs;
+  const atNextLook = x.pendingBytes + x.growth * x.probeMs;
+  return x.oldestAgeMs + 2 * x.probeMs + x.shipMs(atNextLook) >= x.intervalMs;
+}
+
+/**
  * The backup job of a running server: the replicator captures, this encrypts what it captured
  * into the spool, ships it to every target, prunes old backups and reports where things stand
  * (status(), and data/backup-status.json for `tessera backup status`).
@@ -75,6 +179,19 @@ export class BackupService {
   private readonly shippers: Shipper[];
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private readonly shmFile: string;
+  /** performance.now() when the last sync step that captured started */
+  private cycleStartedAt = -Infinity;
+  /**
+   * On this.now()'s clock: every change not captured yet was committed after it (the start of
+   * the last capture, or a later look at the WAL that found nothing new).
+   */
+  private uncapturedAfter: number | undefined;
+  /** the WAL incarnation the last capture ended in, and the furthest frame seen in it since */
+  private incarnation: { salt: Buffer; seenFrame: number } | undefined;
+  /** the last look at the WAL since that capture, and the last one that found nothing new */
+  private lastLook: { at: number; pending: number } | undefined;
+  private quietSince = -Infinity;
   private cron: Cron | undefined;
   /** segment and keyring spool writes, in capture order */
   private chain: Promise<void> = Promise.resolve();
@@ -97,12 +214,15 @@ export class BackupService {
   private started = false;
   private stopped = false;
   private readonly generationKeys = new Map<string, string>();
-  /** target → capture-to-durable times of its last segments (ms) */
-  private readonly latencies = new Map<string, number[]>();
+  /** target → capture-to-durable times of its last objects */
+  private readonly shipTimes = new Map<string, ShipTimes>();
+  /** segments and keyring copies of this run: their upload times tell how fast each target is */
+  private readonly timed = new WeakSet<SpoolItem>();
 
   constructor(private readonly opts: BackupServiceOptions) {
     this.now = opts.now ?? Date.now;
     this.spool = new Spool(`${opts.dataDir}/backup-spool`);
+    this.shmFile = `${opts.dbFile}-shm`;
     this.replicator = new Replicator({
       dbFile: opts.dbFile,
       dbKey: () => opts.keyring.active('db'),
@@ -117,7 +237,7 @@ export class BackupService {
       },
     });
     this.shippers = opts.targets.map(
-      (t) => new Shipper(t, { log: opts.log, now: this.now, onShipped: (target, item) => this.onShipped(target, item), ...opts.retryDelays }),
+      (t) => new Shipper(t, { log: opts.log, now: this.now, onShipped: (target, item, info) => this.onShipped(target, item, info), ...opts.retryDelays }),
     );
   }
 
@@ -141,28 +261,90 @@ export class BackupService {
   }
 
   /**
-   * syncIntervalMs is the promise (a commit is on every healthy target within it), so steps run
-   * a little more often than that: early by the slowest recent upload time, but never more
-   * than twice per interval (a slow target must not be answered with ever more requests).
+   * Looks at the WAL every probeMs (a read of the WAL-index header) and runs a sync step when
+   * captureDue() says so. Times count from the start of the last capture, not from the end of
+   * its work, so the cadence does not drift by the length of the steps.
    */
   private loop(): void {
-    const started = performance.now();
-    this.tick();
-    if (this.stopped) return;
+    if (!this.started || this.stopped) return;
     const interval = this.opts.syncIntervalMs;
-    const period = Math.min(interval, Math.max(interval / 2, interval - this.shipLatencyMs() - 5));
-    this.timer = setTimeout(() => this.loop(), Math.max(0, started + period - performance.now()));
+    const probeMs = this.probeMs();
+    const floor = captureFloorMs(interval);
+    const now = performance.now();
+    if (now - this.cycleStartedAt >= floor && this.due(now, probeMs)) this.tick();
+    if (this.stopped) return;
+    const since = performance.now() - this.cycleStartedAt;
+    const wait = since < floor ? floor - since : Math.min(probeMs, Math.max(1, interval - since));
+    this.timer = setTimeout(() => this.loop(), wait);
     this.timer.unref();
   }
 
-  /** Slowest of the last uploads of segments to targets that are currently healthy. */
-  private shipLatencyMs(): number {
-    let worst = 0;
-    for (const s of this.shippers) {
-      if (s.status().failures > 0) continue;
-      for (const ms of this.latencies.get(s.target.label) ?? []) worst = Math.max(worst, ms);
+  private probeMs(): number {
+    return Math.min(50, Math.max(5, this.opts.syncIntervalMs / 20));
+  }
+
+  private due(now: number, probeMs: number): boolean {
+    const pending = this.pendingWalBytes();
+    const prev = this.lastLook;
+    const sinceCapture = now - this.cycleStartedAt;
+    let growth = 0;
+    if (pending !== undefined) {
+      if (pending === 0) {
+        this.quietSince = now;
+        this.uncapturedAfter = this.now();
+      }
+      this.lastLook = { at: now, pending };
+      const age = now - Math.max(this.cycleStartedAt, this.quietSince);
+      // A burst that just began shows in the growth since the previous look, not in the average.
+      growth = Math.max(age > 0 ? pending / age : 0, prev && now > prev.at ? (pending - prev.pending) / (now - prev.at) : 0);
     }
-    return worst;
+    return captureDue({
+      intervalMs: this.opts.syncIntervalMs,
+      probeMs,
+      sinceCaptureMs: sinceCapture,
+      oldestAgeMs: Math.min(sinceCapture, now - this.quietSince),
+      pendingBytes: pending,
+      growth,
+      backlogged: this.shippers.some((s) => s.healthy() && s.queuedBehind() > 0),
+      shipMs: (bytes) => this.shipMs(bytes),
+    });
+  }
+
+  /**
+   * WAL bytes committed and not in a segment yet, from the WAL-index header (no lock taken). A
+   * heuristic for the cadence only: a torn or odd read just means a capture a little early or late.
+   */
+  private pendingWalBytes(): number | undefined {
+    const pos = this.replicator.position();
+    const inc = this.incarnation;
+    if (!pos || !inc) return undefined;
+    let h: ReturnType<typeof readShmHeader>;
+    try {
+      h = readShmHeader(this.shmFile);
+    } catch {
+      return undefined;
+    }
+    let frames: number;
+    if (h.salt.equals(inc.salt)) {
+      inc.seenFrame = Math.max(inc.seenFrame, h.mxFrame);
+      frames = h.mxFrame - pos.frame;
+    } else {
+      // The WAL restarted after a checkpoint: all of the new one, plus the end of the old one.
+      frames = h.mxFrame + Math.max(0, inc.seenFrame - pos.frame);
+    }
+    return Math.max(0, frames) * (h.pageSize + FRAME_HEADER_SIZE);
+  }
+
+  /** Predicted capture-to-stored time on the slowest healthy target. */
+  private shipMs(bytes: number): number {
+    let worst: number | undefined;
+    for (const s of this.shippers) {
+      // A target that is down gets the backlog later anyway; it must not drive the cadence.
+      if (!s.healthy()) continue;
+      const p = this.shipTimes.get(s.target.label)?.predict(bytes);
+      if (p !== undefined) worst = Math.max(worst ?? 0, p);
+    }
+    return SHIP_SAFETY * (worst ?? FIRST_GUESS.fixedMs + (FIRST_GUESS.msPerMiB * bytes) / MIB);
   }
 
   /** One sync step; never throws (a failing step is logged). */
@@ -170,11 +352,30 @@ export class BackupService {
     if (!this.started || this.stopped) return;
     try {
       this.pickUpRequest();
-      if (this.replicator.cycle()) this.lastCycleAt = this.now();
+      const startedAt = performance.now();
+      const wall = this.now();
+      if (this.replicator.cycle()) {
+        this.lastCycleAt = this.now();
+        this.cycleStartedAt = startedAt;
+        this.uncapturedAfter = wall;
+        this.lastLook = undefined;
+        this.quietSince = -Infinity;
+        this.incarnation = this.readIncarnation();
+      }
     } catch (e) {
       this.opts.log.error({ err: (e as Error).message }, 'backup: sync step failed');
     }
     this.writeStatus();
+  }
+
+  /** Right after a step nothing of ours has written, so this is the incarnation it captured. */
+  private readIncarnation(): { salt: Buffer; seenFrame: number } | undefined {
+    try {
+      const h = readShmHeader(this.shmFile);
+      return { salt: h.salt, seenFrame: h.mxFrame };
+    } catch {
+      return undefined;
+    }
   }
 
   onShippedObject(listener: (target: BackupTarget, item: SpoolItem) => void): void {
@@ -194,6 +395,7 @@ export class BackupService {
       lastSegment: this.lastSegment && { key: this.lastSegment.key, time: new Date(this.lastSegment.time).toISOString() },
       lastSnapshot: this.lastSnapshot && { key: this.lastSnapshot.key, time: new Date(this.lastSnapshot.time).toISOString() },
       snapshotInProgress: this.replicator.snapshotInProgress,
+      checkpoints: { ...this.replicator.checkpoints },
       staging: this.staging,
       lastCycleAt: this.lastCycleAt !== undefined ? new Date(this.lastCycleAt).toISOString() : undefined,
       lagSeconds: Math.max(0, ...targets.map((t) => t.lagSeconds)),
@@ -419,12 +621,13 @@ export class BackupService {
     for (const s of this.shippers) s.enqueue(item);
   }
 
-  private onShipped(target: BackupTarget, item: SpoolItem): void {
-    if (item.kind === 'segment') {
-      const l = this.latencies.get(target.label) ?? [];
-      l.push(Math.max(0, this.now() - item.time));
-      if (l.length > 20) l.shift();
-      this.latencies.set(target.label, l);
+  private onShipped(target: BackupTarget, item: SpoolItem, info: ShippedInfo): void {
+    // Only objects of this run that no outage held up tell how fast the target is; the keyring
+    // copy of a generation's start is the first (small: its fixed cost).
+    if (this.timed.has(item) && info.clean) {
+      let t = this.shipTimes.get(target.label);
+      if (!t) this.shipTimes.set(target.label, (t = new ShipTimes()));
+      t.add(item.size, Math.max(0, this.now() - item.time));
     }
     const left = this.waiting.get(item.key);
     left?.delete(target.label);
@@ -488,6 +691,7 @@ export class BackupService {
     this.chain = this.chain.then(async () => {
       try {
         const item = await this.hold(key, 'keyring', this.now(), [bytes]);
+        this.timed.add(item);
         this.enqueue(item);
       } catch (e) {
         this.opts.log.warn({ err: (e as Error).message }, 'backup: cannot spool the keyring copy');
@@ -500,6 +704,8 @@ export class BackupService {
   private onSegment(s: CapturedSegment): void {
     const { key, header } = segmentObject(s);
     this.lastSegment = { key, time: s.time };
+    // Called inside the step that captured it: uncapturedAfter still holds for what it captured.
+    const after = this.uncapturedAfter ?? s.time;
     const backupKey = this.opts.keyring.active('backup');
     this.staging++;
     this.chain = this.chain.then(async () => {
@@ -507,6 +713,8 @@ export class BackupService {
         const t0 = performance.now();
         const { parts } = await sealInMemory(header, [s.walHeader, s.frames], backupKey);
         const item = await this.hold(key, 'segment', s.time, parts);
+        item.after = after;
+        this.timed.add(item);
         this.opts.log.debug({ segment: key, bytes: item.size, sealMs: Math.round(performance.now() - t0), spooled: item.file !== undefined, waitedMs: Math.round(this.now() - s.time) }, 'backup: segment captured');
         this.enqueue(item);
       } catch (e) {

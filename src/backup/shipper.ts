@@ -10,6 +10,14 @@ export interface TargetStatus {
   pendingBytes: number;
   /** age of the oldest segment not yet on this target; 0 when it has everything */
   lagSeconds: number;
+  /**
+   * The measured RPO: for the newest segment stored here (captured by this process), how long
+   * its oldest possible change waited from COMMIT until it was stored. The sync interval promises
+   * at most syncIntervalMs.
+   */
+  rpoSeconds?: number;
+  /** the largest rpoSeconds of the last minute */
+  rpoMaxSeconds?: number;
   lastShipped?: { key: string; at: string };
   lastError?: string;
   failures: number;
@@ -23,10 +31,19 @@ interface Lane {
   wake?: () => void;
 }
 
+/** How an upload went, for the cadence that depends on it. */
+export interface ShippedInfo {
+  /**
+   * Neither this upload nor the backlog it waited behind was held up by failed uploads: its
+   * timing is the target's normal speed.
+   */
+  clean: boolean;
+}
+
 export interface ShipperOptions {
   log: Logger;
   now: () => number;
-  onShipped: (target: BackupTarget, item: SpoolItem) => void;
+  onShipped: (target: BackupTarget, item: SpoolItem, info: ShippedInfo) => void;
   /** first retry delay; doubles up to maxDelayMs (with jitter) */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -49,6 +66,10 @@ export class Shipper {
   private loops: Promise<void>[] = [];
   private idleWaiters: (() => void)[] = [];
   private readonly sleepers = new Set<() => void>();
+  /** an upload failed, and the segment lane has not been empty since */
+  private outageBacklog = false;
+  /** (stored at, RPO ms) of the segments stored in the last minute */
+  private readonly rpo: { at: number; ms: number }[] = [];
 
   constructor(
     readonly target: BackupTarget,
@@ -72,6 +93,16 @@ export class Shipper {
   /** Items still waiting (for moving in-memory ones to the spool at shutdown). */
   pending(): SpoolItem[] {
     return [...this.fast.queue, ...this.bulk.queue];
+  }
+
+  /** No upload to this target has failed since the last one that went through. */
+  healthy(): boolean {
+    return this.failures === 0;
+  }
+
+  /** Objects waiting in the segment lane behind the upload in flight. */
+  queuedBehind(): number {
+    return Math.max(0, this.fast.queue.length - (this.fast.inFlight ? 1 : 0));
   }
 
   idle(): boolean {
@@ -99,17 +130,26 @@ export class Shipper {
     const segs = items.filter((i) => i.kind === 'segment');
     const oldest = segs.reduce((m, i) => Math.min(m, i.time), Infinity);
     const now = this.opts.now();
+    this.trimRpo(now);
+    const lastRpo = this.rpo.at(-1);
     return {
       target: this.target.label,
       pendingObjects: items.length,
       pendingSegments: segs.length,
       pendingBytes: items.reduce((n, i) => n + i.size, 0),
       lagSeconds: oldest === Infinity ? 0 : Math.max(0, (now - oldest) / 1000),
+      rpoSeconds: lastRpo && lastRpo.ms / 1000,
+      rpoMaxSeconds: lastRpo && this.rpo.reduce((m, r) => Math.max(m, r.ms), 0) / 1000,
       lastShipped: this.lastShipped && { key: this.lastShipped.key, at: new Date(this.lastShipped.at).toISOString() },
       lastError: this.lastError,
       failures: this.failures,
       nextRetryAt: this.nextRetryAt !== undefined ? new Date(this.nextRetryAt).toISOString() : undefined,
     };
+  }
+
+  /** Keeps the last minute, and at least the newest entry. */
+  private trimRpo(now: number): void {
+    while (this.rpo.length > 1 && (this.rpo[0] as { at: number }).at < now - 60_000) this.rpo.shift();
   }
 
   private async run(lane: Lane): Promise<void> {
@@ -129,16 +169,24 @@ export class Shipper {
         await this.target.put(item.key, item.data ? { data: item.data } : { file: item.file as string }, this.abort.signal);
         this.opts.log.debug({ target: this.target.label, key: item.key, bytes: item.size, putMs: Math.round(performance.now() - t0) }, 'backup: stored');
         lane.queue.shift();
+        const clean = !this.outageBacklog;
+        if (this.fast.queue.length === 0) this.outageBacklog = false;
+        if (item.kind === 'segment' && item.after !== undefined) {
+          const at = this.opts.now();
+          this.rpo.push({ at, ms: Math.max(0, at - item.after) });
+          this.trimRpo(at);
+        }
         if (this.failures > 0) this.opts.log.info({ target: this.target.label, after: this.failures }, 'backup: target reachable again');
         this.failures = 0;
         this.lastError = undefined;
         this.nextRetryAt = undefined;
         this.lastShipped = { key: item.key, at: this.opts.now() };
-        this.opts.onShipped(this.target, item);
+        this.opts.onShipped(this.target, item, { clean });
       } catch (e) {
         if (this.stopped) break;
         const msg = (e as Error).message;
         this.failures++;
+        this.outageBacklog = true;
         // One warning per outage (and when the reason changes), not one per retry.
         if (msg !== this.lastError) this.opts.log.warn({ target: this.target.label, err: msg, pending: lane.queue.length }, 'backup: upload failed; retrying with back-off');
         this.lastError = msg;

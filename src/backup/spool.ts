@@ -14,6 +14,12 @@ export interface SpoolItem {
   kind: 'snapshot' | 'segment' | 'keyring';
   /** the object's point in time (from its name) */
   time: number;
+  /**
+   * Segments captured by this process: when the sync step before the one that captured it
+   * started. Every change in the segment was committed after it, so `stored - after` bounds
+   * how long a COMMIT waited to be safe (the RPO actually achieved).
+   */
+  after?: number;
 }
 
 /**
