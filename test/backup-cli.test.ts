@@ -71,6 +71,8 @@ describe('tessera restore and tessera backup', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/^replication: not running \(last status from /);
     expect(status.stdout).toMatch(/target dir:.*: ok; lag 0\.0 s, 0 segment\(s\)/);
+    // What a lost server would have lost, per target, as measured when segments were stored.
+    expect(status.stdout).toMatch(/target dir:.*; RPO \d+\.\d\d s \(worst last minute \d+\.\d\d s\)/);
     expect(status.stdout).toMatch(/target s3:\/\/tessera\/site: ok; lag 0\.0 s/);
   });
 

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { DB } from '../db/open.ts';
+import { type CheckpointResult, CheckpointWorker } from '../db/checkpointer.ts';
 import { openDatabase } from '../db/open.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
@@ -74,6 +75,14 @@ export interface ReplicatorOptions {
   snapshotIntervalMs: number;
   /** checkpoint once the WAL holds this many frames (SQLite's own default is 1000) */
   checkpointFrames?: number;
+  /**
+   * WAL length at which a checkpoint runs inside the locked section after all: under a steady
+   * stream of commits one running beside them never reaches the WAL's end, and only a WAL whose
+   * every frame was copied back can start over (default 8 × checkpointFrames).
+   */
+  lockedCheckpointFrames?: number;
+  /** false: every checkpoint runs in the locked section, on this thread (tests, fallback) */
+  checkpointWorker?: boolean;
 }
 
 interface Generation {
@@ -103,6 +112,9 @@ export interface ReplicatorPosition {
   dbKeyId: string;
 }
 
+/** how often the WAL's length is looked at between sync cycles (a 136-byte read) */
+const CHASE_MS = 25;
+
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: string }).code ?? '';
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
@@ -122,11 +134,27 @@ export class Replicator {
   private readonly shmFile: string;
   private readonly walFile: string;
   private readonly checkpointFrames: number;
+  private readonly lockedCheckpointFrames: number;
+  /** frames committed during a worker checkpoint that make it worth capturing before the sync cycle */
+  private readonly earlyCaptureFrames: number;
+  /** runs checkpoints off this thread; undefined until the first one, or when it failed */
+  private worker: CheckpointWorker | undefined;
+  private workerBroken: boolean;
+  private chaseTimer: NodeJS.Timeout | undefined;
+  /** frames captured by steps that do not ship (see step()), waiting for the next sync cycle */
+  private held: Omit<CapturedSegment, 'index'> | undefined;
+  /** the worker's checkpoint in flight, and the captured position it may copy back to */
+  private inFlight: { walIndex: number; frame: number; generation: string } | undefined;
+  /** counters for status and tests */
+  readonly checkpoints = { worker: 0, locked: 0 };
 
   constructor(private readonly opts: ReplicatorOptions) {
     this.shmFile = `${opts.dbFile}-shm`;
     this.walFile = `${opts.dbFile}-wal`;
     this.checkpointFrames = opts.checkpointFrames ?? 1000;
+    this.lockedCheckpointFrames = opts.lockedCheckpointFrames ?? 8 * this.checkpointFrames;
+    this.earlyCaptureFrames = Math.max(1, Math.floor(this.checkpointFrames / 4));
+    this.workerBroken = opts.checkpointWorker === false;
   }
 
   /** Opens the replicator's two connections (each open runs SQLCipher's key derivation once). */
@@ -136,6 +164,29 @@ export class Replicator {
     this.aux = this.connect(key);
     this.keyId = key.id;
     this.pageSize = Number(this.rep.pragma('page_size', { simple: true }));
+    if (!this.chaseTimer && !this.workerBroken) {
+      this.chaseTimer = setInterval(() => this.chase(), CHASE_MS);
+      this.chaseTimer.unref();
+    }
+  }
+
+  /**
+   * Between sync cycles: once enough has been committed past our position, capture it (held
+   * for the next segment) and let the worker checkpoint up to there. Under a steady stream of
+   * commits this keeps the worker close behind the WAL's end, so the checkpoint in the locked
+   * section, when the WAL must start over, has little left to copy.
+   */
+  private chase(): void {
+    const g = this.gen;
+    if (this.closed || !g || this.inFlight || this.snapshotActive || this.workerBroken || this.pendingReason !== undefined) return;
+    let h: ShmHeader;
+    try {
+      h = readShmHeader(this.shmFile);
+    } catch {
+      return;
+    }
+    if (!h.salt.equals(g.salt) || h.mxFrame < this.checkpointFrames || h.mxFrame - g.frame < this.earlyCaptureFrames) return;
+    this.step(false);
   }
 
   private connect(key: DataKey): DB {
@@ -146,9 +197,10 @@ export class Replicator {
     return db;
   }
 
+  /** Where the last segment ended: frames captured but held for the next sync cycle do not count. */
   position(): ReplicatorPosition | undefined {
     const g = this.gen;
-    return g && { generation: g.id, walIndex: g.walIndex, frame: g.frame, nextSegment: g.nextSegment, dbKeyId: g.dbKeyId };
+    return g && { generation: g.id, walIndex: g.walIndex, frame: this.held ? this.held.frameStart - 1 : g.frame, nextSegment: g.nextSegment, dbKeyId: g.dbKeyId };
   }
 
   get snapshotInProgress(): boolean {
@@ -171,13 +223,28 @@ export class Replicator {
    * Returns false when another process held the write lock and nothing was done.
    */
   cycle(): boolean {
+    return this.step(true);
+  }
+
+  /**
+   * ship=false is a capture between sync cycles, run when the worker's checkpoint has caught up
+   * with our read position while commits go on: capturing moves that position (and with it how
+   * far the next checkpoint may copy), and the frames wait in `held` to go out with the next
+   * sync cycle as one segment, so object count and restore granularity stay those of the sync
+   * interval.
+   */
+  private step(ship: boolean): boolean {
     if (this.closed || !this.rep || !this.aux) return false;
+    if (!ship && (!this.gen || this.pendingReason !== undefined || this.snapshotActive || this.opts.dbKey().id !== this.keyId)) return false;
     const key = this.opts.dbKey();
     if (key.id !== this.keyId && !this.snapshotActive) {
       // The database was rekeyed: our connections hold the old key.
+      if (this.inFlight) return false;
       this.dropRead();
       this.rep.close();
       this.aux.close();
+      void this.worker?.close();
+      this.worker = undefined;
       this.open();
       this.requestNewGeneration(`database key changed to ${key.id}`);
     }
@@ -191,7 +258,7 @@ export class Replicator {
       return false;
     }
     try {
-      this.captureLocked(this.opts.now());
+      this.captureLocked(this.opts.now(), ship);
     } catch (e) {
       const msg = (e as Error).message;
       this.requestNewGeneration(`replicator error: ${msg}`);
@@ -202,16 +269,27 @@ export class Replicator {
       rep.exec('ROLLBACK');
       this.holdRead();
     }
+    // Our read transaction now sits at the last captured frame, and a checkpoint never copies
+    // back past a reader's frame: the worker can run beside the app's commits safely.
+    const g = this.gen;
+    if (g && !this.snapshotActive && !this.inFlight && !this.workerBroken && g.frame >= this.checkpointFrames && !g.complete) this.checkpointOnWorker(g);
     return true;
   }
 
-  private captureLocked(now: number): void {
+  private captureLocked(now: number, ship: boolean): void {
     const h = readShmHeader(this.shmFile);
     if (!this.gen || this.pendingReason !== undefined) {
-      if (!this.snapshotActive) this.startGeneration(h, now, this.pendingReason ?? 'start');
+      if (this.snapshotActive) return;
+      this.emitHeld();
+      this.startGeneration(h, now, this.pendingReason ?? 'start');
       return;
     }
     const g = this.gen;
+    // The worker's result says whether the WAL that just restarted had been copied back whole.
+    if (!h.salt.equals(g.salt) && this.inFlight) return;
+    if (!ship && (!h.salt.equals(g.salt) || h.mxFrame < g.frame)) return;
+    // Held frames belong to the WAL incarnation they came from: out they go before anything else.
+    if (!h.salt.equals(g.salt) || h.mxFrame < g.frame) this.emitHeld();
     if (!h.salt.equals(g.salt)) {
       const nextSalt = salt1(h.salt) === ((salt1(g.salt) + 1) >>> 0);
       if (g.frame === 0 && (!g.saltConfirmed || nextSalt)) {
@@ -230,20 +308,38 @@ export class Replicator {
     if (h.mxFrame < g.frame) return this.restart(h, now, 'the WAL is shorter than what was captured');
     if (h.mxFrame > g.frame) {
       const seg = this.readNewFrames(g, h);
-      if (typeof seg === 'string') return this.restart(h, now, seg);
-      const index = g.nextSegment++;
-      this.opts.sink.segment({ ...seg, generation: g.id, index, time: now, dbKeyId: g.dbKeyId, pageSize: g.pageSize, walIndex: g.walIndex, salt: g.salt });
+      if (typeof seg === 'string') {
+        this.emitHeld();
+        return this.restart(h, now, seg);
+      }
+      const captured = { ...seg, generation: g.id, time: now, dbKeyId: g.dbKeyId, pageSize: g.pageSize, walIndex: g.walIndex, salt: g.salt };
+      this.held = this.held ? { ...captured, frameStart: this.held.frameStart, checksumBefore: this.held.checksumBefore, frames: Buffer.concat([this.held.frames, captured.frames]) } : captured;
     }
+    if (!ship) return;
+    this.emitHeld();
     if (!this.snapshotActive && (this.snapshotReason !== undefined || now - g.lastSnapshotAt >= this.opts.snapshotIntervalMs)) {
       this.beginSnapshot(g, now, this.snapshotReason ?? 'scheduled');
       this.snapshotReason = undefined;
     }
-    if (!this.snapshotActive && h.mxFrame >= this.checkpointFrames) this.checkpoint(g);
+    // Here, with the write lock held, a checkpoint copies back exactly the captured frames and
+    // the WAL can restart afterwards; it costs the event loop its duration, so it is kept for
+    // when the worker cannot be used or cannot catch up.
+    if (!this.snapshotActive && !this.inFlight && h.mxFrame >= (this.workerBroken ? this.checkpointFrames : this.lockedCheckpointFrames)) this.checkpoint(g);
+  }
+
+  /** Frames captured since the last segment go out as one, numbered now. */
+  private emitHeld(): void {
+    const held = this.held;
+    const g = this.gen;
+    this.held = undefined;
+    if (!held || !g) return;
+    this.opts.sink.segment({ ...held, index: g.nextSegment++ });
   }
 
   private restart(h: ShmHeader, now: number, reason: string): void {
     this.opts.log.warn({ reason, generation: this.gen?.id }, 'backup: starting a new generation');
     this.pendingReason = reason;
+    this.emitHeld();
     if (!this.snapshotActive) this.startGeneration(h, now, reason);
   }
 
@@ -354,8 +450,65 @@ export class Replicator {
 
   /** PASSIVE never waits; with our write lock held it copies back exactly the captured frames. */
   private checkpoint(g: Generation): void {
-    const [res] = (this.aux as DB).pragma('wal_checkpoint(PASSIVE)') as { busy: number; log: number; checkpointed: number }[];
+    const [res] = (this.aux as DB).pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[];
     g.complete = res !== undefined && res.busy === 0 && res.log === res.checkpointed && res.log === g.frame;
+    this.checkpoints.locked++;
+  }
+
+  /**
+   * The same on the worker's connection, outside the locked section. While it runs the app
+   * commits on, but our read transaction (at g.frame) keeps it from copying back anything we
+   * have not captured and keeps the WAL from restarting. Complete only if nothing was committed
+   * after the captured end meanwhile; otherwise the rest waits for a later cycle.
+   */
+  private checkpointOnWorker(g: Generation): void {
+    const target = { walIndex: g.walIndex, frame: g.frame, generation: g.id };
+    this.inFlight = target;
+    let worker: CheckpointWorker;
+    try {
+      worker = this.worker ??= new CheckpointWorker(this.opts.dbFile, this.opts.dbKey().key);
+    } catch (e) {
+      this.inFlight = undefined;
+      this.workerFailed(e);
+      return;
+    }
+    worker.checkpoint().then(
+      (res) => {
+        this.inFlight = undefined;
+        this.checkpoints.worker++;
+        const cur = this.gen;
+        if (cur && cur.id === target.generation && cur.walIndex === target.walIndex && cur.frame === target.frame) {
+          cur.complete = res.busy === 0 && res.log === res.checkpointed && res.log === target.frame;
+          if (cur.complete && !this.closed) {
+            // Our read transaction still names a WAL frame, which keeps the WAL from starting
+            // over; taken again now that every frame is copied back, it reads the database file
+            // alone and the next commit can restart the WAL (we have every frame it drops).
+            this.dropRead();
+            this.holdRead();
+          } else if (res.log - target.frame >= this.earlyCaptureFrames) {
+            // Commits went on meanwhile: capture them now so the next checkpoint can go further,
+            // instead of waiting for the sync cycle with a WAL that only grows.
+            this.step(false);
+          }
+        }
+      },
+      (e: unknown) => {
+        this.inFlight = undefined;
+        this.workerFailed(e);
+      },
+    );
+  }
+
+  private workerFailed(e: unknown): void {
+    if (!this.workerBroken) this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'backup: checkpoint worker unavailable; checkpoints run in the replicator');
+    this.workerBroken = true;
+    void this.worker?.close();
+    this.worker = undefined;
+  }
+
+  /** Resolves once no worker checkpoint is running (close() waits for it). */
+  async settled(): Promise<void> {
+    while (this.inFlight) await new Promise((r) => setTimeout(r, 5));
   }
 
   private holdRead(): void {
@@ -369,10 +522,13 @@ export class Replicator {
     if (this.rep?.inTransaction) this.rep.exec('COMMIT');
   }
 
-  /** Ends the read transactions and closes both connections; call after the last cycle. */
+  /** Ends the read transactions and closes both connections; call after the last cycle and settled(). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.chaseTimer) clearInterval(this.chaseTimer);
+    void this.worker?.close();
+    this.worker = undefined;
     this.dropRead();
     if (this.aux?.inTransaction) this.aux.exec('COMMIT');
     this.rep?.close();

@@ -13,6 +13,9 @@ const targetStatusSchema = z.object({
   pendingSegments: z.number(),
   pendingBytes: z.number(),
   lagSeconds: z.number(),
+  /** age of the newest stored segment's oldest possible change when it was stored, and the worst of the last minute */
+  rpoSeconds: z.number().optional(),
+  rpoMaxSeconds: z.number().optional(),
   lastShipped: z.object({ key: z.string(), at: z.string() }).optional(),
   lastError: z.string().optional(),
   failures: z.number(),
@@ -29,6 +32,8 @@ export const backupStatusSchema = z.object({
   lastSegment: z.object({ key: z.string(), time: z.string() }).optional(),
   lastSnapshot: z.object({ key: z.string(), time: z.string() }).optional(),
   snapshotInProgress: z.boolean(),
+  /** WAL checkpoints since start: on the worker thread, or inside the replicator's locked section */
+  checkpoints: z.object({ worker: z.number(), locked: z.number() }).optional(),
   /** captured, still being encrypted into the spool */
   staging: z.number(),
   lastCycleAt: z.string().optional(),

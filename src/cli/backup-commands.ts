@@ -102,7 +102,8 @@ function printStatus(s: BackupStatus, live: boolean): void {
   if (s.lastSnapshot) out(`last snapshot: ${s.lastSnapshot.key} (${s.lastSnapshot.time})${s.snapshotInProgress ? '; a snapshot is in progress' : ''}`);
   for (const t of s.targets) {
     const state = t.failures > 0 ? `FAILING (${t.failures} attempts): ${t.lastError ?? ''}` : 'ok';
-    out(`target ${t.target}: ${state}; lag ${t.lagSeconds.toFixed(1)} s, ${t.pendingSegments} segment(s) / ${humanBytes(t.pendingBytes)} behind${t.lastShipped ? `; last shipped ${t.lastShipped.at}` : ''}`);
+    const rpo = t.rpoMaxSeconds !== undefined ? `; RPO ${(t.rpoSeconds ?? 0).toFixed(2)} s (worst last minute ${t.rpoMaxSeconds.toFixed(2)} s)` : '';
+    out(`target ${t.target}: ${state}; lag ${t.lagSeconds.toFixed(1)} s, ${t.pendingSegments} segment(s) / ${humanBytes(t.pendingBytes)} behind${rpo}${t.lastShipped ? `; last shipped ${t.lastShipped.at}` : ''}`);
   }
 }
 
