@@ -73,7 +73,7 @@ describe('checkpoints with a backup target', () => {
       })();
       await sleep(SYNC_MS / 2);
     }
-    expect(stats().worker).toBeGreaterThan(0);
+    await waitFor('a checkpoint on the worker', () => stats().worker > 0);
     // Quiet now: a checkpoint copies everything back, and the next commit restarts the WAL.
     await waitFor('the WAL to start over', async () => {
       insertProbe(server.ctx.db, 'nudge', 10);

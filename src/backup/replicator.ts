@@ -142,7 +142,7 @@ export class Replicator {
   private workerBroken: boolean;
   private chaseTimer: NodeJS.Timeout | undefined;
   /** frames captured by steps that do not ship (see step()), waiting for the next sync cycle */
-  private held: Omit<CapturedSegment, 'index'> | undefined;
+  private held: (Omit<CapturedSegment, 'index' | 'frames'> & { parts: Buffer[] }) | undefined;
   /** the worker's checkpoint in flight, and the captured position it may copy back to */
   private inFlight: { walIndex: number; frame: number; generation: string } | undefined;
   /** counters for status and tests */
@@ -153,7 +153,9 @@ export class Replicator {
     this.walFile = `${opts.dbFile}-wal`;
     this.checkpointFrames = opts.checkpointFrames ?? 1000;
     this.lockedCheckpointFrames = opts.lockedCheckpointFrames ?? 8 * this.checkpointFrames;
-    this.earlyCaptureFrames = Math.max(1, Math.floor(this.checkpointFrames / 4));
+    // Fewer, larger worker checkpoints: each ends with an fsync of the database file, which
+    // competes with the commits' own fsyncs (a quarter of this chased more and measured slower).
+    this.earlyCaptureFrames = this.checkpointFrames;
     this.workerBroken = opts.checkpointWorker === false;
   }
 
@@ -313,7 +315,11 @@ export class Replicator {
         return this.restart(h, now, seg);
       }
       const captured = { ...seg, generation: g.id, time: now, dbKeyId: g.dbKeyId, pageSize: g.pageSize, walIndex: g.walIndex, salt: g.salt };
-      this.held = this.held ? { ...captured, frameStart: this.held.frameStart, checksumBefore: this.held.checksumBefore, frames: Buffer.concat([this.held.frames, captured.frames]) } : captured;
+      // Parts are joined once, when the segment goes out: joining per capture would copy a
+      // busy second's WAL over and over.
+      const { frames, ...meta } = captured;
+      if (this.held) this.held = { ...meta, frameStart: this.held.frameStart, checksumBefore: this.held.checksumBefore, parts: [...this.held.parts, frames] };
+      else this.held = { ...meta, parts: [frames] };
     }
     if (!ship) return;
     this.emitHeld();
@@ -333,7 +339,8 @@ export class Replicator {
     const g = this.gen;
     this.held = undefined;
     if (!held || !g) return;
-    this.opts.sink.segment({ ...held, index: g.nextSegment++ });
+    const { parts, ...meta } = held;
+    this.opts.sink.segment({ ...meta, frames: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), index: g.nextSegment++ });
   }
 
   private restart(h: ShmHeader, now: number, reason: string): void {
