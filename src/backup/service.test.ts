@@ -26,15 +26,21 @@ afterAll(() => {
   for (const d of [root, ...shmDirs]) fs.rmSync(d, { recursive: true, force: true });
 });
 
+/** A fresh data dir with a keyring and an app connection prepared for replication, table t. */
+function replicatedDb(name: string, seed: number) {
+  const dataDir = path.join(root, name);
+  fs.mkdirSync(dataDir, { mode: 0o700 });
+  const keyring = Keyring.create(keyringPath(dataDir), Buffer.alloc(32, seed));
+  const dbFile = path.join(dataDir, 'tessera.db');
+  const db = openDatabase(dbFile, { key: keyring.active('db').key, create: true });
+  prepareAppConnection(db);
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+  return { dataDir, keyring, dbFile, db };
+}
+
 describe('BackupService spool', () => {
   it('spills to disk when a target is down, keeps it across a restart, and ships it when the target is back', async () => {
-    const dataDir = path.join(root, 'data');
-    fs.mkdirSync(dataDir, { mode: 0o700 });
-    const keyring = Keyring.create(keyringPath(dataDir), Buffer.alloc(32, 7));
-    const dbFile = path.join(dataDir, 'tessera.db');
-    const db = openDatabase(dbFile, { key: keyring.active('db').key, create: true });
-    prepareAppConnection(db);
-    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    const { dataDir, keyring, dbFile, db } = replicatedDb('data', 7);
     // The target's root is a file: every upload fails until it is removed.
     const targetRoot = path.join(root, 'target');
     fs.writeFileSync(targetRoot, 'not a directory');
@@ -193,13 +199,7 @@ class SlowDirTarget extends DirTarget {
 
 describe('BackupService cadence against a slow target', () => {
   it('captures a write burst early enough that every segment is stored within the sync interval, at most 4 a second', async () => {
-    const dataDir = path.join(root, 'cadence');
-    fs.mkdirSync(dataDir, { mode: 0o700 });
-    const keyring = Keyring.create(keyringPath(dataDir), Buffer.alloc(32, 9));
-    const dbFile = path.join(dataDir, 'tessera.db');
-    const db = openDatabase(dbFile, { key: keyring.active('db').key, create: true });
-    prepareAppConnection(db);
-    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB)');
+    const { dataDir, keyring, dbFile, db } = replicatedDb('cadence', 9);
     // On tmpfs when there is one: the link's delay is the point, not the disk's fsync stalls.
     const target = new SlowDirTarget(path.join(fs.existsSync('/dev/shm') ? shm() : root, 'cadence-target'));
     const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 1000, snapshotIntervalMs: 86_400_000, retentionDays: 30 });
