@@ -151,6 +151,12 @@ export function attendeeRoutes(): Hono<AppEnv> {
     return UUID.test(id) ? load(id) : undefined;
   };
   const noReg = (c: C) => errorResponse(c, 404, 'Registration not found', 'There is no such registration for this event.');
+  /** withEvent, plus the registration named in the path: 404 when it is not one of this event's. */
+  const withRegistration = <T,>(c: C, fn: (e: EventRow, reg: RegistrationRow) => T) =>
+    withEvent(c, (e) => {
+      const reg = regOr404(c, (id) => c.get('app').registrations.get(e, id));
+      return reg ? fn(e, reg) : noReg(c);
+    });
 
   // ---- list ------------------------------------------------------------------------------------
 
@@ -334,39 +340,34 @@ export function attendeeRoutes(): Hono<AppEnv> {
     }),
   );
 
-  r.post(`${EV}/attendees/:regId`, org('attendees.write'), async (c) => {
-    const l = loadEvent(c);
-    if ('response' in l) return l.response;
-    const e = l.event;
-    const ctx = c.get('app');
-    const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
-    if (!reg) return noReg(c);
-    const reveal = c.req.query('reveal') === '1';
-    const body = await c.req.parseBody({ all: true });
-    const raw: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(body)) {
-      if (k === '_csrf' || k === '_keep_sensitive') continue;
-      if (typeof v === 'string') raw[k] = v;
-      else if (Array.isArray(v)) raw[k] = v.filter((x): x is string => typeof x === 'string');
-    }
-    // A masked form never carried the sensitive answers: keep the stored ones rather than erase them.
-    if (body._keep_sensitive === '1') {
-      const stored = formValuesOf(ctx.events.fields(e), reg);
-      for (const f of ctx.events.fields(e)) if (f.sensitive && !f.builtin && !(f.key in raw) && stored[f.key] !== undefined) raw[f.key] = stored[f.key]!;
-    }
-    const res = ctx.registrations.updateAnswers(e, reg, raw, actx(c), 'organizer');
-    if (!res.ok) {
-      const viewed = auditedView(c, e, reveal) ?? reg;
-      return detailPage(c, e, viewed, reveal, { flash: { kind: 'error', text: res.message }, errors: res.errors ?? {}, values: raw }, 400);
-    }
-    return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=saved`, 303);
-  });
+  r.post(`${EV}/attendees/:regId`, org('attendees.write'), (c) =>
+    withRegistration(c, async (e, reg) => {
+      const ctx = c.get('app');
+      const reveal = c.req.query('reveal') === '1';
+      const body = await c.req.parseBody({ all: true });
+      const raw: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(body)) {
+        if (k === '_csrf' || k === '_keep_sensitive') continue;
+        if (typeof v === 'string') raw[k] = v;
+        else if (Array.isArray(v)) raw[k] = v.filter((x): x is string => typeof x === 'string');
+      }
+      // A masked form never carried the sensitive answers: keep the stored ones rather than erase them.
+      if (body._keep_sensitive === '1') {
+        const stored = formValuesOf(ctx.events.fields(e), reg);
+        for (const f of ctx.events.fields(e)) if (f.sensitive && !f.builtin && !(f.key in raw) && stored[f.key] !== undefined) raw[f.key] = stored[f.key]!;
+      }
+      const res = ctx.registrations.updateAnswers(e, reg, raw, actx(c), 'organizer');
+      if (!res.ok) {
+        const viewed = auditedView(c, e, reveal) ?? reg;
+        return detailPage(c, e, viewed, reveal, { flash: { kind: 'error', text: res.message }, errors: res.errors ?? {}, values: raw }, 400);
+      }
+      return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=saved`, 303);
+    }),
+  );
 
   r.post(`${EV}/attendees/:regId/cancel`, org('attendees.write'), (c) =>
-    withEvent(c, (e) => {
+    withRegistration(c, (e, reg) => {
       const ctx = c.get('app');
-      const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
-      if (!reg) return noReg(c);
       if (reg.status === 'cancelled') return detailPage(c, e, auditedView(c, e, false) ?? reg, false, { flash: { kind: 'error', text: 'This registration was already cancelled.' } }, 409);
       ctx.registrations.cancel(e, reg, actx(c), 'organizer');
       return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=cancelled`, 303);
@@ -374,10 +375,8 @@ export function attendeeRoutes(): Hono<AppEnv> {
   );
 
   r.post(`${EV}/attendees/:regId/resend`, org('attendees.write'), (c) =>
-    withEvent(c, (e) => {
+    withRegistration(c, (e, reg) => {
       const ctx = c.get('app');
-      const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
-      if (!reg) return noReg(c);
       ctx.registrations.resend(e, reg, actx(c));
       return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=resent`, 303);
     }),
@@ -418,31 +417,28 @@ export function attendeeRoutes(): Hono<AppEnv> {
   r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) => withEvent(c, (e) => c.html(<CheckinCounts {...checkinCounts(c, e)} />)));
 
   for (const undo of [false, true]) {
-    r.post(`${EV}/checkin/:regId${undo ? '/undo' : ''}`, org('checkin.perform'), async (c) => {
-      const l = loadEvent(c);
-      if ('response' in l) return l.response;
-      const e = l.event;
-      const ctx = c.get('app');
-      const reg = regOr404(c, (id) => ctx.registrations.get(e, id));
-      if (!reg) return noReg(c);
-      const form = await parseForm(c, z.object({ q: z.string().optional() }).loose());
-      const q = qSchema.parse(form.ok ? form.data.q : '');
-      const res = undo && !reg.checked_in_at ? { ok: false as const, message: 'This attendee is not checked in.' } : ctx.registrations.checkIn(e, reg, undo, actx(c));
-      const after = ctx.registrations.get(e, reg.id) ?? reg;
-      const flash: FlashMsg = res.ok ? { kind: 'ok', text: undo ? 'Check-in undone.' : `Checked in: ${after.name || after.attendee_code}.` } : { kind: 'error', text: res.message };
-      if (wantsPartial(c)) {
-        return c.html(
-          <>
-            <CheckinCard org={c.get('org')} event={e} card={checkinCard(after)} csrf={c.get('csrfToken')} q={q} message={flash} />
-            <CheckinCountsOob {...checkinCounts(c, e)} />
-          </>,
-          res.ok ? 200 : 409,
-        );
-      }
-      if (!res.ok) return checkinPage(c, e, q || reg.attendee_code, { id: reg.id, flash }, 409);
-      const back = new URLSearchParams({ q: q || reg.attendee_code, done: undo ? 'undone' : 'in', reg: reg.id });
-      return c.redirect(`${eventBase(c.get('org'), e)}/checkin?${back.toString()}`, 303);
-    });
+    r.post(`${EV}/checkin/:regId${undo ? '/undo' : ''}`, org('checkin.perform'), (c) =>
+      withRegistration(c, async (e, reg) => {
+        const ctx = c.get('app');
+        const form = await parseForm(c, z.object({ q: z.string().optional() }).loose());
+        const q = qSchema.parse(form.ok ? form.data.q : '');
+        const res = undo && !reg.checked_in_at ? { ok: false as const, message: 'This attendee is not checked in.' } : ctx.registrations.checkIn(e, reg, undo, actx(c));
+        const after = ctx.registrations.get(e, reg.id) ?? reg;
+        const flash: FlashMsg = res.ok ? { kind: 'ok', text: undo ? 'Check-in undone.' : `Checked in: ${after.name || after.attendee_code}.` } : { kind: 'error', text: res.message };
+        if (wantsPartial(c)) {
+          return c.html(
+            <>
+              <CheckinCard org={c.get('org')} event={e} card={checkinCard(after)} csrf={c.get('csrfToken')} q={q} message={flash} />
+              <CheckinCountsOob {...checkinCounts(c, e)} />
+            </>,
+            res.ok ? 200 : 409,
+          );
+        }
+        if (!res.ok) return checkinPage(c, e, q || reg.attendee_code, { id: reg.id, flash }, 409);
+        const back = new URLSearchParams({ q: q || reg.attendee_code, done: undo ? 'undone' : 'in', reg: reg.id });
+        return c.redirect(`${eventBase(c.get('org'), e)}/checkin?${back.toString()}`, 303);
+      }),
+    );
   }
 
   return app;
