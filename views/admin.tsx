@@ -3,7 +3,7 @@ import type { UserRow } from '../src/auth/repo.ts';
 import type { RestoreTestResult } from '../src/backup/restore-test-repo.ts';
 import type { BackupStatus } from '../src/backup/status-file.ts';
 import type { OutboxRow } from '../src/mail/repo.ts';
-import { ActionButton, Flash } from './components.tsx';
+import { ActionButton, Flash, FlashBox } from './components.tsx';
 import { type FlashMsg, PermissionsTable, when } from './orgs.tsx';
 
 export function AdminNav() {
@@ -37,7 +37,7 @@ export function AdminUsersPage({ csrf, users, viewerId, flash }: { csrf: string;
     <>
       <h1>Users</h1>
       <AdminNav />
-      {flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null}
+      <FlashBox flash={flash} />
       <table>
         <thead>
           <tr>
@@ -129,7 +129,7 @@ export function AdminBackupsPage({ csrf, status, running, results, flash }: { cs
     <>
       <h1>Backups</h1>
       <AdminNav />
-      {flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null}
+      <FlashBox flash={flash} />
       {status ? (
         <>
           <section aria-labelledby="backup-status">

@@ -4,7 +4,7 @@ import type { EventRow, FieldRow, RegistrationRow, RegistrationStatus } from '..
 import type { FieldErrors } from '../src/http/forms.ts';
 import { staticUrl } from '../src/http/static.ts';
 import type { OrgRow } from '../src/orgs/repo.ts';
-import { ActionButton, Csrf, Flash } from './components.tsx';
+import { ActionButton, Csrf, FieldError, Flash, FlashBox } from './components.tsx';
 import { type FlashMsg, when } from './orgs.tsx';
 
 /** What sensitive answers look like wherever their value must not appear. */
@@ -49,9 +49,6 @@ export function listQuery(s: ListState, page = 1): string {
 
 export const eventBase = (org: OrgRow, e: EventRow) => `/orgs/${org.slug}/events/${e.id}`;
 
-function FlashBox({ flash }: { flash?: FlashMsg | undefined }) {
-  return flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null;
-}
 
 function EventNav({ org, event, canList, current }: { org: OrgRow; event: EventRow; canList: boolean; current: 'attendees' | 'checkin' | 'detail' | 'message' }) {
   const base = eventBase(org, event);
@@ -347,11 +344,7 @@ const inputTypes: Partial<Record<FieldRow['type'], string>> = { email: 'email', 
 function AnswerInput({ f, value, error, masked }: { f: FieldRow; value: string | string[] | undefined; error?: string | undefined; masked: boolean }) {
   const id = `a-${f.key}`;
   const describedBy = error ? `${id}-error` : undefined;
-  const err = error ? (
-    <small id={`${id}-error`} class="field-error">
-      {error}
-    </small>
-  ) : null;
+  const err = <FieldError id={id} error={error} />;
   const label = (
     <>
       {f.label}
@@ -576,11 +569,7 @@ export function MessagePage(p: {
         <label for="m-subject">
           Subject
           <input id="m-subject" name="subject" value={values.subject} required maxlength={200} aria-invalid={errors.subject ? 'true' : undefined} aria-describedby={errors.subject ? 'm-subject-error' : undefined} />
-          {errors.subject ? (
-            <small id="m-subject-error" class="field-error">
-              {errors.subject}
-            </small>
-          ) : null}
+          <FieldError id="m-subject" error={errors.subject} />
         </label>
         <label for="m-body">
           Message
@@ -588,11 +577,7 @@ export function MessagePage(p: {
             {values.body ?? ''}
           </textarea>
           <small id="m-body-help">Plain text. Each attendee also gets their personal link to manage the registration. One message per event per minute.</small>
-          {errors.body ? (
-            <small id="m-body-error" class="field-error">
-              {errors.body}
-            </small>
-          ) : null}
+          <FieldError id="m-body" error={errors.body} />
         </label>
         <button type="submit" disabled={p.recipients === 0}>
           Send to {p.recipients} attendee{p.recipients === 1 ? '' : 's'}

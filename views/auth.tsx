@@ -2,7 +2,7 @@
 import { raw } from 'hono/html';
 import type { SessionRow, UserRow } from '../src/auth/repo.ts';
 import type { FieldErrors } from '../src/http/forms.ts';
-import { ActionButton, Csrf, Field, Flash } from './components.tsx';
+import { ActionButton, Csrf, Field, Flash, FlashBox } from './components.tsx';
 
 type Form = { csrf: string; errors?: FieldErrors; values?: Record<string, string>; message?: string | undefined };
 
@@ -219,7 +219,7 @@ export function AccountPage({ csrf, user, recoveryLeft, flash, errors = {}, valu
   return (
     <>
       <h1>Your account</h1>
-      {flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null}
+      <FlashBox flash={flash} />
       <article>
         <h2>Profile</h2>
         <p>

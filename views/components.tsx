@@ -30,6 +30,20 @@ interface FieldProps {
 }
 
 /** Label, input, help and error, wired with aria attributes so screen readers announce them. */
+/** A field's error message, tied to it through aria-describedby="<id>-error"; nothing without one. */
+export function FieldError({ id, error }: { id: string; error?: string | undefined }) {
+  return error ? (
+    <small id={`${id}-error`} class="field-error">
+      {error}
+    </small>
+  ) : null;
+}
+
+/** The one-line result of the last action (saved, refused), when there is one. */
+export function FlashBox({ flash }: { flash?: { kind: 'ok' | 'error'; text: string } | undefined }) {
+  return flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null;
+}
+
 export function Field(p: FieldProps) {
   const id = `f-${p.name}`;
   const described = [p.help ? `${id}-help` : '', p.error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
@@ -52,11 +66,7 @@ export function Field(p: FieldProps) {
         aria-describedby={described}
       />
       {p.help ? <small id={`${id}-help`}>{p.help}</small> : null}
-      {p.error ? (
-        <small id={`${id}-error`} class="field-error">
-          {p.error}
-        </small>
-      ) : null}
+      <FieldError id={id} error={p.error} />
     </label>
   );
 }

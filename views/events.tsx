@@ -5,7 +5,7 @@ import type { EventRow, EventStatus, FieldRow, FieldType, ShareLinkRow } from '.
 import type { FieldErrors } from '../src/http/forms.ts';
 import { type OrgRole, roleHas } from '../src/orgs/permissions.ts';
 import type { OrgRow } from '../src/orgs/repo.ts';
-import { ActionButton, Csrf, Field, Flash } from './components.tsx';
+import { ActionButton, Csrf, Field, FieldError, Flash, FlashBox } from './components.tsx';
 import { type FlashMsg, OrgNav } from './orgs.tsx';
 import { RegistrationForm } from './public.tsx';
 
@@ -22,17 +22,7 @@ export function localWhen(iso: string | null, tz: string): string {
 const statusLabels: Record<EventStatus, string> = { draft: 'Draft', published: 'Published', closed: 'Registration closed', archived: 'Archived' };
 const accessLabels: Record<EventRow['access_mode'], string> = { public: 'Public (listed on the organization page)', unlisted: 'Unlisted (only people with the link)', passcode: 'Passcode required' };
 
-function FlashBox({ flash }: { flash?: FlashMsg | undefined }) {
-  return flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null;
-}
 
-function ErrorText({ id, error }: { id: string; error?: string | undefined }) {
-  return error ? (
-    <small id={`${id}-error`} class="field-error">
-      {error}
-    </small>
-  ) : null;
-}
 
 const describedBy = (id: string, help: boolean, error: string | undefined) => [help ? `${id}-help` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
 
@@ -45,7 +35,7 @@ function TextArea(p: { name: string; label: string; value?: string | undefined; 
         {p.value ?? ''}
       </textarea>
       {p.help ? <small id={`${id}-help`}>{p.help}</small> : null}
-      <ErrorText id={id} error={p.error} />
+      <FieldError id={id} error={p.error} />
     </label>
   );
 }
@@ -64,7 +54,7 @@ function Select(p: { name: string; label: string; options: readonly (readonly [s
         ))}
       </select>
       {p.help ? <small id={`${id}-help`}>{p.help}</small> : null}
-      <ErrorText id={id} error={p.error} />
+      <FieldError id={id} error={p.error} />
     </>
   );
 }
@@ -83,7 +73,7 @@ function Check(p: { name: string; label: string; checked: boolean; help?: string
         </>
       ) : null}
       {p.error ? <br /> : null}
-      <ErrorText id={id} error={p.error} />
+      <FieldError id={id} error={p.error} />
     </label>
   );
 }

@@ -3,7 +3,7 @@ import type { AuditRow } from '../src/audit/repo.ts';
 import type { FieldErrors } from '../src/http/forms.ts';
 import { type OrgRole, type Permission, orgRoles, permissions, roleDescriptions, roleHas, rolePermissions, scopableRoles } from '../src/orgs/permissions.ts';
 import type { ApiTokenRow, InvitationRow, MemberView, OrgPrivacyDefaults, OrgRow } from '../src/orgs/repo.ts';
-import { ActionButton, Csrf, Field, Flash } from './components.tsx';
+import { ActionButton, Csrf, Field, FieldError, Flash, FlashBox } from './components.tsx';
 
 export type FlashMsg = { kind: 'ok' | 'error'; text: string };
 type FormState = { errors?: FieldErrors; values?: Record<string, string> };
@@ -11,9 +11,6 @@ type FormState = { errors?: FieldErrors; values?: Record<string, string> };
 /** Times are shown in UTC, to the minute: the same on every screen and in the audit export. */
 export const when = (t: number | string | null): string => (t === null ? '–' : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
 
-function FlashBox({ flash }: { flash?: FlashMsg | undefined }) {
-  return flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null;
-}
 
 function RoleSelect({ name, id, label, roles, selected, error }: { name: string; id: string; label: string; roles: readonly OrgRole[]; selected?: string | undefined; error?: string | undefined }) {
   // The select sits outside its label: inside, its current option would become part of the label's name.
@@ -27,11 +24,7 @@ function RoleSelect({ name, id, label, roles, selected, error }: { name: string;
           </option>
         ))}
       </select>
-      {error ? (
-        <small id={`${id}-error`} class="field-error">
-          {error}
-        </small>
-      ) : null}
+      <FieldError id={id} error={error} />
     </>
   );
 }
@@ -356,11 +349,7 @@ export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; memb
               {p.allowlist}
             </textarea>
             <small id="f-allowlist-help">Examples: 203.0.113.0/24, 198.51.100.7, 2001:db8::/32.</small>
-            {errors.allowlist ? (
-              <small id="f-allowlist-error" class="field-error">
-                {errors.allowlist}
-              </small>
-            ) : null}
+            <FieldError id="f-allowlist" error={errors.allowlist} />
           </label>
           <button type="submit">Save allowed addresses</button>
         </form>
@@ -384,11 +373,7 @@ function DefaultText(p: { name: keyof OrgPrivacyDefaults; label: string; help: s
         <input id={id} name={p.name} type="text" value={p.value} maxlength={p.maxlength} aria-invalid={p.error ? 'true' : undefined} aria-describedby={described} />
       )}
       <small id={`${id}-help`}>{p.help}</small>
-      {p.error ? (
-        <small id={`${id}-error`} class="field-error">
-          {p.error}
-        </small>
-      ) : null}
+      <FieldError id={id} error={p.error} />
     </label>
   );
 }
@@ -498,11 +483,7 @@ export function TokensPage(p: {
                 <code>{perm}</code> — {permissions[perm]}
               </label>
             ))}
-            {errors.permissions ? (
-              <small id="f-permissions-error" class="field-error">
-                {errors.permissions}
-              </small>
-            ) : null}
+            <FieldError id="f-permissions" error={errors.permissions} />
           </fieldset>
           <Field name="days" label="Valid for (days)" type="number" value={values.days ?? '90'} error={errors.days} required inputmode="numeric" help="1 to 365 days." />
           <button type="submit">Create token</button>

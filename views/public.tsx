@@ -3,7 +3,7 @@ import { raw } from 'hono/html';
 import { type AnswerValue, type Answers, answerText, fieldOptions } from '../src/events/fields.ts';
 import type { EventRow, FieldRow, RegistrationRow } from '../src/events/repo.ts';
 import { eventWhen as when } from '../src/events/when.ts';
-import { Flash } from './components.tsx';
+import { FieldError, Flash } from './components.tsx';
 
 type Values = Record<string, string | string[]>;
 
@@ -45,11 +45,7 @@ function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[]
     <>
       {f.help ? <small id={`${id}-help`}>{f.help}</small> : null}
       {why ? <small id={`${id}-why`}>{why}</small> : null}
-      {error ? (
-        <small id={`${id}-error`} class="field-error">
-          {error}
-        </small>
-      ) : null}
+      <FieldError id={id} error={error} />
     </>
   );
   const label = `${f.label}${f.required ? '' : ' (optional)'}`;
