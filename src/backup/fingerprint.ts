@@ -27,32 +27,46 @@ function encode(v: unknown): string {
   return `?${String(v)}`;
 }
 
+/** The tables a fingerprint covers: virtual tables are skipped (their shadow tables hold the data). */
+function fingerprintedTables(db: DB, exclude: readonly string[]): TableRow[] {
+  const tables = db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as TableRow[];
+  return tables.filter((t) => !exclude.includes(t.name) && !(t.sql && /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(t.sql)));
+}
+
+function fingerprintTable(db: DB, t: TableRow): TableFingerprint {
+  const withoutRowid = t.sql ? /\bWITHOUT\s+ROWID\b/i.test(t.sql) : false;
+  let order = 'rowid';
+  if (withoutRowid) {
+    const pk = (db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(t.name) as { name: string }[]).map((c) => quote(c.name));
+    order = pk.join(', ');
+  }
+  const stmt = db.prepare(`SELECT * FROM ${quote(t.name)} ORDER BY ${order}`).raw(true).safeIntegers(true);
+  const hash = createHash('sha256');
+  let rows = 0;
+  for (const row of stmt.iterate() as Iterable<unknown[]>) {
+    hash.update(row.map(encode).join('\u0001'));
+    hash.update('\u0002');
+    rows++;
+  }
+  return { rows, sha256: hash.digest('hex') };
+}
+
 /**
  * Row count and checksum per table, in primary-key order, so two databases at the same position
  * compare equal exactly when their rows do. Used after a restore and by the restore test.
- * Virtual tables are skipped (their shadow tables, which hold the data, are included).
  */
 export function fingerprint(db: DB, opts: { exclude?: string[] } = {}): Fingerprint {
   const out: Fingerprint = {};
-  const tables = db.prepare(`SELECT name, sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as TableRow[];
-  for (const t of tables) {
-    if (opts.exclude?.includes(t.name)) continue;
-    if (t.sql && /^\s*CREATE\s+VIRTUAL\s+TABLE/i.test(t.sql)) continue;
-    const withoutRowid = t.sql ? /\bWITHOUT\s+ROWID\b/i.test(t.sql) : false;
-    let order = 'rowid';
-    if (withoutRowid) {
-      const pk = (db.prepare(`SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk`).all(t.name) as { name: string }[]).map((c) => quote(c.name));
-      order = pk.join(', ');
-    }
-    const stmt = db.prepare(`SELECT * FROM ${quote(t.name)} ORDER BY ${order}`).raw(true).safeIntegers(true);
-    const hash = createHash('sha256');
-    let rows = 0;
-    for (const row of stmt.iterate() as Iterable<unknown[]>) {
-      hash.update(row.map(encode).join('\u0001'));
-      hash.update('\u0002');
-      rows++;
-    }
-    out[t.name] = { rows, sha256: hash.digest('hex') };
+  for (const t of fingerprintedTables(db, opts.exclude ?? [])) out[t.name] = fingerprintTable(db, t);
+  return out;
+}
+
+/** The same, awaiting `pause` between tables so a large database does not stall requests for long. */
+export async function fingerprintPausing(db: DB, exclude: readonly string[], pause: () => Promise<unknown>): Promise<Fingerprint> {
+  const out: Fingerprint = {};
+  for (const t of fingerprintedTables(db, exclude)) {
+    out[t.name] = fingerprintTable(db, t);
+    await pause();
   }
   return out;
 }

@@ -7,7 +7,7 @@ import type { AppContext } from '../app-context.ts';
 import { systemContext } from '../audit/service.ts';
 import { type DB, openDatabase } from '../db/open.ts';
 import { keyringPath } from '../keys/keyring.ts';
-import { type Fingerprint, diffFingerprints, fingerprint } from './fingerprint.ts';
+import { type Fingerprint, diffFingerprints, fingerprintPausing } from './fingerprint.ts';
 import { restoreBackup } from './restore.ts';
 import { type RestoreTestPosition, RestoreTestRepo, type RestoreTestResult } from './restore-test-repo.ts';
 import type { BackupService } from './service.ts';
@@ -33,18 +33,6 @@ type Outcome =
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   return msg.replace(/\s+/g, ' ').trim().slice(0, 300) || 'unknown error';
-}
-
-/** Per table, yielding between tables so a large database does not stall requests for long. */
-async function fingerprintYielding(db: DB, exclude: string[]): Promise<Fingerprint> {
-  const names = (db.prepare(`SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
-  const out: Fingerprint = {};
-  for (const name of names) {
-    if (exclude.includes(name)) continue;
-    Object.assign(out, fingerprint(db, { exclude: names.filter((n) => n !== name) }));
-    await yieldToEventLoop();
-  }
-  return out;
 }
 
 function withoutExcluded(fp: Fingerprint): Fingerprint {
@@ -201,7 +189,7 @@ export class RestoreTester {
       at = ctx.now();
       pinned = { generation: st.generation, walIndex: st.position.walIndex, frame: st.position.frame };
       // ---- end of the synchronous section
-      live = await fingerprintYielding(reader, RESTORE_TEST_EXCLUDED_TABLES);
+      live = await fingerprintPausing(reader, RESTORE_TEST_EXCLUDED_TABLES, () => yieldToEventLoop());
     } finally {
       if (reader.inTransaction) reader.exec('COMMIT');
       reader.close();
