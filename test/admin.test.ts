@@ -5,8 +5,8 @@ import { Throttle, accountRules } from '../src/auth/throttle.ts';
 import { Client } from './support/client.ts';
 import { addMember, createOrg, createUser, loginViaHttp, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
-import { type TestServer, startTestServer } from './support/server.ts';
-import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
+import { type TestServer, startTestServer, withSmtpServer } from './support/server.ts';
+import type { SmtpSink } from './support/smtp-sink.ts';
 
 const email = (who: string) => testEmail(`${who}-${randomBytes(3).toString('hex')}`, 'c');
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
@@ -179,13 +179,9 @@ describe('instance administration', () => {
 describe('instance administration with SMTP configured', () => {
   let s: TestServer;
   let sink: SmtpSink;
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    s = await startTestServer({ smtpUrl: sink.url });
-  });
-  afterAll(async () => {
-    await s?.close();
-    await sink?.close();
+  withSmtpServer((server, mailSink) => {
+    s = server;
+    sink = mailSink;
   });
 
   it('says mail is delivered instead of listing an outbox', async () => {

@@ -13,8 +13,8 @@ import type { Client } from './support/client.ts';
 import { createEvent } from './support/events.ts';
 import { addMember, createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { PERSON_SURNAME, testEmail } from './support/people.ts';
-import { type TestServer, startTestServer } from './support/server.ts';
-import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
+import { type TestServer, startTestServer, withSmtpServer } from './support/server.ts';
+import type { SmtpSink } from './support/smtp-sink.ts';
 
 const sys = { actor: { type: 'system' as const } };
 const tag = () => randomBytes(3).toString('hex');
@@ -497,13 +497,9 @@ describe('attendee management', () => {
 describe('bulk messages', () => {
   let s: TestServer;
   let sink: SmtpSink;
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    s = await startTestServer({ smtpUrl: sink.url });
-  });
-  afterAll(async () => {
-    await s?.close();
-    await sink?.close();
+  withSmtpServer((server, mailSink) => {
+    s = server;
+    sink = mailSink;
   });
 
   it('reaches the filtered attendees only, through the outbox, and at most once a minute per event', async () => {

@@ -9,8 +9,8 @@ import type { OrgRow } from '../src/orgs/repo.ts';
 import { Client } from './support/client.ts';
 import { Clock, type TestUser, addMember, createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
-import { type TestServer, startTestServer } from './support/server.ts';
-import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
+import { type TestServer, startTestServer, withSmtpServer } from './support/server.ts';
+import type { SmtpSink } from './support/smtp-sink.ts';
 
 const email = (who: string, tenant: 'a' | 'b' | 'c' = 'a') => testEmail(`${who}-${randomBytes(3).toString('hex')}`, tenant);
 
@@ -463,13 +463,9 @@ describe('organizations (trust-proxy server)', () => {
 describe('invitation by email (real SMTP)', () => {
   let s: TestServer;
   let sink: SmtpSink;
-  beforeAll(async () => {
-    sink = await startSmtpSink();
-    s = await startTestServer({ smtpUrl: sink.url });
-  });
-  afterAll(async () => {
-    await s?.close();
-    await sink?.close();
+  withSmtpServer((server, mailSink) => {
+    s = server;
+    sink = mailSink;
   });
 
   it('invite → mail → the new person registers through /invite → member with the invited role', async () => {

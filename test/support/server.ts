@@ -5,6 +5,8 @@ import type { Hono } from 'hono';
 import { type SettingName, loadConfig } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
 import type { AppEnv } from '../../src/http/types.ts';
+import { afterAll, beforeAll } from 'vitest';
+import { type SmtpSink, startSmtpSink } from './smtp-sink.ts';
 import { tempDir, writeKeyFile } from './temp.ts';
 
 export interface TestServer extends RunningServer {
@@ -40,4 +42,22 @@ export async function startTestServer(
     now: opts.now,
   });
   return { ...server, dir, dataDir, keyFile, logFile, announced };
+}
+
+/**
+ * For a describe block: a test server that delivers mail to its own SMTP sink, both started
+ * before its tests (handed to `use`) and closed after them.
+ */
+export function withSmtpServer(use: (server: TestServer, sink: SmtpSink) => void): void {
+  let server: TestServer | undefined;
+  let sink: SmtpSink | undefined;
+  beforeAll(async () => {
+    sink = await startSmtpSink();
+    server = await startTestServer({ smtpUrl: sink.url });
+    use(server, sink);
+  });
+  afterAll(async () => {
+    await server?.close();
+    await sink?.close();
+  });
 }
