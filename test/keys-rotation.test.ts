@@ -41,15 +41,18 @@ interface Instance {
   cfg: Config;
 }
 
-/** An initialised data dir with its master key in a file of its own, closed again. */
-async function initialised(): Promise<Instance> {
+/**
+ * An initialised data dir, closed again, with its master key in a file of its own, or with
+ * `defaultKey` in the generated default file (keys/master.key beside the data dir).
+ */
+async function initialised(opts: { defaultKey?: boolean } = {}): Promise<Instance> {
   const dir = tempDir();
   dirs.push(dir);
   const dataDir = path.join(dir, 'data');
-  const { file } = writeKeyFile(dir);
-  const cfg = loadConfig({ dataDir, masterKeyFile: file }, {});
+  const own = opts.defaultKey ? undefined : writeKeyFile(dir).file;
+  const cfg = loadConfig({ dataDir, ...(own ? { masterKeyFile: own } : {}) }, {});
   (await openInstance(cfg, { allowCreate: true, migrate: true, env: {} })).db.close();
-  return { dir, dataDir, keyFile: file, cfg };
+  return { dir, dataDir, keyFile: own ?? cfg.masterKeyFileDefault, cfg };
 }
 
 const open = (cfg: Config) => openInstance(cfg, { allowCreate: false, migrate: false, env: {} });
@@ -315,12 +318,7 @@ describe('an interrupted rotation is finished or undone by the next open', () =>
   });
 
   it('master --generate: crash after the rewrap, before the key files were swapped → swapped on open', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const dataDir = path.join(dir, 'data');
-    const cfg = loadConfig({ dataDir }, {});
-    (await openInstance(cfg, { allowCreate: true, migrate: true, env: {} })).db.close();
-    const keyFile = cfg.masterKeyFileDefault;
+    const { dataDir, cfg, keyFile } = await initialised({ defaultKey: true });
     const oldText = fs.readFileSync(keyFile, 'utf8');
 
     const o = await open(cfg);
@@ -344,12 +342,7 @@ describe('an interrupted rotation is finished or undone by the next open', () =>
   });
 
   it('master --generate: crash between the two renames (no key file at all) → the staged key is put in place', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
-    const dataDir = path.join(dir, 'data');
-    const cfg = loadConfig({ dataDir }, {});
-    (await openInstance(cfg, { allowCreate: true, migrate: true, env: {} })).db.close();
-    const keyFile = cfg.masterKeyFileDefault;
+    const { cfg, keyFile } = await initialised({ defaultKey: true });
     const o = await open(cfg);
     o.keyring.keepBackup();
     const newKey = stageNewMasterKeyFile(keyFile);
