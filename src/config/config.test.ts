@@ -34,6 +34,14 @@ describe('loadConfig', () => {
     expect(cfg.masterKeyFileDefault).toBe(path.resolve('srv/keys/master.key'));
   });
 
+  it('takes a WAL checkpoint threshold between 10 and 1,000,000 frames, default 1000', () => {
+    expect(loadConfig({}, {}).walCheckpointFrames).toBe(1000);
+    expect(loadConfig({}, { TESSERA_WAL_CHECKPOINT_FRAMES: '4000' }).walCheckpointFrames).toBe(4000);
+    for (const bad of ['5', '2000000', '1.5', 'many']) {
+      expect(() => loadConfig({ walCheckpointFrames: bad }, {})).toThrow(/^invalid value for --wal-checkpoint-frames: /);
+    }
+  });
+
   it('wants both TLS files or neither', () => {
     expect(() => loadConfig({ tlsCert: 'cert.pem' }, {})).toThrow('invalid value for --tls-cert/--tls-key: give both or neither');
   });
