@@ -8,6 +8,7 @@ import { openDatabase } from '../db/open.ts';
 import { Keyring, keyringPath } from '../keys/keyring.ts';
 import { readCatalog } from './catalog.ts';
 import { prepareAppConnection } from './replicator.ts';
+import { readShmHeader } from './wal.ts';
 import { restoreBackup } from './restore.ts';
 import { BackupService, type CaptureState, captureDue, MIN_CAPTURE_GAP_MS, ShipTimes } from './service.ts';
 import type { TargetStatus } from './shipper.ts';
@@ -245,4 +246,36 @@ describe('BackupService cadence against a slow target', () => {
     expect(idx).toEqual(idx.map((_v, i) => i));
     expect(stored.map((s) => s.item.key)).toEqual(cat.generations.at(-1)?.segments.map((s) => s.key));
   }, 30_000);
+});
+
+describe('BackupService without the checkpoint worker', () => {
+  it('checkpoints in the locked section: the WAL starts over, the generation goes on, a restore has every row', async () => {
+    const { dataDir, keyring, dbFile, db } = replicatedDb('locked', 11);
+    const target = new DirTarget(path.join(root, 'locked-target'));
+    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 100, snapshotIntervalMs: 86_400_000, retentionDays: 30, checkpointFrames: 20, checkpointWorker: false });
+    svc.start();
+    try {
+      const generation = svc.status().generation;
+      const shm = () => readShmHeader(`${dbFile}-shm`);
+      const salt = shm().salt;
+      const insert = db.prepare('INSERT INTO t (v) VALUES (randomblob(3000))');
+      for (let i = 0; i < 40; i++) insert.run();
+      await waitFor('the WAL to start over', async () => {
+        insert.run();
+        await new Promise((r) => setTimeout(r, 150));
+        return !shm().salt.equals(salt);
+      });
+      await waitFor('everything shipped', () => caughtUp(svc.status()) && svc.status().position?.frame === shm().mxFrame);
+      expect(svc.status().checkpoints).toMatchObject({ worker: 0 });
+      expect(svc.status().checkpoints?.locked).toBeGreaterThan(0);
+      expect(svc.status().generation).toBe(generation);
+      const restored = await restoreBackup({ source: target, keyring, keyringFile: keyringPath(dataDir), to: path.join(root, 'locked-restored') });
+      const copy = openDatabase(path.join(restored.dir, 'tessera.db'), { key: keyring.active('db').key });
+      expect(copy.prepare('SELECT count(*) AS n FROM t').get()).toEqual(db.prepare('SELECT count(*) AS n FROM t').get());
+      copy.close();
+    } finally {
+      await svc.stop(5000);
+      db.close();
+    }
+  });
 });

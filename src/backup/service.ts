@@ -32,6 +32,8 @@ export interface BackupServiceOptions {
   retentionDays: number;
   now?: () => number;
   checkpointFrames?: number;
+  /** false: checkpoints only in the replicator's locked section (what it falls back to when the worker fails) */
+  checkpointWorker?: boolean;
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
   /** the app's connection: clears a db-key rotation's "new generation required" marker once honoured */
   appDb?: DB;
@@ -230,6 +232,7 @@ export class BackupService {
       log: opts.log,
       snapshotIntervalMs: opts.snapshotIntervalMs,
       checkpointFrames: opts.checkpointFrames,
+      checkpointWorker: opts.checkpointWorker,
       sink: {
         generationStarted: (g) => this.onGeneration(g),
         segment: (s) => this.onSegment(s),
