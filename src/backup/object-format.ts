@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
 import type { DataKey } from '../keys/keyring.ts';
@@ -163,43 +163,48 @@ export const defaultCodec: 'zstd' | 'gzip' = typeof zlib.createZstdCompress === 
  */
 const ZLIB_CHUNK = 1 << 20;
 
-function compressor(codec: 'zstd' | 'gzip'): Transform {
+function compressor(codec: 'zstd' | 'gzip', chunkSize = ZLIB_CHUNK): Transform {
   // Pages are already SQLCipher-encrypted, so they hardly compress; the fastest level costs
   // little and still shrinks the zero-filled tails of pages and WAL headers.
   return codec === 'zstd'
-    ? zlib.createZstdCompress({ chunkSize: ZLIB_CHUNK, params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } })
-    : zlib.createGzip({ level: 1, chunkSize: ZLIB_CHUNK });
+    ? zlib.createZstdCompress({ chunkSize, params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } })
+    : zlib.createGzip({ level: 1, chunkSize });
 }
 
 function decompressor(codec: 'zstd' | 'gzip'): Transform {
   return codec === 'zstd' ? zlib.createZstdDecompress({ chunkSize: ZLIB_CHUNK }) : zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
 }
 
-const zstdOnce = promisify(zlib.zstdCompress);
-const gzipOnce = promisify(zlib.gzip);
+/**
+ * Output chunk size when compressing a payload already in memory: every chunk is one round trip
+ * from the thread pool through the event loop, which under load turns once every 10-20 ms, so
+ * with 1 MiB chunks compression could not go faster than the write load makes WAL.
+ */
+const MEMORY_ZLIB_CHUNK = 16 * CHUNK;
 
 /**
- * The same object format for a payload already in memory (segments): one compression job on the
- * thread pool instead of a stream, then the chunks sealed in one go.
+ * The same object format for a payload already in memory (segments): the parts go through one
+ * compression stream in large steps, and the object's chunks are cut from its output as views,
+ * so neither the input parts nor the output are joined into one buffer: a busy second's segment
+ * is tens of megabytes, and each copy of it was a visible share of the event loop.
  */
 export async function sealInMemory(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<{ header: ObjectHeader; parts: Buffer[] }> {
   if (key.purpose !== 'backup') throw new BackupKeyError(`key ${key.id} is not a backup key`);
   const header = objectHeaderSchema.parse({ ...input, backupKeyId: key.id, backupKeyCheck: keyCheck(key.key), codec: defaultCodec });
-  const plain = payload.length === 1 ? (payload[0] as Buffer) : Buffer.concat(payload);
-  // The "one-shot" zlib calls still stream internally, one thread-pool round trip per chunkSize.
-  const packed =
-    header.codec === 'zstd'
-      ? await zstdOnce(plain, { chunkSize: ZLIB_CHUNK, params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } })
-      : await gzipOnce(plain, { level: 1, chunkSize: ZLIB_CHUNK });
+  const z = compressor(header.codec, MEMORY_ZLIB_CHUNK);
+  const packed: Buffer[] = [];
+  z.on('data', (c: Buffer) => {
+    for (let off = 0; off < c.length; off += CHUNK) packed.push(c.subarray(off, Math.min(c.length, off + CHUNK)));
+  });
+  const ended = once(z, 'end');
+  for (const p of payload) z.write(p);
+  z.end();
+  await ended;
   const preamble = preambleOf(header);
   const hash = createHash('sha256').update(preamble).digest();
   const parts = [preamble];
-  let index = 0;
-  for (let off = 0; ; off += CHUNK) {
-    const final = packed.length - off <= CHUNK;
-    parts.push(sealChunk(key.key, hash, index++, final, packed.subarray(off, final ? packed.length : off + CHUNK)));
-    if (final) break;
-  }
+  if (packed.length === 0) packed.push(Buffer.alloc(0));
+  packed.forEach((c, i) => parts.push(sealChunk(key.key, hash, i, i === packed.length - 1, c)));
   return { header, parts };
 }
 

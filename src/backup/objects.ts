@@ -21,7 +21,7 @@ export function segmentObject(s: CapturedSegment): { key: string; header: Header
       walOffsetStart: frameOffset(s.pageSize, s.frameStart),
       walOffsetEnd: frameOffset(s.pageSize, s.frameEnd + 1),
       checksumBefore: [s.checksumBefore[0], s.checksumBefore[1]],
-      plainBytes: WAL_HEADER_SIZE + s.frames.length,
+      plainBytes: s.frames.reduce((n, f) => n + f.length, WAL_HEADER_SIZE),
     },
   };
 }

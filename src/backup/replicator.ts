@@ -5,7 +5,7 @@ import { openDatabase } from '../db/open.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
 import { newGenerationId } from './layout.ts';
-import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, frameOffset, parseWalHeader, readRange, readShmHeader, salt1, type ShmHeader } from './wal.ts';
+import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, committedFrames, frameOffset, parseWalHeader, readRange, readShmHeader, salt1, type ShmHeader } from './wal.ts';
 
 /**
  * Follows the database's WAL and turns it into numbered segments and snapshots (Litestream's
@@ -36,7 +36,8 @@ export interface CapturedSegment {
   frameStart: number;
   frameEnd: number;
   checksumBefore: Checksum;
-  frames: Buffer;
+  /** frameStart..frameEnd as captured, in order: joined only by the compressor reading them */
+  frames: Buffer[];
 }
 
 export interface SnapshotJob {
@@ -76,14 +77,29 @@ export interface ReplicatorOptions {
   /** checkpoint once the WAL holds this many frames (SQLite's own default is 1000) */
   checkpointFrames?: number;
   /**
-   * WAL length at which a checkpoint runs inside the locked section after all: under a steady
-   * stream of commits one running beside them never reaches the WAL's end, and only a WAL whose
-   * every frame was copied back can start over (default 8 × checkpointFrames).
+   * WAL length from which the worker's checkpoints chase the WAL's end until one copies back
+   * every frame, so that the WAL can start over (default 4 × checkpointFrames).
+   */
+  restartFrames?: number;
+  /**
+   * WAL length at which a checkpoint runs inside the locked section after all, when chasing did
+   * not get the WAL to start over (default 8 × checkpointFrames).
    */
   lockedCheckpointFrames?: number;
   /** false: every checkpoint runs in the locked section, on this thread (tests, fallback) */
   checkpointWorker?: boolean;
+  /**
+   * Holds the app's writes back until the returned function is called. With it, a WAL past
+   * restartFrames gets one worker checkpoint with no commits beside it, so that it copies back
+   * every frame and the WAL can start over (see WriteGate).
+   */
+  holdWrites?: () => () => void;
 }
+
+/** A held-back write waits at most this long, whatever the worker does. */
+const MAX_HOLD_MS = 100;
+/** writes are held back for a round with at most this much left to copy (a few milliseconds) */
+const HOLD_FRAMES = 256;
 
 interface Generation {
   id: string;
@@ -135,6 +151,7 @@ export class Replicator {
   private readonly walFile: string;
   private readonly checkpointFrames: number;
   private readonly lockedCheckpointFrames: number;
+  private readonly restartFrames: number;
   /** frames committed during a worker checkpoint that make it worth capturing before the sync cycle */
   private readonly earlyCaptureFrames: number;
   /** runs checkpoints off this thread; undefined until the first one, or when it failed */
@@ -145,14 +162,19 @@ export class Replicator {
   private held: (Omit<CapturedSegment, 'index' | 'frames'> & { parts: Buffer[] }) | undefined;
   /** the worker's checkpoint in flight, and the captured position it may copy back to */
   private inFlight: { walIndex: number; frame: number; generation: string } | undefined;
+  /** set while the app's writes are held back for a checkpoint that lets the WAL start over */
+  private releaseWrites: (() => void) | undefined;
+  /** the last held round did not end complete: the next round lets writes through first */
+  private heldRoundFailed = false;
   /** counters for status and tests */
-  readonly checkpoints = { worker: 0, locked: 0 };
+  readonly checkpoints = { worker: 0, locked: 0, held: 0 };
 
   constructor(private readonly opts: ReplicatorOptions) {
     this.shmFile = `${opts.dbFile}-shm`;
     this.walFile = `${opts.dbFile}-wal`;
     this.checkpointFrames = opts.checkpointFrames ?? 1000;
     this.lockedCheckpointFrames = opts.lockedCheckpointFrames ?? 8 * this.checkpointFrames;
+    this.restartFrames = Math.min(opts.restartFrames ?? 4 * this.checkpointFrames, this.lockedCheckpointFrames);
     // Fewer, larger worker checkpoints: each ends with an fsync of the database file, which
     // competes with the commits' own fsyncs (a quarter of this chased more and measured slower).
     this.earlyCaptureFrames = this.checkpointFrames;
@@ -340,7 +362,7 @@ export class Replicator {
     this.held = undefined;
     if (!held || !g) return;
     const { parts, ...meta } = held;
-    this.opts.sink.segment({ ...meta, frames: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), index: g.nextSegment++ });
+    this.opts.sink.segment({ ...meta, frames: parts, index: g.nextSegment++ });
   }
 
   private restart(h: ShmHeader, now: number, reason: string): void {
@@ -350,8 +372,8 @@ export class Replicator {
     if (!this.snapshotActive) this.startGeneration(h, now, reason);
   }
 
-  /** Copies frames (g.frame, h.mxFrame] and checks them; a reason string when they do not hold. */
-  private readNewFrames(g: Generation, h: ShmHeader): Omit<CapturedSegment, 'generation' | 'index' | 'time' | 'dbKeyId' | 'pageSize' | 'walIndex' | 'salt'> | string {
+  /** Copies frames (g.frame, h.mxFrame]; a reason string when they do not look committed. */
+  private readNewFrames(g: Generation, h: ShmHeader): (Omit<CapturedSegment, 'generation' | 'index' | 'time' | 'dbKeyId' | 'pageSize' | 'walIndex' | 'salt' | 'frames'> & { frames: Buffer }) | string {
     if (!g.walHeader) {
       const parsed = parseWalHeader(readRange(this.walFile, 0, WAL_HEADER_SIZE));
       if (typeof parsed === 'string') return parsed;
@@ -364,9 +386,10 @@ export class Replicator {
     const hdr = g.walHeader;
     const start = frameOffset(g.pageSize, g.frame + 1);
     const frames = readRange(this.walFile, start, frameOffset(g.pageSize, h.mxFrame + 1) - start);
-    const check = checkFrames(frames, hdr, g.checksum);
-    const want = h.mxFrame - g.frame;
-    if (check.frames !== want || check.lastCommit !== want) return `frames ${g.frame + 1}..${h.mxFrame} of the WAL do not verify`;
+    // The WAL-index vouches for these frames (see committedFrames); restores and `backup verify`
+    // still check the whole checksum chain.
+    const check = committedFrames(frames, hdr);
+    if (typeof check === 'string') return `frames ${g.frame + 1}..${h.mxFrame} of the WAL do not verify: ${check}`;
     const out = { walHeader: hdr.raw, frameStart: g.frame + 1, frameEnd: h.mxFrame, checksumBefore: g.checksum, frames };
     g.frame = h.mxFrame;
     g.checksum = check.checksum;
@@ -476,6 +499,7 @@ export class Replicator {
       worker = this.worker ??= new CheckpointWorker(this.opts.dbFile, this.opts.dbKey().key);
     } catch (e) {
       this.inFlight = undefined;
+      this.letWritesGo();
       this.workerFailed(e);
       return;
     }
@@ -483,27 +507,86 @@ export class Replicator {
       (res) => {
         this.inFlight = undefined;
         this.checkpoints.worker++;
-        const cur = this.gen;
-        if (cur && cur.id === target.generation && cur.walIndex === target.walIndex && cur.frame === target.frame) {
-          cur.complete = res.busy === 0 && res.log === res.checkpointed && res.log === target.frame;
-          if (cur.complete && !this.closed) {
-            // Our read transaction still names a WAL frame, which keeps the WAL from starting
-            // over; taken again now that every frame is copied back, it reads the database file
-            // alone and the next commit can restart the WAL (we have every frame it drops).
-            this.dropRead();
-            this.holdRead();
-          } else if (res.log - target.frame >= this.earlyCaptureFrames) {
-            // Commits went on meanwhile: capture them now so the next checkpoint can go further,
-            // instead of waiting for the sync cycle with a WAL that only grows.
-            this.step(false);
-          }
+        // Writes held back for this round go on whatever it achieved, once it is looked at.
+        const heldRound = this.releaseWrites;
+        this.releaseWrites = undefined;
+        try {
+          this.afterWorkerCheckpoint(target, res, heldRound !== undefined);
+        } finally {
+          heldRound?.();
         }
       },
       (e: unknown) => {
         this.inFlight = undefined;
+        this.letWritesGo();
         this.workerFailed(e);
       },
     );
+  }
+
+  private afterWorkerCheckpoint(target: { walIndex: number; frame: number; generation: string }, res: CheckpointResult, heldRound: boolean): void {
+    const cur = this.gen;
+    if (!cur || cur.id !== target.generation || cur.walIndex !== target.walIndex || cur.frame !== target.frame) return;
+    // The checkpoint's own figures describe the WAL as it was when it began; the WAL-index says
+    // whether anything was committed while it ran.
+    let end: ShmHeader | undefined;
+    try {
+      end = readShmHeader(this.shmFile);
+    } catch {
+      end = undefined;
+    }
+    const walEnd = end?.salt.equals(cur.salt) ? end.mxFrame : undefined;
+    cur.complete = res.busy === 0 && res.checkpointed === target.frame && walEnd === target.frame;
+    if (heldRound) {
+      this.checkpoints.held++;
+      this.heldRoundFailed = !cur.complete;
+    }
+    if (cur.complete) {
+      if (this.closed) return;
+      // Our read transaction still names a WAL frame, which keeps the WAL from starting over;
+      // taken again now that every frame is copied back, it reads the database file alone and
+      // the next commit can restart the WAL (we have every frame it drops).
+      this.dropRead();
+      this.holdRead();
+      return;
+    }
+    if (walEnd === undefined || walEnd <= target.frame) return;
+    const left = walEnd - target.frame;
+    // Without a way to hold writes back, chasing a long WAL would never end: the locked
+    // checkpoint of the next sync cycle restarts it instead.
+    const long = this.opts.holdWrites !== undefined && walEnd >= this.restartFrames;
+    if (left < this.earlyCaptureFrames && !long) return;
+    // Commits went on meanwhile: capture them now so the next checkpoint can go further, instead
+    // of waiting for the sync cycle with a WAL that only grows. Once the WAL is long, rounds
+    // follow each other, each with less left to copy, and the one that has little left runs
+    // with the app's writes held back: a checkpoint takes milliseconds even for a handful of
+    // frames (it ends with fsyncs), longer than the gap between two group commits, so one
+    // running beside them never reaches the WAL's end. A WAL past the locked-checkpoint length
+    // holds them whatever is left: the worker is not keeping up and writers must wait. After
+    // a held round that did not make it (a write from outside the batcher), one round lets the
+    // writes through first; past the locked-checkpoint length the sync cycle's locked
+    // checkpoint takes over instead (it needs no checkpoint in flight).
+    if (this.heldRoundFailed && walEnd >= this.lockedCheckpointFrames) return;
+    const hold = long && (left <= HOLD_FRAMES || walEnd >= this.lockedCheckpointFrames);
+    if (hold && !heldRound && !this.heldRoundFailed && this.opts.holdWrites) {
+      const release = this.opts.holdWrites();
+      const timer = setTimeout(release, MAX_HOLD_MS);
+      timer.unref();
+      this.releaseWrites = () => {
+        clearTimeout(timer);
+        release();
+      };
+    }
+    if (!heldRound) this.heldRoundFailed = false;
+    this.step(false);
+    // No checkpoint started (the step found nothing to do): nothing to hold the writes for.
+    if (!this.inFlight) this.letWritesGo();
+  }
+
+  private letWritesGo(): void {
+    const release = this.releaseWrites;
+    this.releaseWrites = undefined;
+    release?.();
   }
 
   private workerFailed(e: unknown): void {
@@ -532,6 +615,7 @@ export class Replicator {
     if (this.closed) return;
     this.closed = true;
     if (this.chaseTimer) clearInterval(this.chaseTimer);
+    this.letWritesGo();
     void this.worker?.close();
     this.worker = undefined;
     this.dropRead();

@@ -17,6 +17,7 @@ import { type CapturedSegment, Replicator, type SnapshotJob } from './replicator
 import { planRetention } from './retention.ts';
 import { type ShippedInfo, Shipper, type TargetStatus } from './shipper.ts';
 import { Spool, type SpoolItem } from './spool.ts';
+import { writeGate } from '../db/write-gate.ts';
 import { type BackupStatus, requestFile, statusFile, writeStatusFile } from './status-file.ts';
 import type { BackupTarget } from './targets/target.ts';
 import { FRAME_HEADER_SIZE, readShmHeader } from './wal.ts';
@@ -233,6 +234,7 @@ export class BackupService {
       snapshotIntervalMs: opts.snapshotIntervalMs,
       checkpointFrames: opts.checkpointFrames,
       checkpointWorker: opts.checkpointWorker,
+      holdWrites: opts.appDb ? () => writeGate(opts.appDb as DB).close() : undefined,
       sink: {
         generationStarted: (g) => this.onGeneration(g),
         segment: (s) => this.onSegment(s),
@@ -317,6 +319,17 @@ export class BackupService {
    * WAL bytes committed and not in a segment yet, from the WAL-index header (no lock taken). A
    * heuristic for the cadence only: a torn or odd read just means a capture a little early or late.
    */
+  /** For /metrics: checkpoints so far by where they ran, and the WAL's length now. */
+  walStats(): { worker: number; main: number; failures: number; frames: number } {
+    let frames = 0;
+    try {
+      frames = readShmHeader(this.shmFile).mxFrame;
+    } catch {
+      // no WAL-index yet: nothing committed through the WAL
+    }
+    return { worker: this.replicator.checkpoints.worker, main: this.replicator.checkpoints.locked, failures: 0, frames };
+  }
+
   private pendingWalBytes(): number | undefined {
     const pos = this.replicator.position();
     const inc = this.incarnation;
@@ -714,7 +727,7 @@ export class BackupService {
     this.chain = this.chain.then(async () => {
       try {
         const t0 = performance.now();
-        const { parts } = await sealInMemory(header, [s.walHeader, s.frames], backupKey);
+        const { parts } = await sealInMemory(header, [s.walHeader, ...s.frames], backupKey);
         const item = await this.hold(key, 'segment', s.time, parts);
         item.after = after;
         this.timed.add(item);

@@ -33,7 +33,7 @@ export const backupStatusSchema = z.object({
   lastSnapshot: z.object({ key: z.string(), time: z.string() }).optional(),
   snapshotInProgress: z.boolean(),
   /** WAL checkpoints since start: on the worker thread, or inside the replicator's locked section */
-  checkpoints: z.object({ worker: z.number(), locked: z.number() }).optional(),
+  checkpoints: z.object({ worker: z.number(), locked: z.number(), held: z.number().optional() }).optional(),
   /** captured, still being encrypted into the spool */
   staging: z.number(),
   lastCycleAt: z.string().optional(),

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/temp.ts';
 import { openDatabase } from '../db/open.ts';
-import { WAL_HEADER_SIZE, checkFrames, frameOffset, parseWalHeader, readShmHeader, salt1 } from './wal.ts';
+import { WAL_HEADER_SIZE, checkFrames, committedFrames, frameOffset, parseWalHeader, readShmHeader, salt1 } from './wal.ts';
 
 const dir = tempDir('tessera-wal-');
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -27,6 +27,21 @@ describe('WAL and WAL-index of an encrypted database', () => {
     expect(check.frames).toBe(shm.mxFrame);
     expect(check.lastCommit).toBe(shm.mxFrame);
     expect(check.commitPages).toBe(shm.nPage);
+
+    // What the WAL-index counts as committed is taken on its word: the running checksum comes
+    // from the last frame's header and must be the one the full chain computes.
+    expect(committedFrames(frames, hdr)).toEqual({ checksum: check.checksum, commitPages: shm.nPage });
+    const lastTwo = frames.subarray(frameOffset(hdr.pageSize, shm.mxFrame - 1) - WAL_HEADER_SIZE);
+    expect(committedFrames(lastTwo, hdr)).toEqual({ checksum: check.checksum, commitPages: shm.nPage });
+    // A frame of another WAL incarnation, a run that does not end on a commit, a torn frame.
+    const otherSalt = Buffer.from(frames);
+    const saltAt = frameOffset(hdr.pageSize, 2) - WAL_HEADER_SIZE + 8;
+    otherSalt[saltAt] = (otherSalt[saltAt] as number) ^ 1;
+    expect(committedFrames(otherSalt, hdr)).toMatch(/carries another salt/);
+    const noCommit = Buffer.from(frames);
+    noCommit.writeUInt32BE(0, frameOffset(hdr.pageSize, shm.mxFrame) - WAL_HEADER_SIZE + 4);
+    expect(committedFrames(noCommit, hdr)).toBe('the last frame is not a commit');
+    expect(committedFrames(frames.subarray(0, frames.length - 10), hdr)).toBe('not a whole number of frames');
 
     // One flipped bit in a page image breaks the chain from that frame on.
     const bad = Buffer.from(frames);

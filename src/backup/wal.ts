@@ -117,6 +117,25 @@ export function checkFrames(frames: Buffer, hdr: Pick<WalHeader, 'pageSize' | 'b
   return { frames: valid, checksum, commitPages, lastCommit };
 }
 
+/**
+ * Frames the WAL-index already counts as committed (up to its mxFrame): SQLite's readers take
+ * them on that word without re-reading checksums, and so can we. Only the salt of each frame and
+ * the commit mark of the last one are looked at; the running checksum is the one SQLite wrote
+ * into the last frame's header. A reason string when the run does not look like that.
+ */
+export function committedFrames(frames: Buffer, hdr: Pick<WalHeader, 'pageSize' | 'salt'>): { checksum: Checksum; commitPages: number } | string {
+  const size = frameSize(hdr.pageSize);
+  const count = frames.length / size;
+  if (count < 1 || !Number.isInteger(count)) return 'not a whole number of frames';
+  for (let off = 0; off < frames.length; off += size) {
+    if (frames.compare(hdr.salt, 0, 8, off + 8, off + 16) !== 0) return `frame at WAL offset +${off} carries another salt`;
+  }
+  const last = (count - 1) * size;
+  const commitPages = frames.readUInt32BE(last + 4);
+  if (commitPages === 0) return 'the last frame is not a commit';
+  return { checksum: [frames.readUInt32BE(last + 16), frames.readUInt32BE(last + 20)], commitPages };
+}
+
 /** Page number and page image of frame i (0-based) in a run. */
 export function frameAt(frames: Buffer, pageSize: number, i: number): { pgno: number; page: Buffer } {
   const off = i * frameSize(pageSize);
@@ -174,8 +193,9 @@ export function readShmHeader(shmFile: string): ShmHeader {
 export const salt1 = (salt: Buffer) => salt.readUInt32BE(0);
 
 export function readRange(file: string, offset: number, length: number): Buffer {
-  // Buffer.alloc (not allocUnsafe) so the buffer starts 4-aligned for walChecksum's fast path.
-  const buf = Buffer.alloc(length);
+  // Its own ArrayBuffer (never a slice of the shared pool), so it starts 4-aligned for
+  // walChecksum's fast path; not zeroed, since every byte is read over.
+  const buf = Buffer.allocUnsafeSlow(length);
   if (length === 0) return buf;
   const fd = fs.openSync(file, 'r');
   try {

@@ -1,4 +1,5 @@
 import type { DB } from './open.ts';
+import { type WriteGate, writeGate } from './write-gate.ts';
 
 interface Job {
   fn: () => unknown;
@@ -21,11 +22,13 @@ export class WriteBatcher {
   /** Made once: better-sqlite3 builds four wrapper functions per transaction() call. */
   private readonly inSavepoint: (fn: () => unknown) => unknown;
   private readonly runBatch: (batch: Job[], outcomes: Outcome[]) => void;
+  private readonly gate: WriteGate;
 
   constructor(
     private readonly db: DB,
     private readonly maxBatch = 256,
   ) {
+    this.gate = writeGate(db);
     // Called inside the batch's transaction, a transaction function is a savepoint.
     this.inSavepoint = db.transaction((fn: () => unknown) => fn());
     this.runBatch = db.transaction((batch: Job[], outcomes: Outcome[]) => {
@@ -50,6 +53,11 @@ export class WriteBatcher {
   }
 
   private flush(): void {
+    if (!this.gate.open) {
+      // Still "scheduled": run() must not queue a second flush meanwhile.
+      this.gate.whenOpen(() => setImmediate(() => this.flush()));
+      return;
+    }
     this.scheduled = false;
     const batch = this.queue.splice(0, this.maxBatch);
     if (this.queue.length > 0) {

@@ -117,6 +117,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (checkpoints) {
     checkpoints.start();
     ctx.metrics.observeCheckpoints(() => ({ ...checkpoints.stats, frames: checkpoints.walFrames().frames }));
+  } else if (backup) {
+    ctx.metrics.observeCheckpoints(() => backup.walStats());
   }
   const restoreTester = new RestoreTester({ ctx, dbFile, backup });
   attachRestoreTester(ctx, restoreTester);

@@ -80,6 +80,14 @@ describe.each([
     expect((await readAll(t, 'generations/g2/snapshots/big.snap')).equals(big)).toBe(true);
     await t.delete(['generations/g2/snapshots/big.snap']);
   });
+
+  it('stores an object of many parts byte for byte (more parts than one writev takes)', async () => {
+    const t = make();
+    const parts = Array.from({ length: 2500 }, (_, i) => randomBytes(1 + (i % 97)));
+    await t.put('generations/g3/segments/0000000001.seg', { data: parts });
+    expect((await readAll(t, 'generations/g3/segments/0000000001.seg')).equals(Buffer.concat(parts))).toBe(true);
+    await t.delete(['generations/g3/segments/0000000001.seg']);
+  });
 });
 
 describe('target errors are one clear line', () => {
