@@ -15,6 +15,7 @@ import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
 import { WriteBatcher } from './db/write-batcher.ts';
+import { eventIcs } from './events/ics.ts';
 import { EventService } from './events/service.ts';
 import { RegistrationService } from './events/registrations.ts';
 import { AttendeeTokens } from './events/tokens.ts';
@@ -53,6 +54,10 @@ export function buildContext(core: Core, baseUrl: () => string): AppContext {
   const orgs = new OrgService({ db, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.repo.userById(id), userByEmail: (e) => auth.repo.userByEmail(e) });
   const tokens = new AttendeeTokens(core.keyring);
   const events = new EventService({ db, audit, throttle, tokens, now });
+  mailer.provideEventIcs((orgId, eventId) => {
+    const e = events.repo.eventById(orgId, eventId);
+    return e && eventIcs(e, `${baseUrl()}/e/${e.slug}`, new Date(now()));
+  });
   const registrations = new RegistrationService({ db, audit, mailer, tokens, now, baseUrl, batcher: new WriteBatcher(db) });
   const alerts = new SecurityAlerts({ audit, mailer, instanceOwners: () => auth.repo.activeOwners(), orgAdmins: (orgId) => orgs.repo.alertRecipients(orgId) });
   alertsRef = alerts;

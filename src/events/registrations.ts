@@ -3,11 +3,9 @@ import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { Result } from '../auth/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Mailer } from '../mail/service.ts';
-import { renderMail } from '../mail/templates.ts';
 import { groupedId } from '../db/ids.ts';
 import type { WriteBatcher } from '../db/write-batcher.ts';
 import { type Answers, type CompiledForm, type ParsedRegistration, compileForm, parseAnswers } from './fields.ts';
-import { eventIcs } from './ics.ts';
 import { ReadCache } from './read-cache.ts';
 import { type AttendeeFilter, type EventRow, type RegistrationRow, eventsRepo } from './repo.ts';
 import { AttendeeTokens } from './tokens.ts';
@@ -164,22 +162,26 @@ export class RegistrationService {
     const link = (kind: 'ticket' | 'manage' | 'confirm') => this.link(reg, kind);
     const links = { get ticket() { return link('ticket'); }, get manage() { return link('manage'); }, get confirm() { return link('confirm'); } };
     const to = reg.email;
+    const orgId = e.org_id;
+    // Template mail: stored as its parameters and rendered at delivery, with the calendar file
+    // taken from the event then, so the registration's transaction writes a few hundred bytes.
     if (reg.status === 'confirmed') {
-      this.d.mailer.enqueue({
-        orgId: e.org_id,
+      this.d.mailer.enqueueTemplate({
+        orgId,
         to,
-        ...renderMail('registrationConfirmed', { name: reg.name, event: e.title, when: formatWhen(e), where: e.venue || e.online_url, code: reg.attendee_code, manageLink: links.manage }),
+        template: 'registrationConfirmed',
+        params: { name: reg.name, event: e.title, when: formatWhen(e), where: e.venue || e.online_url, code: reg.attendee_code, manageLink: links.manage },
         attachments: [
           { filename: 'ticket.png', contentType: 'image/png', qrText: links.ticket },
-          { filename: 'event.ics', contentType: 'text/calendar; charset=utf-8', content: eventIcs(e, `${this.d.baseUrl()}/e/${e.slug}`, new Date(this.d.now())) },
+          { filename: 'event.ics', contentType: 'text/calendar; charset=utf-8', eventIcs: `${e.org_id}/${e.id}` },
         ],
       });
     } else if (reg.status === 'waitlisted') {
-      this.d.mailer.enqueue({ orgId: e.org_id, to, ...renderMail('registrationWaitlisted', { name: reg.name, event: e.title, manageLink: links.manage }) });
+      this.d.mailer.enqueueTemplate({ orgId, to, template: 'registrationWaitlisted', params: { name: reg.name, event: e.title, manageLink: links.manage } });
     } else if (reg.status === 'pending') {
-      this.d.mailer.enqueue({ orgId: e.org_id, to, ...renderMail('registrationPending', { name: reg.name, event: e.title, confirmLink: links.confirm }) });
+      this.d.mailer.enqueueTemplate({ orgId, to, template: 'registrationPending', params: { name: reg.name, event: e.title, confirmLink: links.confirm } });
     } else {
-      this.d.mailer.enqueue({ orgId: e.org_id, to, ...renderMail('registrationCancelled', { name: reg.name, event: e.title }) });
+      this.d.mailer.enqueueTemplate({ orgId, to, template: 'registrationCancelled', params: { name: reg.name, event: e.title } });
     }
   }
 
@@ -307,7 +309,7 @@ export class RegistrationService {
       // Recipients first: better-sqlite3 refuses the outbox writes while an iterator is still open.
       const recipients = [...this.repo.iterateAttendees(e.org_id, e.id, { ...filter })].filter((reg) => reg.status !== 'cancelled' || filter.status === 'cancelled');
       for (const reg of recipients) {
-        this.d.mailer.enqueue({ orgId: e.org_id, to: reg.email, ...renderMail('organizerMessage', { event: e.title, subject, body, manageLink: this.links(reg).manage }) });
+        this.d.mailer.enqueueTemplate({ orgId: e.org_id, to: reg.email, template: 'organizerMessage', params: { event: e.title, subject, body, manageLink: this.links(reg).manage } });
       }
       const n = recipients.length;
       // The filter's shape, not its search words: those may be a person's name.

@@ -2,6 +2,7 @@ import type { DB } from '../db/open.ts';
 
 export type MailStatus = 'queued' | 'sending' | 'sent' | 'failed' | 'dev';
 
+/** A message as sent and shown: rendered, whatever way it is stored. */
 export interface OutboxRow {
   id: string;
   org_id: string | null;
@@ -20,12 +21,17 @@ export interface OutboxRow {
   sent_at: string | null;
 }
 
-export type NewOutboxRow = Pick<OutboxRow, 'id' | 'org_id' | 'template' | 'to_address' | 'subject' | 'text_body' | 'html_body' | 'status' | 'next_attempt_at' | 'created_at'> & { attachments?: string };
+/** As stored: rendered (subject, text_body) or, for template mail, the template's parameters. */
+export type StoredOutboxRow = Omit<OutboxRow, 'subject' | 'text_body'> & { subject: string | null; text_body: string | null; params: string | null };
+
+export type NewOutboxRow = Pick<StoredOutboxRow, 'id' | 'org_id' | 'template' | 'to_address' | 'subject' | 'text_body' | 'html_body' | 'params' | 'status' | 'next_attempt_at' | 'created_at'> & {
+  attachments?: string;
+};
 
 export function mailRepo(db: DB) {
   const insert = db.prepare(`INSERT INTO mail_outbox
-    (id, org_id, template, to_address, subject, text_body, html_body, attachments, status, attempts, next_attempt_at, created_at)
-    VALUES (@id, @org_id, @template, @to_address, @subject, @text_body, @html_body, @attachments, @status, 0, @next_attempt_at, @created_at)`);
+    (id, org_id, template, to_address, subject, text_body, html_body, params, attachments, status, attempts, next_attempt_at, created_at)
+    VALUES (@id, @org_id, @template, @to_address, @subject, @text_body, @html_body, @params, @attachments, @status, 0, @next_attempt_at, @created_at)`);
   // One statement both picks and claims, so two overlapping loops can never take the same row.
   // While claimed, next_attempt_at is the lease end: a process that dies mid-send leaves the row
   // to be re-queued once the lease has run out (at-least-once, like any mail system).
@@ -45,8 +51,8 @@ export function mailRepo(db: DB) {
     insert(row: NewOutboxRow): void {
       insert.run({ attachments: '[]', ...row });
     },
-    claimDue(now: string, leaseUntil: string, limit: number): OutboxRow[] {
-      return claim.all({ now, leaseUntil, limit }) as OutboxRow[];
+    claimDue(now: string, leaseUntil: string, limit: number): StoredOutboxRow[] {
+      return claim.all({ now, leaseUntil, limit }) as StoredOutboxRow[];
     },
     /** Returns how many abandoned claims went back to the queue. */
     requeueExpiredClaims(now: string): number {
@@ -62,11 +68,11 @@ export function mailRepo(db: DB) {
     purgeFinished(before: string): number {
       return purge.run(before).changes;
     },
-    get(id: string): OutboxRow | undefined {
-      return byId.get(id) as OutboxRow | undefined;
+    get(id: string): StoredOutboxRow | undefined {
+      return byId.get(id) as StoredOutboxRow | undefined;
     },
-    listByStatus(status: MailStatus, limit: number): OutboxRow[] {
-      return byStatus.all(status, limit) as OutboxRow[];
+    listByStatus(status: MailStatus, limit: number): StoredOutboxRow[] {
+      return byStatus.all(status, limit) as StoredOutboxRow[];
     },
   };
 }

@@ -278,6 +278,63 @@ describe('Mailer with an SMTP server', () => {
   });
 });
 
+describe('template mail (stored as parameters, rendered at delivery)', () => {
+  const params = { name: `Ada ${PERSON_SURNAME}`, event: 'Privacy Days', when: 'Monday, 3 March 2031, 10:00', where: 'Hall A', code: 'K7QF-M2XA', manageLink: 'https://events.example.org/r/manage/abc.def' };
+
+  it('stores a fraction of the rendered bytes and sends exactly what the template renders, with the calendar as the event is at delivery', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}` });
+    let title = 'Privacy Days';
+    m.provideEventIcs((orgId, eventId) => (orgId === 'org-1' && eventId === 'ev-1' ? `BEGIN:VCALENDAR\r\nSUMMARY:${title}\r\nEND:VCALENDAR\r\n` : undefined));
+    const id = m.enqueueTemplate({
+      orgId: 'org-1',
+      to: ada,
+      template: 'registrationConfirmed',
+      params,
+      attachments: [
+        { filename: 'ticket.png', contentType: 'image/png', qrText: 'ticket-token' },
+        { filename: 'event.ics', contentType: 'text/calendar; charset=utf-8', eventIcs: 'org-1/ev-1' },
+        { filename: 'gone.ics', contentType: 'text/calendar; charset=utf-8', eventIcs: 'org-1/ev-deleted' },
+      ],
+    });
+    const stored = db.prepare('SELECT subject, text_body, html_body, params, length(params) + length(attachments) AS bytes FROM mail_outbox WHERE id = ?').get(id) as Record<string, unknown>;
+    expect(stored).toMatchObject({ subject: null, text_body: null, html_body: null });
+    const want = renderMail('registrationConfirmed', params);
+    expect(Number(stored.bytes)).toBeLessThan((want.text.length + (want.html?.length ?? 0)) / 2);
+    // Reading it shows it rendered.
+    expect(m.get(id)).toMatchObject({ subject: want.subject, text_body: want.text, html_body: want.html });
+
+    title = 'Privacy Days (moved to Hall B)';
+    expect(await m.processOutbox()).toBe(1);
+    const got = s.messages[0]!;
+    expect(got.subject).toBe(want.subject);
+    expect(got.text).toContain('K7QF-M2XA');
+    expect(got.text).toContain(params.manageLink);
+    expect(got.attachments.map((a) => a.filename).sort()).toEqual(['event.ics', 'ticket.png']);
+    expect(got.attachments.find((a) => a.filename === 'event.ics')!.content.toString()).toContain('SUMMARY:Privacy Days (moved to Hall B)');
+  });
+
+  it('refuses a bad recipient or attachment reference and stores nothing', () => {
+    const m = mailer();
+    expect(() => m.enqueueTemplate({ to: 'not-an-address', template: 'registrationConfirmed', params })).toThrow(MailError);
+    expect(() => m.enqueueTemplate({ to: ada, template: 'registrationConfirmed', params, attachments: [{ filename: 'x.ics', contentType: 'text/calendar', eventIcs: '../../etc/passwd' }] })).toThrow(
+      /^invalid mail: attachments\.0\.eventIcs: /,
+    );
+    expect(outboxCount()).toBe(0);
+  });
+
+  it('shows a row it cannot render as such in the dev outbox, and fails its delivery like a send error', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}` });
+    const id = m.enqueueTemplate({ to: ada, template: 'registrationCancelled', params: { name: 'Ada', event: 'Privacy Days' } });
+    db.prepare("UPDATE mail_outbox SET template = 'noSuchTemplate' WHERE id = ?").run(id);
+    expect(m.get(id)).toMatchObject({ subject: '(cannot render noSuchTemplate)' });
+    expect(await m.processOutbox()).toBe(0);
+    expect(s.messages).toHaveLength(0);
+    expect(m.get(id)).toMatchObject({ status: 'queued', attempts: 1 });
+  });
+});
+
 describe('Mailer without SMTP (dev mode)', () => {
   it('keeps the message for the owner and logs only its id and template', async () => {
     const m = mailer();

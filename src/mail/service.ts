@@ -5,7 +5,8 @@ import { OutboxLoop } from './outbox-loop.ts';
 import { timeOrderedId } from '../db/ids.ts';
 import type { DB } from '../db/open.ts';
 import type { Logger } from '../log.ts';
-import { type OutboxRow, mailRepo } from './repo.ts';
+import { type OutboxRow, type StoredOutboxRow, mailRepo } from './repo.ts';
+import { type TemplateName, type TemplateParams, isTemplateName, renderMail } from './templates.ts';
 
 export class MailError extends Error {
   override name = 'MailError';
@@ -26,13 +27,27 @@ export interface MailerOptions {
 
 /**
  * A file sent with a message. `qrText` asks for a PNG QR code of that text, drawn at delivery so
- * the request that queued the mail does not pay for it.
+ * the request that queued the mail does not pay for it; `eventIcs` ("<org id>/<event id>") asks
+ * for the event's calendar file as it is at delivery, from the source given to provideEventIcs().
  */
 export interface MailAttachment {
   filename: string;
   contentType: string;
   content?: string;
   qrText?: string;
+  eventIcs?: string;
+}
+
+/**
+ * A message from a template, stored as the template's parameters and rendered when it is sent
+ * or shown (see migration 0013): the cheap way for mail queued inside a registration rush.
+ */
+export interface TemplateMail<K extends TemplateName> {
+  orgId?: string | null;
+  template: K;
+  params: TemplateParams<K>;
+  to: string;
+  attachments?: MailAttachment[];
 }
 
 export interface OutgoingMail {
@@ -61,11 +76,14 @@ const messageSchema = z.object({
         contentType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+(?:; ?charset=[a-z0-9-]+)?$/i),
         content: z.string().max(5_000_000).optional(),
         qrText: z.string().max(500).optional(),
+        eventIcs: z.string().regex(/^[A-Za-z0-9-]{1,64}\/[A-Za-z0-9-]{1,64}$/).optional(),
       }),
     )
     .max(5)
     .optional(),
 });
+
+const templateMailSchema = messageSchema.pick({ orgId: true, to: true, attachments: true });
 
 const BASE_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 60 * 60_000;
@@ -129,17 +147,6 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * retries and back-off happen here, off the request path. The technical log names a message by
  * its outbox id and template, never by address, subject or body.
  */
-async function renderAttachments(json: string | undefined): Promise<{ filename: string; contentType: string; content: Buffer }[]> {
-  const list = JSON.parse(json || '[]') as MailAttachment[];
-  return Promise.all(
-    list.map(async (a) => ({
-      filename: a.filename,
-      contentType: a.contentType,
-      content: a.qrText !== undefined ? await QRCode.toBuffer(a.qrText, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 }) : Buffer.from(a.content ?? '', 'utf8'),
-    })),
-  );
-}
-
 export class Mailer {
   private readonly log: Logger;
   private readonly repo;
@@ -151,6 +158,7 @@ export class Mailer {
   private readonly maxAttempts: number;
   private transport: SmtpTransport | undefined;
   private readonly loop: OutboxLoop;
+  private eventIcsSource: ((orgId: string, eventId: string) => string | undefined) | undefined;
 
   constructor(opts: MailerOptions) {
     this.log = opts.log;
@@ -167,6 +175,11 @@ export class Mailer {
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   }
 
+  /** Where `eventIcs` attachments come from (the events capability, wired after this one). */
+  provideEventIcs(source: (orgId: string, eventId: string) => string | undefined): void {
+    this.eventIcsSource = source;
+  }
+
   /** True when no SMTP server is configured: mail is kept for the instance owner to read. */
   get devMode(): boolean {
     return this.smtpUrl === undefined;
@@ -179,11 +192,26 @@ export class Mailer {
    */
   enqueue(msg: OutgoingMail): string {
     const parsed = messageSchema.safeParse(msg);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new MailError(`invalid mail: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
-    }
+    if (!parsed.success) throw invalidMail(parsed.error.issues[0]);
     const m = parsed.data;
+    return this.store({ orgId: m.orgId, template: m.template, to: m.to, attachments: m.attachments }, { subject: m.subject, text_body: m.text, html_body: m.html ?? null, params: null });
+  }
+
+  /**
+   * Queues a message from a template, kept as its parameters and rendered at delivery (or when
+   * shown): a fraction of the rendered message's bytes in the caller's transaction.
+   */
+  enqueueTemplate<K extends TemplateName>(msg: TemplateMail<K>): string {
+    const parsed = templateMailSchema.safeParse(msg);
+    if (!parsed.success) throw invalidMail(parsed.error.issues[0]);
+    const m = parsed.data;
+    return this.store({ orgId: m.orgId, template: msg.template, to: m.to, attachments: m.attachments }, { subject: null, text_body: null, html_body: null, params: JSON.stringify(msg.params) });
+  }
+
+  private store(
+    m: { orgId?: string | null | undefined; template: string; to: string; attachments?: MailAttachment[] | undefined },
+    body: Pick<StoredOutboxRow, 'subject' | 'text_body' | 'html_body' | 'params'>,
+  ): string {
     // Time-ordered: outbox rows arrive in bursts (a registration rush) and the id is internal.
     const id = timeOrderedId();
     const at = iso(this.now());
@@ -193,9 +221,7 @@ export class Mailer {
       org_id: m.orgId ?? null,
       template: m.template,
       to_address: m.to,
-      subject: m.subject,
-      text_body: m.text,
-      html_body: m.html ?? null,
+      ...body,
       attachments: JSON.stringify(m.attachments ?? []),
       status,
       next_attempt_at: at,
@@ -207,6 +233,33 @@ export class Mailer {
       this.loop.kick();
     }
     return id;
+  }
+
+  /** The message as it goes out: a template row is rendered from its parameters now. */
+  private rendered(row: StoredOutboxRow): OutboxRow {
+    const { params, ...rest } = row;
+    if (params === null) return { ...rest, subject: rest.subject ?? '', text_body: rest.text_body ?? '' };
+    if (!isTemplateName(row.template)) throw new MailError(`unknown mail template ${row.template}`);
+    const c = renderMail(row.template, JSON.parse(params) as TemplateParams<typeof row.template>);
+    return { ...rest, subject: c.subject, text_body: c.text, html_body: c.html ?? null };
+  }
+
+  private async renderAttachments(json: string | undefined): Promise<{ filename: string; contentType: string; content: Buffer }[]> {
+    const list = JSON.parse(json || '[]') as MailAttachment[];
+    const out: { filename: string; contentType: string; content: Buffer }[] = [];
+    for (const a of list) {
+      let content: Buffer;
+      if (a.qrText !== undefined) content = await QRCode.toBuffer(a.qrText, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 });
+      else if (a.eventIcs !== undefined) {
+        const [orgId = '', eventId = ''] = a.eventIcs.split('/');
+        const ics = this.eventIcsSource?.(orgId, eventId);
+        // The event is gone: the mail still goes, without a calendar for it.
+        if (ics === undefined) continue;
+        content = Buffer.from(ics, 'utf8');
+      } else content = Buffer.from(a.content ?? '', 'utf8');
+      out.push({ filename: a.filename, contentType: a.contentType, content });
+    }
+    return out;
   }
 
   /**
@@ -231,30 +284,31 @@ export class Mailer {
     return sent;
   }
 
-  private async deliver(transport: SmtpTransport, row: OutboxRow): Promise<boolean> {
+  private async deliver(transport: SmtpTransport, stored: StoredOutboxRow): Promise<boolean> {
     try {
+      const row = this.rendered(stored);
       await transport.sendMail({
         from: this.from,
         to: row.to_address,
         subject: row.subject,
         text: row.text_body,
         ...(row.html_body !== null ? { html: row.html_body } : {}),
-        attachments: await renderAttachments(row.attachments),
+        attachments: await this.renderAttachments(row.attachments),
         // Stable per outbox row: if a crash makes us send twice, receivers can tell it is one mail.
         messageId: `<${row.id}@${this.messageIdDomain}>`,
         // RFC 3834: keeps vacation responders from answering automated mail.
         headers: { 'Auto-Submitted': 'auto-generated' },
       });
     } catch (e) {
-      this.recordFailure(row, e);
+      this.recordFailure(stored, e);
       return false;
     }
-    this.repo.markSent(row.id, iso(this.now()));
-    this.log.info({ mailId: row.id, template: row.template }, 'mail sent');
+    this.repo.markSent(stored.id, iso(this.now()));
+    this.log.info({ mailId: stored.id, template: stored.template }, 'mail sent');
     return true;
   }
 
-  private recordFailure(row: OutboxRow, e: unknown): void {
+  private recordFailure(row: Pick<OutboxRow, 'id' | 'attempts' | 'template'>, e: unknown): void {
     const attempts = row.attempts + 1;
     const error = describeSmtpError(e);
     const now = this.now();
@@ -284,11 +338,22 @@ export class Mailer {
 
   /** Messages kept because no SMTP server is configured, newest first, for the owner's admin page. */
   devOutbox(limit = 50): OutboxRow[] {
-    return this.repo.listByStatus('dev', Math.min(Math.max(1, Math.trunc(limit)), 500));
+    return this.repo.listByStatus('dev', Math.min(Math.max(1, Math.trunc(limit)), 500)).map((r) => this.shown(r));
   }
 
   get(id: string): OutboxRow | undefined {
-    return this.repo.get(id);
+    const row = this.repo.get(id);
+    return row && this.shown(row);
+  }
+
+  /** Rendered for reading; a row that cannot be rendered says so instead of failing the page. */
+  private shown(row: StoredOutboxRow): OutboxRow {
+    try {
+      return this.rendered(row);
+    } catch (e) {
+      const { params: _params, ...rest } = row;
+      return { ...rest, subject: `(cannot render ${row.template})`, text_body: e instanceof Error ? e.message : String(e), html_body: null };
+    }
   }
 
   /**
@@ -299,4 +364,8 @@ export class Mailer {
   purgeFinished(maxAgeMs: number): number {
     return this.repo.purgeFinished(iso(this.now() - maxAgeMs));
   }
+}
+
+function invalidMail(issue: z.core.$ZodIssue | undefined): MailError {
+  return new MailError(`invalid mail: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
 }

@@ -104,6 +104,10 @@ export const templates = {
 export type TemplateName = keyof typeof templates;
 export type TemplateParams<K extends TemplateName> = Parameters<(typeof templates)[K]>[0];
 
+export function isTemplateName(name: string): name is TemplateName {
+  return Object.hasOwn(templates, name);
+}
+
 /** Renders a template and tags the result with its name, ready to spread into Mailer.enqueue. */
 export function renderMail<K extends TemplateName>(template: K, params: TemplateParams<K>): MailContent & { template: K } {
   const render = templates[template] as (p: TemplateParams<K>) => MailContent;
