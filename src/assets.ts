@@ -30,6 +30,8 @@ export const addonAssetKey = 'native/better_sqlite3.node';
 
 /** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/db/checkpoint-worker.ts). */
 export const checkpointWorkerAssetKey = 'workers/checkpoint-worker.cjs';
+/** The segment worker's bundle (src/backup/segment-worker.ts), run the same way. */
+export const segmentWorkerAssetKey = 'workers/segment-worker.cjs';
 
 const sea = loadSea();
 let manifest: string[] | undefined;

@@ -119,6 +119,29 @@ describe('dist/tessera (single binary)', () => {
     expect(stdout).not.toContain('checkpoint worker unavailable');
   });
 
+  it('seals backup segments on the worker thread from the embedded bundle, and restores them', async () => {
+    const cwd = freshDir();
+    const port = await freePort();
+    const backups = path.join(cwd, 'backups');
+    const child = spawn(binary, ['serve', '--port', String(port), '--backup-dir', backups, '--backup-sync-interval-ms', '200'], { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let stdout = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stdout += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor('/healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined));
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `email=nobody${i}%40example.invalid&password=wrong-${i}` });
+      await res.arrayBuffer();
+    }
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stdout).not.toContain('segment worker unavailable');
+    const r = await run(binary, ['restore', '--from', backups, '--to', path.join(cwd, 'restored')], { cwd, env: {}, timeout: 60_000 });
+    const segments = Number(/and (\d+) segment\(s\)/.exec(r.stdout)?.[1] ?? 0);
+    expect(segments).toBeGreaterThan(0);
+  });
+
   it('refuses a bad --port with exit 2 and one line naming the flag', async () => {
     const r = await runBinary(['--port', 'notaport']);
     expect(r.code).toBe(2);

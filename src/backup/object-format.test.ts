@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import type { DataKey } from '../keys/keyring.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { segmentKey, snapshotKey } from './layout.ts';
+import pino from 'pino';
 import { type HeaderInput, decodeBuffer, encodeBuffer, sealInMemory } from './object-format.ts';
+import { SegmentSealer } from './segment-sealer.ts';
 
 const key: DataKey = { id: 'backup-1', purpose: 'backup', status: 'active', key: randomBytes(32) };
 const keys = { byId: (id: string) => (id === key.id ? key : undefined) };
@@ -36,6 +38,28 @@ describe('backup object format', () => {
       const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
       expect(out.payload.equals(payload), `size ${size}`).toBe(true);
     }
+  });
+
+  it('seals on the worker thread to the same format: the captured buffers move there, shared ones are copied', async () => {
+    const logged: string[] = [];
+    const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }));
+    try {
+      for (const size of [0, 4120, 3 * (1 << 20) + 5]) {
+        const header = Buffer.from(randomBytes(32));
+        const own = Buffer.allocUnsafeSlow(size);
+        randomBytes(size).copy(own);
+        const want = Buffer.concat([header, own]);
+        const parts = await sealer.seal(segmentInput(want.length), [header, own], key);
+        const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
+        expect(out.payload.equals(want), `size ${size}`).toBe(true);
+        // The frames' own buffer was moved, not copied; the pooled header was copied.
+        if (size > 0) expect(own.byteLength).toBe(0);
+        expect(header.byteLength).toBe(32);
+      }
+    } finally {
+      await sealer.close();
+    }
+    expect(logged).toEqual([]);
   });
 
   it('compresses before encrypting (a repetitive payload shrinks)', async () => {

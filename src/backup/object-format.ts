@@ -1,10 +1,11 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, randomBytes } from 'node:crypto';
+import { createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { once } from 'node:events';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { z } from 'zod';
 import type { DataKey } from '../keys/keyring.ts';
+import { CHUNK, NONCE, TAG, chunkAad, sealChunk } from './chunk-seal.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { parseKey } from './layout.ts';
 
@@ -24,9 +25,6 @@ import { parseKey } from './layout.ts';
 
 const MAGIC = Buffer.from('TSBACKUP', 'latin1');
 export const FORMAT_VERSION = 1;
-const CHUNK = 1 << 20;
-const NONCE = 12;
-const TAG = 16;
 const PREAMBLE_FIXED = MAGIC.length + 2 + 4;
 const MAX_HEADER = 64 * 1024;
 
@@ -91,32 +89,6 @@ function preambleOf(header: ObjectHeader): Buffer {
   fixed.writeUInt16BE(FORMAT_VERSION, MAGIC.length);
   fixed.writeUInt32BE(json.length, MAGIC.length + 2);
   return Buffer.concat([fixed, json]);
-}
-
-function chunkAad(preambleHash: Buffer, index: number, final: boolean): Buffer {
-  const aad = Buffer.alloc(32 + 8 + 1);
-  preambleHash.copy(aad, 0);
-  aad.writeBigUInt64BE(BigInt(index), 32);
-  aad[40] = final ? 1 : 0;
-  return aad;
-}
-
-function sealChunk(key: Buffer, preambleHash: Buffer, index: number, final: boolean, plain: Buffer): Buffer {
-  const nonce = randomBytes(NONCE);
-  const c = createCipheriv('aes-256-gcm', key, nonce);
-  c.setAAD(chunkAad(preambleHash, index, final));
-  // GCM's ciphertext is as long as the plaintext: the chunk is laid out in one buffer, so a
-  // segment's megabytes are copied once here rather than three times.
-  const out = Buffer.allocUnsafe(5 + NONCE + plain.length + 16);
-  out.writeUInt32BE(plain.length, 0);
-  out[4] = final ? 1 : 0;
-  nonce.copy(out, 5);
-  let at = 5 + NONCE;
-  at += c.update(plain).copy(out, at);
-  at += c.final().copy(out, at);
-  if (at !== 5 + NONCE + plain.length) throw new Error('AES-GCM produced an unexpected ciphertext length');
-  c.getAuthTag().copy(out, at);
-  return out;
 }
 
 /** Cuts the compressed stream into sealed chunks; the last one (possibly empty) is flagged final. */
@@ -189,8 +161,7 @@ const MEMORY_ZLIB_CHUNK = 16 * CHUNK;
  * is tens of megabytes, and each copy of it was a visible share of the event loop.
  */
 export async function sealInMemory(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<{ header: ObjectHeader; parts: Buffer[] }> {
-  if (key.purpose !== 'backup') throw new BackupKeyError(`key ${key.id} is not a backup key`);
-  const header = objectHeaderSchema.parse({ ...input, backupKeyId: key.id, backupKeyCheck: keyCheck(key.key), codec: defaultCodec });
+  const { header, preamble } = objectPreamble(input, key);
   const z = compressor(header.codec, MEMORY_ZLIB_CHUNK);
   const packed: Buffer[] = [];
   z.on('data', (c: Buffer) => {
@@ -200,12 +171,18 @@ export async function sealInMemory(input: HeaderInput, payload: Buffer[], key: D
   for (const p of payload) z.write(p);
   z.end();
   await ended;
-  const preamble = preambleOf(header);
   const hash = createHash('sha256').update(preamble).digest();
   const parts = [preamble];
   if (packed.length === 0) packed.push(Buffer.alloc(0));
   packed.forEach((c, i) => parts.push(sealChunk(key.key, hash, i, i === packed.length - 1, c)));
   return { header, parts };
+}
+
+/** The complete header of an object sealed with `key`, and its preamble bytes (for segment-sealer.ts). */
+export function objectPreamble(input: HeaderInput, key: DataKey): { header: ObjectHeader; preamble: Buffer } {
+  if (key.purpose !== 'backup') throw new BackupKeyError(`key ${key.id} is not a backup key`);
+  const header = objectHeaderSchema.parse({ ...input, backupKeyId: key.id, backupKeyCheck: keyCheck(key.key), codec: defaultCodec });
+  return { header, preamble: preambleOf(header) };
 }
 
 /** Streams one object into `out`; returns the full header that was written. */

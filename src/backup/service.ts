@@ -12,7 +12,8 @@ import type { Logger } from '../log.ts';
 import { readCatalog } from './catalog.ts';
 import { keyringKey, parseKey } from './layout.ts';
 import { segmentObject, snapshotObject } from './objects.ts';
-import { type ObjectHeader, readObject, sealInMemory, writeObject } from './object-format.ts';
+import { type ObjectHeader, readObject, writeObject } from './object-format.ts';
+import { SegmentSealer } from './segment-sealer.ts';
 import { type CapturedSegment, Replicator, type SnapshotJob } from './replicator.ts';
 import { planRetention } from './retention.ts';
 import { type ShippedInfo, Shipper, type TargetStatus } from './shipper.ts';
@@ -179,6 +180,7 @@ export function captureDue(x: CaptureState): boolean {
 export class BackupService {
   private readonly replicator: Replicator;
   private readonly spool: Spool;
+  private readonly sealer: SegmentSealer;
   private readonly shippers: Shipper[];
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -225,6 +227,7 @@ export class BackupService {
   constructor(private readonly opts: BackupServiceOptions) {
     this.now = opts.now ?? Date.now;
     this.spool = new Spool(`${opts.dataDir}/backup-spool`);
+    this.sealer = new SegmentSealer(opts.log);
     this.shmFile = `${opts.dbFile}-shm`;
     this.replicator = new Replicator({
       dbFile: opts.dbFile,
@@ -464,6 +467,7 @@ export class BackupService {
     await this.snapshotWork;
     this.replicator.close();
     await this.chain;
+    await this.sealer.close();
     const deadline = this.now() + timeoutMs;
     await Promise.all(this.shippers.map((s) => s.waitIdle(Math.max(0, deadline - this.now()))));
     const left = this.shippers.reduce((n, s) => n + s.status().pendingObjects, 0);
@@ -727,7 +731,7 @@ export class BackupService {
     this.chain = this.chain.then(async () => {
       try {
         const t0 = performance.now();
-        const { parts } = await sealInMemory(header, [s.walHeader, ...s.frames], backupKey);
+        const parts = await this.sealer.seal(header, [s.walHeader, ...s.frames], backupKey);
         const item = await this.hold(key, 'segment', s.time, parts);
         item.after = after;
         this.timed.add(item);

@@ -1,7 +1,7 @@
-import { Worker } from 'node:worker_threads';
 import { readShmHeader, type ShmHeader } from '../backup/wal.ts';
 import type { Logger } from '../log.ts';
-import { checkpointWorkerAssetKey, isSingleBinary, readAsset } from '../assets.ts';
+import { checkpointWorkerAssetKey } from '../assets.ts';
+import { WorkerRpc } from '../worker-rpc.ts';
 import { type DB, nativeAddonFile } from './open.ts';
 
 export interface CheckpointResult {
@@ -24,65 +24,24 @@ export interface CheckpointResult {
  * needs and reports how far it got.
  */
 export class CheckpointWorker {
-  private readonly worker: Worker;
-  private readonly ready: Promise<void>;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: (r: CheckpointResult) => void; reject: (e: Error) => void }>();
-  private closed = false;
+  private readonly rpc: WorkerRpc<object, CheckpointResult>;
 
   constructor(file: string, key: Buffer) {
-    const workerData = { file, keyHex: key.toString('hex'), addonPath: nativeAddonFile() };
-    this.worker = isSingleBinary()
-      ? // The single binary has no files of its own: the worker's bundle is an asset, run as code.
-        new Worker(readAsset(checkpointWorkerAssetKey).toString('utf8'), { eval: true, workerData })
-      : // tsx's loader is not needed: the worker is erasable TypeScript, which Node strips itself.
-        new Worker(new URL('./checkpoint-worker.ts', import.meta.url), { workerData, execArgv: [] });
-    this.ready = new Promise((resolve, reject) => {
-      const onMessage = (m: unknown) => {
-        if ((m as { ready?: boolean }).ready) {
-          this.worker.off('error', onError);
-          resolve();
-        }
-      };
-      const onError = (e: Error) => reject(e);
-      this.worker.once('message', onMessage);
-      this.worker.once('error', onError);
-    });
-    this.worker.on('message', (m: { id?: number; error?: string } & Partial<CheckpointResult>) => {
-      if (m.id === undefined) return;
-      const w = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (!w) return;
-      if (m.error !== undefined) w.reject(new Error(m.error));
-      else w.resolve({ busy: m.busy ?? 1, log: m.log ?? -1, checkpointed: m.checkpointed ?? -1 });
-    });
-    this.worker.on('error', (e) => {
-      for (const w of this.waiting.values()) w.reject(e);
-      this.waiting.clear();
-    });
-    // It must not keep the process alive on its own.
-    this.worker.unref();
+    this.rpc = new WorkerRpc(() => new URL('./checkpoint-worker.ts', import.meta.url), checkpointWorkerAssetKey, { file, keyHex: key.toString('hex'), addonPath: nativeAddonFile() });
   }
 
   /** Resolves once the worker has opened the database (a wrong key or path rejects). */
   started(): Promise<void> {
-    return this.ready;
+    return this.rpc.started();
   }
 
   async checkpoint(): Promise<CheckpointResult> {
-    await this.ready;
-    if (this.closed) throw new Error('checkpoint worker is closed');
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ id });
-    });
+    const r = await this.rpc.call({});
+    return { busy: r.busy ?? 1, log: r.log ?? -1, checkpointed: r.checkpointed ?? -1 };
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.worker.terminate();
+  close(): Promise<void> {
+    return this.rpc.close();
   }
 }
 

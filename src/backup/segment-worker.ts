@@ -1,0 +1,35 @@
+/**
+ * Worker thread that turns captured WAL frames into a sealed segment body (see
+ * segment-sealer.ts): it compresses and encrypts them and hands back one buffer. Erasable TypeScript importing only Node and modules that do
+ * the same, so Node runs it as is; the single binary runs its bundle.
+ */
+import { createHash } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+import zlib from 'node:zlib';
+import { sealAll } from './chunk-seal.ts';
+
+interface Job {
+  id: number;
+  /** WAL header, then the frames as captured: the capture's own buffers, moved here */
+  parts: ArrayBuffer[];
+  preamble: Uint8Array;
+  key: Uint8Array;
+  codec: 'zstd' | 'gzip';
+}
+
+function seal(job: Job): Buffer {
+  const plain = Buffer.concat(job.parts.map((p) => Buffer.from(p)));
+  const packed = job.codec === 'zstd' ? zlib.zstdCompressSync(plain, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }) : zlib.gzipSync(plain, { level: 1 });
+  return sealAll(Buffer.from(job.key), createHash('sha256').update(job.preamble).digest(), packed);
+}
+
+parentPort?.on('message', (job: Job) => {
+  try {
+    const out = seal(job);
+    // The buffer is its own ArrayBuffer (allocUnsafeSlow): it moves to the main thread uncopied.
+    parentPort?.postMessage({ id: job.id, body: out.buffer, byteOffset: out.byteOffset, byteLength: out.byteLength }, [out.buffer as ArrayBuffer]);
+  } catch (e) {
+    parentPort?.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) });
+  }
+});
+parentPort?.postMessage({ ready: true });

@@ -1,0 +1,69 @@
+import { type Transferable, Worker } from 'node:worker_threads';
+import { isSingleBinary, readAsset } from './assets.ts';
+
+/**
+ * Request/reply over a worker thread: each request gets an id, the worker answers
+ * `{ id, ...result }` or `{ id, error }`, and says `{ ready: true }` once it is set up. The
+ * worker is a file of erasable TypeScript (Node strips the types itself; tsx's loader is not
+ * needed) or, in the single binary, its bundle stored as an asset and run as code.
+ */
+export class WorkerRpc<Req extends object, Res extends object> {
+  private readonly worker: Worker;
+  private readonly ready: Promise<void>;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: (r: Res) => void; reject: (e: Error) => void }>();
+  private closed = false;
+
+  /** `entry` is only called outside the single binary, whose bundle has no import.meta.url. */
+  constructor(entry: () => URL, assetKey: string, workerData?: unknown) {
+    this.worker = isSingleBinary() ? new Worker(readAsset(assetKey).toString('utf8'), { eval: true, workerData }) : new Worker(entry(), { workerData, execArgv: [] });
+    this.ready = new Promise((resolve, reject) => {
+      const onMessage = (m: unknown) => {
+        if ((m as { ready?: boolean }).ready) {
+          this.worker.off('error', onError);
+          resolve();
+        }
+      };
+      const onError = (e: Error) => reject(e);
+      this.worker.once('message', onMessage);
+      this.worker.once('error', onError);
+    });
+    this.worker.on('message', (m: { id?: number; error?: string }) => {
+      if (m.id === undefined) return;
+      const w = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (!w) return;
+      if (m.error !== undefined) w.reject(new Error(m.error));
+      else w.resolve(m as unknown as Res);
+    });
+    this.worker.on('error', (e) => {
+      for (const w of this.waiting.values()) w.reject(e);
+      this.waiting.clear();
+    });
+    // It must not keep the process alive on its own.
+    this.worker.unref();
+  }
+
+  /** Resolves once the worker is set up (its start-up failure rejects). */
+  started(): Promise<void> {
+    return this.ready;
+  }
+
+  async call(req: Req, transfer: Transferable[] = []): Promise<Res> {
+    await this.ready;
+    if (this.closed) throw new Error('worker is closed');
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      this.worker.postMessage({ ...req, id }, transfer);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.waiting.values()) w.reject(new Error('worker is closed'));
+    this.waiting.clear();
+    await this.worker.terminate();
+  }
+}
