@@ -79,6 +79,38 @@ describe('public event pages and registration', () => {
     expect((await anon().get(`${manage!.slice(0, -2)}xx`)).status).toBe(404);
   });
 
+  it('answers each registration with its own code, address and links, escaped, when the page comes from the per-event frame', async () => {
+    const e = createEvent(s, org, { title: 'Frame Day', capacity: 2, waitlist_enabled: true });
+    const emails = ["o'brien+a@example.org", "d'arcy@example.org", testEmail('frame-third')];
+    const pages = [];
+    for (const email of emails) pages.push(await anon().post(`/e/${e.slug}/register`, { email, name: 'Frame Tester' }));
+    const rows = s.ctx.db.prepare('SELECT email, attendee_code, status FROM registrations WHERE event_id = ? ORDER BY created_at, rowid').all(e.id) as { email: string; attendee_code: string; status: string }[];
+    expect(rows.map((r) => r.status)).toEqual(['confirmed', 'confirmed', 'waitlisted']);
+    const manages = new Set<string>();
+    pages.forEach((p, i) => {
+      expect(p.status).toBe(201);
+      const row = rows[i]!;
+      const escaped = row.email.replace(/&/g, '&#38;').replace(/'/g, '&#39;');
+      expect(p.text).toContain(`We also sent this to ${escaped}.`);
+      expect(p.text).not.toContain('\u0001');
+      const manage = /href="(\/r\/[^"]+)" data-testid="manage-link"/.exec(p.text)?.[1];
+      expect(manage).toBeDefined();
+      manages.add(manage!);
+      if (row.status === 'confirmed') {
+        expect(p.text).toContain(`data-testid="attendee-code">${row.attendee_code}<`);
+        expect(p.text).toContain(`src="${manage}/ticket.svg"`);
+      } else {
+        expect(p.text).toContain('You are on the waiting list');
+        expect(p.text).not.toContain('attendee-code');
+      }
+      // Nobody else's values leak into the shared frame.
+      for (const other of rows.filter((_, j) => j !== i)) expect(p.text).not.toContain(other.attendee_code);
+    });
+    expect(manages.size).toBe(3);
+    // The manage links work: each is the attendee's own.
+    for (const [i, m] of [...manages].entries()) expect((await anon().get(m)).text).toContain(rows[i]!.email.replace(/&/g, '&amp;').replace(/'/g, '&#39;'));
+  });
+
   it('validates every field type server side: clear errors, input kept, nothing stored', async () => {
     const e = createEvent(s, org);
     const add = (type: Parameters<typeof s.ctx.events.addField>[1]['type'], label: string, extra: Partial<Parameters<typeof s.ctx.events.addField>[1]> = {}) => {
