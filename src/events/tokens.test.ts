@@ -22,6 +22,11 @@ describe('attendee tokens', () => {
     expect(t.verify('manage', tok, id, 2)).toBe(false);
     expect(t.verify('manage', tok, randomUUID(), 1)).toBe(false);
     expect(t.verify('manage', `${tok.slice(0, -1)}${tok.endsWith('A') ? 'B' : 'A'}`, id, 1)).toBe(false);
+    // Made again (remembered or not) it is the same token; another version or purpose is not.
+    expect(t.make('manage', id, 1)).toBe(tok);
+    expect(t.make('manage', id, 2)).not.toBe(tok);
+    expect(t.make('ticket', id, 1)).not.toBe(tok);
+    expect(new AttendeeTokens(ring()).make('manage', id, 1)).not.toBe(tok);
   });
 
   it('links made before a token-key rotation keep working; new ones use the new key', () => {
