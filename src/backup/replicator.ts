@@ -78,14 +78,12 @@ export interface ReplicatorOptions {
   checkpointFrames?: number;
   /**
    * WAL length from which the worker's checkpoints chase the WAL's end until one copies back
-   * every frame, so that the WAL can start over (default 8 × checkpointFrames). Each restart
-   * holds the app's writes back for a moment, so not too often: at 4,500 registrations a second
-   * 8,000 frames is about one restart a second.
+   * every frame, so that the WAL can start over (default 4 × checkpointFrames).
    */
   restartFrames?: number;
   /**
    * WAL length at which a checkpoint runs inside the locked section after all, when chasing did
-   * not get the WAL to start over (default 16 × checkpointFrames).
+   * not get the WAL to start over (default 8 × checkpointFrames).
    */
   lockedCheckpointFrames?: number;
   /** false: every checkpoint runs in the locked section, on this thread (tests, fallback) */
@@ -175,8 +173,8 @@ export class Replicator {
     this.shmFile = `${opts.dbFile}-shm`;
     this.walFile = `${opts.dbFile}-wal`;
     this.checkpointFrames = opts.checkpointFrames ?? 1000;
-    this.lockedCheckpointFrames = opts.lockedCheckpointFrames ?? 16 * this.checkpointFrames;
-    this.restartFrames = Math.min(opts.restartFrames ?? 8 * this.checkpointFrames, this.lockedCheckpointFrames);
+    this.lockedCheckpointFrames = opts.lockedCheckpointFrames ?? 8 * this.checkpointFrames;
+    this.restartFrames = Math.min(opts.restartFrames ?? 4 * this.checkpointFrames, this.lockedCheckpointFrames);
     // Fewer, larger worker checkpoints: each ends with an fsync of the database file, which
     // competes with the commits' own fsyncs (a quarter of this chased more and measured slower).
     this.earlyCaptureFrames = this.checkpointFrames;
