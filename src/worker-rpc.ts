@@ -36,10 +36,9 @@ export class WorkerRpc<Req extends object, Res extends object> {
       if (m.error !== undefined) w.reject(new Error(m.error));
       else w.resolve(m as unknown as Res);
     });
-    this.worker.on('error', (e) => {
-      for (const w of this.waiting.values()) w.reject(e);
-      this.waiting.clear();
-    });
+    this.worker.on('error', (e) => this.fail(e));
+    // A worker that is gone answers nothing: what waits, and whatever is asked later, fails.
+    this.worker.on('exit', (code) => this.fail(new Error(`worker exited (code ${code})`)));
     // It must not keep the process alive on its own.
     this.worker.unref();
   }
@@ -49,9 +48,23 @@ export class WorkerRpc<Req extends object, Res extends object> {
     return this.ready;
   }
 
+  /** Set once the worker failed or exited: every later call rejects with it. */
+  get failure(): Error | undefined {
+    return this.dead;
+  }
+
+  private dead: Error | undefined;
+
+  private fail(e: Error): void {
+    this.dead ??= e;
+    for (const w of this.waiting.values()) w.reject(e);
+    this.waiting.clear();
+  }
+
   async call(req: Req, transfer: Transferable[] = []): Promise<Res> {
     await this.ready;
     if (this.closed) throw new Error('worker is closed');
+    if (this.dead) throw this.dead;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });

@@ -40,7 +40,15 @@ export class SegmentSealer {
     }
     if (!this.rpc || this.broken) return (await sealInMemory(input, payload, key)).parts;
     const parts = payload.map((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : Uint8Array.prototype.slice.call(b).buffer));
-    const r = await this.rpc.call({ parts, preamble, key: key.key, codec: defaultCodec }, parts);
+    let r: Sealed;
+    try {
+      r = await this.rpc.call({ parts, preamble, key: key.key, codec: defaultCodec }, parts);
+    } catch (e) {
+      // A worker that died takes this segment's frames with it (they were moved there); the
+      // caller starts a new generation, and the next segments are sealed here.
+      if (this.rpc.failure) this.failed(e);
+      throw e;
+    }
     return [preamble, Buffer.from(r.body, r.byteOffset, r.byteLength)];
   }
 
@@ -59,6 +67,7 @@ export class SegmentSealer {
     this.broken = true;
     void this.rpc?.close();
   }
+
 
   close(): Promise<void> {
     return this.rpc?.close() ?? Promise.resolve();
