@@ -62,7 +62,8 @@ export class WalApplier {
       throw new BackupGapError(`${name} does not continue the WAL checksum chain: a segment is missing or from another database`);
     }
     this.checksum = before;
-    this.applyFrames(name, payload.subarray(WAL_HEADER_SIZE), h.frameStart, h.frameEnd);
+    if (h.compacted) this.applyCompacted(name, h, payload.subarray(WAL_HEADER_SIZE));
+    else this.applyFrames(name, payload.subarray(WAL_HEADER_SIZE), h.frameStart, h.frameEnd);
     this.lastSegment = h.index;
     this.nextSegment = h.index + 1;
   }
@@ -72,7 +73,40 @@ export class WalApplier {
     const a = new WalApplier(undefined);
     a.hdr = a.header(name, payload, h.walSalt, h.pageSize);
     a.checksum = h.frameStart === 1 ? a.hdr.checksum : h.checksumBefore;
-    a.applyFrames(name, payload.subarray(WAL_HEADER_SIZE), h.frameStart, h.frameEnd);
+    if (h.compacted) a.applyCompacted(name, h, payload.subarray(WAL_HEADER_SIZE));
+    else a.applyFrames(name, payload.subarray(WAL_HEADER_SIZE), h.frameStart, h.frameEnd);
+  }
+
+  /**
+   * The last image of each page of frameStart..frameEnd (see compactFrames). Their checksums do
+   * not chain, so each frame is checked for the incarnation's salt, no page twice, the commit
+   * last; the chunks' authentication vouches for the bytes, and checksumAfter carries the chain
+   * on to the next segment.
+   */
+  private applyCompacted(name: string, h: SegmentHeader, frames: Buffer): void {
+    const hdr = this.hdr as WalHeader;
+    const size = 24 + hdr.pageSize;
+    const count = frames.length / size;
+    const range = h.frameEnd - h.frameStart + 1;
+    if (!h.checksumAfter || !Number.isInteger(count) || count < 1 || count > range) throw new TamperedObjectError(name, `frames ${h.frameStart}..${h.frameEnd} are not a compacted run`);
+    const seen = new Set<number>();
+    for (let i = 0; i < count; i++) {
+      const off = i * size;
+      const pgno = frames.readUInt32BE(off);
+      if (!frames.subarray(off + 8, off + 16).equals(hdr.salt) || pgno === 0 || seen.has(pgno)) throw new TamperedObjectError(name, `frame ${i + 1} of the compacted run does not belong to it`);
+      seen.add(pgno);
+    }
+    const commitPages = frames.readUInt32BE((count - 1) * size + 4);
+    if (commitPages === 0) throw new TamperedObjectError(name, 'the compacted run does not end on a commit');
+    if (this.fd !== undefined) {
+      for (let i = 0; i < count; i++) {
+        const { pgno, page } = frameAt(frames, hdr.pageSize, i);
+        fs.writeSync(this.fd, page, 0, page.length, (pgno - 1) * hdr.pageSize);
+      }
+    }
+    this.checksum = [h.checksumAfter[0], h.checksumAfter[1]];
+    this.pages = commitPages;
+    this.nextFrame = h.frameEnd + 1;
   }
 
   private header(name: string, buf: Buffer, walSalt: string, pageSize: number): WalHeader {

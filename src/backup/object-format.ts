@@ -71,6 +71,14 @@ export const snapshotHeaderSchema = z.strictObject({
 export const segmentHeaderSchema = z.strictObject({
   kind: z.literal('segment'),
   ...common,
+  /**
+   * true: the frames are only the last image of each page in frameStart..frameEnd (compactFrames
+   * in wal.ts), with SQLite's own headers, so their checksums do not chain; continuity is then
+   * checked with checksumBefore and checksumAfter, and the chunks' authentication covers the rest.
+   */
+  compacted: z.literal(true).optional(),
+  /** WAL checksum chain value after frameEnd (compacted segments) */
+  checksumAfter: z.tuple([u32, u32]).optional(),
 });
 export const objectHeaderSchema = z.discriminatedUnion('kind', [snapshotHeaderSchema, segmentHeaderSchema]);
 export type SnapshotHeader = z.infer<typeof snapshotHeaderSchema>;

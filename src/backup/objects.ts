@@ -21,6 +21,8 @@ export function segmentObject(s: CapturedSegment): { key: string; header: Header
       walOffsetStart: frameOffset(s.pageSize, s.frameStart),
       walOffsetEnd: frameOffset(s.pageSize, s.frameEnd + 1),
       checksumBefore: [s.checksumBefore[0], s.checksumBefore[1]],
+      compacted: true,
+      checksumAfter: [s.checksumAfter[0], s.checksumAfter[1]],
       plainBytes: s.frames.reduce((n, f) => n + f.length, WAL_HEADER_SIZE),
     },
   };

@@ -5,7 +5,7 @@ import { openDatabase } from '../db/open.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
 import { newGenerationId } from './layout.ts';
-import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, committedFrames, frameOffset, parseWalHeader, readRange, readShmHeader, salt1, type ShmHeader } from './wal.ts';
+import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, compactFrames, committedFrames, frameOffset, parseWalHeader, readRange, readShmHeader, salt1, type ShmHeader } from './wal.ts';
 
 /**
  * Follows the database's WAL and turns it into numbered segments and snapshots (Litestream's
@@ -36,7 +36,12 @@ export interface CapturedSegment {
   frameStart: number;
   frameEnd: number;
   checksumBefore: Checksum;
-  /** frameStart..frameEnd as captured, in order: joined only by the compressor reading them */
+  /** the WAL checksum chain value after frameEnd */
+  checksumAfter: Checksum;
+  /**
+   * The last image of each page in frameStart..frameEnd (compactFrames), as views into the
+   * captured buffers: joined only by the compressor reading them.
+   */
   frames: Buffer[];
 }
 
@@ -159,7 +164,7 @@ export class Replicator {
   private workerBroken: boolean;
   private chaseTimer: NodeJS.Timeout | undefined;
   /** frames captured by steps that do not ship (see step()), waiting for the next sync cycle */
-  private held: (Omit<CapturedSegment, 'index' | 'frames'> & { parts: Buffer[] }) | undefined;
+  private held: (Omit<CapturedSegment, 'index' | 'frames' | 'checksumAfter'> & { parts: Buffer[] }) | undefined;
   /** the worker's checkpoint in flight, and the captured position it may copy back to */
   private inFlight: { walIndex: number; frame: number; generation: string } | undefined;
   /** set while the app's writes are held back for a checkpoint that lets the WAL start over */
@@ -362,7 +367,9 @@ export class Replicator {
     this.held = undefined;
     if (!held || !g) return;
     const { parts, ...meta } = held;
-    this.opts.sink.segment({ ...meta, frames: parts, index: g.nextSegment++ });
+    // Nothing has moved g since the held frames were captured: its chain value is theirs.
+    const checksumAfter: Checksum = [g.checksum[0], g.checksum[1]];
+    this.opts.sink.segment({ ...meta, checksumAfter, frames: compactFrames(parts, meta.pageSize).pieces, index: g.nextSegment++ });
   }
 
   private restart(h: ShmHeader, now: number, reason: string): void {
@@ -373,7 +380,7 @@ export class Replicator {
   }
 
   /** Copies frames (g.frame, h.mxFrame]; a reason string when they do not look committed. */
-  private readNewFrames(g: Generation, h: ShmHeader): (Omit<CapturedSegment, 'generation' | 'index' | 'time' | 'dbKeyId' | 'pageSize' | 'walIndex' | 'salt' | 'frames'> & { frames: Buffer }) | string {
+  private readNewFrames(g: Generation, h: ShmHeader): (Omit<CapturedSegment, 'generation' | 'index' | 'time' | 'dbKeyId' | 'pageSize' | 'walIndex' | 'salt' | 'frames' | 'checksumAfter'> & { frames: Buffer }) | string {
     if (!g.walHeader) {
       const parsed = parseWalHeader(readRange(this.walFile, 0, WAL_HEADER_SIZE));
       if (typeof parsed === 'string') return parsed;

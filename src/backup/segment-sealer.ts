@@ -24,9 +24,10 @@ export class SegmentSealer {
   constructor(private readonly log: Logger) {}
 
   /**
-   * The sealed object for `payload` (WAL header and captured frames). Buffers that own their
-   * memory whole (as readRange makes them) move to the worker without a copy and are empty here
-   * afterwards; the others are copied.
+   * The sealed object for `payload` (WAL header and captured frames). Buffers that are views of
+   * memory bigger than Node's shared pool (readRange makes each capture its own) move to the
+   * worker with that memory, and every view of it is empty here afterwards; small ones (the pool)
+   * are copied.
    */
   async seal(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<Buffer[]> {
     const { preamble } = objectPreamble(input, key);
@@ -39,10 +40,10 @@ export class SegmentSealer {
       }
     }
     if (!this.rpc || this.broken) return (await sealInMemory(input, payload, key)).parts;
-    const parts = payload.map((b) => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer ? b.buffer : Uint8Array.prototype.slice.call(b).buffer));
+    const { buffers, pieces } = movable(payload);
     let r: Sealed;
     try {
-      r = await this.rpc.call({ parts, preamble, key: key.key, codec: defaultCodec }, parts);
+      r = await this.rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec }, buffers);
     } catch (e) {
       // A worker that died takes this segment's frames with it (they were moved there); the
       // caller starts a new generation, and the next segments are sealed here.
@@ -72,4 +73,27 @@ export class SegmentSealer {
   close(): Promise<void> {
     return this.rpc?.close() ?? Promise.resolve();
   }
+}
+
+/**
+ * The payload as whole ArrayBuffers to move plus (buffer, offset, length) pieces. Memory larger
+ * than the pool is never shared with other buffers, so moving it takes nothing from anyone else.
+ */
+export function movable(payload: Buffer[]): { buffers: ArrayBuffer[]; pieces: [number, number, number][] } {
+  const buffers: ArrayBuffer[] = [];
+  const index = new Map<ArrayBuffer, number>();
+  const pieces: [number, number, number][] = [];
+  for (const b of payload) {
+    if (b.buffer instanceof ArrayBuffer && b.buffer.byteLength > Buffer.poolSize) {
+      let i = index.get(b.buffer);
+      if (i === undefined) {
+        i = buffers.push(b.buffer) - 1;
+        index.set(b.buffer, i);
+      }
+      pieces.push([i, b.byteOffset, b.length]);
+    } else {
+      pieces.push([buffers.push(Uint8Array.prototype.slice.call(b).buffer) - 1, 0, b.length]);
+    }
+  }
+  return { buffers, pieces };
 }

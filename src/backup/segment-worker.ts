@@ -10,15 +10,17 @@ import { sealAll } from './chunk-seal.ts';
 
 interface Job {
   id: number;
-  /** WAL header, then the frames as captured: the capture's own buffers, moved here */
-  parts: ArrayBuffer[];
+  /** the capture's own memory, moved here */
+  buffers: ArrayBuffer[];
+  /** the payload in order (WAL header, then frames) as (buffer, offset, length) */
+  pieces: [number, number, number][];
   preamble: Uint8Array;
   key: Uint8Array;
   codec: 'zstd' | 'gzip';
 }
 
 function seal(job: Job): Buffer {
-  const plain = Buffer.concat(job.parts.map((p) => Buffer.from(p)));
+  const plain = Buffer.concat(job.pieces.map(([i, offset, length]) => Buffer.from(job.buffers[i] as ArrayBuffer, offset, length)));
   const packed = job.codec === 'zstd' ? zlib.zstdCompressSync(plain, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }) : zlib.gzipSync(plain, { level: 1 });
   return sealAll(Buffer.from(job.key), createHash('sha256').update(job.preamble).digest(), packed);
 }

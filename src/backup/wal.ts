@@ -136,6 +136,38 @@ export function committedFrames(frames: Buffer, hdr: Pick<WalHeader, 'pageSize' 
   return { checksum: [frames.readUInt32BE(last + 16), frames.readUInt32BE(last + 20)], commitPages };
 }
 
+/**
+ * The frames of a run that a restore needs: for each page only its last image, in the order of
+ * those last images, as views into `parts` (nothing is copied). Applying them gives the same
+ * database as applying every frame, because the run ends on a commit and earlier images of a page
+ * are overwritten by later ones anyway; the last frame of the run (the commit) always stays last.
+ * Under a registration rush about half of a second's frames are earlier images of hot pages.
+ */
+export function compactFrames(parts: Buffer[], pageSize: number): { pieces: Buffer[]; frames: number; bytes: number } {
+  const size = frameSize(pageSize);
+  const last = new Map<number, number>();
+  const where: Buffer[] = [];
+  for (const part of parts) {
+    for (let off = 0; off + size <= part.length; off += size) {
+      const frame = part.subarray(off, off + size);
+      last.set(frame.readUInt32BE(0), where.length);
+      where.push(frame);
+    }
+  }
+  const pieces: Buffer[] = [];
+  let bytes = 0;
+  for (let i = 0; i < where.length; i++) {
+    const frame = where[i] as Buffer;
+    if (last.get(frame.readUInt32BE(0)) !== i) continue;
+    // Neighbouring kept frames of one part travel as one view.
+    const prev = pieces.at(-1);
+    if (prev && prev.buffer === frame.buffer && prev.byteOffset + prev.length === frame.byteOffset) pieces[pieces.length - 1] = Buffer.from(prev.buffer, prev.byteOffset, prev.length + size);
+    else pieces.push(frame);
+    bytes += size;
+  }
+  return { pieces, frames: bytes / size, bytes };
+}
+
 /** Page number and page image of frame i (0-based) in a run. */
 export function frameAt(frames: Buffer, pageSize: number, i: number): { pgno: number; page: Buffer } {
   const off = i * frameSize(pageSize);
