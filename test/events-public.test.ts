@@ -90,7 +90,7 @@ describe('public event pages and registration', () => {
     pages.forEach((p, i) => {
       expect(p.status).toBe(201);
       const row = rows[i]!;
-      const escaped = row.email.replace(/&/g, '&#38;').replace(/'/g, '&#39;');
+      const escaped = row.email.replace(/&/g, '&amp;').replace(/'/g, '&#39;');
       expect(p.text).toContain(`We also sent this to ${escaped}.`);
       expect(p.text).not.toContain('\u0001');
       const manage = /href="(\/r\/[^"]+)" data-testid="manage-link"/.exec(p.text)?.[1];

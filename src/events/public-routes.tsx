@@ -5,6 +5,7 @@ import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { ConfirmEmailPage, ConfirmationPage, EventPage, ManagePage, OrgPublicPage, PasscodePage } from '../../views/public.tsx';
 import { qrSvg } from '../auth/totp.ts';
+import { escapeHtml } from '../html-escape.ts';
 import { routes } from '../http/access.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -68,8 +69,6 @@ type Slot = keyof typeof SLOTS;
 const slotPattern = /\u0001(csrf|email|code|qr|manage)\u0001/;
 const confirmationFrames = new Map<string, (string | Slot)[]>();
 
-const escapeHtml = (v: string) => v.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
 async function confirmationFromFrame(c: Context<AppEnv>, e: EventRow, reg: RegistrationRow, manage: string): Promise<Response> {
   const csrf = c.get('csrfToken') ?? '';
   const confirmed = reg.status === 'confirmed';
@@ -77,6 +76,7 @@ async function confirmationFromFrame(c: Context<AppEnv>, e: EventRow, reg: Regis
   let frame = confirmationFrames.get(key);
   if (!frame) {
     const marked = { ...reg, email: SLOTS.email, attendee_code: SLOTS.code };
+    // The layout takes the token from the context: a marker there for this render only.
     if (csrf) c.set('csrfToken', SLOTS.csrf);
     const html = await (await render(c, 'Registration', <ConfirmationPage e={e} reg={marked} qrSrc={confirmed ? SLOTS.qr : null} manageUrl={SLOTS.manage} />, 201)).text();
     c.set('csrfToken', csrf);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { escapeHtml, renderMail, templates } from './templates.ts';
+import { escapeHtml } from '../html-escape.ts';
+import { renderMail, templates } from './templates.ts';
 
 describe('mail templates', () => {
   it('puts the link in both parts and the name in the greeting', () => {

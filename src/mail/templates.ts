@@ -3,6 +3,7 @@
  * inline in services) means one place to review wording and one place where escaping happens.
  * Names, links and titles are user-controlled: the HTML part escapes every interpolated value.
  */
+import { escapeHtml } from '../html-escape.ts';
 
 export interface MailContent {
   subject: string;
@@ -10,10 +11,6 @@ export interface MailContent {
   html?: string;
 }
 
-const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
-}
 
 /** Header values must stay on one line; a stray newline in a name must not reshape the subject. */
 function oneLine(s: string): string {
