@@ -13,6 +13,7 @@ export class WorkerRpc<Req extends object, Res extends object> {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: Res) => void; reject: (e: Error) => void }>();
   private closed = false;
+  private dead: Error | undefined;
 
   /** `entry` is only called outside the single binary, whose bundle has no import.meta.url. */
   constructor(entry: () => URL, assetKey: string, workerData?: unknown) {
@@ -52,8 +53,6 @@ export class WorkerRpc<Req extends object, Res extends object> {
   get failure(): Error | undefined {
     return this.dead;
   }
-
-  private dead: Error | undefined;
 
   private fail(e: Error): void {
     this.dead ??= e;

@@ -136,6 +136,12 @@ describe('checkpoints with a backup target', () => {
     expect(restarts).toBeGreaterThan(0);
     // The held rounds restart the WAL; a locked checkpoint is a rare fallback at most.
     expect(after.locked - before.locked).toBeLessThan(after.held - before.held);
+    // /metrics counts the replicator's checkpoints when it owns them.
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const metric = (where: string) => Number(new RegExp(`^tessera_wal_checkpoints_total\\{where="${where}"\\} (\\d+)$`, 'm').exec(text)?.[1]);
+    expect(metric('worker')).toBeGreaterThanOrEqual(after.worker);
+    expect(metric('main')).toBeGreaterThanOrEqual(after.locked);
+    expect(text).toMatch(/^tessera_wal_frames \d+$/m);
     expect(server.backup?.status().generation).toBe(generation);
     await restoreMatchesLive();
   });

@@ -45,6 +45,9 @@ export interface CapturedSegment {
   frames: Buffer[];
 }
 
+/** What one capture read: frames (g.frame, mxFrame] of the current incarnation. */
+type CapturedRun = Pick<CapturedSegment, 'walHeader' | 'frameStart' | 'frameEnd' | 'checksumBefore'> & { frames: Buffer };
+
 export interface SnapshotJob {
   generation: string;
   index: number;
@@ -380,7 +383,7 @@ export class Replicator {
   }
 
   /** Copies frames (g.frame, h.mxFrame]; a reason string when they do not look committed. */
-  private readNewFrames(g: Generation, h: ShmHeader): (Omit<CapturedSegment, 'generation' | 'index' | 'time' | 'dbKeyId' | 'pageSize' | 'walIndex' | 'salt' | 'frames' | 'checksumAfter'> & { frames: Buffer }) | string {
+  private readNewFrames(g: Generation, h: ShmHeader): CapturedRun | string {
     if (!g.walHeader) {
       const parsed = parseWalHeader(readRange(this.walFile, 0, WAL_HEADER_SIZE));
       if (typeof parsed === 'string') return parsed;

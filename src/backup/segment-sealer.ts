@@ -21,7 +21,11 @@ export class SegmentSealer {
   private rpc: WorkerRpc<object, Sealed> | undefined;
   private broken = false;
 
-  constructor(private readonly log: Logger) {}
+  /** `entry`: the worker's file (tests give another to see the fallback). */
+  constructor(
+    private readonly log: Logger,
+    private readonly entry: () => URL = () => new URL('./segment-worker.ts', import.meta.url),
+  ) {}
 
   /**
    * The sealed object for `payload` (WAL header and captured frames). Buffers that are views of
@@ -30,37 +34,33 @@ export class SegmentSealer {
    * are copied.
    */
   async seal(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<Buffer[]> {
+    const rpc = await this.worker();
+    if (!rpc) return (await sealInMemory(input, payload, key)).parts;
     const { preamble } = objectPreamble(input, key);
-    const rpc = this.worker();
-    if (rpc) {
-      try {
-        await rpc.started();
-      } catch (e) {
-        this.failed(e);
-      }
-    }
-    if (!this.rpc || this.broken) return (await sealInMemory(input, payload, key)).parts;
     const { buffers, pieces } = movable(payload);
     let r: Sealed;
     try {
-      r = await this.rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec }, buffers);
+      r = await rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec }, buffers);
     } catch (e) {
       // A worker that died takes this segment's frames with it (they were moved there); the
       // caller starts a new generation, and the next segments are sealed here.
-      if (this.rpc.failure) this.failed(e);
+      if (rpc.failure) this.failed(e);
       throw e;
     }
     return [preamble, Buffer.from(r.body, r.byteOffset, r.byteLength)];
   }
 
-  private worker(): WorkerRpc<object, Sealed> | undefined {
+  /** The started worker, or undefined once it could not start or has died. */
+  private async worker(): Promise<WorkerRpc<object, Sealed> | undefined> {
     if (this.broken) return undefined;
     try {
-      this.rpc ??= new WorkerRpc(() => new URL('./segment-worker.ts', import.meta.url), segmentWorkerAssetKey);
+      this.rpc ??= new WorkerRpc(this.entry, segmentWorkerAssetKey);
+      await this.rpc.started();
+      return this.rpc;
     } catch (e) {
       this.failed(e);
+      return undefined;
     }
-    return this.rpc;
   }
 
   private failed(e: unknown): void {
@@ -68,7 +68,6 @@ export class SegmentSealer {
     this.broken = true;
     void this.rpc?.close();
   }
-
 
   close(): Promise<void> {
     return this.rpc?.close() ?? Promise.resolve();

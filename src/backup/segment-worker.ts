@@ -1,7 +1,8 @@
 /**
  * Worker thread that turns captured WAL frames into a sealed segment body (see
- * segment-sealer.ts): it compresses and encrypts them and hands back one buffer. Erasable TypeScript importing only Node and modules that do
- * the same, so Node runs it as is; the single binary runs its bundle.
+ * segment-sealer.ts): it compresses and encrypts them and hands back one buffer. Erasable
+ * TypeScript importing only Node and modules that do the same, so Node runs it as is; the single
+ * binary runs its bundle.
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { type AuditLog, systemContext } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
+import { writeGate } from '../db/write-gate.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import { clearNewGenerationMarker, pruneRetiredKeys, readNewGenerationMarker } from '../keys/rotation.ts';
 import { keyringPath } from '../keys/keyring.ts';
@@ -13,12 +14,11 @@ import { readCatalog } from './catalog.ts';
 import { keyringKey, parseKey } from './layout.ts';
 import { segmentObject, snapshotObject } from './objects.ts';
 import { type ObjectHeader, readObject, writeObject } from './object-format.ts';
-import { SegmentSealer } from './segment-sealer.ts';
 import { type CapturedSegment, Replicator, type SnapshotJob } from './replicator.ts';
 import { planRetention } from './retention.ts';
+import { SegmentSealer } from './segment-sealer.ts';
 import { type ShippedInfo, Shipper, type TargetStatus } from './shipper.ts';
 import { Spool, type SpoolItem } from './spool.ts';
-import { writeGate } from '../db/write-gate.ts';
 import { type BackupStatus, requestFile, statusFile, writeStatusFile } from './status-file.ts';
 import type { BackupTarget } from './targets/target.ts';
 import { FRAME_HEADER_SIZE, readShmHeader } from './wal.ts';
@@ -318,21 +318,21 @@ export class BackupService {
     });
   }
 
-  /**
-   * WAL bytes committed and not in a segment yet, from the WAL-index header (no lock taken). A
-   * heuristic for the cadence only: a torn or odd read just means a capture a little early or late.
-   */
   /** For /metrics: checkpoints so far by where they ran, and the WAL's length now. */
-  walStats(): { worker: number; main: number; failures: number; frames: number } {
+  walStats(): { worker: number; main: number; frames: number } {
     let frames = 0;
     try {
       frames = readShmHeader(this.shmFile).mxFrame;
     } catch {
       // no WAL-index yet: nothing committed through the WAL
     }
-    return { worker: this.replicator.checkpoints.worker, main: this.replicator.checkpoints.locked, failures: 0, frames };
+    return { worker: this.replicator.checkpoints.worker, main: this.replicator.checkpoints.locked, frames };
   }
 
+  /**
+   * WAL bytes committed and not in a segment yet, from the WAL-index header (no lock taken). A
+   * heuristic for the cadence only: a torn or odd read just means a capture a little early or late.
+   */
   private pendingWalBytes(): number | undefined {
     const pos = this.replicator.position();
     const inc = this.incarnation;

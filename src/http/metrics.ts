@@ -66,8 +66,8 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  /** WAL checkpoint counters and the WAL's length, read on each scrape (servers without a backup target). */
-  observeCheckpoints(read: () => { worker: number; main: number; failures: number; frames: number }): void {
+  /** WAL checkpoint counters and the WAL's length, read on each scrape (from the checkpointer, or from the backup replicator when it owns checkpoints). */
+  observeCheckpoints(read: () => { worker: number; main: number; frames: number }): void {
     new Gauge({
       name: 'tessera_wal_frames',
       help: 'Frames in the write-ahead log now (4 KiB each); checkpoints copy them into the database file',
