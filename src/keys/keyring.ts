@@ -134,6 +134,25 @@ export function writeFileAtomic(file: string, data: string | Buffer, mode = 0o60
   fsyncDir(path.dirname(file));
 }
 
+/** keyring.json read and checked against its schema; `verb` and `advice` finish the error messages. */
+function readKeyringFile(file: string, verb: string, advice: string): KeyringFile {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new KeyError(`cannot ${verb} keyring ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new KeyError(`keyring ${file} is damaged (not valid JSON); ${advice}`);
+  }
+  const parsed = keyringSchema.safeParse(json);
+  if (!parsed.success) throw new KeyError(`keyring ${file} is damaged (${parsed.error.issues[0]?.path.join('.') || 'format'}); ${advice}`);
+  return parsed.data;
+}
+
 /**
  * Purposes whose retired keys may be dropped once nothing needs them. Audit keys never: every row
  * of the chain names its key and is verified forever. Token keys never: retired ones still verify
@@ -166,23 +185,10 @@ export class Keyring {
   }
 
   static load(file: string, master: Buffer): Keyring {
-    let text: string;
-    try {
-      text = fs.readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new KeyError(`cannot read keyring ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new KeyError(`keyring ${file} is damaged (not valid JSON); restore it from your key backup`);
-    }
-    const parsed = keyringSchema.safeParse(json);
-    if (!parsed.success) throw new KeyError(`keyring ${file} is damaged (${parsed.error.issues[0]?.path.join('.') || 'format'}); restore it from your key backup`);
-    if (parsed.data.kekId !== kekId(master)) throw new KeyError(wrongMasterMessage(file, master, parsed.data.kekId));
+    const data = readKeyringFile(file, 'read', 'restore it from your key backup');
+    if (data.kekId !== kekId(master)) throw new KeyError(wrongMasterMessage(file, master, data.kekId));
     const keys: Entry[] = [];
-    for (const w of parsed.data.keys) {
+    for (const w of data.keys) {
       try {
         keys.push({ id: w.id, purpose: w.purpose, status: w.status, key: unwrap(master, w), created: w.created, ...(w.retired ? { retired: w.retired } : {}) });
       } catch {
@@ -198,7 +204,7 @@ export class Keyring {
         throw new KeyError(`keyring ${file} is damaged: more than one pending ${p} key`);
       }
     }
-    return new Keyring(file, keys, parsed.data.kekId);
+    return new Keyring(file, keys, data.kekId);
   }
 
   /** Which master key (its kekId) this keyring was loaded or last saved with. */
@@ -290,29 +296,16 @@ export class Keyring {
    */
   forgetRetired(purpose: KeyPurpose, olderThan: Date, stillNeeded: (id: string) => boolean = () => false): string[] {
     assertPrunable(purpose);
-    let text: string;
-    try {
-      text = fs.readFileSync(this.file, 'utf8');
-    } catch (e) {
-      throw new KeyError(`cannot re-read keyring ${this.file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw new KeyError(`keyring ${this.file} is damaged (not valid JSON); not pruning`);
-    }
-    const parsed = keyringSchema.safeParse(json);
-    if (!parsed.success) throw new KeyError(`keyring ${this.file} is damaged (${parsed.error.issues[0]?.path.join('.') || 'format'}); not pruning`);
-    if (parsed.data.kekId !== this.wrappedWith) {
-      throw new KeyError(`keyring ${this.file} was replaced by one wrapped with another master key (${parsed.data.kekId}, loaded with ${this.wrappedWith}); not pruning`);
+    const data = readKeyringFile(this.file, 're-read', 'not pruning');
+    if (data.kekId !== this.wrappedWith) {
+      throw new KeyError(`keyring ${this.file} was replaced by one wrapped with another master key (${data.kekId}, loaded with ${this.wrappedWith}); not pruning`);
     }
     const inMemory = new Map(this.keys.map((k) => [k.id, k]));
-    const removed = parsed.data.keys
+    const removed = data.keys
       .filter((w) => prunable(w, purpose, olderThan) && inMemory.get(w.id)?.status === 'retired' && !stillNeeded(w.id))
       .map((w) => w.id);
     if (removed.length === 0) return removed;
-    const body: KeyringFile = { ...parsed.data, keys: parsed.data.keys.filter((w) => !removed.includes(w.id)) };
+    const body: KeyringFile = { ...data, keys: data.keys.filter((w) => !removed.includes(w.id)) };
     writeFileAtomic(this.file, JSON.stringify(body, null, 2) + '\n');
     this.keys = this.keys.filter((k) => !removed.includes(k.id));
     return removed;
