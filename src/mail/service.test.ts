@@ -9,6 +9,7 @@ import { tempDir } from '../../test/support/temp.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { migrate } from '../db/migrate.ts';
 import { type DB, openDatabase, transaction } from '../db/open.ts';
+import { WriteBatcher } from '../db/write-batcher.ts';
 import { createLogger } from '../log.ts';
 import { mailRepo } from './repo.ts';
 import { MailError, Mailer, type MailerOptions, retryDelayMs } from './service.ts';
@@ -135,6 +136,29 @@ describe('Mailer with an SMTP server', () => {
     const committed = transaction(db, () => m.enqueue(resetMail()));
     expect(await m.processOutbox()).toBe(1);
     expect(s.messages.map((x) => x.messageId)).toEqual([`<${committed}@events.example.org>`]);
+  });
+
+  it('mails a message queued by a batched write only once the batch is on disk', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: s.url, intervalMs: 60_000 });
+    let finishSync: () => void = () => {};
+    const batcher = new WriteBatcher(db, { sync: () => new Promise<void>((resolve) => (finishSync = resolve)) });
+    const queued = batcher.run(() => m.enqueue(resetMail()));
+    await new Promise((r) => setTimeout(r, 20));
+    // Committed, not yet confirmed by the disk: the outbox must not act on it.
+    expect(outboxCount()).toBe(1);
+    const order: string[] = [];
+    const received = s.waitFor(() => true, 5000).then(() => order.push('received'));
+    const run = m.processOutbox();
+    // Long enough for the sink to receive it, were the outbox not waiting for the disk.
+    await new Promise((r) => setTimeout(r, 500));
+    order.push('synced');
+    finishSync();
+    const id = await queued;
+    expect(await run).toBe(1);
+    await received;
+    expect(order).toEqual(['synced', 'received']);
+    expect(s.messages.map((x) => x.messageId)).toEqual([`<${id}@events.example.org>`]);
   });
 
   it('keeps a message while SMTP is down, backs off, and delivers once the server is up', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { OutboxLoop } from './outbox-loop.ts';
 import { timeOrderedId } from '../db/ids.ts';
 import type { DB } from '../db/open.ts';
+import { type DurableWrites, durableWrites } from '../db/wal-sync.ts';
 import type { Logger } from '../log.ts';
 import { type OutboxRow, type StoredOutboxRow, mailRepo } from './repo.ts';
 import { type TemplateName, type TemplateParams, isTemplateName, renderMail } from './templates.ts';
@@ -158,11 +159,14 @@ export class Mailer {
   private readonly maxAttempts: number;
   private transport: SmtpTransport | undefined;
   private readonly loop: OutboxLoop;
+  /** the connection's group sync, looked up when needed: the batcher is made after the mailer */
+  private readonly durable: () => DurableWrites | undefined;
   private eventIcsSource: ((orgId: string, eventId: string) => string | undefined) | undefined;
 
   constructor(opts: MailerOptions) {
     this.log = opts.log;
     this.repo = mailRepo(opts.db);
+    this.durable = () => durableWrites(opts.db);
     this.smtpUrl = opts.smtpUrl;
     this.from = opts.from;
     this.messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(opts.from)?.[1] ?? 'tessera.invalid';
@@ -270,6 +274,8 @@ export class Mailer {
     if (this.smtpUrl === undefined) return 0;
     this.transport ??= createSmtpTransport(this.smtpUrl);
     const transport = this.transport;
+    // A row queued by a batched write is committed before it is on disk; mail it only once it is.
+    await this.durable()?.settled();
     const requeued = this.repo.requeueExpiredClaims(iso(this.now()));
     if (requeued > 0) this.log.warn({ count: requeued }, 'mail claims expired; messages queued again');
     let sent = 0;
