@@ -84,6 +84,18 @@ describe('DurableWrites', () => {
     await expect(fileDataSync(file)()).resolves.toBeUndefined();
     await expect(fileDataSync(path.join(dir, 'missing'))()).rejects.toThrow(/ENOENT/);
   });
+
+  it('opens the file again once it was deleted and made anew', async () => {
+    const file = path.join(dir, 'recreated.bin');
+    fs.writeFileSync(file, 'a');
+    const sync = fileDataSync(file);
+    await sync();
+    fs.rmSync(file);
+    // Gone for good: the kept descriptor points at a deleted inode, and the path has nothing.
+    await expect(sync()).rejects.toThrow(/ENOENT/);
+    fs.writeFileSync(file, 'b');
+    await expect(sync()).resolves.toBeUndefined();
+  });
 });
 
 describe('WriteBatcher durability', () => {

@@ -5,15 +5,19 @@ import type { DB } from './open.ts';
 export type SyncFn = () => Promise<void>;
 
 /**
- * fdatasync of the file on libuv's thread pool. Opened for each sync rather than kept open, so
- * a WAL file that SQLite deleted and made again (all connections closed) is still the one
- * synced: Linux flushes an inode's dirty pages whichever descriptor asks.
+ * fdatasync of the file on libuv's thread pool, through a descriptor kept open: Linux flushes an
+ * inode's dirty pages whichever descriptor asks. If SQLite deleted the WAL and made a new one (all
+ * connections closed meanwhile), the old inode has no links left and the file is opened again.
  */
 export function fileDataSync(file: string): SyncFn {
   let fd: number | undefined;
   return () =>
     new Promise<void>((resolve, reject) => {
       try {
+        if (fd !== undefined && fsSync.fstatSync(fd).nlink === 0) {
+          fsSync.closeSync(fd);
+          fd = undefined;
+        }
         fd ??= fsSync.openSync(file, 'r');
       } catch (e) {
         reject(e);
