@@ -9,6 +9,7 @@ import type { DataKey } from '../keys/keyring.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { segmentKey, snapshotKey } from './layout.ts';
 import { type HeaderInput, decodeBuffer, encodeBuffer, sealInMemory } from './object-format.ts';
+import { CaptureBuffers } from './capture-buffers.ts';
 import { SegmentSealer } from './segment-sealer.ts';
 
 const key: DataKey = { id: 'backup-1', purpose: 'backup', status: 'active', key: randomBytes(32) };
@@ -64,6 +65,28 @@ describe('backup object format', () => {
       await sealer.close();
     }
     expect(logged).toEqual([]);
+  });
+
+  it('seals frames in shared capture memory in place: nothing moves, and the memory can be used again', async () => {
+    const sealer = new SegmentSealer(pino({ level: 'warn' }));
+    const pool = new CaptureBuffers(64 << 20, 1 << 20);
+    try {
+      const frames = pool.take(3 * (1 << 20) + 77);
+      randomBytes(frames.length).copy(frames);
+      const header = Buffer.from(randomBytes(32));
+      // Two views of the same shared memory, as compactFrames makes them.
+      const payload = [header, frames.subarray(0, 1000), frames.subarray(5000)];
+      const want = Buffer.concat(payload);
+      const parts = await sealer.seal(segmentInput(want.length), payload, key);
+      const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
+      expect(out.payload.equals(want)).toBe(true);
+      expect(frames.byteLength).toBe(3 * (1 << 20) + 77);
+      pool.give([frames.buffer]);
+      const again = pool.take(2 << 20);
+      expect(again.buffer).toBe(frames.buffer);
+    } finally {
+      await sealer.close();
+    }
   });
 
   it('seals on the main thread when the worker cannot start, or after it died with one segment', async () => {

@@ -4,6 +4,7 @@ import { type CheckpointResult, CheckpointWorker } from '../db/checkpointer.ts';
 import { openDatabase } from '../db/open.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
+import type { CaptureBuffers } from './capture-buffers.ts';
 import { newGenerationId } from './layout.ts';
 import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, compactFrames, committedFrames, frameOffset, parseWalHeader, readRange, readShmHeader, salt1, type ShmHeader } from './wal.ts';
 
@@ -43,6 +44,8 @@ export interface CapturedSegment {
    * captured buffers: joined only by the compressor reading them.
    */
   frames: Buffer[];
+  /** The frames are no longer needed (sealed, or given up): their memory may be used again. */
+  release(): void;
 }
 
 /** What one capture read: frames (g.frame, mxFrame] of the current incarnation. */
@@ -95,6 +98,8 @@ export interface ReplicatorOptions {
    * not get the WAL to start over (default 32 × checkpointFrames with holdWrites, else 8 ×).
    */
   lockedCheckpointFrames?: number;
+  /** memory reused for captured frames (default: fresh buffers each time) */
+  buffers?: CaptureBuffers;
   /** false: every checkpoint runs in the locked section, on this thread (tests, fallback) */
   checkpointWorker?: boolean;
   /**
@@ -168,7 +173,7 @@ export class Replicator {
   private workerBroken: boolean;
   private chaseTimer: NodeJS.Timeout | undefined;
   /** frames captured by steps that do not ship (see step()), waiting for the next sync cycle */
-  private held: (Omit<CapturedSegment, 'index' | 'frames' | 'checksumAfter'> & { parts: Buffer[] }) | undefined;
+  private held: (Omit<CapturedSegment, 'index' | 'frames' | 'checksumAfter' | 'release'> & { parts: Buffer[] }) | undefined;
   /** the worker's checkpoint in flight, and the captured position it may copy back to */
   private inFlight: { walIndex: number; frame: number; generation: string } | undefined;
   /** set while the app's writes are held back for a checkpoint that lets the WAL start over */
@@ -379,7 +384,9 @@ export class Replicator {
     const { parts, ...meta } = held;
     // Nothing has moved g since the held frames were captured: its chain value is theirs.
     const checksumAfter: Checksum = [g.checksum[0], g.checksum[1]];
-    this.opts.sink.segment({ ...meta, checksumAfter, frames: compactFrames(parts, meta.pageSize).pieces, index: g.nextSegment++ });
+    const buffers = this.opts.buffers;
+    const release = buffers ? () => buffers.give(parts.map((p) => p.buffer)) : () => undefined;
+    this.opts.sink.segment({ ...meta, checksumAfter, frames: compactFrames(parts, meta.pageSize).pieces, release, index: g.nextSegment++ });
   }
 
   private restart(h: ShmHeader, now: number, reason: string): void {
@@ -402,7 +409,8 @@ export class Replicator {
     }
     const hdr = g.walHeader;
     const start = frameOffset(g.pageSize, g.frame + 1);
-    const frames = readRange(this.walFile, start, frameOffset(g.pageSize, h.mxFrame + 1) - start);
+    const length = frameOffset(g.pageSize, h.mxFrame + 1) - start;
+    const frames = readRange(this.walFile, start, length, this.opts.buffers?.take(length));
     // The WAL-index vouches for these frames (see committedFrames); restores and `backup verify`
     // still check the whole checksum chain.
     const check = committedFrames(frames, hdr);

@@ -28,19 +28,18 @@ export class SegmentSealer {
   ) {}
 
   /**
-   * The sealed object for `payload` (WAL header and captured frames). Buffers that are views of
-   * memory bigger than Node's shared pool (readRange makes each capture its own) move to the
-   * worker with that memory, and every view of it is empty here afterwards; small ones (the pool)
-   * are copied.
+   * The sealed object for `payload` (WAL header and captured frames). Shared memory is read by
+   * the worker in place; views of other memory bigger than Node's shared pool move to the worker
+   * with that memory, and every view of it is empty here afterwards; small ones are copied.
    */
   async seal(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<Buffer[]> {
     const rpc = await this.worker();
     if (!rpc) return (await sealInMemory(input, payload, key)).parts;
     const { preamble } = objectPreamble(input, key);
-    const { buffers, pieces } = movable(payload);
+    const { buffers, transfer, pieces } = movable(payload);
     let r: Sealed;
     try {
-      r = await rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec }, buffers);
+      r = await rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec }, transfer);
     } catch (e) {
       // A worker that died takes this segment's frames with it (they were moved there); the
       // caller starts a new generation, and the next segments are sealed here.
@@ -75,24 +74,31 @@ export class SegmentSealer {
 }
 
 /**
- * The payload as whole ArrayBuffers to move plus (buffer, offset, length) pieces. Memory larger
- * than the pool is never shared with other buffers, so moving it takes nothing from anyone else.
+ * The payload as whole buffers plus (buffer, offset, length) pieces, and which of them move.
+ * Shared memory (CaptureBuffers) is passed as is: the worker reads it in place. Other memory
+ * larger than the pool is never shared with other buffers, so moving it takes nothing from
+ * anyone else; small buffers (the pool) are copied.
  */
-export function movable(payload: Buffer[]): { buffers: ArrayBuffer[]; pieces: [number, number, number][] } {
-  const buffers: ArrayBuffer[] = [];
-  const index = new Map<ArrayBuffer, number>();
+export function movable(payload: Buffer[]): { buffers: ArrayBufferLike[]; transfer: ArrayBuffer[]; pieces: [number, number, number][] } {
+  const buffers: ArrayBufferLike[] = [];
+  const transfer: ArrayBuffer[] = [];
+  const index = new Map<ArrayBufferLike, number>();
   const pieces: [number, number, number][] = [];
   for (const b of payload) {
-    if (b.buffer instanceof ArrayBuffer && b.buffer.byteLength > Buffer.poolSize) {
+    const shared = b.buffer instanceof SharedArrayBuffer;
+    if (shared || (b.buffer instanceof ArrayBuffer && b.buffer.byteLength > Buffer.poolSize)) {
       let i = index.get(b.buffer);
       if (i === undefined) {
         i = buffers.push(b.buffer) - 1;
         index.set(b.buffer, i);
+        if (!shared) transfer.push(b.buffer as ArrayBuffer);
       }
       pieces.push([i, b.byteOffset, b.length]);
     } else {
-      pieces.push([buffers.push(Uint8Array.prototype.slice.call(b).buffer) - 1, 0, b.length]);
+      const copy = Uint8Array.prototype.slice.call(b).buffer;
+      transfer.push(copy);
+      pieces.push([buffers.push(copy) - 1, 0, b.length]);
     }
   }
-  return { buffers, pieces };
+  return { buffers, transfer, pieces };
 }

@@ -11,8 +11,8 @@ import { sealAll } from './chunk-seal.ts';
 
 interface Job {
   id: number;
-  /** the capture's own memory, moved here */
-  buffers: ArrayBuffer[];
+  /** the capture's memory: shared with the main thread (read in place) or moved here */
+  buffers: ArrayBufferLike[];
   /** the payload in order (WAL header, then frames) as (buffer, offset, length) */
   pieces: [number, number, number][];
   preamble: Uint8Array;
@@ -20,8 +20,22 @@ interface Job {
   codec: 'zstd' | 'gzip';
 }
 
+/** The joined plaintext of the last segment, reused: fresh memory costs a page fault per 4 KiB. */
+let scratch: Buffer | undefined;
+
+function joined(job: Job): Buffer {
+  let total = 0;
+  for (const [, , length] of job.pieces) total += length;
+  if (!scratch || scratch.length < total) scratch = Buffer.allocUnsafeSlow(Math.ceil(total / (1 << 22) + 1) * (1 << 22));
+  let at = 0;
+  for (const [i, offset, length] of job.pieces) {
+    at += Buffer.from(job.buffers[i] as ArrayBuffer, offset, length).copy(scratch, at);
+  }
+  return scratch.subarray(0, total);
+}
+
 function seal(job: Job): Buffer {
-  const plain = Buffer.concat(job.pieces.map(([i, offset, length]) => Buffer.from(job.buffers[i] as ArrayBuffer, offset, length)));
+  const plain = joined(job);
   const packed = job.codec === 'zstd' ? zlib.zstdCompressSync(plain, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }) : zlib.gzipSync(plain, { level: 1 });
   return sealAll(Buffer.from(job.key), createHash('sha256').update(job.preamble).digest(), packed);
 }

@@ -6,6 +6,7 @@ import { caughtUp, listFiles, waitFor } from '../../test/support/backup.ts';
 import { tempDir } from '../../test/support/temp.ts';
 import { openDatabase } from '../db/open.ts';
 import { Keyring, keyringPath } from '../keys/keyring.ts';
+import { CaptureBuffers } from './capture-buffers.ts';
 import { readCatalog } from './catalog.ts';
 import { prepareAppConnection } from './replicator.ts';
 import { readShmHeader } from './wal.ts';
@@ -203,7 +204,8 @@ describe('BackupService cadence against a slow target', () => {
     const { dataDir, keyring, dbFile, db } = replicatedDb('cadence', 9);
     // On tmpfs when there is one: the link's delay is the point, not the disk's fsync stalls.
     const target = new SlowDirTarget(path.join(fs.existsSync('/dev/shm') ? shm() : root, 'cadence-target'));
-    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 1000, snapshotIntervalMs: 86_400_000, retentionDays: 30 });
+    const captureBuffers = new CaptureBuffers();
+    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 1000, snapshotIntervalMs: 86_400_000, retentionDays: 30, captureBuffers });
     const stored: { item: SpoolItem; at: number }[] = [];
     svc.onShippedObject((_t, item) => {
       if (item.kind === 'segment') stored.push({ item, at: Date.now() });
@@ -238,6 +240,9 @@ describe('BackupService cadence against a slow target', () => {
     const rpo = stored.map((s) => s.at - (s.item.after ?? 0));
     expect(stored.length).toBeGreaterThanOrEqual(4);
     expect(Math.max(...rpo)).toBeLessThanOrEqual(1000);
+    // Sealed segments gave their capture memory back, and later captures read into it.
+    expect(captureBuffers.kept).toBeGreaterThan(0);
+    expect(captureBuffers.made).toBeLessThan(stored.length);
     // At most one capture per MIN_CAPTURE_GAP_MS while writing (and one after).
     expect(stored.length).toBeLessThanOrEqual(Math.ceil(4000 / MIN_CAPTURE_GAP_MS) + 1);
     // One at a time per target: the segments went up in order, without a hole.

@@ -12,6 +12,7 @@ import { keyringPath } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
 import { readCatalog } from './catalog.ts';
 import { keyringKey, parseKey } from './layout.ts';
+import { CaptureBuffers } from './capture-buffers.ts';
 import { segmentObject, snapshotObject } from './objects.ts';
 import { type ObjectHeader, readObject, writeObject } from './object-format.ts';
 import { type CapturedSegment, Replicator, type SnapshotJob } from './replicator.ts';
@@ -36,6 +37,8 @@ export interface BackupServiceOptions {
   checkpointFrames?: number;
   /** false: checkpoints only in the replicator's locked section (what it falls back to when the worker fails) */
   checkpointWorker?: boolean;
+  /** memory reused for captured frames (a fresh pool by default) */
+  captureBuffers?: CaptureBuffers;
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
   /** the app's connection: clears a db-key rotation's "new generation required" marker once honoured */
   appDb?: DB;
@@ -238,6 +241,7 @@ export class BackupService {
       checkpointFrames: opts.checkpointFrames,
       checkpointWorker: opts.checkpointWorker,
       holdWrites: opts.appDb ? () => writeGate(opts.appDb as DB).close() : undefined,
+      buffers: opts.captureBuffers ?? new CaptureBuffers(),
       sink: {
         generationStarted: (g) => this.onGeneration(g),
         segment: (s) => this.onSegment(s),
@@ -731,7 +735,12 @@ export class BackupService {
     this.chain = this.chain.then(async () => {
       try {
         const t0 = performance.now();
-        const parts = await this.sealer.seal(header, [s.walHeader, ...s.frames], backupKey);
+        let parts: Buffer[];
+        try {
+          parts = await this.sealer.seal(header, [s.walHeader, ...s.frames], backupKey);
+        } finally {
+          s.release();
+        }
         const item = await this.hold(key, 'segment', s.time, parts);
         item.after = after;
         this.timed.add(item);

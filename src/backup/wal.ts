@@ -224,10 +224,14 @@ export function readShmHeader(shmFile: string): ShmHeader {
 /** salt-1 as a number: every WAL restart increments it by exactly one. */
 export const salt1 = (salt: Buffer) => salt.readUInt32BE(0);
 
-export function readRange(file: string, offset: number, length: number): Buffer {
+/**
+ * `length` bytes of the file at `offset`, read into `into` when given (a buffer of at least that
+ * length starting at a 4-aligned offset; the result is its first `length` bytes).
+ */
+export function readRange(file: string, offset: number, length: number, into?: Buffer): Buffer {
   // Its own ArrayBuffer (never a slice of the shared pool), so it starts 4-aligned for
   // walChecksum's fast path; not zeroed, since every byte is read over.
-  const buf = Buffer.allocUnsafeSlow(length);
+  const buf = into ? into.subarray(0, length) : Buffer.allocUnsafeSlow(length);
   if (length === 0) return buf;
   const fd = fs.openSync(file, 'r');
   try {
