@@ -130,6 +130,9 @@ describe('dist/tessera (single binary)', () => {
     child.stderr.on('data', (b: Buffer) => (stdout += b.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     await waitFor('/healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined));
+    // Writes made before the generation's first snapshot would be in that snapshot, not in a
+    // segment: wait for it (a slow machine takes a while to get there).
+    await waitFor('the first snapshot', async () => (fs.readdirSync(backups, { recursive: true }).some((f) => String(f).endsWith('.snap')) ? true : undefined));
     for (let i = 0; i < 5; i++) {
       const res = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `email=nobody${i}%40example.invalid&password=wrong-${i}` });
       await res.arrayBuffer();

@@ -81,6 +81,9 @@ describe('backup object format', () => {
       const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
       expect(out.payload.equals(want)).toBe(true);
       expect(frames.byteLength).toBe(3 * (1 << 20) + 77);
+      // The main-thread fallback reads shared memory the same way.
+      const inMemory = await sealInMemory(segmentInput(want.length), payload, key);
+      expect((await decodeBuffer(Buffer.concat(inMemory.parts), { name, keys })).payload.equals(want)).toBe(true);
       pool.give([frames.buffer]);
       const again = pool.take(2 << 20);
       expect(again.buffer).toBe(frames.buffer);

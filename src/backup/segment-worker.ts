@@ -22,16 +22,23 @@ interface Job {
 
 /** The joined plaintext of the last segment, reused: fresh memory costs a page fault per 4 KiB. */
 let scratch: Buffer | undefined;
+/** A bigger segment (a bulk import) gets memory of its own, so the worker does not keep it. */
+const SCRATCH_MAX = 64 * 1024 * 1024;
 
 function joined(job: Job): Buffer {
   let total = 0;
   for (const [, , length] of job.pieces) total += length;
-  if (!scratch || scratch.length < total) scratch = Buffer.allocUnsafeSlow(Math.ceil(total / (1 << 22) + 1) * (1 << 22));
+  let out: Buffer;
+  if (total > SCRATCH_MAX) out = Buffer.allocUnsafeSlow(total);
+  else {
+    if (!scratch || scratch.length < total) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.ceil(total / (1 << 22) + 1) * (1 << 22)));
+    out = scratch;
+  }
   let at = 0;
   for (const [i, offset, length] of job.pieces) {
-    at += Buffer.from(job.buffers[i] as ArrayBuffer, offset, length).copy(scratch, at);
+    at += Buffer.from(job.buffers[i] as ArrayBuffer, offset, length).copy(out, at);
   }
-  return scratch.subarray(0, total);
+  return out.subarray(0, total);
 }
 
 function seal(job: Job): Buffer {
