@@ -59,6 +59,10 @@ export function buildContext(core: Core, baseUrl: () => string): AppContext {
     return e && eventIcs(e, `${baseUrl()}/e/${e.slug}`, new Date(now()));
   });
   const registrations = new RegistrationService({ db, audit, mailer, tokens, now, baseUrl, batcher: new WriteBatcher(db) });
+  mailer.provideRegistrationMail({
+    params: (template, orgId, registrationId) => registrations.mailParams(template, orgId, registrationId),
+    ticketLink: (orgId, registrationId) => registrations.ticketLink(orgId, registrationId),
+  });
   const alerts = new SecurityAlerts({ audit, mailer, instanceOwners: () => auth.repo.activeOwners(), orgAdmins: (orgId) => orgs.repo.alertRecipients(orgId) });
   alertsRef = alerts;
   return { ...core, mailer, sms, sessions, setup, auth, orgs, events, registrations, alerts, baseUrl };

@@ -71,6 +71,12 @@ describe('public event pages and registration', () => {
     const names = mail.attachments.map((a) => a.filename).sort();
     expect(names).toEqual(['event.ics', 'ticket.png']);
     expect(mail.attachments.find((a) => a.filename === 'ticket.png')!.content.subarray(1, 4).toString()).toBe('PNG');
+    // The outbox keeps a reference to the registration, not a copy of its name, code or links.
+    const row = s.ctx.db.prepare('SELECT params, attachments FROM mail_outbox WHERE to_address = ?').get(testEmail('reg-one')) as { params: string; attachments: string };
+    expect(row.params).toMatch(/^\{"\$registration":"[A-Za-z0-9-]+\/[A-Za-z0-9-]+"\}$/);
+    expect(row.params + row.attachments).not.toContain('Rita');
+    expect(row.params + row.attachments).not.toContain(code!);
+    expect(row.params + row.attachments).not.toContain(manage!.slice(3));
     // The manage link shows the registration and audits the view.
     const m = await c.get(manage!);
     expect(m.status).toBe(200);

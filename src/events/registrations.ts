@@ -2,7 +2,8 @@ import { randomInt } from 'node:crypto';
 import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { Result } from '../auth/service.ts';
 import type { DB } from '../db/open.ts';
-import type { Mailer } from '../mail/service.ts';
+import type { MailAttachment, Mailer } from '../mail/service.ts';
+import type { TemplateName } from '../mail/templates.ts';
 import { groupedId } from '../db/ids.ts';
 import type { WriteBatcher } from '../db/write-batcher.ts';
 import { type Answers, type CompiledForm, type ParsedRegistration, compileForm, parseAnswers } from './fields.ts';
@@ -10,6 +11,14 @@ import { ReadCache } from './read-cache.ts';
 import { type AttendeeFilter, type EventRow, type RegistrationRow, eventsRepo } from './repo.ts';
 import { AttendeeTokens } from './tokens.ts';
 import { eventStart as formatWhen } from './when.ts';
+
+/** The status mail each registration status gets. */
+const STATUS_TEMPLATES = {
+  confirmed: 'registrationConfirmed',
+  waitlisted: 'registrationWaitlisted',
+  pending: 'registrationPending',
+  cancelled: 'registrationCancelled',
+} as const satisfies Record<RegistrationRow['status'], TemplateName>;
 
 const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
@@ -158,31 +167,48 @@ export class RegistrationService {
 
   /** The mail that matches the registration's state: ticket, waiting list, or please-confirm. */
   sendStatusMail(e: EventRow, reg: RegistrationRow): void {
-    // Only the link this mail needs is computed (each is an HMAC).
-    const link = (kind: 'ticket' | 'manage' | 'confirm') => this.link(reg, kind);
-    const links = { get ticket() { return link('ticket'); }, get manage() { return link('manage'); }, get confirm() { return link('confirm'); } };
-    const to = reg.email;
-    const orgId = e.org_id;
-    // Template mail: stored as its parameters and rendered at delivery, with the calendar file
-    // taken from the event then, so the registration's transaction writes a few hundred bytes.
-    if (reg.status === 'confirmed') {
-      this.d.mailer.enqueueTemplate({
-        orgId,
-        to,
-        template: 'registrationConfirmed',
-        params: { name: reg.name, event: e.title, when: formatWhen(e), where: e.venue || e.online_url, code: reg.attendee_code, manageLink: links.manage },
-        attachments: [
-          { filename: 'ticket.png', contentType: 'image/png', qrText: links.ticket },
-          { filename: 'event.ics', contentType: 'text/calendar; charset=utf-8', eventIcs: `${e.org_id}/${e.id}` },
-        ],
-      });
-    } else if (reg.status === 'waitlisted') {
-      this.d.mailer.enqueueTemplate({ orgId, to, template: 'registrationWaitlisted', params: { name: reg.name, event: e.title, manageLink: links.manage } });
-    } else if (reg.status === 'pending') {
-      this.d.mailer.enqueueTemplate({ orgId, to, template: 'registrationPending', params: { name: reg.name, event: e.title, confirmLink: links.confirm } });
-    } else {
-      this.d.mailer.enqueueTemplate({ orgId, to, template: 'registrationCancelled', params: { name: reg.name, event: e.title } });
+    const template = STATUS_TEMPLATES[reg.status];
+    const registration = `${e.org_id}/${reg.id}`;
+    // Stored as a reference: the name, code and links are filled in at delivery (mailParams), the
+    // ticket's QR code and the calendar file drawn then, so the registration's transaction writes
+    // a couple of hundred bytes and the outbox keeps no copy of the attendee's data.
+    const attachments: MailAttachment[] | undefined =
+      reg.status === 'confirmed'
+        ? [
+            { filename: 'ticket.png', contentType: 'image/png', ticketQr: registration },
+            { filename: 'event.ics', contentType: 'text/calendar; charset=utf-8', eventIcs: `${e.org_id}/${e.id}` },
+          ]
+        : undefined;
+    this.d.mailer.enqueueForRegistration({ orgId: e.org_id, to: reg.email, template, registration, ...(attachments ? { attachments } : {}) });
+  }
+
+  /**
+   * The parameters of a status mail as the registration and its event are now (the mailer asks at
+   * delivery); undefined once either is gone.
+   */
+  mailParams(template: TemplateName, orgId: string, registrationId: string): Record<string, unknown> | undefined {
+    const reg = this.repo.regByIdAnyEvent(orgId, registrationId);
+    const e = reg && this.repo.eventById(orgId, reg.event_id);
+    if (!reg || !e) return undefined;
+    const base = { name: reg.name, event: e.title };
+    switch (template) {
+      case 'registrationConfirmed':
+        return { ...base, when: formatWhen(e), where: e.venue || e.online_url, code: reg.attendee_code, manageLink: this.link(reg, 'manage') };
+      case 'registrationWaitlisted':
+        return { ...base, manageLink: this.link(reg, 'manage') };
+      case 'registrationPending':
+        return { ...base, confirmLink: this.link(reg, 'confirm') };
+      case 'registrationCancelled':
+        return base;
+      default:
+        return undefined;
     }
+  }
+
+  /** The ticket token a ticket QR code carries, as the registration is now. */
+  ticketLink(orgId: string, registrationId: string): string | undefined {
+    const reg = this.repo.regByIdAnyEvent(orgId, registrationId);
+    return reg && this.link(reg, 'ticket');
   }
 
   /** Resolves a link token (manage, confirm) or a ticket to its registration. */
@@ -309,7 +335,7 @@ export class RegistrationService {
       // Recipients first: better-sqlite3 refuses the outbox writes while an iterator is still open.
       const recipients = [...this.repo.iterateAttendees(e.org_id, e.id, { ...filter })].filter((reg) => reg.status !== 'cancelled' || filter.status === 'cancelled');
       for (const reg of recipients) {
-        this.d.mailer.enqueueTemplate({ orgId: e.org_id, to: reg.email, template: 'organizerMessage', params: { event: e.title, subject, body, manageLink: this.links(reg).manage } });
+        this.d.mailer.enqueueTemplate({ orgId: e.org_id, to: reg.email, template: 'organizerMessage', params: { event: e.title, subject, body, manageLink: this.link(reg, 'manage') } });
       }
       const n = recipients.length;
       // The filter's shape, not its search words: those may be a person's name.

@@ -359,6 +359,65 @@ describe('template mail (stored as parameters, rendered at delivery)', () => {
   });
 });
 
+describe('mail about a registration (stored as a reference, filled in at delivery)', () => {
+  /** A registration the test changes and deletes, as the events capability would. */
+  function source() {
+    const regs = new Map<string, { name: string; code: string; token: string }>([['org-1/reg-1', { name: `Ada ${PERSON_SURNAME}`, code: 'K7QF-M2XA', token: 'ticket-token-1' }]]);
+    return {
+      regs,
+      source: {
+        params: (template: string, orgId: string, id: string) => {
+          const r = regs.get(`${orgId}/${id}`);
+          if (!r || template !== 'registrationConfirmed') return undefined;
+          return { name: r.name, event: 'Privacy Days', when: 'Monday, 3 March 2031, 10:00', where: 'Hall A', code: r.code, manageLink: `https://events.example.org/r/${r.token}` };
+        },
+        ticketLink: (orgId: string, id: string) => regs.get(`${orgId}/${id}`)?.token,
+      },
+    };
+  }
+
+  it('keeps only the reference, and sends the registration as it is at delivery with its ticket QR code', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}` });
+    const { regs, source: src } = source();
+    m.provideRegistrationMail(src);
+    const id = m.enqueueForRegistration({ orgId: 'org-1', to: ada, template: 'registrationConfirmed', registration: 'org-1/reg-1', attachments: [{ filename: 'ticket.png', contentType: 'image/png', ticketQr: 'org-1/reg-1' }] });
+    const stored = db.prepare('SELECT params, attachments FROM mail_outbox WHERE id = ?').get(id) as { params: string; attachments: string };
+    // No copy of the attendee's name, code or links in the outbox.
+    expect(stored.params).toBe('{"$registration":"org-1/reg-1"}');
+    expect(stored.params + stored.attachments).not.toMatch(/Ada|K7QF|ticket-token/);
+    expect(m.get(id)?.text_body).toContain('K7QF-M2XA');
+
+    regs.set('org-1/reg-1', { name: 'Ada Changed', code: 'K7QF-M2XA', token: 'ticket-token-2' });
+    expect(await m.processOutbox()).toBe(1);
+    const got = s.messages[0]!;
+    expect(got.text).toContain('Ada Changed');
+    expect(got.text).toContain('https://events.example.org/r/ticket-token-2');
+    const png = got.attachments.find((a) => a.filename === 'ticket.png')!.content;
+    expect(png.subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('does not send it once the registration is gone, and shows why', async () => {
+    const s = await sink();
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}` });
+    const { regs, source: src } = source();
+    m.provideRegistrationMail(src);
+    const id = m.enqueueForRegistration({ orgId: 'org-1', to: ada, template: 'registrationConfirmed', registration: 'org-1/reg-1' });
+    regs.clear();
+    expect(m.get(id)).toMatchObject({ subject: '(cannot render registrationConfirmed)', text_body: 'the registration this message is about no longer exists' });
+    expect(await m.processOutbox()).toBe(0);
+    expect(s.messages).toHaveLength(0);
+    expect(m.get(id)).toMatchObject({ status: 'queued', attempts: 1 });
+  });
+
+  it('refuses a malformed reference and stores nothing', () => {
+    const m = mailer();
+    expect(() => m.enqueueForRegistration({ orgId: 'org-1', to: ada, template: 'registrationConfirmed', registration: '../reg-1' })).toThrow(/^invalid mail: registration: /);
+    expect(() => m.enqueueForRegistration({ orgId: 'org-1', to: ada, template: 'registrationConfirmed', registration: 'org-1/reg-1', attachments: [{ filename: 't.png', contentType: 'image/png', ticketQr: 'x' }] })).toThrow(/^invalid mail: attachments\.0\.ticketQr: /);
+    expect(outboxCount()).toBe(0);
+  });
+});
+
 describe('Mailer without SMTP (dev mode)', () => {
   it('keeps the message for the owner and logs only its id and template', async () => {
     const m = mailer();

@@ -29,7 +29,9 @@ export interface MailerOptions {
 /**
  * A file sent with a message. `qrText` asks for a PNG QR code of that text, drawn at delivery so
  * the request that queued the mail does not pay for it; `eventIcs` ("<org id>/<event id>") asks
- * for the event's calendar file as it is at delivery, from the source given to provideEventIcs().
+ * for the event's calendar file as it is at delivery, from the source given to provideEventIcs();
+ * `ticketQr` ("<org id>/<registration id>") for a QR code of that registration's ticket link
+ * then, from the source given to provideRegistrationMail().
  */
 export interface MailAttachment {
   filename: string;
@@ -37,6 +39,31 @@ export interface MailAttachment {
   content?: string;
   qrText?: string;
   eventIcs?: string;
+  ticketQr?: string;
+}
+
+/**
+ * Where the parameters of mail about a registration come from at delivery (the events
+ * capability). undefined: the registration is gone (cancelled events deleted, data erased), and
+ * so is the reason to write to that person.
+ */
+export interface RegistrationMailSource {
+  params(template: TemplateName, orgId: string, registrationId: string): Record<string, unknown> | undefined;
+  ticketLink(orgId: string, registrationId: string): string | undefined;
+}
+
+/**
+ * A template message about one registration. Only the reference is stored: the name, code and
+ * links are filled in from the registration as it is at delivery. The outbox then holds no
+ * copy of them, and the registration's transaction writes about a quarter of the bytes.
+ */
+export interface RegistrationMail {
+  orgId: string;
+  template: TemplateName;
+  /** "<org id>/<registration id>" */
+  registration: string;
+  to: string;
+  attachments?: MailAttachment[];
 }
 
 /**
@@ -61,6 +88,9 @@ export interface OutgoingMail {
   attachments?: MailAttachment[];
 }
 
+/** "<org id>/<row id>": what an attachment or a registration mail refers to */
+const REF = /^[A-Za-z0-9-]{1,64}\/[A-Za-z0-9-]{1,64}$/;
+
 const messageSchema = z.object({
   orgId: z.string().min(1).nullish(),
   // The template name is the one thing the technical log says about a message, so it must be an
@@ -77,7 +107,8 @@ const messageSchema = z.object({
         contentType: z.string().regex(/^[a-z]+\/[a-z0-9.+-]+(?:; ?charset=[a-z0-9-]+)?$/i),
         content: z.string().max(5_000_000).optional(),
         qrText: z.string().max(500).optional(),
-        eventIcs: z.string().regex(/^[A-Za-z0-9-]{1,64}\/[A-Za-z0-9-]{1,64}$/).optional(),
+        eventIcs: z.string().regex(REF).optional(),
+        ticketQr: z.string().regex(REF).optional(),
       }),
     )
     .max(5)
@@ -85,6 +116,9 @@ const messageSchema = z.object({
 });
 
 const templateMailSchema = messageSchema.pick({ orgId: true, to: true, attachments: true });
+const registrationMailSchema = messageSchema.pick({ to: true, attachments: true }).extend({ orgId: z.string().min(1), registration: z.string().regex(REF) });
+/** The stored parameters of a RegistrationMail: a reference, filled in at delivery. */
+const REGISTRATION_PARAM = '$registration';
 
 const BASE_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 60 * 60_000;
@@ -162,6 +196,7 @@ export class Mailer {
   /** the connection's group sync, looked up when needed: the batcher is made after the mailer */
   private readonly durable: () => DurableWrites | undefined;
   private eventIcsSource: ((orgId: string, eventId: string) => string | undefined) | undefined;
+  private registrationSource: RegistrationMailSource | undefined;
 
   constructor(opts: MailerOptions) {
     this.log = opts.log;
@@ -182,6 +217,11 @@ export class Mailer {
   /** Where `eventIcs` attachments come from (the events capability, wired after this one). */
   provideEventIcs(source: (orgId: string, eventId: string) => string | undefined): void {
     this.eventIcsSource = source;
+  }
+
+  /** Where RegistrationMail parameters and `ticketQr` links come from (the events capability). */
+  provideRegistrationMail(source: RegistrationMailSource): void {
+    this.registrationSource = source;
   }
 
   /** True when no SMTP server is configured: mail is kept for the instance owner to read. */
@@ -210,6 +250,14 @@ export class Mailer {
     if (!parsed.success) throw invalidMail(parsed.error.issues[0]);
     const m = parsed.data;
     return this.store({ orgId: m.orgId, template: msg.template, to: m.to, attachments: m.attachments }, { subject: null, text_body: null, html_body: null, params: JSON.stringify(msg.params) });
+  }
+
+  /** Queues a template message about one registration, stored as a reference (RegistrationMail). */
+  enqueueForRegistration(msg: RegistrationMail): string {
+    const parsed = registrationMailSchema.safeParse(msg);
+    if (!parsed.success) throw invalidMail(parsed.error.issues[0]);
+    const m = parsed.data;
+    return this.store({ orgId: m.orgId, template: msg.template, to: m.to, attachments: m.attachments }, { subject: null, text_body: null, html_body: null, params: JSON.stringify({ [REGISTRATION_PARAM]: m.registration }) });
   }
 
   private store(
@@ -244,7 +292,15 @@ export class Mailer {
     const { params, ...rest } = row;
     if (params === null) return { ...rest, subject: rest.subject ?? '', text_body: rest.text_body ?? '' };
     if (!isTemplateName(row.template)) throw new MailError(`unknown mail template ${row.template}`);
-    const c = renderMail(row.template, JSON.parse(params) as TemplateParams<typeof row.template>);
+    let values = JSON.parse(params) as Record<string, unknown>;
+    const ref = values[REGISTRATION_PARAM];
+    if (typeof ref === 'string') {
+      const [orgId = '', registrationId = ''] = ref.split('/');
+      const found = this.registrationSource?.params(row.template, orgId, registrationId);
+      if (!found) throw new MailError('the registration this message is about no longer exists');
+      values = found;
+    }
+    const c = renderMail(row.template, values as TemplateParams<typeof row.template>);
     return { ...rest, subject: c.subject, text_body: c.text, html_body: c.html ?? null };
   }
 
@@ -260,6 +316,11 @@ export class Mailer {
         // The event is gone: the mail still goes, without a calendar for it.
         if (ics === undefined) continue;
         content = Buffer.from(ics, 'utf8');
+      } else if (a.ticketQr !== undefined) {
+        const [orgId = '', registrationId = ''] = a.ticketQr.split('/');
+        const link = this.registrationSource?.ticketLink(orgId, registrationId);
+        if (link === undefined) continue;
+        content = await QRCode.toBuffer(link, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 });
       } else content = Buffer.from(a.content ?? '', 'utf8');
       out.push({ filename: a.filename, contentType: a.contentType, content });
     }
