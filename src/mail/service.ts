@@ -295,8 +295,7 @@ export class Mailer {
     let values = JSON.parse(params) as Record<string, unknown>;
     const ref = values[REGISTRATION_PARAM];
     if (typeof ref === 'string') {
-      const [orgId = '', registrationId = ''] = ref.split('/');
-      const found = this.registrationSource?.params(row.template, orgId, registrationId);
+      const found = this.registrationSource?.params(row.template, ...refParts(ref));
       if (!found) throw new MailError('the registration this message is about no longer exists');
       values = found;
     }
@@ -309,18 +308,15 @@ export class Mailer {
     const out: { filename: string; contentType: string; content: Buffer }[] = [];
     for (const a of list) {
       let content: Buffer;
-      if (a.qrText !== undefined) content = await QRCode.toBuffer(a.qrText, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 });
-      else if (a.eventIcs !== undefined) {
-        const [orgId = '', eventId = ''] = a.eventIcs.split('/');
-        const ics = this.eventIcsSource?.(orgId, eventId);
+      if (a.eventIcs !== undefined) {
+        const ics = this.eventIcsSource?.(...refParts(a.eventIcs));
         // The event is gone: the mail still goes, without a calendar for it.
         if (ics === undefined) continue;
         content = Buffer.from(ics, 'utf8');
-      } else if (a.ticketQr !== undefined) {
-        const [orgId = '', registrationId = ''] = a.ticketQr.split('/');
-        const link = this.registrationSource?.ticketLink(orgId, registrationId);
-        if (link === undefined) continue;
-        content = await QRCode.toBuffer(link, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 });
+      } else if (a.qrText !== undefined || a.ticketQr !== undefined) {
+        const text = a.ticketQr !== undefined ? this.registrationSource?.ticketLink(...refParts(a.ticketQr)) : a.qrText;
+        if (text === undefined) continue;
+        content = await QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 });
       } else content = Buffer.from(a.content ?? '', 'utf8');
       out.push({ filename: a.filename, contentType: a.contentType, content });
     }
@@ -431,6 +427,12 @@ export class Mailer {
   purgeFinished(maxAgeMs: number): number {
     return this.repo.purgeFinished(iso(this.now() - maxAgeMs));
   }
+}
+
+/** The two ids of a REF ("<org id>/<row id>"). */
+function refParts(ref: string): [string, string] {
+  const [orgId = '', id = ''] = ref.split('/');
+  return [orgId, id];
 }
 
 function invalidMail(issue: z.core.$ZodIssue | undefined): MailError {
