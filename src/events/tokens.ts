@@ -11,33 +11,15 @@ export type TokenPurpose = 'ticket' | 'manage' | 'confirm';
 
 const mac = (key: Buffer, parts: string[]) => createHmac('sha256', hmacKey(key)).update(parts.join('\u0000')).digest().subarray(0, 24).toString('base64url');
 
-/** how many recently made tokens are remembered (see make()) */
-const RECENT = 512;
-
 export class AttendeeTokens {
-  /** keyed by key id, purpose, registration and version: the one answer for them */
-  private readonly recent = new Map<string, string>();
-
   constructor(private readonly keyring: Keyring) {}
 
   private key(): Buffer {
     return this.keyring.active('token').key;
   }
 
-  /**
-   * Remembers the last few: a registration's manage link is made for its ticket mail and again
-   * for the confirmation page in the same request, and each is an HMAC.
-   */
   make(purpose: TokenPurpose, regId: string, version: number): string {
-    const active = this.keyring.active('token');
-    const memo = `${active.id}|${purpose}|${regId}|${version}`;
-    let token = this.recent.get(memo);
-    if (token === undefined) {
-      token = `${regId}.${mac(active.key, [purpose, regId, String(version)])}`;
-      if (this.recent.size >= RECENT) this.recent.clear();
-      this.recent.set(memo, token);
-    }
-    return token;
+    return `${regId}.${mac(this.key(), [purpose, regId, String(version)])}`;
   }
 
   /** The registration id a token names, before its MAC is checked against the stored version. */
