@@ -13,9 +13,9 @@ interface Sealed {
 /**
  * Seals segments on a worker thread: compressing and encrypting a busy second's WAL (tens of
  * megabytes) cost the event loop several percent of its time under a registration rush, and the
- * buffers it allocated doubled the main heap's garbage collection. The captured frames move to
- * the worker and the sealed body comes back, both without copies. If the worker cannot start,
- * the same work runs here (sealInMemory), as before.
+ * buffers it allocated doubled the main heap's garbage collection. The worker reads the captured
+ * frames in place (shared capture memory) and the sealed body moves back, neither copied. If the
+ * worker cannot start, the same work runs here (sealInMemory), as before.
  */
 export class SegmentSealer {
   private rpc: WorkerRpc<object, Sealed> | undefined;
@@ -41,7 +41,7 @@ export class SegmentSealer {
     try {
       r = await rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec }, transfer);
     } catch (e) {
-      // A worker that died takes this segment's frames with it (they were moved there); the
+      // This segment is lost to the backup (frames that were moved went with the worker): the
       // caller starts a new generation, and the next segments are sealed here.
       if (rpc.failure) this.failed(e);
       throw e;
