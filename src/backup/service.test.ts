@@ -284,3 +284,29 @@ describe('BackupService without the checkpoint worker', () => {
     }
   });
 });
+
+describe('BackupService shutdown', () => {
+  it('captures the last writes even when the database is locked for a moment as it stops', async () => {
+    const { dataDir, keyring, dbFile, db } = replicatedDb('stop-locked', 13);
+    const target = new DirTarget(path.join(root, 'stop-locked-target'));
+    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 60_000, snapshotIntervalMs: 86_400_000, retentionDays: 30 });
+    svc.start();
+    await waitFor('the first snapshot', () => svc.status().lastSnapshot);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (randomblob(100))');
+    for (let i = 0; i < 25; i++) insert.run();
+    // Another connection holds the write lock just as the server stops (as a checkpoint or a
+    // second process may), and lets go a little later.
+    const other = openDatabase(dbFile, { key: keyring.active('db').key });
+    other.exec('BEGIN IMMEDIATE');
+    const stopping = svc.stop(5000);
+    await new Promise((r) => setTimeout(r, 150));
+    other.exec('ROLLBACK');
+    other.close();
+    await stopping;
+    const restored = await restoreBackup({ source: target, keyring, keyringFile: keyringPath(dataDir), to: path.join(root, 'stop-locked-restored') });
+    const copy = openDatabase(path.join(restored.dir, 'tessera.db'), { key: keyring.active('db').key });
+    expect(copy.prepare('SELECT count(*) AS n FROM t').get()).toEqual({ n: 25 });
+    copy.close();
+    db.close();
+  });
+});

@@ -462,10 +462,24 @@ export class BackupService {
     if (this.stopped || !this.started) return;
     clearTimeout(this.timer);
     this.cron?.stop();
-    try {
-      this.replicator.cycle();
-    } catch (e) {
-      this.opts.log.error({ err: (e as Error).message }, 'backup: final sync step failed');
+    // The last capture takes the write lock for a moment, and never waits for it inside the
+    // step. Another connection may hold it just now (a second process, or SQLite's brief locks
+    // around a checkpoint): try again for a while rather than leave the last writes out.
+    const captureBy = performance.now() + Math.max(1000, Math.min(timeoutMs, 10_000));
+    for (;;) {
+      let done: boolean;
+      try {
+        done = this.replicator.cycle();
+      } catch (e) {
+        this.opts.log.error({ err: (e as Error).message }, 'backup: final sync step failed');
+        break;
+      }
+      if (done) break;
+      if (performance.now() >= captureBy) {
+        this.opts.log.error('backup: the database stayed locked; the last writes are not in the backup');
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 10));
     }
     this.stopped = true;
     await this.snapshotWork;
