@@ -48,3 +48,31 @@ export function groupedId(): string {
   }
   return prefix + randomUUID().slice(8);
 }
+
+let codePrefix: string | undefined;
+
+/**
+ * A code of `length` characters from a 32-character alphabet (5 random bits each), whose first
+ * `shared` characters are common to every code made in the same synchronous run (one group
+ * commit), for the same reason as groupedId: a unique index on random codes otherwise puts every
+ * row of a batch on its own leaf page. The shared characters are random too, so a code still
+ * reveals no time or count; it only has `length - shared` characters that its batch neighbours
+ * do not share.
+ */
+export function groupedCode(alphabet: string, length: number, shared: number): string {
+  if (alphabet.length !== 32) throw new Error('groupedCode needs a 32-character alphabet');
+  if (codePrefix === undefined || codePrefix.length !== shared) {
+    codePrefix = randomCode(alphabet, shared);
+    queueMicrotask(() => {
+      codePrefix = undefined;
+    });
+  }
+  return codePrefix + randomCode(alphabet, length - shared);
+}
+
+function randomCode(alphabet: string, length: number): string {
+  const bytes = randomBytes(length);
+  let s = '';
+  for (const b of bytes) s += alphabet[b & 31];
+  return s;
+}
