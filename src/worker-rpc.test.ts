@@ -12,7 +12,11 @@ const script = path.join(dir, 'worker.mjs');
 fs.writeFileSync(
   script,
   `import { parentPort } from 'node:worker_threads';
+const cancels = [];
 parentPort.on('message', (m) => {
+  if (m.cancel !== undefined) return void cancels.push(m.cancel);
+  if (m.op === 'slow') return void setTimeout(() => parentPort.postMessage({ id: m.id, twice: 0 }), 300);
+  if (m.op === 'cancels') return void parentPort.postMessage({ id: m.id, twice: 0, cancels });
   if (m.op === 'exit') process.exit(3);
   if (m.op === 'fail') parentPort.postMessage({ id: m.id, error: 'no such thing' });
   else parentPort.postMessage({ id: m.id, twice: m.n * 2 });
@@ -33,5 +37,28 @@ describe('WorkerRpc', () => {
     expect(rpc.failure?.message).toBe('worker exited (code 3)');
     await expect(rpc.call({ n: 1 })).rejects.toThrow('worker exited (code 3)');
     await rpc.close();
+  });
+
+  it('an aborted call rejects at once, tells the worker which call to cancel, and drops its late answer', async () => {
+    const rpc = new WorkerRpc<{ op?: string; n?: number }, { twice: number; cancels?: number[] }>(() => pathToFileURL(script), 'unused');
+    try {
+      // Started first: an abort before the worker is up never reaches it (checked below).
+      await rpc.started();
+      const ac = new AbortController();
+      const slow = rpc.call({ op: 'slow' }, [], ac.signal);
+      await new Promise((r) => setTimeout(r, 20));
+      ac.abort(new Error('stop now'));
+      await expect(slow).rejects.toThrow('stop now');
+      // The worker heard which call to drop; its late answer does not disturb later calls.
+      await new Promise((r) => setTimeout(r, 350));
+      const { cancels } = await rpc.call({ op: 'cancels' });
+      expect(cancels).toHaveLength(1);
+      expect((await rpc.call({ n: 4 })).twice).toBe(8);
+      // An already aborted signal never reaches the worker.
+      await expect(rpc.call({ n: 1 }, [], AbortSignal.abort(new Error('too late')))).rejects.toThrow('too late');
+      expect((await rpc.call({ op: 'cancels' })).cancels).toHaveLength(1);
+    } finally {
+      await rpc.close();
+    }
   });
 });

@@ -60,13 +60,28 @@ export class WorkerRpc<Req extends object, Res extends object> {
     this.waiting.clear();
   }
 
-  async call(req: Req, transfer: Transferable[] = []): Promise<Res> {
+  /**
+   * With a signal, an abort rejects the call at once and tells the worker `{ cancel: id }`; what
+   * the worker answers after that is dropped.
+   */
+  async call(req: Req, transfer: Transferable[] = [], signal?: AbortSignal): Promise<Res> {
     await this.ready;
     if (this.closed) throw new Error('worker is closed');
     if (this.dead) throw this.dead;
+    signal?.throwIfAborted();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      const onAbort = () => {
+        if (!this.waiting.delete(id)) return;
+        this.worker.postMessage({ cancel: id });
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      const settle = <T>(f: (v: T) => void) => (v: T) => {
+        signal?.removeEventListener('abort', onAbort);
+        f(v);
+      };
+      this.waiting.set(id, { resolve: settle(resolve), reject: settle(reject) });
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.worker.postMessage({ ...req, id }, transfer);
     });
   }

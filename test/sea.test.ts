@@ -4,6 +4,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { S3RVER_KEY, startS3 } from './support/s3rver.ts';
 import { tempDir } from './support/temp.ts';
 
 /**
@@ -119,30 +120,41 @@ describe('dist/tessera (single binary)', () => {
     expect(stdout).not.toContain('checkpoint worker unavailable');
   });
 
-  it('seals backup segments on the worker thread from the embedded bundle, and restores them', async () => {
+  it('seals backup segments and uploads them to S3 on worker threads from the embedded bundles, and restores them', async () => {
     const cwd = freshDir();
     const port = await freePort();
     const backups = path.join(cwd, 'backups');
-    const child = spawn(binary, ['serve', '--port', String(port), '--backup-dir', backups, '--backup-sync-interval-ms', '200'], { cwd, env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(child);
-    let stdout = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stdout += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await waitFor('/healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined));
-    // Writes made before the generation's first snapshot would be in that snapshot, not in a
-    // segment: wait for it (a slow machine takes a while to get there).
-    await waitFor('the first snapshot', async () => (fs.readdirSync(backups, { recursive: true }).some((f) => String(f).endsWith('.snap')) ? true : undefined));
-    for (let i = 0; i < 5; i++) {
-      const res = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `email=nobody${i}%40example.invalid&password=wrong-${i}` });
-      await res.arrayBuffer();
+    const s3 = await startS3(path.join(cwd, 's3'), ['sea-backups']);
+    try {
+      const s3Flags = ['--backup-s3-endpoint', s3.endpoint, '--backup-s3-path-style', 'true'];
+      const env = { TESSERA_BACKUP_S3_ACCESS_KEY_ID: S3RVER_KEY.accessKeyId, TESSERA_BACKUP_S3_SECRET_ACCESS_KEY: S3RVER_KEY.secretAccessKey };
+      const args = ['serve', '--port', String(port), '--backup-dir', backups, '--backup-s3-url', 's3://sea-backups/tessera', ...s3Flags, '--backup-sync-interval-ms', '200'];
+      const child = spawn(binary, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
+      let stdout = '';
+      child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stdout += b.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      await waitFor('/healthz', async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined));
+      // Writes made before the generation's first snapshot would be in that snapshot, not in a
+      // segment: wait for it (a slow machine takes a while to get there).
+      await waitFor('the first snapshot', async () => (fs.readdirSync(backups, { recursive: true }).some((f) => String(f).endsWith('.snap')) ? true : undefined));
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `email=nobody${i}%40example.invalid&password=wrong-${i}` });
+        await res.arrayBuffer();
+      }
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stdout).not.toContain('segment worker unavailable');
+      expect(stdout).not.toContain('S3 upload worker unavailable');
+      for (const from of [[backups], ['s3://sea-backups/tessera', ...s3Flags]]) {
+        const r = await run(binary, ['restore', '--from', ...from, '--to', path.join(cwd, `restored-${from.length}`)], { cwd, env, timeout: 60_000 });
+        const segments = Number(/and (\d+) segment\(s\)/.exec(r.stdout)?.[1] ?? 0);
+        expect(segments, from[0]).toBeGreaterThan(0);
+      }
+    } finally {
+      await s3.stop();
     }
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(stdout).not.toContain('segment worker unavailable');
-    const r = await run(binary, ['restore', '--from', backups, '--to', path.join(cwd, 'restored')], { cwd, env: {}, timeout: 60_000 });
-    const segments = Number(/and (\d+) segment\(s\)/.exec(r.stdout)?.[1] ?? 0);
-    expect(segments).toBeGreaterThan(0);
   });
 
   it('refuses a bad --port with exit 2 and one line naming the flag', async () => {

@@ -44,14 +44,17 @@ export function sealChunk(key: Buffer, preambleHash: Buffer, index: number, fina
   return out;
 }
 
-/** A whole compressed payload as consecutive chunks of at most CHUNK bytes, in one buffer. */
-export function sealAll(key: Buffer, preambleHash: Buffer, packed: Buffer): Buffer {
+/** Bytes of a compressed payload of `packedBytes` once sealed as chunks (sealAllInto). */
+export function sealedTotal(packedBytes: number): number {
+  return packedBytes + Math.max(1, Math.ceil(packedBytes / CHUNK)) * (HEAD + TAG);
+}
+
+/** A whole compressed payload as consecutive chunks of at most CHUNK bytes, into `out` from `at`. */
+export function sealAllInto(out: Buffer, at: number, key: Buffer, preambleHash: Buffer, packed: Buffer): number {
   const count = Math.max(1, Math.ceil(packed.length / CHUNK));
-  const out = Buffer.allocUnsafeSlow(packed.length + count * (HEAD + TAG));
-  let at = 0;
   for (let i = 0; i < count; i++) {
     const piece = packed.subarray(i * CHUNK, Math.min(packed.length, (i + 1) * CHUNK));
     at = sealChunkInto(out, at, key, preambleHash, i, i === count - 1, piece);
   }
-  return out;
+  return at;
 }

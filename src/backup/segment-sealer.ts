@@ -5,17 +5,17 @@ import { WorkerRpc } from '../worker-rpc.ts';
 import { type HeaderInput, defaultCodec, objectPreamble, sealInMemory } from './object-format.ts';
 
 interface Sealed {
-  body: ArrayBuffer;
-  byteOffset: number;
-  byteLength: number;
+  /** the whole object: preamble, then the sealed chunks */
+  object: SharedArrayBuffer;
 }
 
 /**
  * Seals segments on a worker thread: compressing and encrypting a busy second's WAL (tens of
  * megabytes) cost the event loop several percent of its time under a registration rush, and the
  * buffers it allocated doubled the main heap's garbage collection. The worker reads the captured
- * frames in place (shared capture memory) and the sealed body moves back, neither copied. If the
- * worker cannot start, the same work runs here (sealInMemory), as before.
+ * frames in place (shared capture memory) and writes the whole object into shared memory, which
+ * the spool and the S3 upload worker then read in place. If the worker cannot start, the same
+ * work runs here (sealInMemory), as before.
  */
 export class SegmentSealer {
   private rpc: WorkerRpc<object, Sealed> | undefined;
@@ -46,7 +46,7 @@ export class SegmentSealer {
       if (rpc.failure) this.failed(e);
       throw e;
     }
-    return [preamble, Buffer.from(r.body, r.byteOffset, r.byteLength)];
+    return [Buffer.from(r.object)];
   }
 
   /** The started worker, or undefined once it could not start or has died. */

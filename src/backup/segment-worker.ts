@@ -1,13 +1,13 @@
 /**
- * Worker thread that turns captured WAL frames into a sealed segment body (see
- * segment-sealer.ts): it compresses and encrypts them and hands back one buffer. Erasable
+ * Worker thread that turns captured WAL frames into a sealed segment (see segment-sealer.ts): it
+ * compresses and encrypts them and hands back the whole object in one shared buffer. Erasable
  * TypeScript importing only Node and modules that do the same, so Node runs it as is; the single
  * binary runs its bundle.
  */
 import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import zlib from 'node:zlib';
-import { sealAll } from './chunk-seal.ts';
+import { sealAllInto, sealedTotal } from './chunk-seal.ts';
 
 interface Job {
   id: number;
@@ -41,17 +41,25 @@ function joined(job: Job): Buffer {
   return out.subarray(0, total);
 }
 
+/**
+ * The whole object (preamble, then the sealed chunks) in shared memory: the main thread spools it
+ * and an upload worker sends it, and neither copies it or faults in fresh pages for it.
+ */
 function seal(job: Job): Buffer {
   const plain = joined(job);
   const packed = job.codec === 'zstd' ? zlib.zstdCompressSync(plain, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }) : zlib.gzipSync(plain, { level: 1 });
-  return sealAll(Buffer.from(job.key), createHash('sha256').update(job.preamble).digest(), packed);
+  const preamble = Buffer.from(job.preamble.buffer, job.preamble.byteOffset, job.preamble.byteLength);
+  const out = Buffer.from(new SharedArrayBuffer(preamble.length + sealedTotal(packed.length)));
+  preamble.copy(out, 0);
+  const end = sealAllInto(out, preamble.length, Buffer.from(job.key), createHash('sha256').update(preamble).digest(), packed);
+  if (end !== out.length) throw new Error('sealed segment has an unexpected length');
+  return out;
 }
 
 parentPort?.on('message', (job: Job) => {
   try {
     const out = seal(job);
-    // The buffer is its own ArrayBuffer (allocUnsafeSlow): it moves to the main thread uncopied.
-    parentPort?.postMessage({ id: job.id, body: out.buffer, byteOffset: out.byteOffset, byteLength: out.byteLength }, [out.buffer as ArrayBuffer]);
+    parentPort?.postMessage({ id: job.id, object: out.buffer });
   } catch (e) {
     parentPort?.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) });
   }

@@ -1,15 +1,19 @@
-import { AwsClient } from 'aws4fetch';
+import { AwsClient, AwsV4Signer } from 'aws4fetch';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { z } from 'zod';
 import { TargetError } from '../errors.ts';
+import type { Logger } from '../../log.ts';
+import { type OffThreadBody, S3Uploader, offThreadBody } from './s3-uploader.ts';
 import { type BackupTarget, type ObjectBody, type ObjectInfo, bodySize } from './target.ts';
 
 /**
  * S3-compatible object storage through aws4fetch: it signs (SigV4) each request and we send it
  * with Node's fetch. The handful of calls a backup needs (PUT, GET, ListObjectsV2, DeleteObjects,
  * multipart upload for large snapshots) are written out here; retries belong to the caller,
- * which backs off per target (aws4fetch's own retries are switched off).
+ * which backs off per target (aws4fetch's own retries are switched off). Uploads whose bytes the
+ * upload worker can read itself (spooled files, segments in shared memory) are signed here and
+ * sent from that worker (s3-uploader.ts).
  */
 
 export const s3ConfigSchema = z.object({
@@ -63,7 +67,9 @@ const asBody = (b: Buffer) => b as unknown as Uint8Array<ArrayBuffer>;
 /** Byte ranges of a body, from a file (read on demand) or from memory. */
 async function rangeReader(body: ObjectBody): Promise<{ range: (off: number, len: number) => Promise<Buffer>; close: () => Promise<void> }> {
   if ('data' in body) {
-    const all = body.data.length === 1 ? (body.data[0] as Buffer) : Buffer.concat(body.data);
+    // fetch takes no view of shared memory (it would send the wrong bytes): concat copies it out.
+    const only = body.data.length === 1 ? (body.data[0] as Buffer) : undefined;
+    const all = only && !(only.buffer instanceof SharedArrayBuffer) ? only : Buffer.concat(body.data);
     return { range: async (off, len) => all.subarray(off, off + len), close: async () => undefined };
   }
   const fh = await fs.promises.open(body.file, 'r');
@@ -84,13 +90,20 @@ export class S3Target implements BackupTarget {
 
   private readonly multipartThreshold: number;
   private readonly partSize: number;
+  private readonly uploader: S3Uploader | undefined;
+  private log: Logger | undefined;
+  /** uploads sent by the upload worker and through fetch here, for tests and troubleshooting */
+  readonly uploads = { offThread: 0, inProcess: 0 };
 
   constructor(
     private readonly cfg: S3Config,
-    tuning: { multipartThreshold?: number; partSize?: number } = {},
+    tuning: { multipartThreshold?: number; partSize?: number; offThread?: boolean; uploadWorker?: () => URL } = {},
   ) {
     this.multipartThreshold = tuning.multipartThreshold ?? MULTIPART_THRESHOLD;
     this.partSize = tuning.partSize ?? PART_SIZE;
+    if (tuning.offThread !== false) {
+      this.uploader = new S3Uploader((why) => this.log?.warn({ target: this.label, err: why }, 'backup: S3 upload worker unavailable; uploading from the main thread'), tuning.uploadWorker);
+    }
     this.label = `s3://${cfg.bucket}${cfg.prefix ? `/${cfg.prefix}` : ''}`;
     this.endpoint = new URL(cfg.endpoint);
     this.client = new AwsClient({ accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, service: 's3', region: cfg.region, retries: 0 });
@@ -144,18 +157,54 @@ export class S3Target implements BackupTarget {
     return new TargetError('other', `${where}: ${what} failed (${code})`);
   }
 
+  useLog(log: Logger): void {
+    this.log = log;
+  }
+
+  close(): Promise<void> {
+    return this.uploader?.close() ?? Promise.resolve();
+  }
+
   async put(key: string, body: ObjectBody, signal?: AbortSignal): Promise<void> {
     const size = await bodySize(body);
     const read = await rangeReader(body);
     try {
-      if (size > this.multipartThreshold) return await this.putMultipart(key, read.range, size, signal);
-      await this.request(this.objectUrl(key), { method: 'PUT', body: asBody(await read.range(0, size)), headers: { 'Content-Type': 'application/octet-stream' }, signal, what: `upload ${key}` });
+      if (size > this.multipartThreshold) return await this.putMultipart(key, body, read.range, size, signal);
+      const url = this.objectUrl(key);
+      const headers = { 'Content-Type': 'application/octet-stream' };
+      const what = `upload ${key}`;
+      const off = offThreadBody(body, 0, size);
+      if (off && (await this.sendOffThread(url, 'PUT', headers, off, signal, what))) return;
+      this.uploads.inProcess++;
+      await this.request(url, { method: 'PUT', body: asBody(await read.range(0, size)), headers, signal, what });
     } finally {
       await read.close();
     }
   }
 
-  private async putMultipart(key: string, range: (off: number, len: number) => Promise<Buffer>, size: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Signs here and sends from the upload worker. undefined when there is no worker (it could not
+   * start, or died): the caller then sends the request itself.
+   */
+  private async sendOffThread(url: URL, method: string, headers: Record<string, string>, body: OffThreadBody, signal: AbortSignal | undefined, what: string): Promise<{ etag?: string } | undefined> {
+    const rpc = await this.uploader?.worker();
+    if (!rpc) return undefined;
+    const signed = await new AwsV4Signer({ url: url.toString(), method, headers, accessKeyId: this.cfg.accessKeyId, secretAccessKey: this.cfg.secretAccessKey, service: 's3', region: this.cfg.region }).sign();
+    let answer: { status: number; etag?: string; text?: string };
+    try {
+      answer = await rpc.call({ url: signed.url.toString(), method, headers: [...signed.headers], body, timeoutMs: REQUEST_TIMEOUT_MS }, [], signal);
+    } catch (e) {
+      this.uploader?.checkAlive();
+      if (signal?.aborted) throw e;
+      const why = (e as Error).message;
+      throw new TargetError('unreachable', `${this.label}: cannot reach ${this.endpoint.origin} (${why === 'ETIMEDOUT' ? 'timed out' : why})`);
+    }
+    this.uploads.offThread++;
+    if (answer.status >= 200 && answer.status < 300) return { etag: answer.etag };
+    throw this.errorFor(answer.status, tag(answer.text ?? '', 'Code') ?? `HTTP ${answer.status}`, what);
+  }
+
+  private async putMultipart(key: string, body: ObjectBody, range: (off: number, len: number) => Promise<Buffer>, size: number, signal?: AbortSignal): Promise<void> {
     const url = this.objectUrl(key);
     const create = new URL(url);
     create.search = 'uploads=';
@@ -166,18 +215,24 @@ export class S3Target implements BackupTarget {
     const etags: string[] = [];
     try {
       for (let part = 1, off = 0; off < size; part++, off += partSize) {
-        const buf = await range(off, Math.min(partSize, size - off));
+        const len = Math.min(partSize, size - off);
         const u = new URL(url);
         u.search = `partNumber=${part}&uploadId=${encodeURIComponent(uploadId)}`;
-        const res = await this.request(u, { method: 'PUT', body: asBody(buf), signal, what: `upload part ${part} of ${key}` });
-        const etag = res.headers.get('ETag');
+        const what = `upload part ${part} of ${key}`;
+        const inPlace = offThreadBody(body, off, len);
+        const sent = inPlace && (await this.sendOffThread(u, 'PUT', {}, inPlace, signal, what));
+        let etag = sent ? sent.etag : undefined;
+        if (!sent) {
+          this.uploads.inProcess++;
+          etag = (await this.request(u, { method: 'PUT', body: asBody(await range(off, len)), signal, what })).headers.get('ETag') ?? undefined;
+        }
         if (!etag) throw new TargetError('other', `${this.label}: no ETag for part ${part} of ${key}`);
         etags.push(etag);
       }
       const done = new URL(url);
       done.search = `uploadId=${encodeURIComponent(uploadId)}`;
-      const body = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEncode(e)}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
-      const res = await this.request(done, { method: 'POST', body, headers: { 'Content-Type': 'application/xml' }, signal, what: `finish uploading ${key}` });
+      const complete = `<CompleteMultipartUpload>${etags.map((e, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>${xmlEncode(e)}</ETag></Part>`).join('')}</CompleteMultipartUpload>`;
+      const res = await this.request(done, { method: 'POST', body: complete, headers: { 'Content-Type': 'application/xml' }, signal, what: `finish uploading ${key}` });
       // S3 may answer 200 with an error document when completion fails late.
       const text = await res.text();
       if (/<Error>/.test(text)) throw new TargetError('other', `${this.label}: finishing ${key} failed (${tag(text, 'Code') ?? 'error'})`);
