@@ -143,6 +143,14 @@ describe('dist/tessera (single binary)', () => {
         const res = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' }, body: `email=nobody${i}%40example.invalid&password=wrong-${i}` });
         await res.arrayBuffer();
       }
+      // The sealing and upload workers run at a lower priority than the event loop (so does the
+      // checkpoint worker, which starts with the first checkpoint).
+      const nice = (t: string) => {
+        const stat = fs.readFileSync(`/proc/${child.pid}/task/${t}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+      };
+      const lowered = () => fs.readdirSync(`/proc/${child.pid}/task`).filter((t) => nice(t) > nice(String(child.pid))).length;
+      await waitFor('two lowered worker threads', async () => (lowered() >= 2 ? true : undefined));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stdout).not.toContain('segment worker unavailable');

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import zlib from 'node:zlib';
 import { sealAllInto, sealedTotal } from './chunk-seal.ts';
+import { BACKGROUND_NICE, lowerThreadPriority } from '../thread-priority.ts';
 
 interface Job {
   id: number;
@@ -64,4 +65,5 @@ parentPort?.on('message', (job: Job) => {
     parentPort?.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) });
   }
 });
+lowerThreadPriority(BACKGROUND_NICE);
 parentPort?.postMessage({ ready: true });

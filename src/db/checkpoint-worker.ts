@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3-multiple-ciphers';
+import { BACKGROUND_NICE, lowerThreadPriority } from '../thread-priority.ts';
 
 interface Init {
   file: string;
@@ -43,4 +44,5 @@ parentPort?.on('message', (req: Request) => {
     parentPort?.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e) });
   }
 });
+lowerThreadPriority(BACKGROUND_NICE);
 parentPort?.postMessage({ ready: true });

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { parentPort } from 'node:worker_threads';
+import { BACKGROUND_NICE, lowerThreadPriority } from '../../thread-priority.ts';
 
 type Body = { shared: Uint8Array } | { file: string; offset: number; length: number };
 
@@ -104,4 +105,5 @@ parentPort?.on('message', (m: Send | { cancel: number }) => {
       cancelled.delete(m.id);
     });
 });
+lowerThreadPriority(BACKGROUND_NICE);
 parentPort?.postMessage({ ready: true });
