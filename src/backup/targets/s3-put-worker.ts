@@ -52,7 +52,22 @@ async function bytesOf(body: Body): Promise<Buffer> {
   }
 }
 
-function send(job: Send, body: Buffer): Promise<Answer> {
+/**
+ * A kept-alive connection may have been closed by the server just as it is reused (S3 closes
+ * idle ones after some seconds); Node's advice is to send such a request again on a new one.
+ * An upload is idempotent (the same bytes under the same key), so that is safe.
+ */
+async function send(job: Send, body: Buffer): Promise<Answer> {
+  try {
+    return await sendOnce(job, body);
+  } catch (e) {
+    const err = e as Error & { code?: string; reused?: boolean };
+    if (!err.reused || (err.code !== 'ECONNRESET' && err.code !== 'EPIPE')) throw e;
+    return sendOnce(job, body);
+  }
+}
+
+function sendOnce(job: Send, body: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const url = new URL(job.url);
     const tls = url.protocol === 'https:';
@@ -75,7 +90,7 @@ function send(job: Send, body: Buffer): Promise<Answer> {
       res.on('error', reject);
     });
     req.setTimeout(job.timeoutMs, () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
-    req.on('error', reject);
+    req.on('error', (e: Error & { reused?: boolean }) => reject(Object.assign(e, { reused: req.reusedSocket })));
     inFlight.set(job.id, req);
     req.end(body);
   });

@@ -72,14 +72,16 @@ async function rangeReader(body: ObjectBody): Promise<{ range: (off: number, len
     const all = only && !(only.buffer instanceof SharedArrayBuffer) ? only : Buffer.concat(body.data);
     return { range: async (off, len) => all.subarray(off, off + len), close: async () => undefined };
   }
-  const fh = await fs.promises.open(body.file, 'r');
+  // Opened on first use: an upload the worker sends never reads the file here.
+  let fh: fs.promises.FileHandle | undefined;
   return {
     range: async (off, len) => {
+      fh ??= await fs.promises.open(body.file, 'r');
       const buf = Buffer.alloc(len);
       await fh.read(buf, 0, len, off);
       return buf;
     },
-    close: () => fh.close(),
+    close: async () => fh?.close(),
   };
 }
 

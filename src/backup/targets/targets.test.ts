@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -220,6 +221,32 @@ describe('S3 uploads from the upload worker', () => {
       await t.close();
       for (const s of sockets) s.destroy();
       hang.close();
+    }
+  });
+
+  it('sends an upload again on a new connection when the kept-alive one turns out to be closed', async () => {
+    // Answers the first request on each connection, and resets the connection on the next one,
+    // as a server does that closed an idle connection just as the client reused it.
+    const served = new Map<net.Socket, number>();
+    const srv = http.createServer((req, res) => {
+      const n = (served.get(req.socket) ?? 0) + 1;
+      served.set(req.socket, n);
+      if (n > 1) return void req.socket.resetAndDestroy();
+      req.resume();
+      req.on('end', () => res.writeHead(200, { ETag: '"x"' }).end());
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const t = new S3Target({ ...s3.config('bk'), endpoint: `http://127.0.0.1:${(srv.address() as net.AddressInfo).port}` });
+    try {
+      await t.put('a', { data: [sharedOf(randomBytes(1000))] });
+      await t.put('b', { data: [sharedOf(randomBytes(1000))] });
+      expect(t.uploads).toEqual({ offThread: 2, inProcess: 0 });
+      // Three requests: the second was reset on the reused connection and sent again on a new one.
+      expect([...served.values()]).toEqual([2, 1]);
+    } finally {
+      await t.close();
+      srv.closeAllConnections();
+      srv.close();
     }
   });
 
