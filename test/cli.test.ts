@@ -14,6 +14,14 @@ describe('tessera CLI', () => {
     expect(r.stderr).toMatch(/^tessera: invalid value for --port: /);
   });
 
+  it('says what a valid bucket name is when --backup-s3-url has a bad one', async () => {
+    for (const url of ['s3://bk/site', 's3://Tessera/site', 'https://bucket/site']) {
+      const r = await runCli(['serve', '--backup-s3-url', url]);
+      expect(r.code, url).toBe(2);
+      expect(r.stderr).toBe('tessera: invalid value for --backup-s3-url: must be s3://bucket or s3://bucket/prefix (bucket: 3–63 lowercase letters, digits, . and -; prefix: letters, digits, . _ - and /)\n');
+    }
+  });
+
   it('names the env var when the bad value came from the environment', async () => {
     const r = await runCli(['serve'], { env: { TESSERA_PORT: '99999' } });
     expect(r.code).toBe(2);
