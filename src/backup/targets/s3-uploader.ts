@@ -68,7 +68,10 @@ export class S3Uploader {
     void this.rpc?.close();
   }
 
-  close(): Promise<void> {
-    return this.rpc?.close() ?? Promise.resolve();
+  /** Ends the worker; a later upload starts a new one. */
+  async close(): Promise<void> {
+    const rpc = this.rpc;
+    this.rpc = undefined;
+    await rpc?.close();
   }
 }

@@ -172,6 +172,11 @@ describe('S3 uploads from the upload worker', () => {
       expect((await readAll(t, 'file')).equals(file)).toBe(true);
       expect((await readAll(t, 'big')).equals(big)).toBe(true);
       expect((await readAll(t, 'keyring')).toString()).toBe('{"a":1}');
+      // A target outlives a stopped backup service: after close(), the next upload starts a new worker.
+      await t.close();
+      await t.put('again', { data: [sharedOf(seg)] });
+      expect(t.uploads).toEqual({ offThread: 6, inProcess: 1 });
+      expect((await readAll(t, 'again')).equals(seg)).toBe(true);
     } finally {
       await t.close();
     }
