@@ -92,6 +92,30 @@ describe('backup object format', () => {
     }
   });
 
+  it('writes the sealed object into memory from the pool it is given, which can then be used again', async () => {
+    const objects = new CaptureBuffers(64 << 20, 1 << 20);
+    const sealer = new SegmentSealer(pino({ level: 'warn' }), objects);
+    try {
+      const frames = () => [Buffer.from(randomBytes(32)), randomBytes(3 * (1 << 20) + 11)];
+      const first = frames();
+      const want1 = Buffer.concat(first);
+      const [obj] = await sealer.seal(segmentInput(want1.length), first, key);
+      expect(obj!.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(objects.made).toBe(1);
+      expect((await decodeBuffer(obj!, { name, keys })).payload.equals(want1)).toBe(true);
+      // Given back once stored everywhere: the next segment is sealed into the same memory.
+      objects.give([obj!.buffer]);
+      const second = frames();
+      const want2 = Buffer.concat(second);
+      const [again] = await sealer.seal(segmentInput(want2.length), second, key);
+      expect(again!.buffer).toBe(obj!.buffer);
+      expect(objects.made).toBe(1);
+      expect((await decodeBuffer(again!, { name, keys })).payload.equals(want2)).toBe(true);
+    } finally {
+      await sealer.close();
+    }
+  });
+
   it('seals on the main thread when the worker cannot start, or after it died with one segment', async () => {
     const dir = tempDir('tessera-sealer-');
     const dies = path.join(dir, 'dies.mjs');
@@ -109,7 +133,7 @@ describe('backup object format', () => {
         [pathToFileURL(dies), true],
       ] as const) {
         const logged: string[] = [];
-        const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), () => entry);
+        const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), undefined, () => entry);
         if (firstFails) await expect(sealer.seal(segmentInput(9032), payload(), key)).rejects.toThrow('worker exited (code 7)');
         await roundTrip(sealer);
         await roundTrip(sealer);

@@ -19,6 +19,8 @@ interface Job {
   preamble: Uint8Array;
   key: Uint8Array;
   codec: 'zstd' | 'gzip';
+  /** memory to write the object into, if it is big enough (the main thread reuses it) */
+  out?: SharedArrayBuffer;
 }
 
 /** The joined plaintext of the last segment, reused: fresh memory costs a page fault per 4 KiB. */
@@ -50,7 +52,11 @@ function seal(job: Job): Buffer {
   const plain = joined(job);
   const packed = job.codec === 'zstd' ? zlib.zstdCompressSync(plain, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }) : zlib.gzipSync(plain, { level: 1 });
   const preamble = Buffer.from(job.preamble.buffer, job.preamble.byteOffset, job.preamble.byteLength);
-  const out = Buffer.from(new SharedArrayBuffer(preamble.length + sealedTotal(packed.length)));
+  const length = preamble.length + sealedTotal(packed.length);
+  const out = Buffer.from(job.out && job.out.byteLength >= length ? job.out : new SharedArrayBuffer(length), 0, length);
+  // The offered memory arrives here as another SharedArrayBuffer object over the same bytes, so
+  // the main thread cannot tell by identity whether it was used: the reply says so.
+
   preamble.copy(out, 0);
   const end = sealAllInto(out, preamble.length, Buffer.from(job.key), createHash('sha256').update(preamble).digest(), packed);
   if (end !== out.length) throw new Error('sealed segment has an unexpected length');
@@ -60,7 +66,8 @@ function seal(job: Job): Buffer {
 parentPort?.on('message', (job: Job) => {
   try {
     const out = seal(job);
-    parentPort?.postMessage({ id: job.id, object: out.buffer });
+    const inOffer = out.buffer === job.out;
+    parentPort?.postMessage({ id: job.id, ...(inOffer ? {} : { object: out.buffer }), length: out.length });
   } catch (e) {
     parentPort?.postMessage({ id: job.id, error: e instanceof Error ? e.message : String(e) });
   }

@@ -69,6 +69,8 @@ class HeaderRead extends Error {
 
 /** Captured segments waiting in memory, across targets; beyond this they go to the spool on disk. */
 const MEMORY_BUDGET = 64 * 1024 * 1024;
+/** Memory of shipped segments kept for the next ones: a few seconds of a registration rush. */
+const OBJECT_MEMORY_KEPT = 64 * 1024 * 1024;
 
 const requestSchema = z.object({ id: z.string().regex(/^[0-9a-f]{8,32}$/) });
 
@@ -184,6 +186,8 @@ export class BackupService {
   private readonly replicator: Replicator;
   private readonly spool: Spool;
   private readonly sealer: SegmentSealer;
+  /** sealed segments' memory, used again once every target stored one (see SegmentSealer) */
+  private readonly objectBuffers = new CaptureBuffers(OBJECT_MEMORY_KEPT, 1024 * 1024);
   private readonly shippers: Shipper[];
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -230,7 +234,7 @@ export class BackupService {
   constructor(private readonly opts: BackupServiceOptions) {
     this.now = opts.now ?? Date.now;
     this.spool = new Spool(`${opts.dataDir}/backup-spool`);
-    this.sealer = new SegmentSealer(opts.log);
+    this.sealer = new SegmentSealer(opts.log, this.objectBuffers);
     this.shmFile = `${opts.dbFile}-shm`;
     this.replicator = new Replicator({
       dbFile: opts.dbFile,
@@ -675,6 +679,9 @@ export class BackupService {
       this.waiting.delete(item.key);
       if (item.data) {
         this.inMemory -= item.size;
+        // Every target has it and no upload reads it any more. (Spilled objects are not given
+        // back: an upload may still be reading their memory.)
+        this.objectBuffers.give(item.data.map((b) => b.buffer));
         item.data = undefined;
       }
       void this.spool.remove(item).catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'backup: could not remove a shipped object from the spool'));
