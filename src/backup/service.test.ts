@@ -205,7 +205,8 @@ describe('BackupService cadence against a slow target', () => {
     // On tmpfs when there is one: the link's delay is the point, not the disk's fsync stalls.
     const target = new SlowDirTarget(path.join(fs.existsSync('/dev/shm') ? shm() : root, 'cadence-target'));
     const captureBuffers = new CaptureBuffers();
-    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 1000, snapshotIntervalMs: 86_400_000, retentionDays: 30, captureBuffers });
+    const objectBuffers = new CaptureBuffers(64 << 20, 1 << 20);
+    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 1000, snapshotIntervalMs: 86_400_000, retentionDays: 30, captureBuffers, objectBuffers });
     const stored: { item: SpoolItem; at: number }[] = [];
     svc.onShippedObject((_t, item) => {
       if (item.kind === 'segment') stored.push({ item, at: Date.now() });
@@ -243,6 +244,9 @@ describe('BackupService cadence against a slow target', () => {
     // Sealed segments gave their capture memory back, and later captures read into it.
     expect(captureBuffers.kept).toBeGreaterThan(0);
     expect(captureBuffers.made).toBeLessThan(stored.length);
+    // Stored segments gave their sealed memory back, and later segments were sealed into it.
+    expect(objectBuffers.kept).toBeGreaterThan(0);
+    expect(objectBuffers.made).toBeLessThan(stored.length);
     // At most one capture per MIN_CAPTURE_GAP_MS while writing (and one after).
     expect(stored.length).toBeLessThanOrEqual(Math.ceil(4000 / MIN_CAPTURE_GAP_MS) + 1);
     // One at a time per target: the segments went up in order, without a hole.

@@ -39,6 +39,8 @@ export interface BackupServiceOptions {
   checkpointWorker?: boolean;
   /** memory reused for captured frames (a fresh pool by default) */
   captureBuffers?: CaptureBuffers;
+  /** memory reused for sealed segments once every target has them (a fresh pool by default) */
+  objectBuffers?: CaptureBuffers;
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
   /** the app's connection: clears a db-key rotation's "new generation required" marker once honoured */
   appDb?: DB;
@@ -187,7 +189,7 @@ export class BackupService {
   private readonly spool: Spool;
   private readonly sealer: SegmentSealer;
   /** sealed segments' memory, used again once every target stored one (see SegmentSealer) */
-  private readonly objectBuffers = new CaptureBuffers(OBJECT_MEMORY_KEPT, 1024 * 1024);
+  private readonly objectBuffers: CaptureBuffers;
   private readonly shippers: Shipper[];
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -234,6 +236,7 @@ export class BackupService {
   constructor(private readonly opts: BackupServiceOptions) {
     this.now = opts.now ?? Date.now;
     this.spool = new Spool(`${opts.dataDir}/backup-spool`);
+    this.objectBuffers = opts.objectBuffers ?? new CaptureBuffers(OBJECT_MEMORY_KEPT, 1024 * 1024);
     this.sealer = new SegmentSealer(opts.log, this.objectBuffers);
     this.shmFile = `${opts.dbFile}-shm`;
     this.replicator = new Replicator({
