@@ -1,13 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
-import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/support/temp.ts';
 import { Keyring } from '../keys/keyring.ts';
 import { AttendeeTokens } from './tokens.ts';
 
 function ring(): Keyring {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-tokens-'));
+  const dir = tempDir('tessera-tokens-');
   return Keyring.create(path.join(dir, 'keyring.json'), randomBytes(32));
 }
 

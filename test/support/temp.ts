@@ -2,9 +2,22 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
+const made: string[] = [];
+
+// Every test file that uses these helpers removes its directories when it is done, whatever its
+// tests did: a suite run used to leave about a hundred data directories in /tmp. (An exit hook
+// would not do: the test runner ends its worker processes without one.)
+afterAll(() => {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory under the system temp dir, removed after the test file that made it. */
 export function tempDir(prefix = 'tessera-test-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
 
 /** A master key file outside the data dir, as an operator would keep it. */
