@@ -4,7 +4,8 @@
  * was about ten thousand page faults a second (the kernel zeroes every new page, and frees it
  * again when the buffer goes), paid on the two cores the app shares. The buffers are shared
  * with the sealing worker (SharedArrayBuffer), so they never move and come back here once the
- * segment is sealed.
+ * segment is sealed. The backup service keeps a second pool of the same kind for sealed segments,
+ * which come back once every target has stored them.
  */
 export class CaptureBuffers {
   private free: SharedArrayBuffer[] = [];

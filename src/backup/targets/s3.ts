@@ -64,13 +64,17 @@ const listEntrySchema = z.object({ key: z.string().min(1), size: z.coerce.number
 /** fetch wants an ArrayBuffer-backed view; Buffers from slicing are typed as possibly shared. */
 const asBody = (b: Buffer) => b as unknown as Uint8Array<ArrayBuffer>;
 
-/** Byte ranges of a body, from a file (read on demand) or from memory. */
+/** Byte ranges of a body, from a file or from memory, both only once a range is asked for. */
 async function rangeReader(body: ObjectBody): Promise<{ range: (off: number, len: number) => Promise<Buffer>; close: () => Promise<void> }> {
   if ('data' in body) {
-    // fetch takes no view of shared memory (it would send the wrong bytes): concat copies it out.
-    const only = body.data.length === 1 ? (body.data[0] as Buffer) : undefined;
-    const all = only && !(only.buffer instanceof SharedArrayBuffer) ? only : Buffer.concat(body.data);
-    return { range: async (off, len) => all.subarray(off, off + len), close: async () => undefined };
+    // Joined on first use, like the file below: an upload the worker sends never copies here.
+    let all: Buffer | undefined;
+    const joined = () => {
+      // fetch takes no view of shared memory (it would send the wrong bytes): concat copies it out.
+      const only = body.data.length === 1 ? (body.data[0] as Buffer) : undefined;
+      return only && !(only.buffer instanceof SharedArrayBuffer) ? only : Buffer.concat(body.data);
+    };
+    return { range: async (off, len) => (all ??= joined()).subarray(off, off + len), close: async () => undefined };
   }
   // Opened on first use: an upload the worker sends never reads the file here.
   let fh: fs.promises.FileHandle | undefined;

@@ -5,7 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalS3, startS3 } from '../../../test/support/s3rver.ts';
 import { tempDir } from '../../../test/support/temp.ts';
 import { TargetError } from '../errors.ts';
@@ -156,7 +156,14 @@ describe('S3 uploads from the upload worker', () => {
     const t = new S3Target(s3.config('bk', 'off-thread'), { multipartThreshold: 6 * 1024 * 1024, partSize: 5 * 1024 * 1024 });
     try {
       const seg = randomBytes(2 * 1024 * 1024 + 9);
-      await t.put('seg', { data: [sharedOf(seg)] });
+      // The main thread neither copies nor joins the segment's bytes.
+      const concat = vi.spyOn(Buffer, 'concat');
+      try {
+        await t.put('seg', { data: [sharedOf(seg)] });
+        expect(concat).not.toHaveBeenCalled();
+      } finally {
+        concat.mockRestore();
+      }
       expect(t.uploads).toEqual({ offThread: 1, inProcess: 0 });
       const file = randomBytes(70_000);
       await t.put('file', { file: fileWith(file) });
