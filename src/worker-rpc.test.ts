@@ -15,7 +15,7 @@ fs.writeFileSync(
 const cancels = [];
 parentPort.on('message', (m) => {
   if (m.cancel !== undefined) return void cancels.push(m.cancel);
-  if (m.op === 'slow') return void setTimeout(() => parentPort.postMessage({ id: m.id, twice: 0 }), 300);
+  if (m.op === 'slow') return void setTimeout(() => parentPort.postMessage({ id: m.id, twice: 0 }), 1500);
   if (m.op === 'cancels') return void parentPort.postMessage({ id: m.id, twice: 0, cancels });
   if (m.op === 'exit') process.exit(3);
   if (m.op === 'fail') parentPort.postMessage({ id: m.id, error: 'no such thing' });
@@ -50,7 +50,7 @@ describe('WorkerRpc', () => {
       ac.abort(new Error('stop now'));
       await expect(slow).rejects.toThrow('stop now');
       // The worker heard which call to drop; its late answer does not disturb later calls.
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 1600));
       const { cancels } = await rpc.call({ op: 'cancels' });
       expect(cancels).toHaveLength(1);
       expect((await rpc.call({ n: 4 })).twice).toBe(8);

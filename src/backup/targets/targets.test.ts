@@ -225,10 +225,10 @@ describe('S3 uploads from the upload worker', () => {
     try {
       const ac = new AbortController();
       const put = t.put('x', { data: [sharedOf(randomBytes(100_000))] }, ac.signal);
-      await expect.poll(() => sockets.length).toBe(1);
+      await expect.poll(() => sockets.length, { timeout: 10_000 }).toBe(1);
       ac.abort(new Error('shutting down'));
       await expect(put).rejects.toThrow('shutting down');
-      await expect.poll(() => closed).toBe(1);
+      await expect.poll(() => closed, { timeout: 10_000 }).toBe(1);
     } finally {
       await t.close();
       for (const s of sockets) s.destroy();
