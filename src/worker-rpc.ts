@@ -94,3 +94,49 @@ export class WorkerRpc<Req extends object, Res extends object> {
     await this.worker.terminate();
   }
 }
+
+/**
+ * A worker that only moves work off the event loop, never one the work depends on: started on
+ * first use, and once it could not start or has died, get() answers undefined for good (the caller
+ * does the work itself) and onLost hears why, once. close() ends it; a later get() starts another.
+ */
+export class OptionalWorker<Req extends object, Res extends object> {
+  private rpc: WorkerRpc<Req, Res> | undefined;
+  private lost = false;
+
+  constructor(
+    private readonly entry: () => URL,
+    private readonly assetKey: string,
+    private readonly onLost: (why: string) => void,
+  ) {}
+
+  /** The started worker, or undefined once it could not start or has died. */
+  async get(): Promise<WorkerRpc<Req, Res> | undefined> {
+    if (this.lost) return undefined;
+    try {
+      this.rpc ??= new WorkerRpc(this.entry, this.assetKey);
+      await this.rpc.started();
+      return this.rpc;
+    } catch (e) {
+      this.lose(e);
+      return undefined;
+    }
+  }
+
+  /** After a failed call: if the worker itself is gone, it is not used again. */
+  checkAlive(): void {
+    if (this.rpc?.failure) this.lose(this.rpc.failure);
+  }
+
+  private lose(e: unknown): void {
+    if (!this.lost) this.onLost(e instanceof Error ? e.message : String(e));
+    this.lost = true;
+    void this.rpc?.close();
+  }
+
+  async close(): Promise<void> {
+    const rpc = this.rpc;
+    this.rpc = undefined;
+    await rpc?.close();
+  }
+}

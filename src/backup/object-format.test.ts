@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../../test/support/temp.ts';
+import { brokenWorkers } from '../../test/support/broken-workers.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { segmentKey, snapshotKey } from './layout.ts';
@@ -117,9 +114,6 @@ describe('backup object format', () => {
   });
 
   it('seals on the main thread when the worker cannot start, or after it died with one segment', async () => {
-    const dir = tempDir('tessera-sealer-');
-    const dies = path.join(dir, 'dies.mjs');
-    fs.writeFileSync(dies, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(7));\nparentPort.postMessage({ ready: true });\n");
     const payload = () => [Buffer.from(randomBytes(32)), randomBytes(9000)];
     const roundTrip = async (sealer: SegmentSealer) => {
       const parts = payload();
@@ -127,22 +121,15 @@ describe('backup object format', () => {
       const out = await decodeBuffer(Buffer.concat(await sealer.seal(segmentInput(want.length), parts, key)), { name, keys });
       expect(out.payload.equals(want)).toBe(true);
     };
-    try {
-      for (const [entry, firstFails] of [
-        [pathToFileURL(path.join(dir, 'missing.mjs')), false],
-        [pathToFileURL(dies), true],
-      ] as const) {
-        const logged: string[] = [];
-        const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), undefined, () => entry);
-        if (firstFails) await expect(sealer.seal(segmentInput(9032), payload(), key)).rejects.toThrow('worker exited (code 7)');
-        await roundTrip(sealer);
-        await roundTrip(sealer);
-        expect(logged).toHaveLength(1);
-        expect(logged[0]).toContain('segments are sealed on the main thread');
-        await sealer.close();
-      }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+    for (const [entry, firstFails] of brokenWorkers(7)) {
+      const logged: string[] = [];
+      const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), undefined, () => entry);
+      if (firstFails) await expect(sealer.seal(segmentInput(9032), payload(), key)).rejects.toThrow('worker exited (code 7)');
+      await roundTrip(sealer);
+      await roundTrip(sealer);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain('segments are sealed on the main thread');
+      await sealer.close();
     }
   });
 

@@ -1,7 +1,7 @@
 import { segmentWorkerAssetKey } from '../assets.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
-import { WorkerRpc } from '../worker-rpc.ts';
+import { OptionalWorker } from '../worker-rpc.ts';
 import type { CaptureBuffers } from './capture-buffers.ts';
 import { type HeaderInput, defaultCodec, objectPreamble, sealInMemory } from './object-format.ts';
 
@@ -29,8 +29,7 @@ export function objectBound(preambleBytes: number, plainBytes: number): number {
  * work runs here (sealInMemory), as before.
  */
 export class SegmentSealer {
-  private rpc: WorkerRpc<object, Sealed> | undefined;
-  private broken = false;
+  private readonly worker: OptionalWorker<object, Sealed>;
 
   /**
    * `objects`: shared memory for sealed objects, given back by the caller once every target has
@@ -39,10 +38,12 @@ export class SegmentSealer {
    * give another to see the fallback).
    */
   constructor(
-    private readonly log: Logger,
+    log: Logger,
     private readonly objects?: CaptureBuffers,
-    private readonly entry: () => URL = () => new URL('./segment-worker.ts', import.meta.url),
-  ) {}
+    entry: () => URL = () => new URL('./segment-worker.ts', import.meta.url),
+  ) {
+    this.worker = new OptionalWorker(entry, segmentWorkerAssetKey, (why) => log.warn({ err: why }, 'backup: segment worker unavailable; segments are sealed on the main thread'));
+  }
 
   /**
    * The sealed object for `payload` (WAL header and captured frames). Shared memory is read by
@@ -50,7 +51,7 @@ export class SegmentSealer {
    * with that memory, and every view of it is empty here afterwards; small ones are copied.
    */
   async seal(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<Buffer[]> {
-    const rpc = await this.worker();
+    const rpc = await this.worker.get();
     if (!rpc) return (await sealInMemory(input, payload, key)).parts;
     const { preamble } = objectPreamble(input, key);
     const { buffers, transfer, pieces } = movable(payload);
@@ -62,7 +63,7 @@ export class SegmentSealer {
       if (room) this.objects?.give([room]);
       // This segment is lost to the backup (frames that were moved went with the worker): the
       // caller starts a new generation, and the next segments are sealed here.
-      if (rpc.failure) this.failed(e);
+      this.worker.checkAlive();
       throw e;
     }
     const memory = r.object ?? room;
@@ -71,27 +72,8 @@ export class SegmentSealer {
     return [Buffer.from(memory, 0, r.length)];
   }
 
-  /** The started worker, or undefined once it could not start or has died. */
-  private async worker(): Promise<WorkerRpc<object, Sealed> | undefined> {
-    if (this.broken) return undefined;
-    try {
-      this.rpc ??= new WorkerRpc(this.entry, segmentWorkerAssetKey);
-      await this.rpc.started();
-      return this.rpc;
-    } catch (e) {
-      this.failed(e);
-      return undefined;
-    }
-  }
-
-  private failed(e: unknown): void {
-    if (!this.broken) this.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'backup: segment worker unavailable; segments are sealed on the main thread');
-    this.broken = true;
-    void this.rpc?.close();
-  }
-
   close(): Promise<void> {
-    return this.rpc?.close() ?? Promise.resolve();
+    return this.worker.close();
   }
 }
 

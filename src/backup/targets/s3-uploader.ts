@@ -1,5 +1,5 @@
 import { s3PutWorkerAssetKey } from '../../assets.ts';
-import { WorkerRpc } from '../../worker-rpc.ts';
+import { OptionalWorker } from '../../worker-rpc.ts';
 import type { ObjectBody } from './target.ts';
 
 /** A body the upload worker reads itself: shared memory in place, or a range of a spool file. */
@@ -32,46 +32,10 @@ export function offThreadBody(body: ObjectBody, offset: number, length: number):
 }
 
 /**
- * The S3 upload worker (s3-put-worker.ts) of one target: requests are signed here (a few HMACs)
- * and sent there. undefined from worker() once it could not start or died: the target then
- * uploads through fetch on the main thread, as before.
+ * The S3 upload worker (s3-put-worker.ts) of one target: requests are signed by the target (a few
+ * HMACs) and sent there. Once it could not start or died, the target uploads through fetch on the
+ * main thread, as before.
  */
-export class S3Uploader {
-  private rpc: WorkerRpc<UploadRequest, UploadAnswer> | undefined;
-  private broken = false;
-
-  constructor(
-    private readonly onBroken: (why: string) => void,
-    private readonly entry: () => URL = () => new URL('./s3-put-worker.ts', import.meta.url),
-  ) {}
-
-  async worker(): Promise<WorkerRpc<UploadRequest, UploadAnswer> | undefined> {
-    if (this.broken) return undefined;
-    try {
-      this.rpc ??= new WorkerRpc(this.entry, s3PutWorkerAssetKey);
-      await this.rpc.started();
-      return this.rpc;
-    } catch (e) {
-      this.fail(e);
-      return undefined;
-    }
-  }
-
-  /** After a failed call: if the worker itself is gone, later uploads go through fetch. */
-  checkAlive(): void {
-    if (this.rpc?.failure) this.fail(this.rpc.failure);
-  }
-
-  private fail(e: unknown): void {
-    if (!this.broken) this.onBroken(e instanceof Error ? e.message : String(e));
-    this.broken = true;
-    void this.rpc?.close();
-  }
-
-  /** Ends the worker; a later upload starts a new one. */
-  async close(): Promise<void> {
-    const rpc = this.rpc;
-    this.rpc = undefined;
-    await rpc?.close();
-  }
+export function s3UploadWorker(onLost: (why: string) => void, entry: () => URL = () => new URL('./s3-put-worker.ts', import.meta.url)): OptionalWorker<UploadRequest, UploadAnswer> {
+  return new OptionalWorker(entry, s3PutWorkerAssetKey, onLost);
 }

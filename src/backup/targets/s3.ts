@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { TargetError } from '../errors.ts';
 import type { Logger } from '../../log.ts';
-import { type OffThreadBody, S3Uploader, offThreadBody } from './s3-uploader.ts';
+import type { OptionalWorker } from '../../worker-rpc.ts';
+import { type OffThreadBody, type UploadAnswer, type UploadRequest, offThreadBody, s3UploadWorker } from './s3-uploader.ts';
 import { type BackupTarget, type ObjectBody, type ObjectInfo, bodySize } from './target.ts';
 
 /**
@@ -96,7 +97,7 @@ export class S3Target implements BackupTarget {
 
   private readonly multipartThreshold: number;
   private readonly partSize: number;
-  private readonly uploader: S3Uploader | undefined;
+  private readonly uploader: OptionalWorker<UploadRequest, UploadAnswer> | undefined;
   private log: Logger | undefined;
   /** uploads sent by the upload worker and through fetch here, for tests and troubleshooting */
   readonly uploads = { offThread: 0, inProcess: 0 };
@@ -108,7 +109,7 @@ export class S3Target implements BackupTarget {
     this.multipartThreshold = tuning.multipartThreshold ?? MULTIPART_THRESHOLD;
     this.partSize = tuning.partSize ?? PART_SIZE;
     if (tuning.offThread !== false) {
-      this.uploader = new S3Uploader((why) => this.log?.warn({ target: this.label, err: why }, 'backup: S3 upload worker unavailable; uploading from the main thread'), tuning.uploadWorker);
+      this.uploader = s3UploadWorker((why) => this.log?.warn({ target: this.label, err: why }, 'backup: S3 upload worker unavailable; uploading from the main thread'), tuning.uploadWorker);
     }
     this.label = `s3://${cfg.bucket}${cfg.prefix ? `/${cfg.prefix}` : ''}`;
     this.endpoint = new URL(cfg.endpoint);
@@ -193,10 +194,10 @@ export class S3Target implements BackupTarget {
    * start, or died): the caller then sends the request itself.
    */
   private async sendOffThread(url: URL, method: string, headers: Record<string, string>, body: OffThreadBody, signal: AbortSignal | undefined, what: string): Promise<{ etag?: string } | undefined> {
-    const rpc = await this.uploader?.worker();
+    const rpc = await this.uploader?.get();
     if (!rpc) return undefined;
     const signed = await new AwsV4Signer({ url: url.toString(), method, headers, accessKeyId: this.cfg.accessKeyId, secretAccessKey: this.cfg.secretAccessKey, service: 's3', region: this.cfg.region }).sign();
-    let answer: { status: number; etag?: string; text?: string };
+    let answer: UploadAnswer;
     try {
       answer = await rpc.call({ url: signed.url.toString(), method, headers: [...signed.headers], body, timeoutMs: REQUEST_TIMEOUT_MS }, [], signal);
     } catch (e) {

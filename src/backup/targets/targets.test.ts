@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type LocalS3, startS3 } from '../../../test/support/s3rver.ts';
+import { brokenWorkers } from '../../../test/support/broken-workers.ts';
 import { tempDir } from '../../../test/support/temp.ts';
 import { TargetError } from '../errors.ts';
 import { DirTarget } from './dir.ts';
@@ -263,33 +263,23 @@ describe('S3 uploads from the upload worker', () => {
   });
 
   it('uploads through fetch when the worker cannot start, or after it died, and says so once', async () => {
-    const dir = tempDir('tessera-s3w-');
-    const dies = path.join(dir, 'dies.mjs');
-    fs.writeFileSync(dies, "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(9));\nparentPort.postMessage({ ready: true });\n");
-    try {
-      for (const [entry, firstFails] of [
-        [pathToFileURL(path.join(dir, 'missing.mjs')), false],
-        [pathToFileURL(dies), true],
-      ] as const) {
-        const logged: string[] = [];
-        const t = new S3Target(s3.config('bk', 'fallback'), { uploadWorker: () => entry });
-        t.useLog(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }));
-        const seg = randomBytes(5000);
-        if (firstFails) {
-          const err = await t.put('seg', { data: [sharedOf(seg)] }).catch((e: unknown) => e);
-          expect((err as TargetError).kind).toBe('unreachable');
-          expect((err as Error).message).toContain('worker exited (code 9)');
-        }
-        await t.put('seg', { data: [sharedOf(seg)] });
-        await t.put('seg2', { file: fileWith(seg) });
-        expect(t.uploads).toEqual({ offThread: 0, inProcess: 2 });
-        expect((await readAll(t, 'seg')).equals(seg)).toBe(true);
-        expect(logged).toHaveLength(1);
-        expect(logged[0]).toContain('S3 upload worker unavailable; uploading from the main thread');
-        await t.close();
+    for (const [entry, firstFails] of brokenWorkers(9)) {
+      const logged: string[] = [];
+      const t = new S3Target(s3.config('bk', 'fallback'), { uploadWorker: () => entry });
+      t.useLog(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }));
+      const seg = randomBytes(5000);
+      if (firstFails) {
+        const err = await t.put('seg', { data: [sharedOf(seg)] }).catch((e: unknown) => e);
+        expect((err as TargetError).kind).toBe('unreachable');
+        expect((err as Error).message).toContain('worker exited (code 9)');
       }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      await t.put('seg', { data: [sharedOf(seg)] });
+      await t.put('seg2', { file: fileWith(seg) });
+      expect(t.uploads).toEqual({ offThread: 0, inProcess: 2 });
+      expect((await readAll(t, 'seg')).equals(seg)).toBe(true);
+      expect(logged).toHaveLength(1);
+      expect(logged[0]).toContain('S3 upload worker unavailable; uploading from the main thread');
+      await t.close();
     }
   });
 });
