@@ -54,9 +54,6 @@ function seal(job: Job): Buffer {
   const preamble = Buffer.from(job.preamble.buffer, job.preamble.byteOffset, job.preamble.byteLength);
   const length = preamble.length + sealedTotal(packed.length);
   const out = Buffer.from(job.out && job.out.byteLength >= length ? job.out : new SharedArrayBuffer(length), 0, length);
-  // The offered memory arrives here as another SharedArrayBuffer object over the same bytes, so
-  // the main thread cannot tell by identity whether it was used: the reply says so.
-
   preamble.copy(out, 0);
   const end = sealAllInto(out, preamble.length, Buffer.from(job.key), createHash('sha256').update(preamble).digest(), packed);
   if (end !== out.length) throw new Error('sealed segment has an unexpected length');
@@ -66,6 +63,8 @@ function seal(job: Job): Buffer {
 parentPort?.on('message', (job: Job) => {
   try {
     const out = seal(job);
+    // The offered memory arrived here as another SharedArrayBuffer object over the same bytes, so
+    // the main thread cannot tell by identity whether it was used: the reply says so.
     const inOffer = out.buffer === job.out;
     parentPort?.postMessage({ id: job.id, ...(inOffer ? {} : { object: out.buffer }), length: out.length });
   } catch (e) {

@@ -7,9 +7,23 @@ import { randomFillSync, randomUUID } from 'node:crypto';
  * single cost of a registration. Ids that sort together share pages instead.
  */
 
-const POOL_IDS = 256;
-const pool = Buffer.alloc(16 * POOL_IDS);
-let next = POOL_IDS;
+/**
+ * Random bytes drawn from a pool filled 4 KiB at a time: each randomBytes() call costs a few
+ * microseconds whatever its size, which for six bytes per registration was 3% of the main thread.
+ * Every byte is handed out once; the view is only valid until the next call (callers may write
+ * into it).
+ */
+const bytePool = Buffer.alloc(4096);
+let poolAt = bytePool.length;
+
+function freshBytes(n: number): Buffer {
+  if (poolAt + n > bytePool.length) {
+    randomFillSync(bytePool);
+    poolAt = 0;
+  }
+  poolAt += n;
+  return bytePool.subarray(poolAt - n, poolAt);
+}
 
 const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 
@@ -19,12 +33,7 @@ const dashed = (h: string) => `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 
  * server (outbox rows), never for ids handed to people.
  */
 export function timeOrderedId(nowMs: number = Date.now()): string {
-  if (next === POOL_IDS) {
-    randomFillSync(pool);
-    next = 0;
-  }
-  const b = pool.subarray(next * 16, next * 16 + 16);
-  next++;
+  const b = freshBytes(16);
   b.writeUIntBE(nowMs, 0, 6);
   b[6] = ((b[6] as number) & 0x0f) | 0x70;
   b[8] = ((b[8] as number) & 0x3f) | 0x80;
@@ -68,23 +77,6 @@ export function groupedCode(alphabet: string, length: number, shared: number): s
     });
   }
   return codePrefix + randomCode(alphabet, length - shared);
-}
-
-/**
- * Random bytes drawn from a pool filled 4 KiB at a time: each randomBytes() call costs a few
- * microseconds whatever its size, which for six bytes per registration was 3% of the main thread.
- * Every byte is handed out once; the view is only valid until the next call.
- */
-const bytePool = Buffer.alloc(4096);
-let poolAt = bytePool.length;
-
-function freshBytes(n: number): Buffer {
-  if (poolAt + n > bytePool.length) {
-    randomFillSync(bytePool);
-    poolAt = 0;
-  }
-  poolAt += n;
-  return bytePool.subarray(poolAt - n, poolAt);
 }
 
 function randomCode(alphabet: string, length: number): string {
