@@ -4,12 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../test/support/temp.ts';
-
-/** The nice value of one thread, from /proc (field 19 of its stat line). */
-function niceOf(tid: number): number {
-  const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-}
+import { threadNice } from '../test/support/threads.ts';
 
 describe('lowerThreadPriority', () => {
   it.runIf(process.platform === 'linux')('lowers the calling worker thread only, never raises it back', async () => {
@@ -28,7 +23,7 @@ parentPort.postMessage({ tid, first, second });
 setTimeout(() => undefined, 500);
 `,
     );
-    const base = niceOf(process.pid);
+    const base = threadNice(process.pid);
     const w = new Worker(script, { execArgv: [] });
     try {
       const m = await new Promise<{ tid: number; first: boolean; second: boolean }>((resolve, reject) => {
@@ -38,8 +33,8 @@ setTimeout(() => undefined, 500);
       expect(m.first).toBe(true);
       expect(m.tid).not.toBe(process.pid);
       // Asking for 3 after 7 keeps 7: a thread is never given more priority than it had.
-      expect(niceOf(m.tid)).toBe(Math.max(7, base));
-      expect(niceOf(process.pid)).toBe(base);
+      expect(threadNice(m.tid)).toBe(Math.max(7, base));
+      expect(threadNice(process.pid)).toBe(base);
     } finally {
       await w.terminate();
       fs.rmSync(dir, { recursive: true, force: true });

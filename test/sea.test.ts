@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3RVER_KEY, startS3 } from './support/s3rver.ts';
 import { tempDir } from './support/temp.ts';
+import { loweredThreads } from './support/threads.ts';
 
 /**
  * The single binary end to end: built once from this checkout, then run the way an operator
@@ -145,12 +146,7 @@ describe('dist/tessera (single binary)', () => {
       }
       // The sealing and upload workers run at a lower priority than the event loop (so does the
       // checkpoint worker, which starts with the first checkpoint).
-      const nice = (t: string) => {
-        const stat = fs.readFileSync(`/proc/${child.pid}/task/${t}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-      };
-      const lowered = () => fs.readdirSync(`/proc/${child.pid}/task`).filter((t) => nice(t) > nice(String(child.pid))).length;
-      await waitFor('two lowered worker threads', async () => (lowered() >= 2 ? true : undefined));
+      await waitFor('two lowered worker threads', async () => (loweredThreads(child.pid as number) >= 2 ? true : undefined));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stdout).not.toContain('segment worker unavailable');

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loweredThreads } from '../../test/support/threads.ts';
 import { readShmHeader } from '../backup/wal.ts';
 import { createLogger } from '../log.ts';
 import { CheckpointWorker, WalCheckpoints } from './checkpointer.ts';
@@ -35,15 +36,6 @@ function write(db: DB, n: number, from = 0): void {
 
 const shm = (file: string) => readShmHeader(`${file}-shm`);
 
-/** Threads of this process (one test file per process) with a higher nice value than the main thread. */
-function loweredThreads(): number {
-  const nice = (t: string | number) => {
-    const stat = fs.readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-  };
-  return fs.readdirSync('/proc/self/task').filter((t) => nice(t) > nice(process.pid)).length;
-}
-
 /** Another connection in a read transaction: no checkpoint copies back past its snapshot. */
 function pinReader(file: string, key: Buffer): DB {
   const reader = openDatabase(file, { key });
@@ -63,12 +55,13 @@ describe('WalCheckpoints', () => {
     expect(before.mxFrame).toBeGreaterThanOrEqual(50);
     expect(before.nBackfill).toBe(0);
 
-    const lowered = loweredThreads();
+    // One test file per process: the threads counted are this file's.
+    const lowered = loweredThreads(process.pid);
     await cp.tick();
     expect(cp.stats.worker).toBeGreaterThanOrEqual(1);
     expect(cp.stats.main).toBe(0);
     // The worker runs below the event loop's priority.
-    expect(loweredThreads()).toBe(lowered + 1);
+    expect(loweredThreads(process.pid)).toBe(lowered + 1);
     const after = shm(file);
     expect(after.nBackfill).toBe(after.mxFrame);
     // The next write restarts the WAL from its beginning (new salt).
