@@ -11,7 +11,11 @@ import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import type { Mailer } from './mail/service.ts';
 import type { EventService } from './events/service.ts';
-import type { RegistrationService } from './events/registrations.ts';
+import type { Faults } from './db/faults.ts';
+import type { Writer } from './db/writer.ts';
+import type { AttendeeService } from './registrations/attendees.ts';
+import type { AttendeeLinks } from './registrations/links.ts';
+import type { RegistrationService } from './registrations/service.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
@@ -24,6 +28,10 @@ export interface AppContext {
   log: Logger;
   metrics: Metrics;
   accessLog: AccessLogWriter;
+  /** the instance's fault states (read-only after a failed sync, disk full) */
+  faults: Faults;
+  /** the one path for durable writes (group commit, sync, hold) */
+  writer: Writer;
   mailer: Mailer;
   sms: SmsOutbox;
   sessions: SessionService;
@@ -31,7 +39,9 @@ export interface AppContext {
   auth: AuthService;
   orgs: OrgService;
   events: EventService;
+  links: AttendeeLinks;
   registrations: RegistrationService;
+  attendees: AttendeeService;
   alerts: SecurityAlerts;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;

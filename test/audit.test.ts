@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { authRepo } from '../src/auth/repo.ts';
 import { openInstance } from '../src/bootstrap.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { runCli } from './support/cli.ts';
@@ -77,8 +78,8 @@ describe('tessera user reset-2fa', () => {
     const cfg = loadConfig({ dataDir: path.join(dir, 'data'), masterKeyFile: file }, {});
     const ctx = buildContext({ cfg, db: opened.db, keyring: opened.keyring, audit: opened.audit, log: createLogger('silent'), metrics: new Metrics(() => 0), accessLog: new AccessLogWriter(cfg.dataDir), now: Date.now }, () => 'http://x');
     const id = opened.db.transaction(() => ctx.auth.insertUser({ email: testEmail('locked-owner'), name: 'Owner', hash: 'x', instanceRole: 'owner', verified: true })).immediate();
-    ctx.auth.repo.setPendingTotp(id, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
-    ctx.auth.repo.enableTotp(id, new Date().toISOString(), 1);
+    authRepo(ctx.db).setPendingTotp(id, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP');
+    authRepo(ctx.db).enableTotp(id, new Date().toISOString(), 1);
     ctx.sessions.create(id, { mfaPending: false, ip: null, userAgent: null });
     await ctx.accessLog.close();
     opened.db.close();

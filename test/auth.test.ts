@@ -28,7 +28,7 @@ describe('first-owner setup', () => {
     const weak = await c.post(link!, { name: 'Olga Pseudonymova', email: testEmail('owner'), password: 'qwerty123456' });
     expect(weak.status).toBe(400);
     expect(weak.text).toContain('most commonly used passwords');
-    expect(s.ctx.auth.repo.userByEmail(testEmail('owner'))).toBeUndefined();
+    expect(s.ctx.auth.userByEmail(testEmail('owner'))).toBeUndefined();
 
     const ok = await c.post(link!, { name: 'Olga Pseudonymova', email: testEmail('owner'), password: 'a long and unusual owner passphrase' });
     expect(ok.status).toBe(303);

@@ -6,7 +6,6 @@ import { restoreBackup } from '../src/backup/restore.ts';
 import { DirTarget } from '../src/backup/targets/dir.ts';
 import { readShmHeader } from '../src/backup/wal.ts';
 import { openDatabase } from '../src/db/open.ts';
-import { WriteBatcher } from '../src/db/write-batcher.ts';
 import { keyringPath } from '../src/keys/keyring.ts';
 import { caughtUp, createProbeTable, insertProbe, waitFor } from './support/backup.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
@@ -126,7 +125,7 @@ describe('checkpoints with a backup target', () => {
   it('holds batched writes back for a short round, so the WAL starts over without the locked checkpoint', async () => {
     const generation = server.backup?.status().generation;
     const before = stats();
-    const batcher = new WriteBatcher(server.ctx.db);
+    const batcher = server.ctx.writer;
     let salt = shm().salt;
     let restarts = 0;
     let n = 0;

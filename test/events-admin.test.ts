@@ -4,7 +4,7 @@ import { recentOrgAudit } from '../src/audit/org-trail.ts';
 import type { EventRow } from '../src/events/repo.ts';
 import { eventAdminRoutes } from '../src/events/routes.tsx';
 import type { OrgRole } from '../src/orgs/permissions.ts';
-import type { OrgRow } from '../src/orgs/repo.ts';
+import { type OrgRow, orgsRepo } from '../src/orgs/repo.ts';
 import { Client } from './support/client.ts';
 import { createEvent } from './support/events.ts';
 import { type TestUser, addMember, createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
@@ -147,15 +147,15 @@ describe('organizer event pages', () => {
     const { id } = await createViaHttp(c, { capacity: '1', waitlist_enabled: 'on' });
     await c.post(`${base()}/${id}/status`, { to: 'publish' });
     const e = eventRow(id)!;
-    for (const who of ['wl-a', 'wl-b', 'wl-c']) expect(s.ctx.registrations.register(e, { email: testEmail(who), name: 'N' }, sys).ok).toBe(true);
-    expect(s.ctx.registrations.counts(e)).toMatchObject({ confirmed: 1, waitlisted: 2 });
+    for (const who of ['wl-a', 'wl-b', 'wl-c']) expect((await s.ctx.registrations.register(e, { email: testEmail(who), name: 'N' }, sys)).ok).toBe(true);
+    expect(s.ctx.attendees.counts(e)).toMatchObject({ confirmed: 1, waitlisted: 2 });
     const r = await c.post(`${base()}/${id}/edit`, eventForm({ slug: e.slug, capacity: '2', waitlist_enabled: 'on' }));
     expect(r.location).toBe(`${base()}/${id}?done=saved&promoted=1`);
     expect((await c.get(r.location!)).text).toContain('1 person moved from the waiting list to confirmed.');
-    expect(s.ctx.registrations.counts(e)).toMatchObject({ confirmed: 2, waitlisted: 1 });
+    expect(s.ctx.attendees.counts(e)).toMatchObject({ confirmed: 2, waitlisted: 1 });
     // Unlimited frees every seat.
     await c.post(`${base()}/${id}/edit`, eventForm({ slug: e.slug, capacity: '', waitlist_enabled: 'on' }));
-    expect(s.ctx.registrations.counts(e)).toMatchObject({ confirmed: 3, waitlisted: 0 });
+    expect(s.ctx.attendees.counts(e)).toMatchObject({ confirmed: 3, waitlisted: 0 });
   });
 
   it('refuses bad event input with a message next to the field, keeps the input and stores nothing', async () => {
@@ -313,7 +313,7 @@ describe('organizer event pages', () => {
 
     const set = await owner.post(`/orgs/${org.slug}/members/${people.organizer.user.id}/scope`, { mode: 'some', events: [mine.id] });
     expect(set.status).toBe(303);
-    expect(s.ctx.orgs.repo.membership(org.id, people.organizer.user.id)?.event_scope).toBe(JSON.stringify([mine.id]));
+    expect(orgsRepo(s.ctx.db).membership(org.id, people.organizer.user.id)?.event_scope).toBe(JSON.stringify([mine.id]));
     expect(audit('member.scope_changed').some((r) => r.target_id === people.organizer.user.id)).toBe(true);
     expect((await owner.get(`/orgs/${org.slug}/members`)).text).toContain('Limited to 1 event');
 
@@ -335,13 +335,13 @@ describe('organizer event pages', () => {
     const foreign = createEvent(s, other);
     expect((await owner.post(`/orgs/${org.slug}/members/${people.organizer.user.id}/scope`, { mode: 'some', events: [foreign.id] })).status).toBe(400);
     expect((await owner.post(`/orgs/${org.slug}/members/${people.viewer.user.id}/scope`, { mode: 'some', events: [mine.id] })).status).toBe(409);
-    expect(s.ctx.orgs.repo.membership(org.id, people.viewer.user.id)?.event_scope).toBeNull();
+    expect(orgsRepo(s.ctx.db).membership(org.id, people.viewer.user.id)?.event_scope).toBeNull();
     expect((await clients.organizer.post(`/orgs/${org.slug}/members/${people.organizer.user.id}/scope`, { mode: 'all' })).status).toBe(403);
-    expect(s.ctx.orgs.repo.membership(org.id, people.organizer.user.id)?.event_scope).toBe(JSON.stringify([mine.id]));
+    expect(orgsRepo(s.ctx.db).membership(org.id, people.organizer.user.id)?.event_scope).toBe(JSON.stringify([mine.id]));
 
     // Back to all events.
     expect((await owner.post(`/orgs/${org.slug}/members/${people.organizer.user.id}/scope`, { mode: 'all', events: [mine.id] })).status).toBe(303);
-    expect(s.ctx.orgs.repo.membership(org.id, people.organizer.user.id)?.event_scope).toBeNull();
+    expect(orgsRepo(s.ctx.db).membership(org.id, people.organizer.user.id)?.event_scope).toBeNull();
     expect((await org2.get(base())).text).toContain('Scoped Not Mine');
   });
 
@@ -504,7 +504,7 @@ describe('organizer event pages', () => {
 
   it('deletes an event with its registrations only after re-authentication and typing its address', async () => {
     const e = createEvent(s, org, { title: 'Doomed Event' });
-    for (const who of ['del-a', 'del-b']) expect(s.ctx.registrations.register(e, { email: testEmail(who), name: 'N' }, sys).ok).toBe(true);
+    for (const who of ['del-a', 'del-b']) expect((await s.ctx.registrations.register(e, { email: testEmail(who), name: 'N' }, sys)).ok).toBe(true);
     const regs = () => (s.ctx.db.prepare('SELECT count(*) AS n FROM registrations WHERE event_id = ?').get(e.id) as { n: number }).n;
     expect(regs()).toBe(2);
 

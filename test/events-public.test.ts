@@ -79,11 +79,11 @@ describe('public event pages and registration', () => {
     expect(row.params + row.attachments).not.toContain(manage!.slice(3));
     // The reference resolves only inside its own organization.
     const regId = (JSON.parse(row.params) as { $registration: string }).$registration.split('/')[1]!;
-    expect(s.ctx.registrations.mailParams('registrationConfirmed', org.id, regId)).toMatchObject({ name: 'Rita Pseudonymova', code });
-    expect(s.ctx.registrations.ticketLink(org.id, regId)).toBeDefined();
+    expect(s.ctx.links.params('registrationConfirmed', org.id, regId)).toMatchObject({ name: 'Rita Pseudonymova', code });
+    expect(s.ctx.links.ticketLink(org.id, regId)).toBeDefined();
     const other = createOrg(s, (await createUser(s, { email: testEmail('ev-other-owner') })).user, uniqueSlug('other'));
-    expect(s.ctx.registrations.mailParams('registrationConfirmed', other.id, regId)).toBeUndefined();
-    expect(s.ctx.registrations.ticketLink(other.id, regId)).toBeUndefined();
+    expect(s.ctx.links.params('registrationConfirmed', other.id, regId)).toBeUndefined();
+    expect(s.ctx.links.ticketLink(other.id, regId)).toBeUndefined();
     // The manage link shows the registration and audits the view.
     const m = await c.get(manage!);
     expect(m.status).toBe(200);

@@ -177,9 +177,9 @@ describe('events journey (Chromium)', () => {
     await check(desk, '11-checked-in');
 
     const e = s.ctx.events.get(org, eventId)!;
-    const second = s.ctx.registrations.register(e, { email: testEmail('events-journey-second'), name: `Ben ${PERSON_SURNAME}`, company: 'Dockside Ltd' }, systemContext());
+    const second = await s.ctx.registrations.register(e, { email: testEmail('events-journey-second'), name: `Ben ${PERSON_SURNAME}`, company: 'Dockside Ltd' }, systemContext());
     if (!second.ok) throw new Error(second.message);
-    const ticket = s.ctx.registrations.link(second.reg, 'ticket');
+    const ticket = s.ctx.links.link(second.reg, 'ticket');
     // After a check-in the search box has the focus with its text selected: the next scan replaces it.
     await expect.poll(() => desk.evaluate(() => document.activeElement?.id)).toBe('checkin-q');
     await desk.keyboard.type(ticket);

@@ -5,7 +5,7 @@ import { systemContext } from '../src/audit/service.ts';
 import type { UserRow } from '../src/auth/repo.ts';
 import { declaredRoutes } from '../src/http/access.ts';
 import { type OrgRole, type Permission, orgRoles, roleHas } from '../src/orgs/permissions.ts';
-import type { OrgRow } from '../src/orgs/repo.ts';
+import { type OrgRow, orgsRepo } from '../src/orgs/repo.ts';
 import { Client } from './support/client.ts';
 import { Clock, type TestUser, addMember, createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
@@ -23,7 +23,7 @@ async function orgWithRoles(s: TestServer, tenant: 'a' | 'b' = 'a') {
   return { org, people };
 }
 
-const membership = (s: TestServer, org: OrgRow, u: UserRow) => s.ctx.orgs.repo.membership(org.id, u.id);
+const membership = (s: TestServer, org: OrgRow, u: UserRow) => orgsRepo(s.ctx.db).membership(org.id, u.id);
 const auditRows = (s: TestServer, org: OrgRow, action: string) => recentOrgAudit(s.ctx.db, org.id, 1000).filter((r) => r.action === action);
 const inviteTokenIn = (text: string) => /\/invite\?token=([A-Za-z0-9_-]{43})/.exec(text)?.[1];
 const devInviteToken = (s: TestServer, to: string) => {

@@ -2,9 +2,10 @@
 import type { UserRow } from '../src/auth/repo.ts';
 import type { RestoreTestResult } from '../src/backup/restore-test-repo.ts';
 import type { BackupStatus } from '../src/backup/status-file.ts';
-import type { OutboxRow } from '../src/mail/repo.ts';
+import type { OutboxRow } from '../src/mail/service.ts';
 import { ActionButton, Flash, FlashBox } from './components.tsx';
-import { type FlashMsg, PermissionsTable, when } from './orgs.tsx';
+import { type FlashMsg, when } from './components.tsx';
+import { PermissionsTable } from './orgs.tsx';
 
 export function AdminNav() {
   return (

@@ -83,3 +83,9 @@ export function ActionButton({ action, label, csrf, confirm, variant, hidden }: 
     </form>
   );
 }
+
+/** A one-line message at the top of a page after an action. */
+export type FlashMsg = { kind: 'ok' | 'error'; text: string };
+
+/** Times are shown in UTC, to the minute: the same on every screen and in the audit export. */
+export const when = (t: number | string | null): string => (t === null ? '–' : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`);

@@ -6,7 +6,8 @@ import type { FieldErrors } from '../src/http/forms.ts';
 import { type OrgRole, roleHas } from '../src/orgs/permissions.ts';
 import type { OrgRow } from '../src/orgs/repo.ts';
 import { ActionButton, Csrf, Field, FieldError, Flash, FlashBox } from './components.tsx';
-import { type FlashMsg, OrgNav } from './orgs.tsx';
+import type { FlashMsg } from './components.tsx';
+import { OrgNav } from './orgs.tsx';
 import { RegistrationForm } from './public.tsx';
 
 type FormState = { errors?: FieldErrors | undefined; values?: Record<string, string> | undefined };

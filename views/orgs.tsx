@@ -3,13 +3,10 @@ import type { AuditRow } from '../src/audit/repo.ts';
 import type { FieldErrors } from '../src/http/forms.ts';
 import { type OrgRole, type Permission, orgRoles, permissions, roleDescriptions, roleHas, rolePermissions, scopableRoles } from '../src/orgs/permissions.ts';
 import type { ApiTokenRow, InvitationRow, MemberView, OrgPrivacyDefaults, OrgRow } from '../src/orgs/repo.ts';
-import { ActionButton, Csrf, Field, FieldError, Flash, FlashBox } from './components.tsx';
+import { ActionButton, Csrf, Field, FieldError, Flash, FlashBox, type FlashMsg, when } from './components.tsx';
 
-export type FlashMsg = { kind: 'ok' | 'error'; text: string };
 type FormState = { errors?: FieldErrors; values?: Record<string, string> };
 
-/** Times are shown in UTC, to the minute: the same on every screen and in the audit export. */
-export const when = (t: number | string | null): string => (t === null ? '–' : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
 
 
 function RoleSelect({ name, id, label, roles, selected, error }: { name: string; id: string; label: string; roles: readonly OrgRole[]; selected?: string | undefined; error?: string | undefined }) {

@@ -1,7 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { raw } from 'hono/html';
 import { type AnswerValue, type Answers, answerText, fieldOptions } from '../src/events/fields.ts';
-import type { EventRow, FieldRow, RegistrationRow } from '../src/events/repo.ts';
+import type { EventRow, FieldRow } from '../src/events/repo.ts';
+import type { RegistrationRow } from '../src/registrations/repo.ts';
 import { eventWhen as when } from '../src/events/when.ts';
 import { FieldError, Flash } from './components.tsx';
 

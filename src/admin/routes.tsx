@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { AdminBackupsPage, AdminMailPage, AdminPermissionsPage, AdminUsersPage } from '../../views/admin.tsx';
 import { restoreTesterOf } from '../backup/restore-test.ts';
-import type { FlashMsg } from '../../views/orgs.tsx';
+import type { FlashMsg } from '../../views/components.tsx';
 import { routes } from '../http/access.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';

@@ -1,6 +1,11 @@
-import type { AuditContext, AuditLog } from './service.ts';
+import type { UserRow } from '../auth/repo.ts';
+import type { DB } from '../db/open.ts';
+import type { Fault } from '../db/faults.ts';
+import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
+import { alertRecipientsRepo } from './repo.ts';
+import type { AuditContext, AuditLog } from './service.ts';
 
 export interface AlertRecipient {
   id: string;
@@ -8,12 +13,10 @@ export interface AlertRecipient {
 }
 
 export interface AlertDeps {
+  db: DB;
   audit: AuditLog;
-  mailer: Mailer;
-  /** Instance owners (instance-wide alerts, e.g. a failed restore test). */
-  instanceOwners: () => AlertRecipient[];
-  /** Owners and admins of one organization (tenant alerts). */
-  orgAdmins: (orgId: string) => AlertRecipient[];
+  mailer: Pick<Mailer, 'enqueue' | 'sendNow'>;
+  log: Logger;
 }
 
 /**
@@ -22,14 +25,45 @@ export interface AlertDeps {
  * later admin/audit UI adds rules that call this seam (new-country logins, mass exports...).
  */
 export class SecurityAlerts {
-  constructor(private readonly d: AlertDeps) {}
+  private readonly recipients;
+
+  constructor(private readonly d: AlertDeps) {
+    this.recipients = alertRecipientsRepo(d.db);
+  }
 
   raise(alert: { key: string; title: string; lines: string[]; orgId?: string | null }, ctx: AuditContext): number {
-    const recipients = alert.orgId ? this.d.orgAdmins(alert.orgId) : this.d.instanceOwners();
+    const recipients: AlertRecipient[] = alert.orgId ? this.recipients.orgAdmins(alert.orgId) : this.recipients.instanceOwners();
     for (const r of recipients) {
       this.d.mailer.enqueue({ orgId: alert.orgId ?? null, to: r.email, ...renderMail('securityAlert', { title: alert.title, lines: alert.lines }) });
     }
     this.d.audit.record({ ...ctx, orgId: alert.orgId ?? null }, 'security.alert', { type: 'alert', id: alert.key }, 'success', { recipients: recipients.map((r) => r.id), title: alert.title });
     return recipients.length;
+  }
+
+  /** An account locked after repeated failed sign-ins: its organizations' admins and, for an instance admin, the owners. */
+  accountLocked(user: UserRow, ctx: AuditContext): void {
+    const lines = [`Account: user ${user.id}`, `Locked for 15 minutes after repeated failed sign-ins, last from IP ${ctx.ip ?? 'unknown'}.`, 'If this was not the account holder, someone may be guessing the password. An admin can unlock the account sooner.'];
+    for (const orgId of this.recipients.orgsOfUser(user.id)) this.raise({ key: `account-locked:${user.id}`, title: 'An account in your organization was locked', lines, orgId }, ctx);
+    if (user.instance_role) this.raise({ key: `account-locked:${user.id}`, title: 'An instance administrator account was locked', lines }, ctx);
+  }
+
+  /**
+   * A fault that stops writes (failed sync, full disk): nothing can be queued or audited now, so
+   * the owners are mailed directly and the technical log carries it. Never throws.
+   */
+  async instanceFault(event: { type: 'raised' | 'cleared'; fault: Fault }): Promise<void> {
+    const { type, fault } = event;
+    const title = type === 'raised' ? `Tessera stopped accepting changes: ${fault.kind}` : `Tessera accepts changes again (${fault.kind} cleared)`;
+    if (type === 'raised') this.d.log.error({ fault: fault.kind, since: new Date(fault.since).toISOString() }, fault.message);
+    else this.d.log.warn({ fault: fault.kind }, 'fault cleared');
+    let owners: AlertRecipient[] = [];
+    try {
+      owners = this.recipients.instanceOwners();
+    } catch {
+      // Reading can fail too when the disk is in trouble: the log line above is what is left.
+    }
+    const lines = type === 'raised' ? [fault.message, `Since ${new Date(fault.since).toISOString()}. /readyz answers 503 until this is resolved.`] : [`The ${fault.kind} condition is over; the server saves changes again.`];
+    const mail = renderMail('securityAlert', { title, lines });
+    await Promise.all(owners.map((o) => this.d.mailer.sendNow({ to: o.email, ...mail })));
   }
 }

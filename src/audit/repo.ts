@@ -54,3 +54,16 @@ export function auditRepo(db: DB) {
   };
 }
 export type AuditRepo = ReturnType<typeof auditRepo>;
+
+/** Who is told about security events: read across users and memberships, never written here. */
+export function alertRecipientsRepo(db: DB) {
+  const owners = db.prepare(`SELECT id, email FROM users WHERE instance_role = 'owner' AND disabled_at IS NULL ORDER BY created_at`);
+  const orgAdmins = db.prepare(`SELECT u.id, u.email FROM memberships m JOIN users u ON u.id = m.user_id
+    WHERE m.org_id = ? AND m.role IN ('owner', 'admin') AND m.disabled_at IS NULL AND u.disabled_at IS NULL ORDER BY u.email`);
+  const orgsOfUser = db.prepare(`SELECT org_id FROM memberships WHERE user_id = ? AND disabled_at IS NULL ORDER BY org_id`);
+  return {
+    instanceOwners: () => owners.all() as { id: string; email: string }[],
+    orgAdmins: (orgId: string) => orgAdmins.all(orgId) as { id: string; email: string }[],
+    orgsOfUser: (userId: string) => (orgsOfUser.all(userId) as { org_id: string }[]).map((r) => r.org_id),
+  };
+}

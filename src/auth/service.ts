@@ -13,6 +13,8 @@ import { hashToken, randomToken } from './token.ts';
 import { generateTotpSecret, totpUri, verifyTotp } from './totp.ts';
 import type { SessionRow } from './repo.ts';
 import type { SetupService } from './setup.ts';
+import type { Writer } from '../db/writer.ts';
+import type { SecurityAlerts } from '../audit/alerts.ts';
 import type { SmsCodes, SmsOutbox } from '../sms/service.ts';
 import { normalizePhone } from '../sms/phone.ts';
 
@@ -44,8 +46,9 @@ export interface AuthDeps {
   /** Absolute base URL for links in emails. */
   baseUrl: () => string;
   instanceName: string;
-  /** Called inside the transaction that locked an account (security-alert seam). */
-  onAccountLocked?: (user: UserRow, ctx: AuditContext) => void;
+  writer: Writer;
+  /** Told inside the transaction that locked an account. */
+  alerts: Pick<SecurityAlerts, 'accountLocked'>;
 }
 
 export const emailKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 24);
@@ -55,7 +58,7 @@ export const emailKey = (email: string) => createHash('sha256').update(email.tri
  * transaction and audit entry lives here.
  */
 export class AuthService {
-  readonly repo: AuthRepo;
+  private readonly repo: AuthRepo;
   constructor(private readonly d: AuthDeps) {
     this.repo = authRepo(d.db);
   }
@@ -65,7 +68,7 @@ export class AuthService {
   }
 
   private tx<T>(fn: () => T): T {
-    return this.d.db.transaction(fn).immediate();
+    return this.d.writer.tx(fn);
   }
 
   private ownerSeen = false;
@@ -73,6 +76,11 @@ export class AuthService {
   instanceHasOwner(): boolean {
     if (!this.ownerSeen) this.ownerSeen = this.repo.anyOwner();
     return this.ownerSeen;
+  }
+
+  /** A user by email address. */
+  userByEmail(email: string): UserRow | undefined {
+    return this.repo.userByEmail(email);
   }
 
   user(id: string): UserRow | undefined {
@@ -181,7 +189,7 @@ export class AuthService {
         const locked = this.d.throttle.fail(accountKey, accountRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', { type: 'user', id: user.id }, 'failure', { reason: 'bad_password', lockedNow: locked });
-        if (locked) this.d.onAccountLocked?.(user, ctx);
+        if (locked) this.d.alerts.accountLocked(user, ctx);
       });
       return { ok: false, error: 'invalid', message: INVALID_LOGIN };
     }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
+import type { Writer } from '../db/writer.ts';
 import { setupRepo } from './setup-repo.ts';
 
 const VALID_MS = 24 * 3600 * 1000;
@@ -14,7 +15,8 @@ const hashToken = (token: string) => createHash('sha256').update(token).digest()
 export class SetupService {
   private readonly repo;
   constructor(
-    private readonly db: DB,
+    db: DB,
+    private readonly writer: Writer,
     private readonly audit: AuditLog,
     private readonly now: () => number,
   ) {
@@ -25,12 +27,12 @@ export class SetupService {
     const token = randomBytes(32).toString('base64url');
     const t = this.now();
     const expiresAt = new Date(t + VALID_MS).toISOString();
-    this.db.transaction(() => {
+    this.writer.tx(() => {
       this.repo.retireUnused(new Date(t).toISOString());
       const id = randomUUID();
       this.repo.insert(id, hashToken(token), new Date(t).toISOString(), expiresAt);
       this.audit.record(ctx, 'setup.link_issued', { type: 'setup_token', id });
-    }).immediate();
+    });
     return { token, expiresAt };
   }
 

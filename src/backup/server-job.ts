@@ -12,7 +12,7 @@ import type { BackupTarget } from './targets/target.ts';
  * Starts continuous backup inside the server when a target is configured. Call
  * configuredTargets(cfg) before opening anything, so a bad setting stops start-up with one line.
  */
-export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db: DB; dbFile: string; keyring: Keyring; log: Logger; audit?: AuditLog; now?: () => number }): BackupService | undefined {
+export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db: DB; dbFile: string; keyring: Keyring; log: Logger; audit?: AuditLog; now?: () => number; holdWrites?: () => () => void }): BackupService | undefined {
   const { cfg, targets, log } = args;
   if (targets.length === 0) {
     log.info('backup: no target configured (--backup-dir or --backup-s3-url): continuous backup is off');
@@ -31,6 +31,7 @@ export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db:
     retentionDays: cfg.backupRetentionDays,
     checkpointFrames: cfg.walCheckpointFrames,
     appDb: args.db,
+    holdWrites: args.holdWrites,
     audit: args.audit,
   });
   svc.start();

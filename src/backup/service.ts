@@ -5,7 +5,6 @@ import { Writable } from 'node:stream';
 import { z } from 'zod';
 import { type AuditLog, systemContext } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
-import { writeGate } from '../db/write-gate.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import { clearNewGenerationMarker, pruneRetiredKeys, readNewGenerationMarker } from '../keys/rotation.ts';
 import { keyringPath } from '../keys/keyring.ts';
@@ -44,6 +43,8 @@ export interface BackupServiceOptions {
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
   /** the app's connection: clears a db-key rotation's "new generation required" marker once honoured */
   appDb?: DB;
+  /** holds the app's batched writes back for a moment (Writer.hold); returns the release */
+  holdWrites?: () => () => void;
   /** bytes of captured objects kept in memory before they go to the spool (default 64 MiB) */
   memoryBudgetBytes?: number;
   /**
@@ -247,7 +248,7 @@ export class BackupService {
       snapshotIntervalMs: opts.snapshotIntervalMs,
       checkpointFrames: opts.checkpointFrames,
       checkpointWorker: opts.checkpointWorker,
-      holdWrites: opts.appDb ? () => writeGate(opts.appDb as DB).close() : undefined,
+      holdWrites: opts.holdWrites,
       buffers: opts.captureBuffers ?? new CaptureBuffers(),
       sink: {
         generationStarted: (g) => this.onGeneration(g),

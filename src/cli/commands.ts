@@ -245,7 +245,7 @@ export async function userReset2fa(cfg: Config, masterKeyFlagGiven: boolean, ema
 
 export async function userUnlock(cfg: Config, masterKeyFlagGiven: boolean, email: string): Promise<number> {
   return withServices(cfg, masterKeyFlagGiven, (ctx) => {
-    const user = ctx.auth.repo.userByEmail(email);
+    const user = ctx.auth.userByEmail(email);
     if (!user) throw new CliError('no account with that email address');
     ctx.auth.unlock(user.id, cliContext('user unlock'));
     out(`sign-in unlocked for user ${user.id}`);

@@ -8,7 +8,8 @@
  *   re-reads the WAL from disk) clears it.
  * - `disk-full` clears itself once a write or checkpoint succeeds again.
  */
-export type FaultKind = 'wal-sync-failed' | 'disk-full';
+export const FAULT_KINDS = ['wal-sync-failed', 'disk-full'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface Fault {
   kind: FaultKind;

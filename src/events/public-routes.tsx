@@ -14,7 +14,8 @@ import type { AppEnv } from '../http/types.ts';
 import { type Answers, answerText } from './fields.ts';
 import { eventIcs } from './ics.ts';
 import { renderMarkdown } from './markdown.ts';
-import type { EventRow, RegistrationRow } from './repo.ts';
+import type { RegistrationRow } from '../registrations/repo.ts';
+import type { EventRow } from './repo.ts';
 
 type C = Context<AppEnv>;
 
@@ -144,7 +145,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const app = c.get('app');
     const org = app.orgs.bySlug(c.req.param('orgSlug') ?? '');
     if (!org) return errorResponse(c, 404, 'Not found', 'There is no organization at this address.');
-    return render(c, org.name, <OrgPublicPage name={org.name} events={app.events.repo.publicEvents(org.id)} />);
+    return render(c, org.name, <OrgPublicPage name={org.name} events={app.events.publicEvents(org.id)} />);
   });
 
   r.get('/e/:slug', { kind: 'public' }, (c) => {
@@ -201,19 +202,19 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if ('res' in v) return v.res;
     const app = c.get('app');
     const raw = await formBody(c);
-    const res = await app.registrations.registerBatched(v.e, raw, auditCtx(c, v.e.org_id));
+    const res = await app.registrations.register(v.e, raw, auditCtx(c, v.e.org_id));
     if (!res.ok) {
       const status = res.error === 'invalid' ? 422 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
       return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
     }
-    const manage = app.registrations.link(res.reg, 'manage').replace(app.baseUrl(), '');
+    const manage = app.links.managePath(res.reg);
     if (!c.get('user')) return confirmationFromFrame(c, v.e, res.reg, manage);
     return render(c, 'Registration', <ConfirmationPage e={v.e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
   });
 
   // ---- the attendee's personal link -------------------------------------------------------------
 
-  const byManage = (c: C) => c.get('app').registrations.byToken('manage', c.req.param('token') ?? '');
+  const byManage = (c: C) => c.get('app').links.byToken('manage', c.req.param('token') ?? '');
   const invalidLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This personal link is not valid any more. Ask the organizer to send it again.');
 
   const managePage = async (c: C, found: { reg: RegistrationRow; event: EventRow }, extra: { errors?: Record<string, string>; message?: string; values?: Record<string, string | string[]>; notice?: string } = {}, status: 200 | 422 = 200) => {
@@ -234,7 +235,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
   r.get('/r/:token/ticket.svg', { kind: 'public' }, async (c) => {
     const found = byManage(c);
     if (!found || found.reg.status !== 'confirmed') return invalidLink(c);
-    const svg = await qrSvg(c.get('app').registrations.link(found.reg, 'ticket'));
+    const svg = await qrSvg(c.get('app').links.link(found.reg, 'ticket'));
     return c.body(svg, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'private, max-age=3600' });
   });
 
@@ -256,18 +257,18 @@ export function publicEventRoutes(): Hono<AppEnv> {
 
   // Email scanners open links: the GET only shows a button; the POST confirms.
   r.get('/r/:token/confirm', { kind: 'public' }, (c) => {
-    const found = c.get('app').registrations.byToken('confirm', c.req.param('token') ?? '');
+    const found = c.get('app').links.byToken('confirm', c.req.param('token') ?? '');
     if (!found) return invalidLink(c);
     return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`/r/${c.req.param('token')}/confirm`} />);
   });
 
   r.post('/r/:token/confirm', { kind: 'public' }, async (c) => {
     const app = c.get('app');
-    const found = app.registrations.byToken('confirm', c.req.param('token') ?? '');
+    const found = app.links.byToken('confirm', c.req.param('token') ?? '');
     if (!found) return invalidLink(c);
     const res = app.registrations.confirm(found.event, found.reg, auditCtx(c, found.reg.org_id));
     if (!res.ok) return errorResponse(c, 409, 'Event full', res.message);
-    const manage = app.registrations.link(res.reg, 'manage').replace(app.baseUrl(), '');
+    const manage = app.links.managePath(res.reg);
     return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />);
   });
 

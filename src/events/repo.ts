@@ -52,26 +52,6 @@ export interface FieldRow {
   created_at: string;
 }
 
-export type RegistrationStatus = 'pending' | 'confirmed' | 'waitlisted' | 'cancelled';
-
-export interface RegistrationRow {
-  id: string;
-  org_id: string;
-  event_id: string;
-  email: string;
-  name: string;
-  answers: string;
-  status: RegistrationStatus;
-  attendee_code: string;
-  token_version: number;
-  checked_in_at: string | null;
-  checked_in_by: string | null;
-  created_at: string;
-  updated_at: string;
-  confirmed_at: string | null;
-  cancelled_at: string | null;
-}
-
 export interface ShareLinkRow {
   id: string;
   org_id: string;
@@ -83,14 +63,6 @@ export interface ShareLinkRow {
   revoked_at: string | null;
   uses: number;
   created_at: string;
-}
-
-export interface AttendeeFilter {
-  status?: RegistrationStatus | undefined;
-  checkedIn?: boolean | undefined;
-  q?: string | undefined;
-  /** Field key and value: answers->>key = value (or contains, for multi-select); checkboxes are JSON booleans, so 1 or 0. */
-  answer?: { key: string; value: string | number } | undefined;
 }
 
 const eventCols = `id, org_id, slug, title, description_md, starts_at, ends_at, timezone, venue, online_url, capacity,
@@ -135,44 +107,7 @@ export function eventsRepo(db: DB) {
     revokeLink: db.prepare('UPDATE event_share_links SET revoked_at = ? WHERE org_id = ? AND event_id = ? AND id = ? AND revoked_at IS NULL'),
     countLinkUse: db.prepare('UPDATE event_share_links SET uses = uses + 1 WHERE org_id = ? AND id = ?'),
 
-    insertReg: db.prepare(`INSERT INTO registrations (id, org_id, event_id, email, name, answers, status, attendee_code, created_at, updated_at, confirmed_at)
-      VALUES (@id, @org_id, @event_id, @email, @name, @answers, @status, @attendee_code, @created_at, @updated_at, @confirmed_at)`),
-    regById: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND id = ?'),
-    regByIdAnyEvent: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND id = ?'),
-    orgOfReg: db.prepare('SELECT org_id FROM registrations WHERE id = ?'),
-    regByCode: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
-    codeTaken: db.prepare('SELECT 1 FROM registrations WHERE event_id = ? AND attendee_code = ?'),
-    activeByEmail: db.prepare(`SELECT 1 FROM registrations WHERE org_id = ? AND event_id = ? AND email = ? AND status != 'cancelled' LIMIT 1`),
-    countHolding: db.prepare(`SELECT count(*) AS n FROM registrations WHERE org_id = ? AND event_id = ? AND status = 'confirmed'`),
-    counts: db.prepare(`SELECT status, count(*) AS n, sum(checked_in_at IS NOT NULL) AS checked FROM registrations WHERE org_id = ? AND event_id = ? GROUP BY status`),
-    firstWaitlisted: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status = 'waitlisted' ORDER BY created_at, id LIMIT 1`),
-    setRegStatus: db.prepare('UPDATE registrations SET status = @status, updated_at = @at, confirmed_at = coalesce(@confirmed_at, confirmed_at), cancelled_at = @cancelled_at WHERE org_id = @org_id AND id = @id'),
-    updateRegAnswers: db.prepare('UPDATE registrations SET email = @email, name = @name, answers = @answers, updated_at = @at WHERE org_id = @org_id AND id = @id'),
-    setCheckin: db.prepare('UPDATE registrations SET checked_in_at = ?, checked_in_by = ?, updated_at = ? WHERE org_id = ? AND event_id = ? AND id = ?'),
-    bumpTokens: db.prepare('UPDATE registrations SET token_version = token_version + 1, updated_at = ? WHERE org_id = ? AND id = ?'),
-    searchByName: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status != 'cancelled' AND (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR attendee_code = ?) ORDER BY name LIMIT 20`),
   };
-
-  function filterSql(f: AttendeeFilter): { where: string; params: unknown[] } {
-    const where = ['org_id = ?', 'event_id = ?'];
-    const params: unknown[] = [];
-    if (f.status) {
-      where.push('status = ?');
-      params.push(f.status);
-    }
-    if (f.checkedIn !== undefined) where.push(f.checkedIn ? 'checked_in_at IS NOT NULL' : 'checked_in_at IS NULL');
-    if (f.q) {
-      const like = `%${f.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-      where.push(`(name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR attendee_code = ?)`);
-      params.push(like, like, f.q.toUpperCase());
-    }
-    if (f.answer) {
-      // json_each yields a scalar once and each element of a multi-select array; keys are slugs.
-      where.push(`EXISTS (SELECT 1 FROM json_each(answers, '$.' || ?) WHERE value = ?)`);
-      params.push(f.answer.key, f.answer.value);
-    }
-    return { where: where.join(' AND '), params };
-  }
 
   return {
     insertEvent: (e: EventRow) => void s.insertEvent.run(e),
@@ -204,39 +139,6 @@ export function eventsRepo(db: DB) {
     revokeLink: (orgId: string, eventId: string, id: string, at: string) => s.revokeLink.run(at, orgId, eventId, id).changes === 1,
     countLinkUse: (orgId: string, id: string) => void s.countLinkUse.run(orgId, id),
 
-    insertReg: (r: Pick<RegistrationRow, 'id' | 'org_id' | 'event_id' | 'email' | 'name' | 'answers' | 'status' | 'attendee_code' | 'created_at' | 'updated_at' | 'confirmed_at'>) => void s.insertReg.run(r),
-    regById: (orgId: string, eventId: string, id: string) => s.regById.get(orgId, eventId, id) as RegistrationRow | undefined,
-    regByIdAnyEvent: (orgId: string, id: string) => s.regByIdAnyEvent.get(orgId, id) as RegistrationRow | undefined,
-    /** Attendee links carry only a registration id (MAC-checked by the caller): find its tenant. */
-    orgOfRegistration: (id: string) => (s.orgOfReg.get(id) as { org_id: string } | undefined)?.org_id,
-    regByCode: (orgId: string, eventId: string, code: string) => s.regByCode.get(orgId, eventId, code) as RegistrationRow | undefined,
-    codeTaken: (eventId: string, code: string) => s.codeTaken.get(eventId, code) !== undefined,
-    activeByEmail: (orgId: string, eventId: string, email: string) => s.activeByEmail.get(orgId, eventId, email) !== undefined,
-    countConfirmed: (orgId: string, eventId: string) => (s.countHolding.get(orgId, eventId) as { n: number }).n,
-    counts: (orgId: string, eventId: string) => s.counts.all(orgId, eventId) as { status: RegistrationStatus; n: number; checked: number }[],
-    firstWaitlisted: (orgId: string, eventId: string) => s.firstWaitlisted.get(orgId, eventId) as RegistrationRow | undefined,
-    setRegStatus: (orgId: string, id: string, status: RegistrationStatus, at: string, extra: { confirmed_at?: string | null; cancelled_at?: string | null } = {}) =>
-      s.setRegStatus.run({ org_id: orgId, id, status, at, confirmed_at: extra.confirmed_at ?? null, cancelled_at: extra.cancelled_at ?? null }).changes === 1,
-    updateRegAnswers: (orgId: string, id: string, v: { email: string; name: string; answers: string }, at: string) => s.updateRegAnswers.run({ org_id: orgId, id, at, ...v }).changes === 1,
-    setCheckin: (orgId: string, eventId: string, id: string, at: string | null, by: string | null, now: string) => s.setCheckin.run(at, by, now, orgId, eventId, id).changes === 1,
-    bumpTokens: (orgId: string, id: string, at: string) => void s.bumpTokens.run(at, orgId, id),
-    searchForCheckin: (orgId: string, eventId: string, q: string) => {
-      const like = `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
-      return s.searchByName.all(orgId, eventId, like, like, q.toUpperCase()) as RegistrationRow[];
-    },
-    /** Attendee list page: filtered, newest first, with the total for the pager. */
-    attendees(orgId: string, eventId: string, f: AttendeeFilter, limit: number, offset: number): { rows: RegistrationRow[]; total: number } {
-      const { where, params } = filterSql(f);
-      const all = [orgId, eventId, ...params];
-      const total = (db.prepare(`SELECT count(*) AS n FROM registrations WHERE ${where}`).get(...all) as { n: number }).n;
-      const rows = db.prepare(`SELECT * FROM registrations WHERE ${where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).all(...all, limit, offset) as RegistrationRow[];
-      return { rows, total };
-    },
-    /** Streams matching rows for exports without loading the event into memory. */
-    iterateAttendees(orgId: string, eventId: string, f: AttendeeFilter): IterableIterator<RegistrationRow> {
-      const { where, params } = filterSql(f);
-      return db.prepare(`SELECT * FROM registrations WHERE ${where} ORDER BY created_at, id`).iterate(orgId, eventId, ...params) as IterableIterator<RegistrationRow>;
-    },
   };
 }
 export type EventsRepo = ReturnType<typeof eventsRepo>;

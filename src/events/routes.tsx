@@ -3,7 +3,7 @@ import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { DescriptionPreview, EventDashboard, EventFormPage, EventsListPage, FieldEditPage, FieldList, FormBuilderPage, ShareLinksPage, statusTransitions } from '../../views/events.tsx';
-import type { FlashMsg } from '../../views/orgs.tsx';
+import type { FlashMsg } from '../../views/components.tsx';
 import { isHtmx, routes } from '../http/access.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, type FieldErrors, parseForm } from '../http/forms.ts';
@@ -331,7 +331,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     const ctx = c.get('app');
     const org = c.get('org');
     const membership = c.get('membership');
-    const rows = ctx.events.list(org, membership).map((e) => ({ e, counts: ctx.registrations.counts(e) }));
+    const rows = ctx.events.list(org, membership).map((e) => ({ e, counts: ctx.attendees.counts(e) }));
     const scoped = !!membership?.event_scope;
     const flash = c.req.query('done') === 'deleted' ? ({ kind: 'ok', text: 'Event deleted, with all its registrations.' } as const) : undefined;
     return render(c, `Events · ${org.name}`, <EventsListPage org={org} role={roleOf(c)} rows={rows} canCreate={!scoped && roleHas(roleOf(c), 'events.write')} scoped={scoped} flash={flash} />);
@@ -403,7 +403,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
         org={c.get('org')}
         role={roleOf(c)}
         e={e}
-        counts={ctx.registrations.counts(e)}
+        counts={ctx.attendees.counts(e)}
         publicUrl={`${ctx.baseUrl()}/e/${e.slug}`}
         now={ctx.now()}
         flash={extra.flash ?? flashOf(c, e)}
@@ -565,7 +565,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
 
   const loadField = (c: C, e: EventRow): FieldRow | undefined => {
     const id = c.req.param('fieldId') ?? '';
-    return uuid.test(id) ? c.get('app').events.repo.fieldById(e.org_id, e.id, id) : undefined;
+    return uuid.test(id) ? c.get('app').events.field(e, id) : undefined;
   };
   const noField = (c: C) => errorResponse(c, 404, 'Field not found', 'This registration form has no such field.');
 

@@ -5,6 +5,7 @@ import type { Result } from '../auth/service.ts';
 import type { Throttle } from '../auth/throttle.ts';
 import { hashToken, randomToken } from '../auth/token.ts';
 import type { DB } from '../db/open.ts';
+import type { Writer } from '../db/writer.ts';
 import type { MembershipRow, OrgRow } from '../orgs/repo.ts';
 import { defaultFields, fieldKeyPattern, selectTypes } from './fields.ts';
 import { type EventRow, type EventStatus, type FieldRow, type FieldType, type ShareLinkRow, eventsRepo } from './repo.ts';
@@ -32,6 +33,7 @@ export interface FieldInput {
 
 export interface EventDeps {
   db: DB;
+  writer: Writer;
   audit: AuditLog;
   throttle: Throttle;
   tokens: AttendeeTokens;
@@ -54,7 +56,7 @@ export function eventInScope(membership: MembershipRow | null, eventId: string):
 
 /** Events, their forms, access modes and share links (the organizer's side). */
 export class EventService {
-  readonly repo;
+  private readonly repo;
   /** Public pages look their event up by slug on every hit: see ReadCache for freshness. */
   private readonly bySlug;
   constructor(private readonly d: EventDeps) {
@@ -63,7 +65,7 @@ export class EventService {
   }
 
   private tx<T>(fn: () => T): T {
-    return this.d.db.inTransaction ? fn() : this.d.db.transaction(fn).immediate();
+    return this.d.writer.tx(fn);
   }
 
   private iso(): string {
@@ -80,6 +82,24 @@ export class EventService {
 
   fields(event: Pick<EventRow, 'org_id' | 'id'>): FieldRow[] {
     return this.repo.fields(event.org_id, event.id);
+  }
+
+  /** An event by its ids, as it is now (other capabilities re-read it inside their transactions). */
+  eventById(orgId: string, eventId: string): EventRow | undefined {
+    return this.repo.eventById(orgId, eventId);
+  }
+
+  fieldsOf(orgId: string, eventId: string): FieldRow[] {
+    return this.repo.fields(orgId, eventId);
+  }
+
+  field(event: Pick<EventRow, 'org_id' | 'id'>, fieldId: string): FieldRow | undefined {
+    return this.repo.fieldById(event.org_id, event.id, fieldId);
+  }
+
+  /** An organization's public listing: its published, public events. */
+  publicEvents(orgId: string): EventRow[] {
+    return this.repo.publicEvents(orgId);
   }
 
   create(org: OrgRow, input: EventInput, ctx: AuditContext): Result<{ event: EventRow }, 'slug'> {

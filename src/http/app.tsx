@@ -1,12 +1,13 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { Hono } from 'hono';
+import { writeRefusal } from '../db/writer.ts';
 import { HTTPException } from 'hono/http-exception';
 import { ErrorPage } from '../../views/errors.tsx';
 import { HomePage } from '../../views/home.tsx';
 import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
-import { attendeeRoutes } from '../events/attendee-routes.tsx';
+import { attendeeRoutes } from '../registrations/routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
@@ -65,8 +66,15 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),
   );
-  app.onError((err, c) => {
+  app.onError((thrown, c) => {
     const rid = c.get('requestId') ?? '';
+    // A write that failed because of a fault (full disk, failed sync, read-only) is a refusal, not a bug.
+    const refused = writeRefusal(ctx.faults, thrown);
+    if (refused) {
+      c.header('Retry-After', refused.fault.kind === 'disk-full' ? '30' : '300');
+      return c.html(<ErrorPage status={503} title="Changes cannot be saved right now" message={`${refused.message[0]?.toUpperCase()}${refused.message.slice(1)}. Nothing was saved; the administrator has been alerted. Please try again later.`} requestId={rid} />, 503);
+    }
+    const err = thrown;
     if (err instanceof HTTPException && err.status < 500) {
       return c.html(<ErrorPage status={err.status} title="Request not accepted" message={err.message || 'The request could not be processed.'} requestId={rid} />, err.status);
     }

@@ -16,6 +16,12 @@ export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
     } catch {
       return c.json({ status: 'not ready', checks: { database: 'failing' } }, 503);
     }
+    // A fault that stops writes takes the instance out of service: it would accept a form and
+    // then refuse to save it. The check names the cause for the operator.
+    const faults = ctx.faults.list();
+    if (faults.length > 0) {
+      return c.json({ status: 'not ready', checks: { database: 'read-only', faults: faults.map((f) => ({ kind: f.kind, since: new Date(f.since).toISOString(), message: f.message })) } }, 503);
+    }
     // Backup state is detail only, never a 503: a load balancer would take a healthy site out of
     // service because a bucket is down or last night's restore test failed. Lag and the test
     // result are alerted on via /metrics and the security alert instead.

@@ -54,6 +54,20 @@ export class Metrics {
     });
   }
 
+  /** 1 per active fault (failed WAL sync, disk full), 0 otherwise: alert on any 1. */
+  observeFaults(active: () => { kind: string }[], kinds: readonly string[]): void {
+    new Gauge({
+      name: 'tessera_fault',
+      help: 'Active fault states that stop writes: 1 active, 0 not (wal-sync-failed needs a restart; disk-full clears itself)',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        const now = new Set(active().map((f) => f.kind));
+        for (const k of kinds) this.set({ kind: k }, now.has(k) ? 1 : 0);
+      },
+    });
+  }
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     this.http.observe(method, route, status, seconds);
   }

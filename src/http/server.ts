@@ -16,6 +16,8 @@ import { WalCheckpoints } from '../db/checkpointer.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { acquireInstanceLock } from '../db/instance-lock.ts';
+import { FAULT_KINDS } from '../db/faults.ts';
+import type { SyncFn } from '../db/writer.ts';
 import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
 import { buildContext } from '../services.ts';
@@ -42,6 +44,8 @@ export interface StartOptions {
   /** Where the setup link is printed; the console by default. */
   announce?: (line: string) => void;
   now?: () => number;
+  /** Tests inject a WAL sync that fails, to see the instance turn read-only. */
+  walSync?: SyncFn;
   /** Tests add routes (a handler that throws, a slow one) to the fully assembled app. */
   extendApp?: (app: Hono<AppEnv>) => void;
 }
@@ -94,7 +98,9 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       now: opts.now ?? Date.now,
     },
     () => baseUrl,
+    opts.walSync ? { walSync: opts.walSync } : {},
   );
+  ctx.metrics.observeFaults(() => ctx.faults.list(), FAULT_KINDS);
   if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
   if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
 
@@ -111,7 +117,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   ];
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
-  const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, audit: ctx.audit, now: opts.now });
+  const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, audit: ctx.audit, now: opts.now, holdWrites: () => ctx.writer.hold() });
   // Without a backup target nobody else checkpoints: a worker does, off the request path.
   const checkpoints = backup ? undefined : new WalCheckpoints({ db: ctx.db, dbFile, key: ctx.keyring.active('db').key, log, frames: cfg.walCheckpointFrames });
   if (checkpoints) {

@@ -5,13 +5,14 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PERSON_SURNAME, testEmail } from '../../test/support/people.ts';
 import { type SmtpSink, startSmtpSink } from '../../test/support/smtp-sink.ts';
+import { waitFor } from '../../test/support/backup.ts';
 import { tempDir } from '../../test/support/temp.ts';
 import { ConfigError, loadConfig } from '../config/config.ts';
 import { migrate } from '../db/migrate.ts';
+import { Faults } from '../db/faults.ts';
 import { type DB, openDatabase, transaction } from '../db/open.ts';
-import { WriteBatcher } from '../db/write-batcher.ts';
+import { Writer } from '../db/writer.ts';
 import { createLogger } from '../log.ts';
-import { mailRepo } from './repo.ts';
 import { MailError, Mailer, type MailerOptions, retryDelayMs } from './service.ts';
 import { renderMail } from './templates.ts';
 
@@ -26,6 +27,8 @@ afterAll(() => {
 });
 
 let db: DB;
+let faults: Faults;
+let writer: Writer;
 let clock: number;
 let logLines: string[];
 let sinks: SmtpSink[];
@@ -35,6 +38,8 @@ beforeEach(() => {
   db = openDatabase(path.join(tempDir(), 'tessera.db'), { key: randomBytes(32), create: true });
   migrate(db);
   clock = START;
+  faults = new Faults(() => clock);
+  writer = new Writer(db, { faults });
   logLines = [];
   sinks = [];
   mailers = [];
@@ -53,7 +58,7 @@ function mailer(opts: Partial<MailerOptions> = {}): Mailer {
       logLines.push(line);
     },
   });
-  const m = new Mailer({ db, log, from: 'Tessera <tessera@events.example.org>', now: () => clock, ...opts });
+  const m = new Mailer({ db, log, from: 'Tessera <tessera@events.example.org>', now: () => clock, durability: writer, faults, ...opts });
   mailers.push(m);
   return m;
 }
@@ -85,6 +90,11 @@ function errorOf(fn: () => unknown): Error {
     return e as Error;
   }
   throw new Error('expected an error, got none');
+}
+
+/** The id of the one message in the outbox. */
+async function peekId(): Promise<string> {
+  return (db.prepare('SELECT id FROM mail_outbox LIMIT 1').get() as { id: string }).id;
 }
 
 function outboxCount(): number {
@@ -140,25 +150,58 @@ describe('Mailer with an SMTP server', () => {
 
   it('mails a message queued by a batched write only once the batch is on disk', async () => {
     const s = await sink();
-    const m = mailer({ smtpUrl: s.url, intervalMs: 60_000 });
     let finishSync: () => void = () => {};
-    const batcher = new WriteBatcher(db, { sync: () => new Promise<void>((resolve) => (finishSync = resolve)) });
-    const queued = batcher.run(() => m.enqueue(resetMail()));
-    await new Promise((r) => setTimeout(r, 20));
-    // Committed, not yet confirmed by the disk: the outbox must not act on it.
-    expect(outboxCount()).toBe(1);
-    const order: string[] = [];
-    const received = s.waitFor(() => true, 5000).then(() => order.push('received'));
-    const run = m.processOutbox();
-    // Long enough for the sink to receive it, were the outbox not waiting for the disk.
-    await new Promise((r) => setTimeout(r, 500));
-    order.push('synced');
+    const slow = new Writer(db, { faults, sync: () => new Promise<void>((resolve) => (finishSync = resolve)) });
+    const m = mailer({ smtpUrl: s.url, intervalMs: 60_000, durability: slow });
+    const queued = slow.run(() => m.enqueue(resetMail()));
+    await waitFor('batch committed', () => outboxCount() === 1);
+    // Committed, not yet confirmed by the disk: the outbox must not claim it.
+    expect(await m.processOutbox()).toBe(0);
+    expect(m.get(await peekId())?.status).toBe('queued');
     finishSync();
     const id = await queued;
-    expect(await run).toBe(1);
-    await received;
-    expect(order).toEqual(['synced', 'received']);
+    expect(slow.syncedThrough).toBe(1);
+    expect(await m.processOutbox()).toBe(1);
     expect(s.messages.map((x) => x.messageId)).toEqual([`<${id}@events.example.org>`]);
+  });
+
+  it('during a rush, sends only messages of synced batches, never one of an unsynced batch', async () => {
+    const s = await sink();
+    const syncs: (() => void)[] = [];
+    const slow = new Writer(db, { faults, sync: () => new Promise<void>((resolve) => syncs.push(resolve)) });
+    const m = mailer({ smtpUrl: s.url, intervalMs: 60_000, durability: slow });
+    // Batch 1, then batch 2 while batch 1's sync runs.
+    const first = Array.from({ length: 5 }, (_, i) => slow.run(() => m.enqueue(resetMail(testEmail(`rush-a${i}`)))));
+    await waitFor('first sync started', () => syncs.length === 1);
+    const second = Array.from({ length: 5 }, (_, i) => slow.run(() => m.enqueue(resetMail(testEmail(`rush-b${i}`)))));
+    await waitFor('second batch committed', () => outboxCount() === 10);
+    expect(await m.processOutbox()).toBe(0);
+    syncs[0]!();
+    const firstIds = await Promise.all(first);
+    expect(slow.syncedThrough).toBe(1);
+    // Batch 2 committed during sync 1: only sync 2 covers it.
+    expect(await m.processOutbox()).toBe(5);
+    expect(s.messages.map((x) => x.messageId).sort()).toEqual(firstIds.map((id) => `<${id}@events.example.org>`).sort());
+    await waitFor('second sync started', () => syncs.length === 2);
+    syncs[1]!();
+    await Promise.all(second);
+    expect(await m.processOutbox()).toBe(5);
+    expect(s.messages).toHaveLength(10);
+  });
+
+  it('never mails a message whose batch failed to sync, and sends nothing while writes are refused', async () => {
+    const s = await sink();
+    const syncs: { resolve: () => void; reject: (e: Error) => void }[] = [];
+    const slow = new Writer(db, { faults, sync: () => new Promise<void>((resolve, reject) => syncs.push({ resolve, reject })) });
+    const m = mailer({ smtpUrl: s.url, intervalMs: 60_000, durability: slow });
+    const queued = slow.run(() => m.enqueue(resetMail()));
+    await waitFor('sync started', () => syncs.length === 1);
+    syncs[0]!.reject(Object.assign(new Error('EIO'), { code: 'EIO' }));
+    await expect(queued).rejects.toThrow(/cannot|stopped saving/);
+    expect(faults.has('wal-sync-failed')).toBe(true);
+    expect(await m.processOutbox()).toBe(0);
+    // Even a message written before the failure, durable by itself, waits: a send could not be recorded.
+    expect(s.messages).toHaveLength(0);
   });
 
   it('keeps a message while SMTP is down, backs off, and delivers once the server is up', async () => {
@@ -242,7 +285,7 @@ describe('Mailer with an SMTP server', () => {
     const m = mailer({ smtpUrl: s.url });
     const id = m.enqueue(resetMail());
     // A process that died after claiming: the row is 'sending' with a 10-minute lease.
-    expect(mailRepo(db).claimDue(iso(clock), iso(clock + 10 * 60_000), 10)).toHaveLength(1);
+    expect(db.prepare(`UPDATE mail_outbox SET status = 'sending', next_attempt_at = ? WHERE id = ?`).run(iso(clock + 10 * 60_000), id).changes).toBe(1);
     expect(await m.processOutbox()).toBe(0);
     expect(m.get(id)!.status).toBe('sending');
     clock += 10 * 60_000;
@@ -307,9 +350,11 @@ describe('template mail (stored as parameters, rendered at delivery)', () => {
 
   it('stores a fraction of the rendered bytes and sends exactly what the template renders, with the calendar as the event is at delivery', async () => {
     const s = await sink();
-    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}` });
     let title = 'Privacy Days';
-    m.provideEventIcs((orgId, eventId) => (orgId === 'org-1' && eventId === 'ev-1' ? `BEGIN:VCALENDAR\r\nSUMMARY:${title}\r\nEND:VCALENDAR\r\n` : undefined));
+    const m = mailer({
+      smtpUrl: `smtp://127.0.0.1:${s.port}`,
+      eventIcs: (orgId, eventId) => (orgId === 'org-1' && eventId === 'ev-1' ? `BEGIN:VCALENDAR\r\nSUMMARY:${title}\r\nEND:VCALENDAR\r\n` : undefined),
+    });
     const id = m.enqueueTemplate({
       orgId: 'org-1',
       to: ada,
@@ -378,9 +423,8 @@ describe('mail about a registration (stored as a reference, filled in at deliver
 
   it('keeps only the reference, and sends the registration as it is at delivery with its ticket QR code', async () => {
     const s = await sink();
-    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}` });
     const { regs, source: src } = source();
-    m.provideRegistrationMail(src);
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}`, registrations: src });
     const id = m.enqueueForRegistration({ orgId: 'org-1', to: ada, template: 'registrationConfirmed', registration: 'org-1/reg-1', attachments: [{ filename: 'ticket.png', contentType: 'image/png', ticketQr: 'org-1/reg-1' }] });
     const stored = db.prepare('SELECT params, attachments FROM mail_outbox WHERE id = ?').get(id) as { params: string; attachments: string };
     // No copy of the attendee's name, code or links in the outbox.
@@ -399,9 +443,8 @@ describe('mail about a registration (stored as a reference, filled in at deliver
 
   it('does not send it once the registration is gone, and shows why', async () => {
     const s = await sink();
-    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}` });
     const { regs, source: src } = source();
-    m.provideRegistrationMail(src);
+    const m = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}`, registrations: src });
     const id = m.enqueueForRegistration({ orgId: 'org-1', to: ada, template: 'registrationConfirmed', registration: 'org-1/reg-1' });
     regs.clear();
     expect(m.get(id)).toMatchObject({ subject: '(cannot render registrationConfirmed)', text_body: 'the registration this message is about no longer exists' });

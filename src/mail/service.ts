@@ -1,21 +1,19 @@
 import nodemailer, { type NodemailerError } from 'nodemailer';
 import QRCode from 'qrcode';
 import { z } from 'zod';
-import { OutboxLoop } from './outbox-loop.ts';
 import { timeOrderedId } from '../db/ids.ts';
-import type { DB } from '../db/open.ts';
-import { type DurableWrites, durableWrites } from '../db/wal-sync.ts';
-import type { Logger } from '../log.ts';
-import { type OutboxRow, type StoredOutboxRow, mailRepo } from './repo.ts';
+import { type Channel, Outbox, type OutboxDeps } from '../outbox/outbox.ts';
+import type { StoredMailRow } from '../outbox/repo.ts';
 import { type TemplateName, type TemplateParams, isTemplateName, renderMail } from './templates.ts';
 
 export class MailError extends Error {
   override name = 'MailError';
 }
 
-export interface MailerOptions {
-  db: DB;
-  log: Logger;
+/** A message as sent and shown: rendered, whatever way it is stored. */
+export type OutboxRow = Omit<StoredMailRow, 'subject' | 'text_body' | 'params'> & { subject: string; text_body: string };
+
+export interface MailerOptions extends OutboxDeps {
   /** smtp:// or smtps:// URL; without it every message stays in the dev outbox. */
   smtpUrl?: string | undefined;
   from: string;
@@ -24,14 +22,17 @@ export interface MailerOptions {
   intervalMs?: number;
   /** After this many failed attempts a message is marked failed. */
   maxAttempts?: number;
+  /** Where registration mail and ticket links come from at delivery (the registrations capability). */
+  registrations?: RegistrationMailSource;
+  /** An event's calendar file as it is at delivery (the events capability). */
+  eventIcs?: (orgId: string, eventId: string) => string | undefined;
 }
 
 /**
  * A file sent with a message. `qrText` asks for a PNG QR code of that text, drawn at delivery so
  * the request that queued the mail does not pay for it; `eventIcs` ("<org id>/<event id>") asks
- * for the event's calendar file as it is at delivery, from the source given to provideEventIcs();
- * `ticketQr` ("<org id>/<registration id>") for a QR code of that registration's ticket link
- * then, from the source given to provideRegistrationMail().
+ * for the event's calendar file as it is at delivery (MailerOptions.eventIcs); `ticketQr`
+ * ("<org id>/<registration id>") for a QR code of that registration's ticket link then.
  */
 export interface MailAttachment {
   filename: string;
@@ -120,18 +121,11 @@ const registrationMailSchema = messageSchema.pick({ to: true, attachments: true 
 /** The stored parameters of a RegistrationMail: a reference, filled in at delivery. */
 const REGISTRATION_PARAM = '$registration';
 
-const BASE_RETRY_MS = 30_000;
-const MAX_RETRY_MS = 60 * 60_000;
 const DEFAULT_MAX_ATTEMPTS = 8;
 /** A claim outlives any single send (bounded by the SMTP timeouts below) with a wide margin. */
 const CLAIM_LEASE_MS = 10 * 60_000;
-const BATCH_SIZE = 10;
-const DEFAULT_INTERVAL_MS = 5_000;
 
-/** Delay before the next try after `failures` failed attempts: 30 s, 1 min, 2 min, … capped at 1 h. */
-export function retryDelayMs(failures: number): number {
-  return Math.min(MAX_RETRY_MS, BASE_RETRY_MS * 2 ** Math.max(0, failures - 1));
-}
+export { retryDelayMs } from '../outbox/outbox.ts';
 
 const TOKEN = /^[A-Z0-9_ -]{1,32}$/i;
 /**
@@ -175,64 +169,61 @@ function createSmtpTransport(url: string) {
 }
 type SmtpTransport = ReturnType<typeof createSmtpTransport>;
 
-const iso = (ms: number): string => new Date(ms).toISOString();
-
 /**
- * Outbox-first mail: callers only ever insert a row (in their own transaction); delivery,
- * retries and back-off happen here, off the request path. The technical log names a message by
- * its outbox id and template, never by address, subject or body.
+ * Mail: callers queue a row in their own transaction (the outbox); delivery, retries and back-off
+ * happen in the outbox loop, off the request path, and only for durable writes. The technical
+ * log names a message by its outbox id and template, never by address, subject or body.
  */
 export class Mailer {
-  private readonly log: Logger;
-  private readonly repo;
-  private readonly smtpUrl: string | undefined;
+  private readonly outbox: Outbox<StoredMailRow>;
   private readonly from: string;
-  private readonly messageIdDomain: string;
-  private readonly now: () => number;
-  private readonly intervalMs: number;
-  private readonly maxAttempts: number;
   private transport: SmtpTransport | undefined;
-  private readonly loop: OutboxLoop;
-  /** the connection's group sync, looked up when needed: the batcher is made after the mailer */
-  private readonly durable: () => DurableWrites | undefined;
-  private eventIcsSource: ((orgId: string, eventId: string) => string | undefined) | undefined;
-  private registrationSource: RegistrationMailSource | undefined;
 
-  constructor(opts: MailerOptions) {
-    this.log = opts.log;
-    this.repo = mailRepo(opts.db);
-    this.durable = () => durableWrites(opts.db);
-    this.smtpUrl = opts.smtpUrl;
+  constructor(private readonly opts: MailerOptions) {
     this.from = opts.from;
-    this.messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(opts.from)?.[1] ?? 'tessera.invalid';
-    this.now = opts.now;
-    this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
-    this.loop = new OutboxLoop(() => this.processOutbox(), this.intervalMs, (e: unknown) => {
-      // Not a message failure (those are handled per row): the database itself failed.
-      this.log.error({ error: e instanceof Error ? e.message : String(e) }, 'mail outbox batch failed');
-    });
-    this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  }
-
-  /** Where `eventIcs` attachments come from (the events capability, wired after this one). */
-  provideEventIcs(source: (orgId: string, eventId: string) => string | undefined): void {
-    this.eventIcsSource = source;
-  }
-
-  /** Where RegistrationMail parameters and `ticketQr` links come from (the events capability). */
-  provideRegistrationMail(source: RegistrationMailSource): void {
-    this.registrationSource = source;
+    const messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(opts.from)?.[1] ?? 'tessera.invalid';
+    const smtpUrl = opts.smtpUrl;
+    const channel: Channel<StoredMailRow> | undefined =
+      smtpUrl === undefined
+        ? undefined
+        : {
+            name: 'mail',
+            table: 'mail_outbox',
+            leaseMs: CLAIM_LEASE_MS,
+            maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+            ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+            describeError: describeSmtpError,
+            isPermanent,
+            logFields: (row) => ({ template: row.template }),
+            deliver: async (stored) => {
+              const row = this.rendered(stored);
+              this.transport ??= createSmtpTransport(smtpUrl);
+              await this.transport.sendMail({
+                from: this.from,
+                to: row.to_address,
+                subject: row.subject,
+                text: row.text_body,
+                ...(row.html_body !== null ? { html: row.html_body } : {}),
+                attachments: await this.renderAttachments(row.attachments),
+                // Stable per outbox row: if a crash makes us send twice, receivers can tell it is one mail.
+                messageId: `<${row.id}@${messageIdDomain}>`,
+                // RFC 3834: keeps vacation responders from answering automated mail.
+                headers: { 'Auto-Submitted': 'auto-generated' },
+              });
+              return null;
+            },
+          };
+    this.outbox = new Outbox(opts, 'mail_outbox', channel, 'no SMTP configured');
   }
 
   /** True when no SMTP server is configured: mail is kept for the instance owner to read. */
   get devMode(): boolean {
-    return this.smtpUrl === undefined;
+    return this.outbox.devMode;
   }
 
   /**
    * Queues one message and returns its outbox id. Inside an open transaction the row joins it,
-   * so a service call that rolls back sends nothing; delivery starts only after the commit
-   * because the loop runs on a later tick.
+   * so a service call that rolls back sends nothing.
    */
   enqueue(msg: OutgoingMail): string {
     const parsed = messageSchema.safeParse(msg);
@@ -262,40 +253,39 @@ export class Mailer {
 
   private store(
     m: { orgId?: string | null | undefined; template: string; to: string; attachments?: MailAttachment[] | undefined },
-    body: Pick<StoredOutboxRow, 'subject' | 'text_body' | 'html_body' | 'params'>,
+    body: Pick<StoredMailRow, 'subject' | 'text_body' | 'html_body' | 'params'>,
   ): string {
     // Time-ordered: outbox rows arrive in bursts (a registration rush) and the id is internal.
-    const id = timeOrderedId();
-    const at = iso(this.now());
-    const status = this.devMode ? 'dev' : 'queued';
-    this.repo.insert({
-      id,
-      org_id: m.orgId ?? null,
-      template: m.template,
-      to_address: m.to,
-      ...body,
-      attachments: JSON.stringify(m.attachments ?? []),
-      status,
-      next_attempt_at: at,
-      created_at: at,
-    });
-    if (status === 'dev') {
-      this.log.info({ mailId: id, template: m.template }, 'mail kept in dev outbox (no SMTP configured)');
-    } else {
-      this.loop.kick();
-    }
+    const id = timeOrderedId(this.opts.now());
+    this.outbox.enqueue({ id, org_id: m.orgId ?? null, template: m.template, to_address: m.to, ...body, attachments: JSON.stringify(m.attachments ?? []) }, { template: m.template });
     return id;
   }
 
+  /**
+   * Sends one message now, without the outbox: only for alerts about a state in which nothing can
+   * be written (a full disk, a failed sync). Without SMTP the technical log is all there is.
+   */
+  async sendNow(msg: OutgoingMail): Promise<boolean> {
+    if (this.opts.smtpUrl === undefined) return false;
+    this.transport ??= createSmtpTransport(this.opts.smtpUrl);
+    try {
+      await this.transport.sendMail({ from: this.from, to: msg.to, subject: msg.subject, text: msg.text, headers: { 'Auto-Submitted': 'auto-generated' } });
+      return true;
+    } catch (e) {
+      this.opts.log.error({ template: msg.template, error: describeSmtpError(e) }, 'direct mail failed');
+      return false;
+    }
+  }
+
   /** The message as it goes out: a template row is rendered from its parameters now. */
-  private rendered(row: StoredOutboxRow): OutboxRow {
+  private rendered(row: StoredMailRow): OutboxRow {
     const { params, ...rest } = row;
     if (params === null) return { ...rest, subject: rest.subject ?? '', text_body: rest.text_body ?? '' };
     if (!isTemplateName(row.template)) throw new MailError(`unknown mail template ${row.template}`);
     let values = JSON.parse(params) as Record<string, unknown>;
     const ref = values[REGISTRATION_PARAM];
     if (typeof ref === 'string') {
-      const found = this.registrationSource?.params(row.template, ...refParts(ref));
+      const found = this.opts.registrations?.params(row.template, ...refParts(ref));
       if (!found) throw new MailError('the registration this message is about no longer exists');
       values = found;
     }
@@ -309,12 +299,12 @@ export class Mailer {
     for (const a of list) {
       let content: Buffer;
       if (a.eventIcs !== undefined) {
-        const ics = this.eventIcsSource?.(...refParts(a.eventIcs));
+        const ics = this.opts.eventIcs?.(...refParts(a.eventIcs));
         // The event is gone: the mail still goes, without a calendar for it.
         if (ics === undefined) continue;
         content = Buffer.from(ics, 'utf8');
       } else if (a.qrText !== undefined || a.ticketQr !== undefined) {
-        const text = a.ticketQr !== undefined ? this.registrationSource?.ticketLink(...refParts(a.ticketQr)) : a.qrText;
+        const text = a.ticketQr !== undefined ? this.opts.registrations?.ticketLink(...refParts(a.ticketQr)) : a.qrText;
         if (text === undefined) continue;
         content = await QRCode.toBuffer(text, { type: 'png', errorCorrectionLevel: 'M', margin: 2, width: 320 });
       } else content = Buffer.from(a.content ?? '', 'utf8');
@@ -323,94 +313,35 @@ export class Mailer {
     return out;
   }
 
-  /**
-   * Delivers every due queued message and returns how many were sent. A failing message is
-   * rescheduled or marked failed; it never stops the others and never makes this throw.
-   */
-  async processOutbox(): Promise<number> {
-    if (this.smtpUrl === undefined) return 0;
-    this.transport ??= createSmtpTransport(this.smtpUrl);
-    const transport = this.transport;
-    // A row queued by a batched write is committed before it is on disk; mail it only once it is.
-    await this.durable()?.settled();
-    const requeued = this.repo.requeueExpiredClaims(iso(this.now()));
-    if (requeued > 0) this.log.warn({ count: requeued }, 'mail claims expired; messages queued again');
-    let sent = 0;
-    for (;;) {
-      const now = this.now();
-      const rows = this.repo.claimDue(iso(now), iso(now + CLAIM_LEASE_MS), BATCH_SIZE);
-      if (rows.length === 0) break;
-      const results = await Promise.all(rows.map((row) => this.deliver(transport, row)));
-      sent += results.filter(Boolean).length;
-      if (rows.length < BATCH_SIZE || this.loop.stopping) break;
-    }
-    return sent;
-  }
-
-  private async deliver(transport: SmtpTransport, stored: StoredOutboxRow): Promise<boolean> {
-    try {
-      const row = this.rendered(stored);
-      await transport.sendMail({
-        from: this.from,
-        to: row.to_address,
-        subject: row.subject,
-        text: row.text_body,
-        ...(row.html_body !== null ? { html: row.html_body } : {}),
-        attachments: await this.renderAttachments(row.attachments),
-        // Stable per outbox row: if a crash makes us send twice, receivers can tell it is one mail.
-        messageId: `<${row.id}@${this.messageIdDomain}>`,
-        // RFC 3834: keeps vacation responders from answering automated mail.
-        headers: { 'Auto-Submitted': 'auto-generated' },
-      });
-    } catch (e) {
-      this.recordFailure(stored, e);
-      return false;
-    }
-    this.repo.markSent(stored.id, iso(this.now()));
-    this.log.info({ mailId: stored.id, template: stored.template }, 'mail sent');
-    return true;
-  }
-
-  private recordFailure(row: Pick<OutboxRow, 'id' | 'attempts' | 'template'>, e: unknown): void {
-    const attempts = row.attempts + 1;
-    const error = describeSmtpError(e);
-    const now = this.now();
-    const giveUp = attempts >= this.maxAttempts || isPermanent(e);
-    this.repo.markAttemptFailed(row.id, {
-      status: giveUp ? 'failed' : 'queued',
-      attempts,
-      nextAt: iso(giveUp ? now : now + retryDelayMs(attempts)),
-      error,
-    });
-    const fields = { mailId: row.id, template: row.template, attempts, error };
-    if (giveUp) this.log.error(fields, 'mail delivery failed; giving up');
-    else this.log.warn(fields, 'mail delivery failed; will retry');
+  /** Delivers every due, durable message; returns how many were sent. */
+  processOutbox(): Promise<number> {
+    return this.outbox.process();
   }
 
   /** Starts the delivery loop. In dev mode there is nothing to deliver, so nothing starts. */
   start(): void {
-    if (!this.devMode) this.loop.start();
+    this.outbox.start();
   }
 
   /** Stops the loop and waits for a batch in progress. */
   async stop(): Promise<void> {
-    await this.loop.stop();
+    await this.outbox.stop();
     this.transport?.close();
     this.transport = undefined;
   }
 
   /** Messages kept because no SMTP server is configured, newest first, for the owner's admin page. */
   devOutbox(limit = 50): OutboxRow[] {
-    return this.repo.listByStatus('dev', Math.min(Math.max(1, Math.trunc(limit)), 500)).map((r) => this.shown(r));
+    return this.outbox.devRows(limit).map((r) => this.shown(r));
   }
 
   get(id: string): OutboxRow | undefined {
-    const row = this.repo.get(id);
+    const row = this.outbox.get(id);
     return row && this.shown(row);
   }
 
   /** Rendered for reading; a row that cannot be rendered says so instead of failing the page. */
-  private shown(row: StoredOutboxRow): OutboxRow {
+  private shown(row: StoredMailRow): OutboxRow {
     try {
       return this.rendered(row);
     } catch (e) {
@@ -419,13 +350,9 @@ export class Mailer {
     }
   }
 
-  /**
-   * Deletes sent, failed and dev messages older than `maxAgeMs`. Finished mail still holds
-   * addresses, names and one-time links, so it must not outlive its use; the retention job
-   * calls this. Queued and in-flight messages are never touched.
-   */
+  /** Deletes finished messages older than `maxAgeMs` (they hold addresses and one-time links). */
   purgeFinished(maxAgeMs: number): number {
-    return this.repo.purgeFinished(iso(this.now() - maxAgeMs));
+    return this.outbox.purgeFinished(maxAgeMs);
   }
 }
 

@@ -4,7 +4,6 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import {
   AuditPage,
-  type FlashMsg,
   InviteInvalid,
   InviteJoin,
   InviteRegister,
@@ -17,6 +16,7 @@ import {
   SettingsPage,
   TokensPage,
 } from '../../views/orgs.tsx';
+import type { FlashMsg } from '../../views/components.tsx';
 import { recentOrgAudit } from '../audit/org-trail.ts';
 import { routes } from '../http/access.ts';
 import { setSessionCookie } from '../http/cookies.ts';

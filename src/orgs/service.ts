@@ -5,6 +5,7 @@ import type { Result } from '../auth/service.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import { constantTimeEqual, hashToken, randomToken } from '../auth/token.ts';
 import type { DB } from '../db/open.ts';
+import type { Writer } from '../db/writer.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { ipAllowed } from './ip-allowlist.ts';
@@ -16,6 +17,7 @@ export const TOKEN_PREFIX = 'tsr';
 
 export interface OrgDeps {
   db: DB;
+  writer: Writer;
   audit: AuditLog;
   sessions: SessionService;
   mailer: Mailer;
@@ -33,13 +35,13 @@ export const allowlistOf = (org: OrgRow): string[] => JSON.parse(org.ip_allowlis
 
 /** Organizations, memberships, invitations, org policies and API tokens. */
 export class OrgService {
-  readonly repo;
+  private readonly repo;
   constructor(private readonly d: OrgDeps) {
     this.repo = orgsRepo(d.db);
   }
 
   private tx<T>(fn: () => T): T {
-    return this.d.db.transaction(fn).immediate();
+    return this.d.writer.tx(fn);
   }
 
   private iso(): string {

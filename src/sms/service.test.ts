@@ -8,7 +8,9 @@ import { tempDir } from '../../test/support/temp.ts';
 import { migrate } from '../db/migrate.ts';
 import { type DB, openDatabase, transaction } from '../db/open.ts';
 import { createLogger } from '../log.ts';
-import { smsOutboxRepo } from './repo.ts';
+import { Faults } from '../db/faults.ts';
+import { Writer } from '../db/writer.ts';
+import { type NewSmsRow, type SmsRow, outboxRepo } from '../outbox/repo.ts';
 import { TwilioCompatibleSender } from './sender.ts';
 import { SmsCodes, SmsError, SmsOutbox, type SmsOutboxOptions } from './service.ts';
 
@@ -28,6 +30,8 @@ afterAll(() => {
 
 let db: DB;
 let clock: number;
+let faults: Faults;
+let writer: Writer;
 let logLines: string[];
 let stubs: SmsStub[];
 let outboxes: SmsOutbox[];
@@ -37,6 +41,8 @@ beforeEach(() => {
   db = openDatabase(path.join(tempDir(), 'tessera.db'), { key: randomBytes(32), create: true });
   migrate(db);
   clock = START;
+  faults = new Faults(() => clock);
+  writer = new Writer(db, { faults });
   logLines = [];
   stubs = [];
   outboxes = [];
@@ -63,7 +69,7 @@ function outbox(opts: Partial<SmsOutboxOptions> = {}): SmsOutbox {
       logLines.push(line);
     },
   });
-  const o = new SmsOutbox({ db, log, now: () => clock, ...opts });
+  const o = new SmsOutbox({ db, log, now: () => clock, durability: writer, faults, ...opts });
   outboxes.push(o);
   return o;
 }
@@ -251,7 +257,7 @@ describe('SmsOutbox with a provider', () => {
 
     // A process that died after claiming: left alone until its 2-minute lease runs out.
     const crashed = a.enqueue(loginSms());
-    expect(smsOutboxRepo(db).claimDue(iso(clock), iso(clock + 2 * 60_000), 10)).toHaveLength(1);
+    expect(outboxRepo(db, 'sms_outbox').claimDue(iso(clock), iso(clock + 2 * 60_000), 0, 10)).toHaveLength(1);
     expect(await a.processOutbox()).toBe(0);
     clock += 2 * 60_000;
     expect(await a.processOutbox()).toBe(1);
@@ -316,7 +322,7 @@ describe('SmsOutbox with a provider', () => {
     const o = outbox({ sender: { send: () => Promise.reject(new SmsError('unused')) } });
     o.enqueue(loginSms());
     outbox().enqueue(loginSms());
-    new SmsCodes({ db, now: () => clock }).issue(ada, 'login');
+    new SmsCodes({ db, writer, now: () => clock }).issue(ada, 'login');
     db.prepare('DELETE FROM users WHERE id = ?').run(ada);
     expect(count('sms_outbox')).toBe(0);
     expect(count('sms_codes')).toBe(0);
@@ -324,7 +330,7 @@ describe('SmsOutbox with a provider', () => {
 
   it('refuses a number that is not E.164 at the database too', () => {
     const insert = () =>
-      smsOutboxRepo(db).insert({ id: 'x', user_id: null, purpose: 'p', to_number: '+1 415 555 0123', body: 'b', status: 'queued', next_attempt_at: iso(START), created_at: iso(START) });
+      outboxRepo<SmsRow, NewSmsRow>(db, 'sms_outbox').insert({ id: 'x', user_id: null, purpose: 'p', to_number: '+1 415 555 0123', body: 'b', status: 'queued', next_attempt_at: iso(START), created_at: iso(START), batch: 0 });
     expect(insert).toThrow(/CHECK constraint/);
     expect(() => db.prepare('UPDATE users SET phone = ? WHERE id = ?').run('004144668', ada)).toThrow(/CHECK constraint/);
     db.prepare('UPDATE users SET phone = ? WHERE id = ?').run(ADA_PHONE, ada);
@@ -366,7 +372,7 @@ describe('SmsOutbox without a provider (dev mode)', () => {
 });
 
 describe('SmsCodes', () => {
-  const codes = () => new SmsCodes({ db, now: () => clock });
+  const codes = () => new SmsCodes({ db, writer, now: () => clock });
 
   it('issues 6 digits, stores only a hash, and accepts the code exactly once', () => {
     const c = codes();

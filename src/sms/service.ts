@@ -1,22 +1,19 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { OutboxLoop } from '../mail/outbox-loop.ts';
 import { constantTimeEqual, hashToken } from '../auth/token.ts';
-import { type DB, transaction } from '../db/open.ts';
-import type { Logger } from '../log.ts';
-import { retryDelayMs } from '../mail/service.ts';
+import type { DB } from '../db/open.ts';
+import type { Writer } from '../db/writer.ts';
+import { type Channel, Outbox, type OutboxDeps } from '../outbox/outbox.ts';
+import type { SmsRow } from '../outbox/repo.ts';
 import { e164Schema } from './phone.ts';
-import { type SmsOutboxRow, smsCodesRepo, smsOutboxRepo } from './repo.ts';
+import { smsCodesRepo } from './repo.ts';
 import { SmsError, type SmsSender } from './sender.ts';
 
 export { SmsError };
 
-export interface SmsOutboxOptions {
-  db: DB;
-  log: Logger;
+export interface SmsOutboxOptions extends OutboxDeps {
   /** The provider; without one every message stays in the dev outbox. */
   sender?: SmsSender | undefined;
-  now: () => number;
   /** How often the loop looks for due messages when nothing kicks it. */
   intervalMs?: number;
   /** After this many failed attempts a message is marked failed. */
@@ -55,10 +52,6 @@ const DEFAULT_MAX_ATTEMPTS = 4;
 const DEFAULT_MAX_AGE_MS = 10 * 60_000;
 /** A claim outlives any single send (15 s fetch timeout) with a wide margin. */
 const CLAIM_LEASE_MS = 2 * 60_000;
-const BATCH_SIZE = 10;
-const DEFAULT_INTERVAL_MS = 5_000;
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 function invalid(what: string, error: z.ZodError): SmsError {
   const issue = error.issues[0];
@@ -72,129 +65,77 @@ function invalid(what: string, error: z.ZodError): SmsError {
  * log names a message by outbox id and purpose, never by number, body or code.
  */
 export class SmsOutbox {
-  private readonly log: Logger;
-  private readonly repo;
-  private readonly sender: SmsSender | undefined;
-  private readonly now: () => number;
-  private readonly intervalMs: number;
-  private readonly maxAttempts: number;
-  private readonly maxAgeMs: number;
-  private readonly loop: OutboxLoop;
+  private readonly outbox: Outbox<SmsRow>;
 
   constructor(opts: SmsOutboxOptions) {
-    this.log = opts.log;
-    this.repo = smsOutboxRepo(opts.db);
-    this.sender = opts.sender;
-    this.now = opts.now;
-    this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
-    this.loop = new OutboxLoop(() => this.processOutbox(), this.intervalMs, (e: unknown) => {
-      // Not a message failure (those are handled per row): the database itself failed.
-      this.log.error({ error: e instanceof Error ? e.message : String(e) }, 'sms outbox batch failed');
-    });
-    this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    this.maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    const sender = opts.sender;
+    const channel: Channel<SmsRow> | undefined =
+      sender === undefined
+        ? undefined
+        : {
+            name: 'sms',
+            table: 'sms_outbox',
+            leaseMs: CLAIM_LEASE_MS,
+            maxAttempts: opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+            maxAgeMs: opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS,
+            ...(opts.intervalMs !== undefined ? { intervalMs: opts.intervalMs } : {}),
+            // Only our own SmsError messages are known to be free of numbers and bodies.
+            describeError: (e) => (e instanceof SmsError ? e.message : 'sender error'),
+            isPermanent: (e) => e instanceof SmsError && e.permanent,
+            logFields: (row) => ({ purpose: row.purpose }),
+            deliver: async (row) => (await sender.send(row.to_number, row.body)).providerId,
+          };
+    this.outbox = new Outbox(opts, 'sms_outbox', channel, 'no SMS provider configured');
   }
 
   /** True when no provider is configured: messages are kept for the instance owner to read. */
   get devMode(): boolean {
-    return this.sender === undefined;
+    return this.outbox.devMode;
   }
 
   /**
    * Queues one SMS and returns its outbox id. Inside an open transaction the row joins it, so an
-   * action that rolls back sends nothing; delivery starts on a later tick, after the commit.
+   * action that rolls back sends nothing.
    */
   enqueue(msg: OutgoingSms): string {
     const parsed = smsSchema.safeParse(msg);
     if (!parsed.success) throw invalid('sms', parsed.error);
     const m = parsed.data;
     const id = randomUUID();
-    const at = iso(this.now());
-    const status = this.devMode ? 'dev' : 'queued';
-    this.repo.insert({ id, user_id: m.userId ?? null, purpose: m.purpose, to_number: m.to, body: m.body, status, next_attempt_at: at, created_at: at });
-    if (status === 'dev') {
-      this.log.info({ smsId: id, purpose: m.purpose }, 'sms kept in dev outbox (no SMS provider configured)');
-    } else {
-      this.loop.kick();
-    }
+    this.outbox.enqueue({ id, user_id: m.userId ?? null, purpose: m.purpose, to_number: m.to, body: m.body }, { purpose: m.purpose });
     return id;
   }
 
-  /**
-   * Delivers every due queued message and returns how many were sent. A failing message is
-   * rescheduled or marked failed; it never stops the others and never makes this throw.
-   */
-  async processOutbox(): Promise<number> {
-    const sender = this.sender;
-    if (sender === undefined) return 0;
-    const requeued = this.repo.requeueExpiredClaims(iso(this.now()));
-    if (requeued > 0) this.log.warn({ count: requeued }, 'sms claims expired; messages queued again');
-    for (const stale of this.repo.expireStale(iso(this.now() - this.maxAgeMs))) {
-      this.log.error({ smsId: stale.id, purpose: stale.purpose }, 'sms too old to send; giving up');
-    }
-    let sent = 0;
-    for (;;) {
-      const now = this.now();
-      const rows = this.repo.claimDue(iso(now), iso(now + CLAIM_LEASE_MS), BATCH_SIZE);
-      if (rows.length === 0) break;
-      const results = await Promise.all(rows.map((row) => this.deliver(sender, row)));
-      sent += results.filter(Boolean).length;
-      if (rows.length < BATCH_SIZE || this.loop.stopping) break;
-    }
-    return sent;
-  }
-
-  private async deliver(sender: SmsSender, row: SmsOutboxRow): Promise<boolean> {
-    let providerId: string;
-    try {
-      ({ providerId } = await sender.send(row.to_number, row.body));
-    } catch (e) {
-      this.recordFailure(row, e);
-      return false;
-    }
-    this.repo.markSent(row.id, iso(this.now()), providerId);
-    this.log.info({ smsId: row.id, purpose: row.purpose, providerId }, 'sms sent');
-    return true;
-  }
-
-  private recordFailure(row: SmsOutboxRow, e: unknown): void {
-    const attempts = row.attempts + 1;
-    // Only our own SmsError messages are known to be free of numbers and bodies.
-    const error = e instanceof SmsError ? e.message : 'sender error';
-    const now = this.now();
-    const giveUp = attempts >= this.maxAttempts || (e instanceof SmsError && e.permanent);
-    this.repo.markAttemptFailed(row.id, { status: giveUp ? 'failed' : 'queued', attempts, nextAt: iso(giveUp ? now : now + retryDelayMs(attempts)), error });
-    const fields = { smsId: row.id, purpose: row.purpose, attempts, error };
-    if (giveUp) this.log.error(fields, 'sms delivery failed; giving up');
-    else this.log.warn(fields, 'sms delivery failed; will retry');
+  /** Delivers every due, durable message; returns how many were sent. */
+  processOutbox(): Promise<number> {
+    return this.outbox.process();
   }
 
   /** Starts the delivery loop. In dev mode there is nothing to deliver, so nothing starts. */
   start(): void {
-    if (!this.devMode) this.loop.start();
+    this.outbox.start();
   }
 
   /** Stops the loop and waits for a batch in progress. */
-  async stop(): Promise<void> {
-    await this.loop.stop();
+  stop(): Promise<void> {
+    return this.outbox.stop();
   }
 
   /** Messages kept because no provider is configured, newest first, for the owner's admin page. */
-  devOutbox(limit = 50): SmsOutboxRow[] {
-    return this.repo.listByStatus('dev', Math.min(Math.max(1, Math.trunc(limit)), 500));
+  devOutbox(limit = 50): SmsRow[] {
+    return this.outbox.devRows(limit);
   }
 
-  get(id: string): SmsOutboxRow | undefined {
-    return this.repo.get(id);
+  get(id: string): SmsRow | undefined {
+    return this.outbox.get(id);
   }
 
   /**
    * Deletes sent, failed and dev messages older than `maxAgeMs` (they still hold phone numbers,
-   * and dev and failed ones their codes); the retention job calls this. Queued and in-flight
-   * messages are never touched.
+   * and dev and failed ones their codes). Queued and in-flight messages are never touched.
    */
   purgeFinished(maxAgeMs: number): number {
-    return this.repo.purgeFinished(iso(this.now() - maxAgeMs));
+    return this.outbox.purgeFinished(maxAgeMs);
   }
 }
 
@@ -202,6 +143,7 @@ export type SmsCodeResult = 'ok' | 'invalid' | 'expired' | 'too-many';
 
 export interface SmsCodesOptions {
   db: DB;
+  writer: Writer;
   now: () => number;
 }
 
@@ -226,12 +168,12 @@ function hashCode(userId: string, purpose: string, code: string): Buffer {
  * often codes may be issued (each new one brings 5 new guesses) is the caller's throttle.
  */
 export class SmsCodes {
-  private readonly db: DB;
+  private readonly writer: Writer;
   private readonly repo;
   private readonly now: () => number;
 
   constructor(opts: SmsCodesOptions) {
-    this.db = opts.db;
+    this.writer = opts.writer;
     this.repo = smsCodesRepo(opts.db);
     this.now = opts.now;
   }
@@ -244,7 +186,7 @@ export class SmsCodes {
     // randomInt draws from the CSPRNG without modulo bias; leading zeros are kept.
     const code = String(randomInt(1_000_000)).padStart(6, '0');
     const t = this.now();
-    transaction(this.db, () => {
+    this.writer.tx(() => {
       this.repo.retireUnused(userId, purpose);
       this.repo.insert({ id: randomUUID(), user_id: userId, purpose, code_hash: hashCode(userId, purpose, code), created_at: t, expires_at: t + ttlMs });
     });
@@ -259,7 +201,7 @@ export class SmsCodes {
   verify(userId: string, purpose: string, code: string): SmsCodeResult {
     // People type "123 456" or "123-456", sometimes with full-width digits.
     const typed = code.normalize('NFKC').replace(/[\s-]/g, '');
-    return transaction(this.db, (): SmsCodeResult => {
+    return this.writer.tx((): SmsCodeResult => {
       const row = this.repo.current(userId, purpose);
       if (!row) return 'invalid';
       const now = this.now();

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { systemContext } from '../../src/audit/service.ts';
 import { hashPassword } from '../../src/auth/password.ts';
-import type { UserRow } from '../../src/auth/repo.ts';
+import { type UserRow, authRepo } from '../../src/auth/repo.ts';
 import { generateTotpSecret, totpCodeAt } from '../../src/auth/totp.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
-import type { OrgRow } from '../../src/orgs/repo.ts';
+import { type OrgRow, orgsRepo } from '../../src/orgs/repo.ts';
 import { Client } from './client.ts';
 import { PERSON_SURNAME } from './people.ts';
 import type { TestServer } from './server.ts';
@@ -39,8 +39,8 @@ export async function createUser(s: TestServer, opts: { email: string; name?: st
   let totpSecret: string | null = null;
   if (opts.totp) {
     totpSecret = generateTotpSecret();
-    ctx.auth.repo.setPendingTotp(id, totpSecret);
-    ctx.auth.repo.enableTotp(id, new Date(ctx.now()).toISOString(), 0);
+    authRepo(ctx.db).setPendingTotp(id, totpSecret);
+    authRepo(ctx.db).enableTotp(id, new Date(ctx.now()).toISOString(), 0);
   }
   return { user: ctx.auth.user(id)!, password, totpSecret };
 }
@@ -52,7 +52,7 @@ export function createOrg(s: TestServer, owner: UserRow, slug: string, name = `O
 }
 
 export function addMember(s: TestServer, org: OrgRow, user: UserRow, role: OrgRole): void {
-  s.ctx.orgs.repo.insertMembership({ org_id: org.id, user_id: user.id, role, event_scope: null, created_at: new Date().toISOString() });
+  orgsRepo(s.ctx.db).insertMembership({ org_id: org.id, user_id: user.id, role, event_scope: null, created_at: new Date().toISOString() });
 }
 
 /** A client holding a fully signed-in session for the user (no HTTP login round trip). */

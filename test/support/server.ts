@@ -5,6 +5,7 @@ import type { Hono } from 'hono';
 import { type SettingName, loadConfig } from '../../src/config/config.ts';
 import { type RunningServer, startServer } from '../../src/http/server.ts';
 import type { AppEnv } from '../../src/http/types.ts';
+import type { SyncFn } from '../../src/db/writer.ts';
 import { afterAll, beforeAll } from 'vitest';
 import { type SmtpSink, startSmtpSink } from './smtp-sink.ts';
 import { tempDir, writeKeyFile } from './temp.ts';
@@ -22,7 +23,7 @@ let counter = 0;
 /** A real Tessera on 127.0.0.1 with a fresh encrypted data dir and its own key file. */
 export async function startTestServer(
   flags: Partial<Record<SettingName, unknown>> = {},
-  opts: { extendApp?: (app: Hono<AppEnv>) => void; now?: () => number; dir?: string } = {},
+  opts: { extendApp?: (app: Hono<AppEnv>) => void; now?: () => number; dir?: string; walSync?: SyncFn } = {},
 ): Promise<TestServer> {
   const dir = opts.dir ?? tempDir();
   const keyFile = path.join(dir, 'master.key');
@@ -40,6 +41,7 @@ export async function startTestServer(
     announce: (l) => announced.push(l),
     extendApp: opts.extendApp,
     now: opts.now,
+    ...(opts.walSync ? { walSync: opts.walSync } : {}),
   });
   return { ...server, dir, dataDir, keyFile, logFile, announced };
 }

@@ -1,6 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
-import { type AnswerValue, type Answers, answerText } from './fields.ts';
-import type { EventRow, FieldRow, RegistrationRow } from './repo.ts';
+import { type AnswerValue, type Answers, answerText } from '../events/fields.ts';
+import type { EventRow, FieldRow } from '../events/repo.ts';
+import type { RegistrationRow } from './repo.ts';
 
 /** Rows per written chunk: big enough to keep syscalls few, small enough to keep memory flat. */
 const CHUNK_ROWS = 200;

@@ -3,28 +3,14 @@ import { type Context, Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import {
-  type AnswerFilterGroup,
-  AttendeeDetailPage,
-  AttendeeResults,
-  AttendeesPage,
-  CheckinCard,
-  CheckinCounts,
-  CheckinCountsOob,
-  CheckinPage,
-  CheckinResults,
-  type ListState,
-  MessagePage,
-  checkinCard,
-  eventBase,
-  formValuesOf,
-  listQuery,
-  statuses,
-} from '../../views/attendees.tsx';
-import type { FlashMsg } from '../../views/orgs.tsx';
+import { AttendeeDetailPage } from '../../views/registrations/detail.tsx';
+import { formValuesOf } from '../../views/registrations/answers.tsx';
+import { CheckinCard, CheckinCounts, CheckinCountsOob, CheckinPage, CheckinResults } from '../../views/registrations/checkin.tsx';
+import { AttendeeResults, AttendeesPage } from '../../views/registrations/list.tsx';
+import { MessagePage } from '../../views/registrations/message.tsx';
+import { type AnswerFilterGroup, type ListState, eventBase, listQuery, statuses } from '../../views/registrations/shared.tsx';
+import type { FlashMsg } from '../../views/components.tsx';
 import type { AuditContext } from '../audit/service.ts';
-import { Throttle, type ThrottleRules } from '../auth/throttle.ts';
-import type { DB } from '../db/open.ts';
 import { routes } from '../http/access.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
@@ -33,10 +19,11 @@ import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import { type Permission, roleHas } from '../orgs/permissions.ts';
-import { exportColumns, exportFileName, streamCsv, streamJson } from './export.ts';
-import { fieldOptions } from './fields.ts';
-import { loadEvent } from './load.ts';
-import type { AttendeeFilter, EventRow, FieldRow, RegistrationRow } from './repo.ts';
+import { fieldOptions } from '../events/fields.ts';
+import { loadEvent } from '../events/load.ts';
+import type { EventRow, FieldRow } from '../events/repo.ts';
+import { exportFileName, streamCsv, streamJson } from './export.ts';
+import type { AttendeeFilter, RegistrationRow } from './repo.ts';
 
 type C = Context<AppEnv>;
 
@@ -109,27 +96,6 @@ const roleOf = (c: C) => {
 const can = (c: C, p: Permission) => roleHas(roleOf(c), p);
 const actx = (c: C): AuditContext => auditCtx(c, c.get('org').id);
 
-// ---- bulk message throttle ----------------------------------------------------------------------
-
-/** One bulk message per event per minute: the auth throttle's table with a fixed 60 s delay. */
-const bulkRules: ThrottleRules = { freeFailures: 0, baseDelayMs: 60_000, maxDelayMs: 60_000, lockAfter: Number.MAX_SAFE_INTEGER, lockMs: 0 };
-const throttles = new WeakMap<DB, Throttle>();
-function bulkThrottle(db: DB, now: () => number): Throttle {
-  let t = throttles.get(db);
-  if (!t) {
-    t = new Throttle(db, now);
-    throttles.set(db, t);
-  }
-  return t;
-}
-
-/** How many attendees a bulk message with this filter reaches (the service skips cancelled ones). */
-function recipientCount(c: C, e: EventRow, f: AttendeeFilter): number {
-  const regs = c.get('app').registrations;
-  const total = regs.list(e, f, 1, 1).total;
-  return f.status ? total : total - regs.list(e, { ...f, status: 'cancelled' }, 1, 1).total;
-}
-
 const detailFlashes: Record<string, FlashMsg> = {
   saved: { kind: 'ok', text: 'Changes saved.' },
   cancelled: { kind: 'ok', text: 'Registration cancelled. The attendee was emailed; a waiting-list seat was offered if one was freed.' },
@@ -154,7 +120,7 @@ export function attendeeRoutes(): Hono<AppEnv> {
   /** withEvent, plus the registration named in the path: 404 when it is not one of this event's. */
   const withRegistration = <T,>(c: C, fn: (e: EventRow, reg: RegistrationRow) => T) =>
     withEvent(c, (e) => {
-      const reg = regOr404(c, (id) => c.get('app').registrations.get(e, id));
+      const reg = regOr404(c, (id) => c.get('app').attendees.get(e, id));
       return reg ? fn(e, reg) : noReg(c);
     });
 
@@ -165,18 +131,14 @@ export function attendeeRoutes(): Hono<AppEnv> {
       const ctx = c.get('app');
       const fields = ctx.events.fields(e);
       const { state, filter } = readFilter(c.req.query(), fields);
-      const total = ctx.registrations.list(e, filter, 1, 1).total;
-      const pages = Math.max(1, Math.ceil(total / PAGE_SIZE));
-      const page = Math.min(pageSchema.parse(c.req.query('page')), pages);
-      const { rows } = ctx.registrations.list(e, filter, page, PAGE_SIZE);
-      ctx.audit.record(actx(c), 'attendee.listed', { type: 'event', id: e.id }, 'success', { filter: auditFilter(state), page, results: total });
+      const { rows, total, page } = ctx.attendees.list(e, filter, pageSchema.parse(c.req.query('page')), PAGE_SIZE, actx(c), auditFilter(state));
       const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write') };
       c.header('Vary', 'HX-Request');
       if (wantsPartial(c)) return c.html(<AttendeeResults {...results} />);
       const done = c.req.query('done');
       const n = z.coerce.number().int().min(0).catch(0).parse(c.req.query('n'));
       const flash: FlashMsg | undefined = done === 'messaged' ? { kind: 'ok', text: `Message queued for ${n} attendee${n === 1 ? '' : 's'}.` } : undefined;
-      const c0 = ctx.registrations.counts(e);
+      const c0 = ctx.attendees.counts(e);
       return render(
         c,
         `Attendees · ${e.title}`,
@@ -191,7 +153,7 @@ export function attendeeRoutes(): Hono<AppEnv> {
     render(
       c,
       `Message attendees · ${e.title}`,
-      <MessagePage csrf={c.get('csrfToken')} org={c.get('org')} event={e} state={state} filterSummary={describeFilter(state)} recipients={recipientCount(c, e, filter)} {...extra} />,
+      <MessagePage csrf={c.get('csrfToken')} org={c.get('org')} event={e} state={state} filterSummary={describeFilter(state)} recipients={c.get('app').attendees.recipientCount(e, filter)} {...extra} />,
       status,
     );
 
@@ -225,24 +187,10 @@ export function attendeeRoutes(): Hono<AppEnv> {
     const { state, filter } = readFilter(body as Record<string, unknown>, ctx.events.fields(e));
     if (!form.ok) return messagePage(c, e, state, filter, { errors: form.errors, values: form.values }, 400);
     const values = { subject: form.data.subject, body: form.data.body };
-    const key = `bulk-message:${e.id}`;
-    const throttle = bulkThrottle(ctx.db, ctx.now);
-    const outcome = ctx.db
-      .transaction((): { ok: true; n: number } | { ok: false; status: ContentfulStatusCode; text: string } => {
-        const v = throttle.check(key);
-        if (!v.allowed) {
-          ctx.audit.record(actx(c), 'attendee.message_throttled', { type: 'event', id: e.id }, 'denied');
-          return { ok: false, status: 429, text: `A message was already sent to this event's attendees in the last minute. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then send again.` };
-        }
-        if (recipientCount(c, e, filter) === 0) return { ok: false, status: 400, text: 'No attendee matches this filter: nothing was sent.' };
-        const n = ctx.registrations.message(e, filter, form.data.subject, form.data.body, actx(c));
-        throttle.fail(key, bulkRules);
-        return { ok: true, n };
-      })
-      .immediate();
+    const outcome = ctx.attendees.message(e, filter, form.data.subject, form.data.body, actx(c));
     if (!outcome.ok) {
-      if (outcome.status === 429) c.header('Retry-After', '60');
-      return messagePage(c, e, state, filter, { flash: { kind: 'error', text: outcome.text }, values }, outcome.status);
+      if (outcome.error === 'throttled') c.header('Retry-After', String(outcome.retryAfterS));
+      return messagePage(c, e, state, filter, { flash: { kind: 'error', text: outcome.message }, values }, outcome.error === 'throttled' ? 429 : 400);
     }
     const back = new URLSearchParams(listQuery(state));
     back.set('done', 'messaged');
@@ -263,30 +211,13 @@ export function attendeeRoutes(): Hono<AppEnv> {
         const statusQ = c.req.query('status') ?? '';
         const status = statusQ === '' ? undefined : statusSchema.safeParse(statusQ).data;
         if (statusQ !== '' && !status) return errorResponse(c, 400, 'Unknown status', 'Choose one of the listed statuses.');
-        const cols = exportColumns(fields, chosen);
-        const sensitive = cols.some((col) => col.field?.sensitive === 1);
-        if (sensitive) {
+        const fieldSensitive = (chosen ?? []).some((k) => fields.find((f) => f.key === k)?.sensitive === 1);
+        if (fieldSensitive) {
           // Taking sensitive answers out of the system in bulk needs a freshly confirmed identity.
           const redirect = requireRecentAuth(c, `${c.req.path}?${new URL(c.req.url).searchParams.toString()}`);
           if (redirect) return redirect;
         }
-        // Ids only, read in one synchronous pass: an open SQLite iterator would block every other
-        // statement on this connection while the response is being written to a slow client.
-        const ids: string[] = [];
-        for (const reg of ctx.registrations.repo.iterateAttendees(e.org_id, e.id, status ? { status } : {})) ids.push(reg.id);
-        ctx.audit.record(actx(c), 'attendee.exported', { type: 'event', id: e.id }, 'success', {
-          format,
-          fields: cols.filter((col) => col.field).map((col) => col.key),
-          sensitive,
-          status: status ?? null,
-          rows: ids.length,
-        });
-        const rows = function* () {
-          for (const id of ids) {
-            const reg = ctx.registrations.get(e, id);
-            if (reg) yield reg;
-          }
-        };
+        const { columns: cols, rows } = ctx.attendees.export(e, fields, { chosen, status, format }, actx(c));
         c.header('Content-Type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8');
         c.header('Content-Disposition', `attachment; filename="${exportFileName(e, format, ctx.now())}"`);
         c.header('Cache-Control', 'no-store');
@@ -320,15 +251,11 @@ export function attendeeRoutes(): Hono<AppEnv> {
   /** Viewing the record is audited; revealing its sensitive answers is a second, separate entry. */
   const auditedView = (c: C, e: EventRow, reveal: boolean): RegistrationRow | undefined => {
     const ctx = c.get('app');
-    const reg = regOr404(c, (id) => ctx.registrations.view(e, id, actx(c)));
-    const keys = ctx.events
+    const fields = ctx.events
       .fields(e)
       .filter((f) => f.sensitive && !f.builtin)
       .map((f) => f.key);
-    if (reg && reveal && keys.length > 0) {
-      ctx.audit.record(actx(c), 'attendee.sensitive_revealed', { type: 'registration', id: reg.id }, 'success', { event: e.id, fields: keys });
-    }
-    return reg;
+    return regOr404(c, (id) => ctx.attendees.view(e, id, actx(c), reveal ? { fields } : undefined));
   };
 
   r.get(`${EV}/attendees/:regId`, org('attendees.read'), (c) =>
@@ -368,8 +295,8 @@ export function attendeeRoutes(): Hono<AppEnv> {
   r.post(`${EV}/attendees/:regId/cancel`, org('attendees.write'), (c) =>
     withRegistration(c, (e, reg) => {
       const ctx = c.get('app');
-      if (reg.status === 'cancelled') return detailPage(c, e, auditedView(c, e, false) ?? reg, false, { flash: { kind: 'error', text: 'This registration was already cancelled.' } }, 409);
-      ctx.registrations.cancel(e, reg, actx(c), 'organizer');
+      const res = ctx.registrations.cancel(e, reg, actx(c), 'organizer');
+      if (!res.ok) return detailPage(c, e, auditedView(c, e, false) ?? reg, false, { flash: { kind: 'error', text: res.message } }, 409);
       return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=cancelled`, 303);
     }),
   );
@@ -385,9 +312,12 @@ export function attendeeRoutes(): Hono<AppEnv> {
   // ---- check-in desk ---------------------------------------------------------------------------------
 
   const qSchema = z.string().trim().max(200).refine(noControl).catch('');
-  const lookupCards = (c: C, e: EventRow, q: string) => (q ? c.get('app').registrations.lookup(e, q).map(checkinCard) : []);
+  const lookupCards = (c: C, e: EventRow, q: string) => {
+    const attendees = c.get('app').attendees;
+    return q ? attendees.lookup(e, q).map((reg) => attendees.card(reg)) : [];
+  };
   const checkinCounts = (c: C, e: EventRow) => {
-    const n = c.get('app').registrations.counts(e);
+    const n = c.get('app').attendees.counts(e);
     return { checkedIn: n.checkedIn, confirmed: n.confirmed };
   };
   const checkinPage = (c: C, e: EventRow, q: string, message?: { id: string; flash: FlashMsg }, status: ContentfulStatusCode = 200) =>
@@ -422,13 +352,13 @@ export function attendeeRoutes(): Hono<AppEnv> {
         const ctx = c.get('app');
         const form = await parseForm(c, z.object({ q: z.string().optional() }).loose());
         const q = qSchema.parse(form.ok ? form.data.q : '');
-        const res = undo && !reg.checked_in_at ? { ok: false as const, message: 'This attendee is not checked in.' } : ctx.registrations.checkIn(e, reg, undo, actx(c));
-        const after = ctx.registrations.get(e, reg.id) ?? reg;
+        const res = ctx.attendees.checkIn(e, reg.id, undo, actx(c));
+        const after = ctx.attendees.get(e, reg.id) ?? reg;
         const flash: FlashMsg = res.ok ? { kind: 'ok', text: undo ? 'Check-in undone.' : `Checked in: ${after.name || after.attendee_code}.` } : { kind: 'error', text: res.message };
         if (wantsPartial(c)) {
           return c.html(
             <>
-              <CheckinCard org={c.get('org')} event={e} card={checkinCard(after)} csrf={c.get('csrfToken')} q={q} message={flash} />
+              <CheckinCard org={c.get('org')} event={e} card={ctx.attendees.card(after)} csrf={c.get('csrfToken')} q={q} message={flash} />
               <CheckinCountsOob {...checkinCounts(c, e)} />
             </>,
             res.ok ? 200 : 409,

@@ -1,0 +1,255 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditContext, AuditLog } from '../audit/service.ts';
+import type { Result } from '../auth/service.ts';
+import { randomCode } from '../db/ids.ts';
+import type { DB } from '../db/open.ts';
+import type { Writer } from '../db/writer.ts';
+import { type Answers, type CompiledForm, type ParsedRegistration, compileForm, parseAnswers } from '../events/fields.ts';
+import { ReadCache } from '../events/read-cache.ts';
+import type { EventRow, FieldRow } from '../events/repo.ts';
+import type { MailAttachment, Mailer } from '../mail/service.ts';
+import type { TemplateName } from '../mail/templates.ts';
+import type { AttendeeLinks } from './links.ts';
+import { type AttendeeFilter, type RegistrationRow, registrationsRepo } from './repo.ts';
+
+/** The status mail each registration status gets. */
+const STATUS_TEMPLATES = {
+  confirmed: 'registrationConfirmed',
+  waitlisted: 'registrationWaitlisted',
+  pending: 'registrationPending',
+  cancelled: 'registrationCancelled',
+} as const satisfies Record<RegistrationRow['status'], TemplateName>;
+
+/** 32 characters without look-alikes (no I, O, 0, 1): 8 of them are 40 random bits. */
+const CODE_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const CODE_LENGTH = 8;
+
+export interface RegistrationDeps {
+  db: DB;
+  writer: Writer;
+  audit: AuditLog;
+  mailer: Pick<Mailer, 'enqueueForRegistration' | 'enqueueTemplate'>;
+  links: AttendeeLinks;
+  now: () => number;
+  /** the event as it is now, and its form (the events capability) */
+  events: { eventById(orgId: string, eventId: string): EventRow | undefined; fieldsOf(orgId: string, eventId: string): FieldRow[] };
+}
+
+export type RegisterError = 'closed' | 'not-open' | 'full' | 'duplicate' | 'invalid';
+type RegisterFailure = { ok: false; error: RegisterError; message: string; errors?: Record<string, string> };
+export type RegisterResult = { ok: true; reg: RegistrationRow } | RegisterFailure;
+
+/**
+ * Registering, the waiting list and what the attendee does with their link. Capacity is decided
+ * inside one write transaction, so concurrent registrations can never oversell; freed seats go
+ * to the waiting list in order. The organizer's side (list, message, export, check-in) is in
+ * attendees.ts.
+ */
+export class RegistrationService {
+  private readonly repo;
+  private readonly confirmedCache;
+  private readonly forms = new Map<string, CompiledForm>();
+
+  constructor(private readonly d: RegistrationDeps) {
+    this.repo = registrationsRepo(d.db);
+    this.confirmedCache = new ReadCache<number>(d.db);
+  }
+
+  private iso(): string {
+    return new Date(this.d.now()).toISOString();
+  }
+
+  private attendeeCtx(ctx: AuditContext, reg: Pick<RegistrationRow, 'id' | 'org_id'>): AuditContext {
+    return { ...ctx, actor: { type: 'attendee', id: reg.id }, orgId: reg.org_id };
+  }
+
+  registrationOpen(e: EventRow): { ok: true } | { ok: false; error: 'closed' | 'not-open'; message: string } {
+    const t = this.d.now();
+    if (e.status !== 'published' || (e.registration_closes_at && Date.parse(e.registration_closes_at) <= t)) return { ok: false, error: 'closed', message: 'Registration for this event is closed.' };
+    if (e.registration_opens_at && Date.parse(e.registration_opens_at) > t) return { ok: false, error: 'not-open', message: `Registration opens ${new Date(e.registration_opens_at).toUTCString()}.` };
+    return { ok: true };
+  }
+
+  /** A fresh random attendee code, unique within the event (call inside the write transaction). */
+  private newCode(e: EventRow): string {
+    for (;;) {
+      const code = randomCode(CODE_ALPHABET, CODE_LENGTH);
+      if (!this.repo.codeTaken(e.org_id, e.id, code)) return code;
+    }
+  }
+
+  /** Whether a seat is free right now (call inside the write transaction). */
+  private seatFree(e: EventRow): boolean {
+    return e.capacity === null || this.repo.countConfirmed(e.org_id, e.id) < e.capacity;
+  }
+
+  /** The event's form, compiled once per version (form changes bump the event's updated_at). */
+  private form(e: EventRow): CompiledForm {
+    const key = `${e.id}|${e.updated_at}`;
+    let f = this.forms.get(key);
+    if (!f) {
+      if (this.forms.size > 200) this.forms.clear();
+      f = compileForm(this.d.events.fieldsOf(e.org_id, e.id));
+      this.forms.set(key, f);
+    }
+    return f;
+  }
+
+  /** Validation outside the transaction: only a well-formed submission reaches the writer. */
+  private prepare(e: EventRow, raw: Record<string, unknown>): { fail: RegisterFailure } | { parsed: ParsedRegistration } {
+    const open = this.registrationOpen(e);
+    if (!open.ok) return { fail: open };
+    const parsed = parseAnswers(this.form(e), raw, () => this.iso());
+    if (!parsed.ok) return { fail: { ok: false, error: 'invalid', message: 'Please correct the marked fields.', errors: parsed.errors } };
+    return { parsed: parsed.value };
+  }
+
+  /** The write itself, inside a group-commit batch. */
+  private write(e: EventRow, { email, name, answers }: ParsedRegistration, ctx: AuditContext): RegisterResult {
+    // Re-read inside the transaction: capacity or status may have changed since the page loaded.
+    const event = this.d.events.eventById(e.org_id, e.id);
+    if (!event || !this.registrationOpen(event).ok) return { ok: false, error: 'closed', message: 'Registration for this event is closed.' };
+    if (event.duplicate_policy === 'reject' && this.repo.activeByEmail(event.org_id, event.id, email)) {
+      return { ok: false, error: 'duplicate', message: 'This email address is already registered for this event. Check your inbox for the ticket and your personal link.' };
+    }
+    const free = this.seatFree(event);
+    if (!free && !event.waitlist_enabled && !event.double_opt_in) return { ok: false, error: 'full', message: 'Sorry, this event is full.' };
+    const status = event.double_opt_in ? 'pending' : free ? 'confirmed' : 'waitlisted';
+    const at = this.iso();
+    const reg: RegistrationRow = {
+      id: randomUUID(),
+      org_id: event.org_id,
+      event_id: event.id,
+      email,
+      name,
+      answers: JSON.stringify(answers),
+      status,
+      attendee_code: this.newCode(event),
+      token_version: 1,
+      checked_in_at: null,
+      checked_in_by: null,
+      created_at: at,
+      updated_at: at,
+      confirmed_at: status === 'confirmed' ? at : null,
+      cancelled_at: null,
+    };
+    this.repo.insertReg(reg);
+    this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status });
+    this.sendStatusMail(event, reg);
+    return { ok: true, reg };
+  }
+
+  /**
+   * Registers through group commit: under a registration rush many registrations share one
+   * fsync. Resolves only once the registration is durable.
+   */
+  async register(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): Promise<RegisterResult> {
+    const p = this.prepare(e, raw);
+    return 'fail' in p ? p.fail : this.d.writer.run(() => this.write(e, p.parsed, ctx));
+  }
+
+  /** The mail that matches the registration's state: ticket, waiting list, please-confirm or cancelled. */
+  sendStatusMail(e: EventRow, reg: RegistrationRow): void {
+    const template = STATUS_TEMPLATES[reg.status];
+    const registration = `${e.org_id}/${reg.id}`;
+    // Stored as a reference, filled in at delivery (AttendeeLinks.params): the transaction writes a
+    // couple of hundred bytes and the outbox keeps no copy of the attendee's data.
+    const attachments: MailAttachment[] | undefined =
+      reg.status === 'confirmed'
+        ? [
+            { filename: 'ticket.png', contentType: 'image/png', ticketQr: registration },
+            { filename: 'event.ics', contentType: 'text/calendar; charset=utf-8', eventIcs: `${e.org_id}/${e.id}` },
+          ]
+        : undefined;
+    this.d.mailer.enqueueForRegistration({ orgId: e.org_id, to: reg.email, template, registration, ...(attachments ? { attachments } : {}) });
+  }
+
+  /** Double opt-in: the emailed link holds the seat now, or joins the waiting list. */
+  confirm(e: EventRow, reg: RegistrationRow, ctx: AuditContext): Result<{ reg: RegistrationRow }, 'state' | 'full'> {
+    return this.d.writer.tx(() => {
+      const current = this.repo.regById(e.org_id, e.id, reg.id);
+      if (!current || current.status !== 'pending') return { ok: true as const, reg: current ?? reg };
+      const event = this.d.events.eventById(e.org_id, e.id) ?? e;
+      const free = this.seatFree(event);
+      if (!free && !event.waitlist_enabled) return { ok: false as const, error: 'full' as const, message: 'Sorry, the last seat was taken before you confirmed. The event is full.' };
+      const status = free ? 'confirmed' : 'waitlisted';
+      this.repo.setRegStatus(e.org_id, reg.id, status, this.iso(), { confirmed_at: free ? this.iso() : null });
+      const updated = this.repo.regById(e.org_id, e.id, reg.id) as RegistrationRow;
+      this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.confirmed', { type: 'registration', id: reg.id }, 'success', { status });
+      this.sendStatusMail(event, updated);
+      return { ok: true as const, reg: updated };
+    });
+  }
+
+  /** Gives freed seats to the waiting list, oldest first; each promoted person gets their ticket. */
+  promoteWaitlist(e: EventRow, ctx: AuditContext): number {
+    return this.d.writer.tx(() => {
+      const event = this.d.events.eventById(e.org_id, e.id);
+      if (!event) return 0;
+      let promoted = 0;
+      while (this.seatFree(event)) {
+        const next = this.repo.firstWaitlisted(event.org_id, event.id);
+        if (!next) break;
+        this.repo.setRegStatus(event.org_id, next.id, 'confirmed', this.iso(), { confirmed_at: this.iso() });
+        this.d.audit.record({ ...ctx, orgId: event.org_id }, 'registration.promoted', { type: 'registration', id: next.id });
+        this.sendStatusMail(event, { ...next, status: 'confirmed' });
+        promoted++;
+      }
+      return promoted;
+    });
+  }
+
+  /** Cancels (by the attendee's link or an organizer); a freed seat goes to the waiting list. */
+  cancel(e: EventRow, reg: RegistrationRow, ctx: AuditContext, by: 'attendee' | 'organizer'): Result<object, 'state'> {
+    return this.d.writer.tx(() => {
+      const current = this.repo.regById(e.org_id, e.id, reg.id);
+      if (!current || current.status === 'cancelled') return { ok: false as const, error: 'state' as const, message: 'This registration was already cancelled.' };
+      this.repo.setRegStatus(e.org_id, reg.id, 'cancelled', this.iso(), { cancelled_at: this.iso() });
+      const actor = by === 'attendee' ? this.attendeeCtx(ctx, reg) : { ...ctx, orgId: e.org_id };
+      this.d.audit.record(actor, 'registration.cancelled', { type: 'registration', id: reg.id }, 'success', { by, from: current.status });
+      this.sendStatusMail(e, { ...current, status: 'cancelled' });
+      if (current.status === 'confirmed') this.promoteWaitlist(e, ctx);
+      return { ok: true as const };
+    });
+  }
+
+  /** Edits through the attendee's link (everything but the email address) or by an organizer, validated as at registration. */
+  updateAnswers(e: EventRow, reg: RegistrationRow, raw: Record<string, unknown>, ctx: AuditContext, by: 'attendee' | 'organizer'): Result<object, 'invalid'> & { errors?: Record<string, string> } {
+    const fields = this.d.events.fieldsOf(e.org_id, e.id);
+    const input = by === 'attendee' ? { ...raw, email: reg.email } : raw;
+    const parsed = parseAnswers(fields, input, () => this.iso());
+    if (!parsed.ok) return { ok: false, error: 'invalid', message: 'Please correct the marked fields.', errors: parsed.errors };
+    // Consent given earlier stays as it was recorded (with the text shown then).
+    const before = JSON.parse(reg.answers) as Answers;
+    const answers: Answers = { ...parsed.value.answers };
+    for (const f of fields) if (f.type === 'consent' && before[f.key] !== undefined && answers[f.key] !== undefined) answers[f.key] = before[f.key] as Answers[string];
+    this.d.writer.tx(() => {
+      this.repo.updateRegAnswers(e.org_id, reg.id, { email: parsed.value.email || reg.email, name: parsed.value.name, answers: JSON.stringify(answers) }, this.iso());
+      const actor = by === 'attendee' ? this.attendeeCtx(ctx, reg) : { ...ctx, orgId: e.org_id };
+      this.d.audit.record(actor, 'registration.updated', { type: 'registration', id: reg.id }, 'success', { by, fields: Object.keys(raw).filter((k) => k !== '_csrf') });
+    });
+    return { ok: true };
+  }
+
+  /**
+   * Seats still free as the public page shows them (null: no limit). Exact after any write by
+   * this server; see ReadCache. Capacity itself is enforced in the write, never from this.
+   */
+  seatsLeft(e: EventRow): number | null {
+    if (e.capacity === null) return null;
+    const confirmed = this.confirmedCache.get(e.id, () => this.repo.countConfirmed(e.org_id, e.id));
+    return Math.max(0, e.capacity - confirmed);
+  }
+
+  get(e: EventRow, regId: string): RegistrationRow | undefined {
+    return this.repo.regById(e.org_id, e.id, regId);
+  }
+
+  /** Resends the status mail that matches the registration's state. */
+  resend(e: EventRow, reg: RegistrationRow, ctx: AuditContext): void {
+    this.d.writer.tx(() => {
+      this.sendStatusMail(e, reg);
+      this.d.audit.record({ ...ctx, orgId: e.org_id }, 'attendee.email_resent', { type: 'registration', id: reg.id });
+    });
+  }
+}

@@ -1,0 +1,221 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { EventRow, FieldRow } from '../../src/events/repo.ts';
+import { staticUrl } from '../../src/http/static.ts';
+import type { OrgRow } from '../../src/orgs/repo.ts';
+import type { RegistrationRow } from '../../src/registrations/repo.ts';
+import { ActionButton, Csrf, Flash, FlashBox, type FlashMsg, when } from '../components.tsx';
+import { type AnswerFilterGroup, type Counts, CountsLine, EventNav, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
+
+export interface ResultsProps {
+  org: OrgRow;
+  event: EventRow;
+  fields: FieldRow[];
+  rows: RegistrationRow[];
+  total: number;
+  page: number;
+  pageSize: number;
+  state: ListState;
+  canWrite: boolean;
+}
+
+/** The part of the list page that htmx replaces when the filter or page changes. */
+export function AttendeeResults(p: ResultsProps) {
+  const base = eventBase(p.org, p.event);
+  const listUrl = `${base}/attendees`;
+  const pages = Math.max(1, Math.ceil(p.total / p.pageSize));
+  const extra = p.fields.filter((f) => !f.builtin);
+  const hasName = p.fields.some((f) => f.builtin === 'name');
+  const first = p.total === 0 ? 0 : (p.page - 1) * p.pageSize + 1;
+  const last = Math.min(p.total, p.page * p.pageSize);
+  const pageLink = (n: number, label: string, rel: string) => (
+    <a href={`${listUrl}${listQuery(p.state, n)}`} hx-get={`${listUrl}${listQuery(p.state, n)}`} hx-target="#attendee-results" hx-swap="innerHTML" hx-push-url="true" rel={rel}>
+      {label}
+    </a>
+  );
+  return (
+    <>
+      <p data-testid="result-summary">
+        {p.total === 0 ? 'No attendee matches.' : `Showing ${first}–${last} of ${p.total} matching attendee${p.total === 1 ? '' : 's'}.`}
+        {p.canWrite && p.total > 0 ? (
+          <>
+            {' '}
+            <a href={`${base}/attendees/message${listQuery(p.state)}`}>Message these attendees</a>
+          </>
+        ) : null}
+      </p>
+      {p.rows.length > 0 ? (
+        <div class="overflow-auto">
+          <table class="striped attendee-table">
+            <thead>
+              <tr>
+                {hasName ? <th scope="col">Name</th> : null}
+                <th scope="col">Email</th>
+                <th scope="col">Code</th>
+                <th scope="col">Status</th>
+                <th scope="col">Checked in</th>
+                {extra.map((f) => (
+                  <th scope="col">
+                    {f.label}
+                    {f.sensitive ? <small> (sensitive)</small> : null}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {p.rows.map((r) => {
+                const answers = parseAnswersJson(r);
+                const link = <a href={`${base}/attendees/${r.id}`}>{r.name || r.attendee_code}</a>;
+                return (
+                  <tr data-reg={r.id}>
+                    {hasName ? <td>{link}</td> : null}
+                    <td>{hasName ? r.email : <a href={`${base}/attendees/${r.id}`}>{r.email}</a>}</td>
+                    <td>
+                      <code>{r.attendee_code}</code>
+                    </td>
+                    <td>{r.status}</td>
+                    <td>{r.checked_in_at ? when(r.checked_in_at) : 'no'}</td>
+                    {extra.map((f) => (
+                      <td class={f.sensitive ? 'masked' : undefined}>{shown(f, r, answers, false)}</td>
+                    ))}
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      ) : null}
+      {pages > 1 ? (
+        <nav aria-label="Pages" class="pager">
+          <ul>
+            <li>{p.page > 1 ? pageLink(p.page - 1, '← Previous', 'prev') : null}</li>
+            <li>
+              Page {p.page} of {pages}
+            </li>
+            <li>{p.page < pages ? pageLink(p.page + 1, 'Next →', 'next') : null}</li>
+          </ul>
+        </nav>
+      ) : null}
+    </>
+  );
+}
+
+export interface ListPageProps extends ResultsProps {
+  csrf: string;
+  counts: Counts;
+  answerFilters: AnswerFilterGroup[];
+  canExport: boolean;
+  flash?: FlashMsg | undefined;
+}
+
+export function AttendeesPage(p: ListPageProps) {
+  const base = eventBase(p.org, p.event);
+  const listUrl = `${base}/attendees`;
+  const s = p.state;
+  return (
+    <>
+      <h1>Attendees of {p.event.title}</h1>
+      <EventNav org={p.org} event={p.event} canList current="attendees" />
+      <FlashBox flash={p.flash} />
+      <CountsLine counts={p.counts} />
+      <form method="get" action={listUrl} hx-get={listUrl} hx-target="#attendee-results" hx-swap="innerHTML" hx-push-url="true" hx-trigger="submit, input changed delay:300ms" class="attendee-filter">
+        <label for="f-q">
+          Search
+          <input id="f-q" type="search" name="q" value={s.q} maxlength={100} placeholder="Name, email or attendee code" />
+        </label>
+        <div class="grid">
+          <label for="f-status">
+            Status
+            <select id="f-status" name="status">
+              <option value="" selected={s.status === ''}>
+                Any
+              </option>
+              {statuses.map((st) => (
+                <option value={st} selected={s.status === st}>
+                  {st}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label for="f-checked">
+            Checked in
+            <select id="f-checked" name="checked">
+              <option value="" selected={s.checked === ''}>
+                Any
+              </option>
+              <option value="yes" selected={s.checked === 'yes'}>
+                Checked in
+              </option>
+              <option value="no" selected={s.checked === 'no'}>
+                Not checked in
+              </option>
+            </select>
+          </label>
+          {p.answerFilters.length > 0 ? (
+            <label for="f-answer">
+              Answer
+              <select id="f-answer" name="answer">
+                <option value="" selected={s.answer === ''}>
+                  Any
+                </option>
+                {p.answerFilters.map((g) => (
+                  <optgroup label={g.label}>
+                    {g.options.map((o) => (
+                      <option value={o.value} selected={s.answer === o.value}>
+                        {o.label}
+                      </option>
+                    ))}
+                  </optgroup>
+                ))}
+              </select>
+            </label>
+          ) : null}
+        </div>
+        <button type="submit">Apply</button>
+      </form>
+      <div id="attendee-results" aria-live="polite">
+        <AttendeeResults {...p} />
+      </div>
+      {p.canExport ? <ExportForm org={p.org} event={p.event} fields={p.fields} /> : null}
+    </>
+  );
+}
+
+function ExportForm({ org, event, fields }: { org: OrgRow; event: EventRow; fields: FieldRow[] }) {
+  const base = `${eventBase(org, event)}/attendees`;
+  return (
+    <article>
+      <h2>Export</h2>
+      <form method="get" action={`${base}/export.csv`}>
+        <input type="hidden" name="choose" value="1" />
+        <fieldset>
+          <legend>Fields to include (attendee code, status and dates are always included)</legend>
+          {fields.map((f) => (
+            <label for={`x-${f.key}`}>
+              <input id={`x-${f.key}`} type="checkbox" name="fields" value={f.key} checked={!f.sensitive} />
+              {f.label}
+              {f.sensitive ? ' (sensitive: exported only when ticked, and the export is recorded as including it)' : null}
+            </label>
+          ))}
+        </fieldset>
+        <label for="x-status">
+          Status
+          <select id="x-status" name="status">
+            <option value="">All</option>
+            {statuses.map((st) => (
+              <option value={st}>{st}</option>
+            ))}
+          </select>
+        </label>
+        <small>Every export is recorded in the audit log. Files may hold personal data: store them safely and delete them when done.</small>
+        <div class="grid">
+          <button type="submit">Download CSV</button>
+          <button type="submit" class="secondary" formaction={`${base}/export.json`}>
+            Download JSON
+          </button>
+        </div>
+      </form>
+    </article>
+  );
+}
+
+// ---- detail ---------------------------------------------------------------------------------------

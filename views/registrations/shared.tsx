@@ -1,0 +1,93 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { type Answers, answerText } from '../../src/events/fields.ts';
+import type { EventRow, FieldRow } from '../../src/events/repo.ts';
+import type { OrgRow } from '../../src/orgs/repo.ts';
+import type { Counts as RegistrationCounts } from '../../src/registrations/attendees.ts';
+import type { RegistrationRow, RegistrationStatus } from '../../src/registrations/repo.ts';
+
+/** What sensitive answers look like wherever their value must not appear. */
+export const MASK = '•••';
+
+export const statuses: readonly RegistrationStatus[] = ['confirmed', 'waitlisted', 'pending', 'cancelled'];
+
+/** The attendee list's filter as it travels in the query string (and in hidden fields). */
+export interface ListState {
+  q: string;
+  status: '' | RegistrationStatus;
+  checked: '' | 'yes' | 'no';
+  /** `fieldKey:value`, for select and checkbox fields. */
+  answer: string;
+}
+
+/** The attendee counts with the event's capacity beside them. */
+export type Counts = RegistrationCounts & { capacity: number | null };
+
+export interface AnswerFilterGroup {
+  label: string;
+  options: { value: string; label: string }[];
+}
+
+/** Query string for the list (page 1 is implied); empty values are left out to keep URLs short. */
+export function listQuery(s: ListState, page = 1): string {
+  const p = new URLSearchParams();
+  if (s.q) p.set('q', s.q);
+  if (s.status) p.set('status', s.status);
+  if (s.checked) p.set('checked', s.checked);
+  if (s.answer) p.set('answer', s.answer);
+  if (page > 1) p.set('page', String(page));
+  const out = p.toString();
+  return out ? `?${out}` : '';
+}
+
+export const eventBase = (org: OrgRow, e: EventRow) => `/orgs/${org.slug}/events/${e.id}`;
+
+
+export function EventNav({ org, event, canList, current }: { org: OrgRow; event: EventRow; canList: boolean; current: 'attendees' | 'checkin' | 'detail' | 'message' }) {
+  const base = eventBase(org, event);
+  return (
+    <nav aria-label={`${event.title} pages`}>
+      <ul>
+        <li>
+          <a href={base}>{event.title}</a>
+        </li>
+        {canList ? (
+          <li>
+            <a href={`${base}/attendees`} aria-current={current === 'attendees' ? 'page' : undefined}>
+              Attendees
+            </a>
+          </li>
+        ) : null}
+        <li>
+          <a href={`${base}/checkin`} aria-current={current === 'checkin' ? 'page' : undefined}>
+            Check-in
+          </a>
+        </li>
+      </ul>
+    </nav>
+  );
+}
+
+export function CountsLine({ counts }: { counts: Counts }) {
+  return (
+    <p class="attendee-counts" data-testid="counts">
+      <strong>{counts.confirmed}</strong> confirmed{counts.capacity !== null ? ` of ${counts.capacity} seats` : ''} · <strong>{counts.waitlisted}</strong> waitlisted · <strong>{counts.pending}</strong> awaiting
+      email confirmation · <strong>{counts.cancelled}</strong> cancelled · <strong>{counts.checkedIn}</strong> checked in
+    </p>
+  );
+}
+
+/** Answer as shown to staff: sensitive fields masked unless the page was explicitly revealed. */
+export function shown(f: FieldRow, reg: RegistrationRow, answers: Answers, reveal: boolean): string {
+  if (f.builtin === 'email') return reg.email;
+  if (f.builtin === 'name') return reg.name;
+  if (f.sensitive && !reveal) return MASK;
+  return answerText(answers[f.key]);
+}
+
+export function parseAnswersJson(reg: RegistrationRow): Answers {
+  try {
+    return JSON.parse(reg.answers) as Answers;
+  } catch {
+    return {};
+  }
+}
