@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { recentOrgAudit } from '../src/audit/org-trail.ts';
 import type { UserRow } from '../src/auth/repo.ts';
 import type { EventInput } from '../src/events/service.ts';
 import type { EventRow, RegistrationRow } from '../src/events/repo.ts';
@@ -63,7 +62,7 @@ function registerMany(s: TestServer, e: EventRow, n: number): RegistrationRow[] 
   return out;
 }
 
-const audit = (s: TestServer, org: OrgRow, action: string) => recentOrgAudit(s.ctx.db, org.id, 1000).filter((r) => r.action === action);
+const audit = (s: TestServer, org: OrgRow, action: string) => s.ctx.audit.recentForOrg(org.id, 1000).filter((r) => r.action === action);
 const regRows = (text: string) => [...text.matchAll(/data-reg="([0-9a-f-]{36})"/g)].map((m) => m[1]!);
 const current = (s: TestServer, w: World, id: string) => s.ctx.registrations.get(w.event, id)!;
 
@@ -488,7 +487,7 @@ describe('attendee management', () => {
     expect(cancelled.text).toContain('This registration is cancelled, not confirmed');
     expect(current(s, w, ann.id).checked_in_at).toBeNull();
 
-    const actions = recentOrgAudit(s.ctx.db, w.org.id, 100).map((r) => r.action);
+    const actions = s.ctx.audit.recentForOrg(w.org.id, 100).map((r) => r.action);
     expect(actions.filter((a) => a === 'checkin.done')).toHaveLength(2);
     expect(actions.filter((a) => a === 'checkin.undone')).toHaveLength(1);
   });
