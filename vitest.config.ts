@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts', 'test/**/*.test.tsx'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
+    // Hang guards, not speed claims: a test that spawns CLI processes (≈2 s of CPU each to load
+    // the sources) must not fail because two cores are shared by four runs.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
   },

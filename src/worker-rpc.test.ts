@@ -13,9 +13,15 @@ fs.writeFileSync(
   script,
   `import { parentPort } from 'node:worker_threads';
 const cancels = [];
+const held = [];
 parentPort.on('message', (m) => {
   if (m.cancel !== undefined) return void cancels.push(m.cancel);
-  if (m.op === 'slow') return void setTimeout(() => parentPort.postMessage({ id: m.id, twice: 0 }), 1500);
+  if (m.op === 'slow') return void held.push(m.id);
+  // Answers the held calls late, then this call: the port keeps the order, so no timer is needed.
+  if (m.op === 'release') {
+    for (const id of held.splice(0)) parentPort.postMessage({ id, twice: 0 });
+    return void parentPort.postMessage({ id: m.id, twice: -1 });
+  }
   if (m.op === 'cancels') return void parentPort.postMessage({ id: m.id, twice: 0, cancels });
   if (m.op === 'exit') process.exit(3);
   if (m.op === 'fail') parentPort.postMessage({ id: m.id, error: 'no such thing' });
@@ -46,11 +52,12 @@ describe('WorkerRpc', () => {
       await rpc.started();
       const ac = new AbortController();
       const slow = rpc.call({ op: 'slow' }, [], ac.signal);
-      await new Promise((r) => setTimeout(r, 20));
+      // call() posts after awaiting the (settled) ready promise: one macrotask turn later it is sent.
+      await new Promise((r) => setImmediate(r));
       ac.abort(new Error('stop now'));
       await expect(slow).rejects.toThrow('stop now');
-      // The worker heard which call to drop; its late answer does not disturb later calls.
-      await new Promise((r) => setTimeout(r, 1600));
+      // The worker heard which call to drop; its late answer (sent before this reply) disturbs nothing.
+      expect((await rpc.call({ op: 'release' })).twice).toBe(-1);
       const { cancels } = await rpc.call({ op: 'cancels' });
       expect(cancels).toHaveLength(1);
       expect((await rpc.call({ n: 4 })).twice).toBe(8);

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recentOrgAudit } from '../src/audit/org-trail.ts';
 import type { EventRow } from '../src/events/repo.ts';
 import { eventAdminRoutes } from '../src/events/routes.tsx';
 import type { OrgRole } from '../src/orgs/permissions.ts';
@@ -59,7 +58,7 @@ describe('organizer event pages', () => {
   const base = () => `/orgs/${org.slug}/events`;
   const eventRow = (id: string) => s.ctx.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as EventRow | undefined;
   const eventsOf = (o: OrgRow) => (s.ctx.db.prepare('SELECT count(*) AS n FROM events WHERE org_id = ?').get(o.id) as { n: number }).n;
-  const audit = (action: string) => recentOrgAudit(s.ctx.db, org.id, 2000).filter((r) => r.action === action);
+  const audit = (action: string) => s.ctx.audit.recentForOrg(org.id, 2000).filter((r) => r.action === action);
   const idFrom = (location: string | null) => /\/events\/([0-9a-f-]{36})/.exec(location ?? '')?.[1] ?? '';
   const fields = (e: { id: string }) => s.ctx.events.fields({ org_id: org.id, id: e.id });
 
@@ -327,7 +326,7 @@ describe('organizer event pages', () => {
     expect((await org2.post(`${base()}/${notMine.id}/status`, { to: 'archive' })).status).toBe(404);
     expect(eventRow(notMine.id)?.status).toBe('published');
     expect((await org2.get(`${base()}/new`)).status).toBe(403);
-    const denied = recentOrgAudit(s.ctx.db, org.id, 2000).filter((r) => r.action === 'access.denied' && r.target_id === notMine.id);
+    const denied = s.ctx.audit.recentForOrg(org.id, 2000).filter((r) => r.action === 'access.denied' && r.target_id === notMine.id);
     expect(denied.length).toBeGreaterThan(0);
 
     // Bad scope requests change nothing.

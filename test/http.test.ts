@@ -7,11 +7,29 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from './support/client.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
 import { tempDir } from './support/temp.ts';
+import { waitFor } from './support/wait.ts';
+
+/** The access-log line of one request, once the writer's stream has put it on disk. */
+async function accessLogLine(dataDir: string, requestId: string | null): Promise<Record<string, unknown>> {
+  expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
+  const dir = path.join(dataDir, 'access-log');
+  return waitFor(
+    () =>
+      fs
+        .readdirSync(dir)
+        .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.requestId === requestId),
+    { what: `the access-log line of request ${requestId}` },
+  );
+}
 
 describe('HTTP skeleton', () => {
   let s: TestServer;
   let release: () => void = () => {};
   const slowGate = new Promise<void>((r) => (release = r));
+  let slowArrived: () => void = () => {};
+  const slowStarted = new Promise<void>((r) => (slowArrived = r));
   beforeAll(async () => {
     s = await startTestServer(
       { metricsToken: 'metrics-token-0123456789', bodyLimitKb: 4 },
@@ -22,6 +40,7 @@ describe('HTTP skeleton', () => {
           });
           app.post('/__test/echo', async (c) => c.text(String((await c.req.text()).length)));
           app.get('/__test/slow', async (c) => {
+            slowArrived();
             await slowGate;
             return c.text('finished');
           });
@@ -122,9 +141,9 @@ describe('HTTP skeleton', () => {
   });
 
   it('writes one JSON access-log line per request, apart from the database, without query strings', async () => {
-    await fetch(`${s.url}/__test/e/my-event?token=super-secret-token`);
+    const res = await fetch(`${s.url}/__test/e/my-event?token=super-secret-token`);
     s.ctx.accessLog.flush();
-    await new Promise((r) => setTimeout(r, 50));
+    await accessLogLine(s.dataDir, res.headers.get('x-request-id'));
     const dir = path.join(s.dataDir, 'access-log');
     const files = fs.readdirSync(dir);
     expect(files.every((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))).toBe(true);
@@ -147,18 +166,19 @@ describe('HTTP skeleton', () => {
   });
 
   it('ignores X-Forwarded-For unless --trust-proxy is set', async () => {
-    await fetch(`${s.url}/__test/e/xff-check`, { headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' } });
+    const res = await fetch(`${s.url}/__test/e/xff-check`, { headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Proto': 'https' } });
     s.ctx.accessLog.flush();
-    await new Promise((r) => setTimeout(r, 50));
+    expect(await accessLogLine(s.dataDir, res.headers.get('x-request-id'))).toMatchObject({ ip: '127.0.0.1' });
     const log = fs.readdirSync(path.join(s.dataDir, 'access-log')).map((f) => fs.readFileSync(path.join(s.dataDir, 'access-log', f), 'utf8')).join('');
     expect(log).not.toContain('203.0.113.9');
   });
 
   it('graceful shutdown finishes in-flight requests, then closes the database', async () => {
     const inflight = fetch(`${s.url}/__test/slow`).then((r) => r.text());
-    await new Promise((r) => setTimeout(r, 100));
+    await slowStarted;
     const closing = s.close();
-    await new Promise((r) => setTimeout(r, 100));
+    // Closing has begun once new connections are refused; the in-flight request still holds the database.
+    await waitFor(() => fetch(`${s.url}/healthz`).then(() => false, () => true), { what: 'the server to stop accepting' });
     expect(s.ctx.db.open).toBe(true);
     release();
     expect(await inflight).toBe('finished');
@@ -175,10 +195,7 @@ describe('behind a proxy', () => {
       const r = await fetch(`${s.url}/healthz`, { headers: { 'X-Forwarded-For': '198.51.100.1, 203.0.113.7', 'X-Forwarded-Proto': 'https' } });
       expect(r.headers.get('strict-transport-security')).toContain('max-age=');
       s.ctx.accessLog.flush();
-      await new Promise((res) => setTimeout(res, 50));
-      const dir = path.join(s.dataDir, 'access-log');
-      const lines = fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n'));
-      expect(lines.some((l) => (JSON.parse(l) as { ip: string }).ip === '203.0.113.7')).toBe(true);
+      expect(await accessLogLine(s.dataDir, r.headers.get('x-request-id'))).toMatchObject({ ip: '203.0.113.7' });
     } finally {
       await s.close();
     }

@@ -76,7 +76,7 @@ describe('first start', () => {
     const again = await openInstance(cfg, { allowCreate: false, migrate: true, env: {} });
     const actions = (again.db.prepare('SELECT action FROM audit_log ORDER BY seq').all() as { action: string }[]).map((r) => r.action);
     expect(actions).toEqual(['instance.created', 'keys.unwrap']);
-    expect(again.audit.verify()).toEqual({ ok: true, rows: 2 });
+    expect(again.audit.verify()).toMatchObject({ ok: true, rows: 2 });
     again.db.close();
   });
 });

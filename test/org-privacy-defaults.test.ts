@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recentOrgAudit } from '../src/audit/org-trail.ts';
 import type { EventRow } from '../src/events/repo.ts';
 import type { OrgPrivacyDefaults, OrgRow } from '../src/orgs/repo.ts';
 import type { Client } from './support/client.ts';
@@ -51,7 +50,7 @@ describe('organization defaults for the privacy fields of new events', () => {
     const o = s.ctx.orgs.bySlug(org.slug)!;
     return { organizer_contact: o.organizer_contact, privacy_notice: o.privacy_notice, controller_contact: o.controller_contact };
   };
-  const auditRows = () => recentOrgAudit(s.ctx.db, org.id, 2000).filter((r) => r.action === 'org.privacy_defaults_changed');
+  const auditRows = () => s.ctx.audit.recentForOrg(org.id, 2000).filter((r) => r.action === 'org.privacy_defaults_changed');
   const eventRow = (id: string) => s.ctx.db.prepare('SELECT * FROM events WHERE id = ?').get(id) as EventRow;
 
   it('starts empty, and only roles with org.settings may change the defaults', async () => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recentOrgAudit } from '../src/audit/org-trail.ts';
 import { systemContext } from '../src/audit/service.ts';
 import type { UserRow } from '../src/auth/repo.ts';
 import { declaredRoutes } from '../src/http/access.ts';
@@ -24,7 +23,7 @@ async function orgWithRoles(s: TestServer, tenant: 'a' | 'b' = 'a') {
 }
 
 const membership = (s: TestServer, org: OrgRow, u: UserRow) => orgsRepo(s.ctx.db).membership(org.id, u.id);
-const auditRows = (s: TestServer, org: OrgRow, action: string) => recentOrgAudit(s.ctx.db, org.id, 1000).filter((r) => r.action === action);
+const auditRows = (s: TestServer, org: OrgRow, action: string) => s.ctx.audit.recentForOrg(org.id, 1000).filter((r) => r.action === action);
 const inviteTokenIn = (text: string) => /\/invite\?token=([A-Za-z0-9_-]{43})/.exec(text)?.[1];
 const devInviteToken = (s: TestServer, to: string) => {
   const mail = s.ctx.mailer.devOutbox(500).find((m) => m.to_address === to && m.template === 'invitation');

@@ -27,10 +27,18 @@ export function auditRepo(db: DB) {
     (at, org_id, actor_type, actor_id, action, target_type, target_id, result, ip, user_agent, request_id, details, key_id, prev_mac, mac)
     VALUES (@at, @org_id, @actor_type, @actor_id, @action, @target_type, @target_id, @result, @ip, @user_agent, @request_id, @details, @key_id, @prev_mac, @mac)`);
   const page = db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?');
+  const at = db.prepare('SELECT mac FROM audit_log WHERE seq = ?').pluck();
+  const atOrBelow = db.prepare('SELECT max(seq) FROM audit_log WHERE seq <= ?').pluck();
   const forOrg = db.prepare('SELECT * FROM audit_log WHERE org_id = ? ORDER BY seq DESC LIMIT ?');
   return {
     lastMac(): { seq: number; mac: Buffer } | undefined {
       return last.get() as { seq: number; mac: Buffer } | undefined;
+    },
+    macAt(seq: number): Buffer | undefined {
+      return at.get(seq) as Buffer | undefined;
+    },
+    lastSeqAtOrBelow(seq: number): number {
+      return (atOrBelow.get(seq) as number | null) ?? 0;
     },
     insert(row: NewAuditRow): number {
       return Number(insert.run(row).lastInsertRowid);

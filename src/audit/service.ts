@@ -1,6 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { type KeyObject, createHmac, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/open.ts';
-import { hmacKey } from '../keys/hmac.ts';
 import type { DataKey, Keyring } from '../keys/keyring.ts';
 import { type AuditRow, type NewAuditRow, auditRepo } from './repo.ts';
 
@@ -22,13 +21,13 @@ export const systemContext = (requestId?: string): AuditContext => ({ actor: { t
 
 const GENESIS = Buffer.alloc(32);
 
-function macOf(key: Buffer, prev: Buffer, row: Omit<NewAuditRow, 'prev_mac' | 'mac'>): Buffer {
+function macOf(key: KeyObject, prev: Buffer, row: Omit<NewAuditRow, 'prev_mac' | 'mac'>): Buffer {
   // A fixed field order makes the MAC independent of how the row object was built.
   const canonical = JSON.stringify([
     row.at, row.org_id, row.actor_type, row.actor_id, row.action, row.target_type, row.target_id,
     row.result, row.ip, row.user_agent, row.request_id, row.details, row.key_id,
   ]);
-  return createHmac('sha256', hmacKey(key)).update(prev).update(canonical).digest();
+  return createHmac('sha256', key).update(prev).update(canonical).digest();
 }
 
 export class AuditLog {
@@ -63,42 +62,87 @@ export class AuditLog {
         details: JSON.stringify(details),
         key_id: key.id,
       };
-      return this.repo.insert({ ...base, prev_mac: prev, mac: macOf(key.key, prev, base) });
+      return this.repo.insert({ ...base, prev_mac: prev, mac: macOf(this.keyring.hmacKey(key), prev, base) });
     };
     return this.db.inTransaction ? write() : this.db.transaction(write).immediate();
   }
 
-  /** Walks the whole chain; returns the first row whose MAC or link does not hold. */
-  verify(): { ok: true; rows: number } | { ok: false; rows: number; brokenAt: number; reason: string } {
+  /** The newest row's seq and MAC: what the anchor (anchor.ts) vouches for. */
+  head(): ChainHead | undefined {
+    return this.repo.lastMac();
+  }
+
+  /** The MAC stored at `seq`, or undefined when that row is gone. */
+  macAt(seq: number): Buffer | undefined {
+    return this.repo.macAt(seq);
+  }
+
+  /** The newest seq not above `seq` (0 when none): where a chain cut before `seq` ends. */
+  lastSeqAtOrBelow(seq: number): number {
+    return this.repo.lastSeqAtOrBelow(seq);
+  }
+
+  /** An organization's newest entries, newest first, for its audit page (at most 1000). */
+  recentForOrg(orgId: string, limit = 200): AuditRow[] {
+    return this.repo.recentForOrg(orgId, Math.min(Math.max(1, Math.trunc(limit)), 1000));
+  }
+
+  /**
+   * Walks the whole chain and stops at the first row that does not hold. It proves every row it
+   * reads; only the anchor (anchor.ts) can tell whether rows after the last one are missing.
+   */
+  verify(): ChainCheck {
     let prev: Buffer = GENESIS;
     let after = 0;
     let rows = 0;
-    let expectedSeq: number | undefined;
+    let expectedSeq = 1;
+    let last: ChainHead | undefined;
     for (;;) {
       const batch: AuditRow[] = this.repo.pageAfter(after, 1000);
       if (batch.length === 0) break;
       for (const row of batch) {
         rows++;
-        if (expectedSeq !== undefined && row.seq !== expectedSeq) {
-          return { ok: false, rows, brokenAt: expectedSeq, reason: `row ${expectedSeq} is missing` };
+        const broken = (kind: ChainBreak['kind'], brokenAt: number, reason: string): ChainCheck => ({ ok: false, rows, last, kind, brokenAt, reason });
+        // Checked before the link: a deleted row also breaks the next row's link, and "missing" is the precise name.
+        if (row.seq !== expectedSeq) {
+          const missing = row.seq - expectedSeq;
+          return broken('gap', expectedSeq, missing === 1 ? `row ${expectedSeq} is missing` : `rows ${expectedSeq}–${row.seq - 1} are missing`);
         }
         const key = this.keyring.byId(row.key_id);
-        if (!key) return { ok: false, rows, brokenAt: row.seq, reason: `unknown audit key ${row.key_id}` };
+        if (!key) return broken('unknown-key', row.seq, `unknown audit key ${row.key_id}`);
         if (!timingSafeEqualBuf(row.prev_mac, prev)) {
-          return { ok: false, rows, brokenAt: row.seq, reason: 'link to the previous row does not match (a row was removed or reordered)' };
+          return broken('link', row.seq, 'link to the previous row does not match (a row was replaced or reordered)');
         }
         const { seq: _seq, prev_mac: _p, mac: _m, ...content } = row;
-        if (!timingSafeEqualBuf(row.mac, macOf(key.key, prev, content))) {
-          return { ok: false, rows, brokenAt: row.seq, reason: 'content does not match its MAC (the row was edited)' };
+        if (!timingSafeEqualBuf(row.mac, macOf(this.keyring.hmacKey(key), prev, content))) {
+          return broken('edited', row.seq, 'content does not match its MAC (the row was edited)');
         }
         prev = row.mac;
+        last = { seq: row.seq, mac: row.mac };
         expectedSeq = row.seq + 1;
         after = row.seq;
       }
     }
-    return { ok: true, rows };
+    return { ok: true, rows, last };
   }
 }
+
+export interface ChainHead {
+  seq: number;
+  mac: Buffer;
+}
+
+export interface ChainBreak {
+  ok: false;
+  rows: number;
+  /** The last row that verified before the break. */
+  last: ChainHead | undefined;
+  kind: 'gap' | 'link' | 'edited' | 'unknown-key';
+  brokenAt: number;
+  reason: string;
+}
+
+export type ChainCheck = { ok: true; rows: number; last: ChainHead | undefined } | ChainBreak;
 
 function timingSafeEqualBuf(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);

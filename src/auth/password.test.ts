@@ -75,10 +75,10 @@ describe('verifyPassword', () => {
     ['salt too short', REFERENCE.current.replace('dGVzc2VyYS12ZWN0b3ItMQ', 'c2FsdA')],
     ['tag too short', REFERENCE.current.replace(/\$[^$]+$/, '$AAAAAAAAAAAAAAAAAAAA')],
   ])('refuses a malformed hash (%s) without throwing', async (_label, phc) => {
-    const started = performance.now();
+    // Rejected by the parser, not by running a huge or failing derivation (a wall-clock bound
+    // would say the same less surely on a busy machine).
+    expect(parsePhc(phc)).toBeUndefined();
     await expect(verifyPassword(REFERENCE.password, phc)).resolves.toEqual({ ok: false, needsRehash: false });
-    // Rejected by the parser, not by running a huge or failing derivation.
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
 

@@ -69,7 +69,7 @@ export function buildProgram(): Command {
   );
   withConfig(addSettingOptions(user.command('list').description('list accounts'), keyOptions), (cfg, cmd) => userList(cfg, flagsFrom(cmd).masterKeyFile !== undefined));
   const audit = program.command('audit').description('the tamper-evident audit log');
-  withConfig(addSettingOptions(audit.command('verify').description('walk the hash chain and report the first broken row (exit 3)'), keyOptions), (cfg, cmd) =>
+  withConfig(addSettingOptions(audit.command('verify').description('walk the hash chain and check it against the anchored head; exit 3 edited row, 4 gap, 5 truncated tail, 6 rollback, 7 bad anchor'), keyOptions), (cfg, cmd) =>
     auditVerify(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
   );
   registerBackupCommands(program, withConfig);

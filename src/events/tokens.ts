@@ -1,5 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { hmacKey } from '../keys/hmac.ts';
+import { type KeyObject, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Keyring } from '../keys/keyring.ts';
 
 /**
@@ -9,13 +8,13 @@ import type { Keyring } from '../keys/keyring.ts';
  */
 export type TokenPurpose = 'ticket' | 'manage' | 'confirm';
 
-const mac = (key: Buffer, parts: string[]) => createHmac('sha256', hmacKey(key)).update(parts.join('\u0000')).digest().subarray(0, 24).toString('base64url');
+const mac = (key: KeyObject, parts: string[]) => createHmac('sha256', key).update(parts.join('\u0000')).digest().subarray(0, 24).toString('base64url');
 
 export class AttendeeTokens {
   constructor(private readonly keyring: Keyring) {}
 
-  private key(): Buffer {
-    return this.keyring.active('token').key;
+  private key(): KeyObject {
+    return this.keyring.hmacKey(this.keyring.active('token'));
   }
 
   make(purpose: TokenPurpose, regId: string, version: number): string {
@@ -29,14 +28,15 @@ export class AttendeeTokens {
   }
 
   /** Links made before a token-key rotation stay valid: retired token keys are tried too. */
-  private keys(): Buffer[] {
-    const active = this.key();
+  private keys(): KeyObject[] {
     const retired = this.keyring
       .list()
       .filter((k) => k.purpose === 'token' && k.status === 'retired')
-      .map((k) => this.keyring.byId(k.id)?.key)
-      .filter((k): k is Buffer => k !== undefined);
-    return [active, ...retired];
+      .flatMap((k) => {
+        const key = this.keyring.byId(k.id);
+        return key ? [this.keyring.hmacKey(key)] : [];
+      });
+    return [this.key(), ...retired];
   }
 
   verify(purpose: TokenPurpose, token: string, regId: string, version: number): boolean {

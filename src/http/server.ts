@@ -8,6 +8,7 @@ import type { DestinationStream } from 'pino';
 import type { Hono } from 'hono';
 import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
+import { AuditAnchor } from '../audit/anchor.ts';
 import { systemContext } from '../audit/service.ts';
 import type { BackupService } from '../backup/service.ts';
 import { RestoreTester, attachRestoreTester } from '../backup/restore-test.ts';
@@ -161,6 +162,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (!baseUrl) baseUrl = url;
   ctx.mailer.start();
   ctx.sms.start();
+  const auditAnchor = new AuditAnchor({ dataDir: cfg.dataDir, audit: ctx.audit, keyring: ctx.keyring, now: ctx.now, log });
+  auditAnchor.start();
 
   let redirect: http.Server | undefined;
   if (tls && cfg.redirectPort !== undefined) {
@@ -214,6 +217,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       // Ships every committed change (bounded by the shutdown timeout) before the DB closes.
       await backup?.stop(cfg.shutdownTimeoutMs);
       await checkpoints?.close();
+      auditAnchor.stop();
       try {
         ctx.db.pragma('wal_checkpoint(TRUNCATE)');
       } finally {

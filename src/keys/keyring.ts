@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
@@ -176,6 +176,8 @@ export class Keyring {
     private wrappedWith: string,
   ) {}
 
+  private readonly macKeys = new Map<string, { raw: Buffer; obj: KeyObject }>();
+
   static create(file: string, master: Buffer): Keyring {
     const now = new Date().toISOString();
     const keys = purposes.map((purpose) => ({ id: `${purpose}-1`, purpose, status: 'active' as const, key: randomBytes(32), created: now }));
@@ -216,6 +218,19 @@ export class Keyring {
     const k = this.keys.find((x) => x.purpose === purpose && x.status === 'active');
     if (!k) throw new KeyError(`no active ${purpose} key`);
     return k;
+  }
+
+  /**
+   * The key as a KeyObject for createHmac. Passing the raw Buffer makes Node build one per call,
+   * which measured 11 µs against 5 µs per audit-row MAC here; keys live as long as the keyring.
+   * Checked by Buffer identity, so a dropped pending key whose id is reused never serves stale bytes.
+   */
+  hmacKey(k: DataKey): KeyObject {
+    const hit = this.macKeys.get(k.id);
+    if (hit?.raw === k.key) return hit.obj;
+    const obj = createSecretKey(k.key);
+    this.macKeys.set(k.id, { raw: k.key, obj });
+    return obj;
   }
 
   /** Any key by id, retired ones included: old backups and old audit rows name the key they used. */

@@ -17,7 +17,6 @@ import {
   TokensPage,
 } from '../../views/orgs.tsx';
 import type { FlashMsg } from '../../views/components.tsx';
-import { recentOrgAudit } from '../audit/org-trail.ts';
 import { routes } from '../http/access.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
@@ -344,7 +343,7 @@ export function orgRoutes(): Hono<AppEnv> {
     for (const m of ctx.orgs.members(org.id)) names.set(`user:${m.user_id}`, m.name);
     for (const t of ctx.orgs.tokens(org.id)) names.set(`api_token:${t.id}`, t.name);
     names.set(`organization:${org.id}`, org.name);
-    return render(c, `Audit log · ${org.name}`, <AuditPage org={org} role={roleOf(c)} rows={recentOrgAudit(ctx.db, org.id, 200)} names={names} />);
+    return render(c, `Audit log · ${org.name}`, <AuditPage org={org} role={roleOf(c)} rows={ctx.audit.recentForOrg(org.id, 200)} names={names} />);
   });
 
   // ---- invitation acceptance ---------------------------------------------------------------------
