@@ -11,7 +11,9 @@ import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
+import { WritesRefusedError } from '../db/faults.ts';
 import { csrfProtection } from './csrf.ts';
+import { writesRefusedResponse } from './error-page.tsx';
 import { limitBody } from './form-body.ts';
 import { identifyCaller } from './session.ts';
 import { routes } from './access.ts';
@@ -67,6 +69,8 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   );
   app.onError((err, c) => {
     const rid = c.get('requestId') ?? '';
+    // Not a bug but a state of the instance (full disk, failed sync): logged where it was raised.
+    if (err instanceof WritesRefusedError) return writesRefusedResponse(c, err);
     if (err instanceof HTTPException && err.status < 500) {
       return c.html(<ErrorPage status={err.status} title="Request not accepted" message={err.message || 'The request could not be processed.'} requestId={rid} />, err.status);
     }
