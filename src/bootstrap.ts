@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Config } from './config/config.ts';
 import { AuditLog, systemContext } from './audit/service.ts';
 import { hasTable, migrate } from './db/migrate.ts';
@@ -31,6 +32,12 @@ export interface OpenFlags {
   migrate: boolean;
   masterKeyFlagGiven?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * `tessera init`: the operator asked for a new instance, so a key file they named that does not
+   * exist yet is created there. `serve` leaves it unset: there a missing named key is more likely
+   * a typo or an unmounted volume than a wish for a new key.
+   */
+  createKey?: boolean;
 }
 
 /**
@@ -49,7 +56,7 @@ export async function openInstance(cfg: Config, flags: OpenFlags): Promise<Opene
 
   if (!hasRing) {
     if (!flags.allowCreate) throw new StartupError(`no Tessera data in ${cfg.dataDir}: run \`tessera init\` first`);
-    return createInstance(cfg, source, dbFile, ringFile);
+    return createInstance(cfg, source, dbFile, ringFile, flags.createKey ?? false);
   }
 
   // A rotation running in another process leaves intermediate states on purpose: never "recover"
@@ -82,14 +89,20 @@ export async function openInstance(cfg: Config, flags: OpenFlags): Promise<Opene
 }
 
 /** A fresh data dir: on any failure everything this call created is removed again. */
-async function createInstance(cfg: Config, source: MasterKeySource, dbFile: string, ringFile: string): Promise<Opened> {
+async function createInstance(cfg: Config, source: MasterKeySource, dbFile: string, ringFile: string, createKey: boolean): Promise<Opened> {
   const createdFiles: string[] = [];
+  let createdKeyDir: string | undefined;
   let db: DB | undefined;
   try {
     let master: Buffer;
-    if (source.kind === 'file' && source.origin === 'default key file' && !fs.existsSync(source.path)) {
-      if (isInside(source.path, cfg.dataDir)) throw new StartupError('the master key file must not be inside the data directory');
-      master = generateMasterKeyFile(source.path);
+    if (source.kind === 'file' && !fs.existsSync(source.path)) {
+      if (source.origin !== 'default key file' && !createKey) {
+        throw new KeyError(`master key not found: ${describeSource(source)} does not exist; to start a new instance with a new key there, run \`tessera init --master-key-file ${source.path}\``);
+      }
+      if (isInside(path.resolve(source.path), path.resolve(cfg.dataDir))) throw new StartupError('the master key file must not be inside the data directory');
+      const made = generateMasterKeyFile(source.path);
+      master = made.key;
+      createdKeyDir = made.createdDir;
       createdFiles.push(source.path);
     } else {
       master = await readMasterKey(source);
@@ -108,12 +121,24 @@ async function createInstance(cfg: Config, source: MasterKeySource, dbFile: stri
   } catch (e) {
     db?.close();
     for (const f of createdFiles.reverse()) fs.rmSync(f, { force: true });
+    // Only directories this call made, now empty again: rmdir refuses anything else.
+    if (createdKeyDir) removeEmptyDirs(path.dirname(source.kind === 'file' ? source.path : ''), createdKeyDir);
     throw e;
   }
 }
 
 function describeKind(src: MasterKeySource): string {
   return src.kind === 'file' ? src.origin : 'command';
+}
+
+function removeEmptyDirs(from: string, upTo: string): void {
+  for (let d = from; d.startsWith(upTo); d = path.dirname(d)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return;
+    }
+  }
 }
 
 function isInside(file: string, dir: string): boolean {

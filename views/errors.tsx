@@ -1,4 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { Flash } from './components.tsx';
 import { Layout } from './layout.tsx';
 
 export function ErrorPage({ status, title, message, requestId }: { status: number; title: string; message: string; requestId: string }) {
@@ -17,5 +18,35 @@ export function ErrorPage({ status, title, message, requestId }: { status: numbe
         </p>
       </article>
     </Layout>
+  );
+}
+
+/** The server cannot save changes right now; reading still works. `reason` says why and what to do. */
+export function WritesRefusedPage({ reason, requestId }: { reason: string; requestId: string }) {
+  return (
+    <Layout title="Changes cannot be saved right now">
+      <article>
+        <h1>Changes cannot be saved right now</h1>
+        <p>{reason}</p>
+        <p>Nothing you submitted was saved. Pages you only read still work.</p>
+        <p>
+          <small>
+            Error 503. If you contact your administrator, quote request id <span class="request-id">{requestId}</span>.
+          </small>
+        </p>
+        <p>
+          <a href="/">Back to the start page</a>
+        </p>
+      </article>
+    </Layout>
+  );
+}
+
+/** The same for an htmx request: a notice that replaces the part of the page that asked. */
+export function WritesRefusedNotice({ reason, requestId }: { reason: string; requestId: string }) {
+  return (
+    <Flash kind="error">
+      <strong>Not saved:</strong> {reason} <small>(request id <span class="request-id">{requestId}</span>)</small>
+    </Flash>
   );
 }

@@ -4,9 +4,16 @@ import { type AnswerValue, type Answers, answerText, fieldOptions } from '../src
 import type { EventRow, FieldRow } from '../src/events/repo.ts';
 import type { RegistrationRow } from '../src/registrations/repo.ts';
 import { eventWhen as when } from '../src/events/when.ts';
-import { FieldError, Flash } from './components.tsx';
+import { Csrf, FieldError, Flash } from './components.tsx';
 
 type Values = Record<string, string | string[]>;
+
+/**
+ * The CSRF token in a public form. Anonymous visitors get none (their pages are shared bytes and
+ * the browser's same-origin marking is their proof); a signed-in person's browser sends the
+ * session cookie, so the server asks for the session's token, and the form must carry it.
+ */
+const FormToken = ({ csrf }: { csrf?: string | undefined }) => (csrf ? <Csrf token={csrf} /> : null);
 
 
 export function EventHeader({ e, descriptionHtml }: { e: EventRow; descriptionHtml: string }) {
@@ -120,10 +127,11 @@ function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[]
   }
 }
 
-export function RegistrationForm({ e, fields, action, values = {}, errors = {}, message, submit = 'Register' }: { e: EventRow; fields: FieldRow[]; action: string; values?: Values; errors?: Record<string, string>; message?: string | undefined; submit?: string }) {
+export function RegistrationForm({ e, fields, action, values = {}, errors = {}, message, submit = 'Register', csrf }: { e: EventRow; fields: FieldRow[]; action: string; values?: Values; errors?: Record<string, string>; message?: string | undefined; submit?: string; csrf?: string | undefined }) {
   const unknown = Object.entries(errors).filter(([k]) => !fields.some((f) => f.key === k));
   return (
     <form method="post" action={action} novalidate>
+      <FormToken csrf={csrf} />
       {message ? <Flash kind="error">{message}</Flash> : null}
       {unknown.length ? <Flash kind="error">{unknown.map(([k, m]) => `${k}: ${m}`).join(' ')}</Flash> : null}
       {fields.map((f) => (
@@ -141,7 +149,7 @@ export function RegistrationForm({ e, fields, action, values = {}, errors = {}, 
   );
 }
 
-export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined }) {
+export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined }) {
   return (
     <article>
       <EventHeader e={e} descriptionHtml={descriptionHtml} />
@@ -153,7 +161,7 @@ export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values,
           <>
             {seatsLeft !== null ? <p>{seatsLeft > 0 ? `${seatsLeft} seats left.` : e.waitlist_enabled ? 'The event is full: you can join the waiting list.' : 'The event is full.'}</p> : null}
             {seatsLeft === 0 && !e.waitlist_enabled && !e.double_opt_in ? null : (
-              <RegistrationForm e={e} fields={fields} action={`/e/${e.slug}/register`} values={values} errors={errors} message={message} submit={seatsLeft === 0 && e.waitlist_enabled ? 'Join the waiting list' : 'Register'} />
+              <RegistrationForm e={e} fields={fields} action={`/e/${e.slug}/register`} values={values} errors={errors} message={message} submit={seatsLeft === 0 && e.waitlist_enabled ? 'Join the waiting list' : 'Register'} csrf={csrf} />
             )}
           </>
         )}
@@ -167,13 +175,14 @@ export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values,
   );
 }
 
-export function PasscodePage({ e, action, message, label = 'Event passcode' }: { e: Pick<EventRow, 'title'>; action: string; message?: string | undefined; label?: string }) {
+export function PasscodePage({ e, action, message, label = 'Event passcode', csrf }: { e: Pick<EventRow, 'title'>; action: string; message?: string | undefined; label?: string; csrf?: string | undefined }) {
   return (
     <article>
       <h1>{e.title}</h1>
       <p>This event is private. Enter the {label.toLowerCase()} you received to see it and register.</p>
       {message ? <Flash kind="error">{message}</Flash> : null}
       <form method="post" action={action}>
+        <FormToken csrf={csrf} />
         <label for="f-passcode">
           {label}
           <input id="f-passcode" name="passcode" type="password" required maxlength={200} autocomplete="off" autofocus />
@@ -229,7 +238,7 @@ export function ConfirmationPage({ e, reg, qrSrc, manageUrl }: { e: EventRow; re
   );
 }
 
-export function ManagePage({ e, reg, fields, qr, action, values, errors, message, notice }: { e: EventRow; reg: RegistrationRow; fields: FieldRow[]; qr: string | null; action: string; values: Values; errors?: Record<string, string>; message?: string | undefined; notice?: string | undefined }) {
+export function ManagePage({ e, reg, fields, qr, action, values, errors, message, notice, csrf }: { e: EventRow; reg: RegistrationRow; fields: FieldRow[]; qr: string | null; action: string; values: Values; errors?: Record<string, string>; message?: string | undefined; notice?: string | undefined; csrf?: string | undefined }) {
   const editable = fields.filter((f) => f.builtin !== 'email');
   const answers = JSON.parse(reg.answers) as Answers;
   return (
@@ -260,9 +269,10 @@ export function ManagePage({ e, reg, fields, qr, action, values, errors, message
         <>
           <details open={!!message}>
             <summary>Change my answers</summary>
-            <RegistrationForm e={e} fields={editable} action={action} values={values} errors={errors} message={message} submit="Save changes" />
+            <RegistrationForm e={e} fields={editable} action={action} values={values} errors={errors} message={message} submit="Save changes" csrf={csrf} />
           </details>
           <form method="post" action={`${action}/cancel`} class="inline-action" data-confirm="Cancel your registration? Your seat goes to the next person.">
+            <FormToken csrf={csrf} />
             <button type="submit" class="contrast">
               Cancel my registration
             </button>
@@ -273,7 +283,7 @@ export function ManagePage({ e, reg, fields, qr, action, values, errors, message
   );
 }
 
-export function ConfirmEmailPage({ e, action }: { e: EventRow; action: string }) {
+export function ConfirmEmailPage({ e, action, csrf }: { e: EventRow; action: string; csrf?: string | undefined }) {
   return (
     <article>
       <h1>Confirm your registration</h1>
@@ -281,6 +291,7 @@ export function ConfirmEmailPage({ e, action }: { e: EventRow; action: string })
         Confirm your registration for <strong>{e.title}</strong>.
       </p>
       <form method="post" action={action}>
+        <FormToken csrf={csrf} />
         <button type="submit">Confirm my registration</button>
       </form>
     </article>

@@ -24,6 +24,7 @@ export class AccessLogWriter {
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   readonly dir: string;
+  private closed = false;
 
   constructor(dataDir: string) {
     this.dir = path.join(dataDir, 'access-log');
@@ -35,6 +36,9 @@ export class AccessLogWriter {
    * per request cost an eighth of a busy page's CPU. A crash loses at most those 100 ms of lines.
    */
   write(entry: AccessLogEntry): void {
+    // A request cut by the shutdown timeout can still finish after close(): it must not reopen
+    // a file (the data directory may be gone by then).
+    if (this.closed) return;
     const day = entry.time.slice(0, 10);
     if (day !== this.day) {
       this.flush();
@@ -73,6 +77,7 @@ export class AccessLogWriter {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.flush();
     const s = this.stream;
     this.stream = undefined;

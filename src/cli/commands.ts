@@ -34,7 +34,7 @@ export async function serveCommand(cfg: Config, masterKeyFlagGiven: boolean): Pr
 }
 
 export async function init(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
-  const opened = await openInstance(cfg, { allowCreate: true, migrate: true, masterKeyFlagGiven });
+  const opened = await openInstance(cfg, { allowCreate: true, migrate: true, masterKeyFlagGiven, createKey: true });
   opened.db.close();
   out(opened.created ? `initialised ${cfg.dataDir} (master key: ${describeSource(opened.source)})` : `${cfg.dataDir} is already initialised; nothing changed`);
   return 0;

@@ -116,7 +116,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if (!e) return { res: notFound(c) };
     // Only passcode events have a grant cookie to read; the others skip the cookie parse.
     const grant = e.access_mode === 'passcode' ? getCookie(c, grantCookie(e)) : undefined;
-    if (!app.events.hasAccess(e, grant)) return { res: render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} />, 401) };
+    if (!app.events.hasAccess(e, grant)) return { res: render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} csrf={c.get('csrfToken')} />, 401) };
     return { e };
   };
 
@@ -130,10 +130,10 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if (cacheable) {
       const hit = pageCache.get(key);
       if (hit !== undefined) return c.body(hit, 200, HTML);
-      // Shared bytes must hold nothing of this visitor (the public form needs no token).
+      // Shared bytes must hold nothing of this visitor (an anonymous form needs no token).
       c.set('csrfToken', '');
     }
-    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} {...extra} />, status);
+    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} csrf={c.get('csrfToken')} {...extra} />, status);
     if (cacheable) {
       if (pageCache.size > 1000) pageCache.clear();
       pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));
@@ -171,7 +171,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const res = await app.events.tryPasscode(e, body.success ? body.data.passcode : '', auditCtx(c, e.org_id));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} message={res.message} />, res.error === 'throttled' ? 429 : 401);
+      return render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} message={res.message} csrf={c.get('csrfToken')} />, res.error === 'throttled' ? 429 : 401);
     }
     setCookie(c, grantCookie(e), res.grant, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 12 * 3600 });
     return c.redirect(`/e/${e.slug}`, 303);
@@ -180,7 +180,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
   r.get('/s/:token', { kind: 'public' }, (c) => {
     const found = c.get('app').events.findShareLink(c.req.param('token') ?? '');
     if (!found) return errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
-    return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" />);
+    return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" csrf={c.get('csrfToken')} />);
   });
 
   r.post('/s/:token', { kind: 'public' }, async (c) => {
@@ -191,7 +191,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const res = await app.events.tryShareLink(found.link, found.event, body.success ? body.data.passcode : '', auditCtx(c, found.event.org_id));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" message={res.message} />, res.error === 'throttled' ? 429 : 401);
+      return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" message={res.message} csrf={c.get('csrfToken')} />, res.error === 'throttled' ? 429 : 401);
     }
     setCookie(c, grantCookie(found.event), res.grant, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 12 * 3600 });
     return c.redirect(`/e/${found.event.slug}`, 303);
@@ -220,7 +220,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
   const managePage = async (c: C, found: { reg: RegistrationRow; event: EventRow }, extra: { errors?: Record<string, string>; message?: string; values?: Record<string, string | string[]>; notice?: string } = {}, status: 200 | 422 = 200) => {
     const app = c.get('app');
     const qr = found.reg.status === 'confirmed' ? `/r/${c.req.param('token')}/ticket.svg` : null;
-    return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={`/r/${c.req.param('token')}`} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} />, status);
+    return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={`/r/${c.req.param('token')}`} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} csrf={c.get('csrfToken')} />, status);
   };
 
   r.get('/r/:token', { kind: 'public' }, async (c) => {
@@ -259,7 +259,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
   r.get('/r/:token/confirm', { kind: 'public' }, (c) => {
     const found = c.get('app').links.byToken('confirm', c.req.param('token') ?? '');
     if (!found) return invalidLink(c);
-    return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`/r/${c.req.param('token')}/confirm`} />);
+    return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`/r/${c.req.param('token')}/confirm`} csrf={c.get('csrfToken')} />);
   });
 
   r.post('/r/:token/confirm', { kind: 'public' }, async (c) => {

@@ -13,6 +13,7 @@ import { eventAdminRoutes } from '../events/routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
 import { csrfProtection } from './csrf.ts';
+import { writesRefusedResponse } from './error-page.tsx';
 import { limitBody } from './form-body.ts';
 import { identifyCaller } from './session.ts';
 import { routes } from './access.ts';
@@ -68,12 +69,10 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   );
   app.onError((thrown, c) => {
     const rid = c.get('requestId') ?? '';
-    // A write that failed because of a fault (full disk, failed sync, read-only) is a refusal, not a bug.
+    // A write that failed because of a fault (full disk, failed sync, read-only connection) is a
+    // state of the instance, not a bug: logged and alerted where it was raised.
     const refused = writeRefusal(ctx.faults, thrown);
-    if (refused) {
-      c.header('Retry-After', refused.fault.kind === 'disk-full' ? '30' : '300');
-      return c.html(<ErrorPage status={503} title="Changes cannot be saved right now" message={`${refused.message[0]?.toUpperCase()}${refused.message.slice(1)}. Nothing was saved; the administrator has been alerted. Please try again later.`} requestId={rid} />, 503);
-    }
+    if (refused) return writesRefusedResponse(c, refused);
     const err = thrown;
     if (err instanceof HTTPException && err.status < 500) {
       return c.html(<ErrorPage status={err.status} title="Request not accepted" message={err.message || 'The request could not be processed.'} requestId={rid} />, err.status);

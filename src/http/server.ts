@@ -23,6 +23,7 @@ import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
 import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
+import { ConnectionDrain } from './drain.ts';
 import { Metrics } from './metrics.ts';
 import type { AppEnv } from './types.ts';
 
@@ -155,6 +156,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     lock.release();
     throw new StartupError(`cannot listen on ${cfg.host}:${cfg.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  const drain = new ConnectionDrain(server);
   const port = (server.address() as AddressInfo).port;
   const scheme = tls ? 'https' : 'http';
   const hostForUrl = cfg.host.includes(':') ? `[${cfg.host}]` : cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host;
@@ -193,23 +195,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     (closing ??= (async () => {
       for (const j of jobs) j.stop();
       redirect?.close();
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          clearInterval(sweep);
-          server.closeAllConnections();
-          resolve();
-        }, cfg.shutdownTimeoutMs);
-        timer.unref();
-        // Keep-alive sockets that finish their last response become idle after close() was
-        // called; sweep them so shutdown takes as long as the slowest request, not the keep-alive.
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        server.close(() => {
-          clearTimeout(timer);
-          clearInterval(sweep);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
+      const cut = await drain.close(cfg.shutdownTimeoutMs);
+      if (cut) log.warn({ connections: cut, timeoutMs: cfg.shutdownTimeoutMs }, 'shutdown timeout: cut connections with requests still running');
       await ctx.mailer.stop();
       await ctx.sms.stop();
       await ctx.accessLog.close();

@@ -65,10 +65,13 @@ export async function readMasterKey(src: MasterKeySource): Promise<Buffer> {
   return parseMasterKey(text, describeSource(src));
 }
 
-/** Creates the default key file (0600 in a 0700 directory); refuses to overwrite. */
-export function generateMasterKeyFile(file: string): Buffer {
+/**
+ * Creates a new key file (0600; the directories it has to create 0700, an existing one keeps its
+ * mode); refuses to overwrite. `createdDir` is the first directory it made, for an undo.
+ */
+export function generateMasterKeyFile(file: string): { key: Buffer; createdDir: string | undefined } {
   const key = randomBytes(32);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const createdDir = fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, key.toString('hex') + '\n', { mode: 0o600, flag: 'wx' });
-  return key;
+  return { key, createdDir };
 }
