@@ -9,9 +9,9 @@ import { escapeHtml } from '../html-escape.ts';
 import { routes } from '../http/access.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { auditCtx, guard } from '../http/guard.ts';
+import { answerFormBody, asValues } from '../http/forms.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
-import { type Answers, answerText } from './fields.ts';
 import { eventIcs } from './ics.ts';
 import { renderMarkdown } from './markdown.ts';
 import type { RegistrationRow } from '../registrations/repo.ts';
@@ -20,44 +20,6 @@ import type { EventRow } from './repo.ts';
 type C = Context<AppEnv>;
 
 const grantCookie = (e: Pick<EventRow, 'id'>) => `__Host-tessera_ev_${e.id.replace(/-/g, '')}`;
-
-/** Form bodies as the answer parser wants them: strings, or arrays for repeated keys. */
-async function formBody(c: C): Promise<Record<string, unknown>> {
-  const body = await c.req.parseBody({ all: true });
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(body)) {
-    if (k === '_csrf') continue;
-    out[k] = Array.isArray(v) ? v.filter((x) => typeof x === 'string') : typeof v === 'string' ? v : undefined;
-  }
-  return out;
-}
-
-function asValues(raw: Record<string, unknown>): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' || Array.isArray(v)) out[k] = v as string | string[];
-  return out;
-}
-
-/** Answers as form values, to prefill the manage page's edit form. */
-function valuesOf(reg: RegistrationRow): Record<string, string | string[]> {
-  const answers = JSON.parse(reg.answers) as Answers;
-  const out: Record<string, string | string[]> = { email: reg.email, name: reg.name };
-  for (const [k, v] of Object.entries(answers)) {
-    if (Array.isArray(v)) out[k] = v;
-    else if (typeof v === 'boolean') out[k] = v ? 'on' : '';
-    else if (typeof v === 'object') out[k] = 'on';
-    else out[k] = answerText(v);
-  }
-  return out;
-}
-
-/**
- * Descriptions change rarely and are read on every public page view; remember their rendering
- * per event version (id + updated_at) instead of parsing Markdown on each request.
- */
-const descriptionCache = new Map<string, string>();
-/** Rendered anonymous event pages, as bytes: Node writes them as they are, with no re-encoding. */
-const pageCache = new Map<string, Uint8Array<ArrayBuffer>>();
 
 /**
  * The confirmation page after an anonymous registration is the same for every attendee of an
@@ -68,9 +30,8 @@ const pageCache = new Map<string, Uint8Array<ArrayBuffer>>();
 const SLOTS = { csrf: '\u0001csrf\u0001', email: '\u0001email\u0001', code: '\u0001code\u0001', qr: '\u0001qr\u0001', manage: '\u0001manage\u0001' } as const;
 type Slot = keyof typeof SLOTS;
 const slotPattern = /\u0001(csrf|email|code|qr|manage)\u0001/;
-const confirmationFrames = new Map<string, (string | Slot)[]>();
 
-async function confirmationFromFrame(c: Context<AppEnv>, e: EventRow, reg: RegistrationRow, manage: string): Promise<Response> {
+async function confirmationFromFrame(confirmationFrames: Map<string, (string | Slot)[]>, c: Context<AppEnv>, e: EventRow, reg: RegistrationRow, manage: string): Promise<Response> {
   const csrf = c.get('csrfToken') ?? '';
   const confirmed = reg.status === 'confirmed';
   const key = `${e.id}|${e.updated_at}|${reg.status}|${csrf ? 1 : 0}`;
@@ -91,7 +52,7 @@ async function confirmationFromFrame(c: Context<AppEnv>, e: EventRow, reg: Regis
   return c.html(body, 201);
 }
 const HTML = { 'Content-Type': 'text/html; charset=UTF-8' };
-function description(e: EventRow): string {
+function description(descriptionCache: Map<string, string>, e: EventRow): string {
   const key = `${e.id}:${e.updated_at}`;
   let html = descriptionCache.get(key);
   if (html === undefined) {
@@ -106,6 +67,17 @@ function description(e: EventRow): string {
 export function publicEventRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
+  // Per app instance, not per module: two servers in one process (tests) never share pages.
+  /**
+   * Descriptions change rarely and are read on every public page view; remember their rendering
+   * per event version (id + updated_at) instead of parsing Markdown on each request.
+   */
+  const descriptionCache = new Map<string, string>();
+  /** Rendered anonymous event pages, as bytes: Node writes them as they are, with no re-encoding. */
+  const pageCache = new Map<string, Uint8Array<ArrayBuffer>>();
+
+  /** Confirmation page frames per event version and status (see confirmationFromFrame). */
+  const confirmationFrames = new Map<string, (string | Slot)[]>();
 
   const notFound = (c: C) => errorResponse(c, 404, 'Event not found', 'There is no public event at this address. Check the link you were given.');
 
@@ -133,7 +105,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
       // Shared bytes must hold nothing of this visitor (an anonymous form needs no token).
       c.set('csrfToken', '');
     }
-    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} csrf={c.get('csrfToken')} {...extra} />, status);
+    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} csrf={c.get('csrfToken')} {...extra} />, status);
     if (cacheable) {
       if (pageCache.size > 1000) pageCache.clear();
       pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));
@@ -167,7 +139,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const app = c.get('app');
     const e = app.events.publicEvent(c.req.param('slug') ?? '');
     if (!e) return notFound(c);
-    const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await formBody(c));
+    const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await answerFormBody(c));
     const res = await app.events.tryPasscode(e, body.success ? body.data.passcode : '', auditCtx(c, e.org_id));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
@@ -187,7 +159,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const app = c.get('app');
     const found = app.events.findShareLink(c.req.param('token') ?? '');
     if (!found) return errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
-    const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await formBody(c));
+    const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await answerFormBody(c));
     const res = await app.events.tryShareLink(found.link, found.event, body.success ? body.data.passcode : '', auditCtx(c, found.event.org_id));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
@@ -201,75 +173,15 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const v = visible(c);
     if ('res' in v) return v.res;
     const app = c.get('app');
-    const raw = await formBody(c);
+    const raw = await answerFormBody(c);
     const res = await app.registrations.register(v.e, raw, auditCtx(c, v.e.org_id));
     if (!res.ok) {
       const status = res.error === 'invalid' ? 422 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
       return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
     }
     const manage = app.links.managePath(res.reg);
-    if (!c.get('user')) return confirmationFromFrame(c, v.e, res.reg, manage);
+    if (!c.get('user')) return confirmationFromFrame(confirmationFrames, c, v.e, res.reg, manage);
     return render(c, 'Registration', <ConfirmationPage e={v.e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
-  });
-
-  // ---- the attendee's personal link -------------------------------------------------------------
-
-  const byManage = (c: C) => c.get('app').links.byToken('manage', c.req.param('token') ?? '');
-  const invalidLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This personal link is not valid any more. Ask the organizer to send it again.');
-
-  const managePage = async (c: C, found: { reg: RegistrationRow; event: EventRow }, extra: { errors?: Record<string, string>; message?: string; values?: Record<string, string | string[]>; notice?: string } = {}, status: 200 | 422 = 200) => {
-    const app = c.get('app');
-    const qr = found.reg.status === 'confirmed' ? `/r/${c.req.param('token')}/ticket.svg` : null;
-    return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={`/r/${c.req.param('token')}`} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} csrf={c.get('csrfToken')} />, status);
-  };
-
-  r.get('/r/:token', { kind: 'public' }, async (c) => {
-    const found = byManage(c);
-    if (!found) return invalidLink(c);
-    c.get('app').audit.record({ ...auditCtx(c, found.reg.org_id), actor: { type: 'attendee', id: found.reg.id } }, 'registration.viewed', { type: 'registration', id: found.reg.id });
-    const notice = { saved: 'Your changes are saved.', cancelled: 'Your registration is cancelled.' }[c.req.query('done') ?? ''];
-    return managePage(c, found, notice ? { notice } : {});
-  });
-
-  // The ticket QR as its own image: the registration POST does not pay for drawing it.
-  r.get('/r/:token/ticket.svg', { kind: 'public' }, async (c) => {
-    const found = byManage(c);
-    if (!found || found.reg.status !== 'confirmed') return invalidLink(c);
-    const svg = await qrSvg(c.get('app').links.link(found.reg, 'ticket'));
-    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'private, max-age=3600' });
-  });
-
-  r.post('/r/:token', { kind: 'public' }, async (c) => {
-    const found = byManage(c);
-    if (!found) return invalidLink(c);
-    const raw = await formBody(c);
-    const res = c.get('app').registrations.updateAnswers(found.event, found.reg, raw, auditCtx(c, found.reg.org_id), 'attendee');
-    if (!res.ok) return managePage(c, found, { errors: res.errors ?? {}, message: res.message, values: asValues(raw) }, 422);
-    return c.redirect(`/r/${c.req.param('token')}?done=saved`, 303);
-  });
-
-  r.post('/r/:token/cancel', { kind: 'public' }, (c) => {
-    const found = byManage(c);
-    if (!found) return invalidLink(c);
-    c.get('app').registrations.cancel(found.event, found.reg, auditCtx(c, found.reg.org_id), 'attendee');
-    return c.redirect(`/r/${c.req.param('token')}?done=cancelled`, 303);
-  });
-
-  // Email scanners open links: the GET only shows a button; the POST confirms.
-  r.get('/r/:token/confirm', { kind: 'public' }, (c) => {
-    const found = c.get('app').links.byToken('confirm', c.req.param('token') ?? '');
-    if (!found) return invalidLink(c);
-    return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`/r/${c.req.param('token')}/confirm`} csrf={c.get('csrfToken')} />);
-  });
-
-  r.post('/r/:token/confirm', { kind: 'public' }, async (c) => {
-    const app = c.get('app');
-    const found = app.links.byToken('confirm', c.req.param('token') ?? '');
-    if (!found) return invalidLink(c);
-    const res = app.registrations.confirm(found.event, found.reg, auditCtx(c, found.reg.org_id));
-    if (!res.ok) return errorResponse(c, 409, 'Event full', res.message);
-    const manage = app.links.managePath(res.reg);
-    return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />);
   });
 
   return app;

@@ -7,6 +7,7 @@ import { HomePage } from '../../views/home.tsx';
 import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
+import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
@@ -59,6 +60,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   });
   app.route('/', authRoutes());
   app.route('/', publicEventRoutes());
+  app.route('/', attendeeLinkRoutes());
   app.route('/', orgRoutes());
   app.route('/', adminRoutes());
   app.route('/', eventAdminRoutes());

@@ -43,3 +43,20 @@ export function safeNext(next: string | undefined, fallback = '/'): string {
   if (!next || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || next.length > 500) return fallback;
   return next;
 }
+
+/** Form bodies as the answer parser wants them: strings, or arrays for repeated keys. */
+export async function answerFormBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
+  const body = await c.req.parseBody({ all: true });
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k === '_csrf') continue;
+    out[k] = Array.isArray(v) ? v.filter((x) => typeof x === 'string') : typeof v === 'string' ? v : undefined;
+  }
+  return out;
+}
+
+export function asValues(raw: Record<string, unknown>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string' || Array.isArray(v)) out[k] = v as string | string[];
+  return out;
+}

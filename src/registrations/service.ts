@@ -213,6 +213,11 @@ export class RegistrationService {
     });
   }
 
+  /** The attendee opened their personal link: reading one's own data is audited too. */
+  viewedByAttendee(reg: RegistrationRow, ctx: AuditContext): void {
+    this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.viewed', { type: 'registration', id: reg.id });
+  }
+
   /** Edits through the attendee's link (everything but the email address) or by an organizer, validated as at registration. */
   updateAnswers(e: EventRow, reg: RegistrationRow, raw: Record<string, unknown>, ctx: AuditContext, by: 'attendee' | 'organizer'): Result<object, 'invalid'> & { errors?: Record<string, string> } {
     const fields = this.d.events.fieldsOf(e.org_id, e.id);
