@@ -68,6 +68,7 @@ describe('a failed WAL sync', () => {
   let s: TestServer;
   let sink: SmtpSink;
   let org: OrgRow;
+  let organizer: Awaited<ReturnType<typeof signedInClient>>;
   let failSyncs = false;
 
   beforeAll(async () => {
@@ -81,6 +82,7 @@ describe('a failed WAL sync', () => {
     );
     const owner = await createUser(s, { email: testEmail('fsync-owner'), totp: true, instanceRole: 'owner' });
     org = createOrg(s, owner.user, uniqueSlug('fsync'));
+    organizer = await signedInClient(s, owner.user);
   });
   afterAll(async () => {
     await s?.close();
@@ -92,6 +94,8 @@ describe('a failed WAL sync', () => {
     const anon = new Client(s.url, browserHeaders);
     const ok = await anon.post(`/e/${e.slug}/register`, { email: testEmail('fsync-before'), name: 'Before' });
     expect(ok.status).toBe(201);
+    const regId = /data-reg="([0-9a-f-]{36})"/.exec((await organizer.get(`/orgs/${org.slug}/events/${e.id}/attendees`)).text)?.[1];
+    expect(regId).toBeDefined();
     expect((await anon.get('/readyz')).status).toBe(200);
 
     failSyncs = true;
@@ -121,7 +125,10 @@ describe('a failed WAL sync', () => {
     await waitFor('ticket for the registration before the failure', () => sink.messages.some((m) => m.to.includes(testEmail('fsync-before'))) || undefined);
     expect(sink.messages.some((m) => m.to.includes(testEmail('fsync-lost')))).toBe(false);
     expect(sink.messages.some((m) => m.to.includes(testEmail('fsync-after')))).toBe(false);
-    // Reads still work: the public page is served.
+    // Reads still work: the public page and the organizer's event list are served, but a read of
+    // personal data, which must leave an audit row, is refused rather than done unaudited.
+    expect((await organizer.get(`/orgs/${org.slug}/events`)).status).toBe(200);
+    expect((await organizer.get(`/orgs/${org.slug}/events/${e.id}/attendees/${regId}`)).status).toBe(503);
     expect((await anon.get(`/e/${e.slug}`)).status).toBe(200);
     expect(fs.readFileSync(s.logFile, 'utf8')).toMatch(/"fault":"wal-sync-failed"/);
   });

@@ -76,7 +76,14 @@ export class SessionService {
       session.last_seen_at = t;
       session.expires_at = Math.min(t + this.policy.idleMs, session.absolute_expires_at);
       session.ip = ip;
-      this.repo.touchSession(session.id, t, session.expires_at, ip);
+      try {
+        this.repo.touchSession(session.id, t, session.expires_at, ip);
+      } catch (e) {
+        // A refused write (read-only after a failed sync, full disk) only loses the sliding
+        // expiry bump: the person can still read pages; anything that must write is refused there.
+        const code = (e as { code?: unknown }).code;
+        if (code !== 'SQLITE_READONLY' && code !== 'SQLITE_FULL') throw e;
+      }
     }
     return { session, user };
   }
