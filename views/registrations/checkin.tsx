@@ -10,7 +10,9 @@ export function CheckinCard({ org, event, card, csrf, q, message }: { org: OrgRo
   const base = `${eventBase(org, event)}/checkin/${card.id}`;
   const id = `reg-${card.id}`;
   const button = (action: string, label: string, variant?: string) => (
-    <form method="post" action={action} hx-post={action} hx-target={`#${id}`} hx-swap="outerHTML" class="checkin-action">
+    // Synced on the counts element (see CheckinPage): a check-in aborts a counts poll in flight,
+    // and several check-ins run one after the other instead of aborting each other.
+    <form method="post" action={action} hx-post={action} hx-target={`#${id}`} hx-swap="outerHTML" hx-sync="#checkin-counts:queue all" class="checkin-action">
       <Csrf token={csrf} />
       <input type="hidden" name="q" value={q} />
       <button type="submit" class={variant}>
@@ -67,7 +69,11 @@ export function CheckinPage(p: { csrf: string; org: OrgRow; event: EventRow; can
     <>
       <h1>Check-in: {p.event.title}</h1>
       <EventNav org={p.org} event={p.event} canList={p.canList} current="checkin" />
-      <p id="checkin-counts" class="checkin-counts" aria-live="polite" hx-get={`${base}/counts`} hx-trigger="every 10s" hx-swap="innerHTML">
+      {/* A poll that left before a check-in could answer after it with the old count and overwrite
+          the fresh one the check-in sent out-of-band. Polls and check-ins share this element's
+          request queue: `abort` lets a check-in abort the poll in flight, and drops a poll while a
+          check-in is in flight, so the counts on screen are never older than the last check-in. */}
+      <p id="checkin-counts" class="checkin-counts" aria-live="polite" hx-get={`${base}/counts`} hx-trigger="every 10s" hx-swap="innerHTML" hx-sync="this:abort">
         <CheckinCounts {...p.counts} />
       </p>
       <form id="checkin-search" method="get" action={base} hx-get={`${base}/lookup`} hx-target="#checkin-results" hx-swap="innerHTML">
