@@ -2,21 +2,15 @@
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import {
-  AuditPage,
-  InviteInvalid,
-  InviteJoin,
-  InviteRegister,
-  InviteSignIn,
-  InviteWrongAccount,
-  MembersPage,
-  OrgDashboard,
-  OrgsPage,
-  PermissionsPage,
-  SettingsPage,
-  TokensPage,
-} from '../../views/orgs.tsx';
-import type { FlashMsg } from '../../views/components.tsx';
+import type { FlashMsg } from '../../views/components/flash.tsx';
+import { AuditPage } from '../../views/orgs/audit.tsx';
+import { OrgDashboard } from '../../views/orgs/dashboard.tsx';
+import { InviteInvalid, InviteJoin, InviteRegister, InviteSignIn, InviteWrongAccount } from '../../views/orgs/invitations.tsx';
+import { OrgsPage } from '../../views/orgs/list.tsx';
+import { MembersPage } from '../../views/orgs/members.tsx';
+import { PermissionsPage } from '../../views/orgs/permissions.tsx';
+import { SettingsPage } from '../../views/orgs/settings.tsx';
+import { TokensPage } from '../../views/orgs/tokens.tsx';
 import { routes } from '../http/access.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';

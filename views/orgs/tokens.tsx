@@ -1,0 +1,99 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { type OrgRole, permissions, rolePermissions } from '../../src/orgs/permissions.ts';
+import type { ApiTokenRow, OrgRow } from '../../src/orgs/repo.ts';
+import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
+import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { when } from '../components/when.ts';
+import { OrgNav } from './nav.tsx';
+
+export function TokensPage(p: {
+  csrf: string;
+  org: OrgRow;
+  role: OrgRole;
+  tokens: ApiTokenRow[];
+  owners: Map<string, string>;
+  now: number;
+  created?: { name: string; token: string } | undefined;
+  flash?: FlashMsg | undefined;
+  selected?: string[];
+} & FormState) {
+  const { csrf, org, role, errors = {}, values = {} } = p;
+  const base = `/orgs/${org.slug}/tokens`;
+  const selected = new Set(p.selected ?? []);
+  const statusOf = (t: ApiTokenRow) => (t.revoked_at !== null ? 'revoked' : t.expires_at <= p.now ? 'expired' : 'active');
+  return (
+    <>
+      <h1>API tokens of {org.name}</h1>
+      <OrgNav org={org} role={role} />
+      <FlashBox flash={p.flash} />
+      {p.created ? (
+        <article>
+          <h2>Token "{p.created.name}" created</h2>
+          <Flash kind="ok">Copy it now: it is shown only this once.</Flash>
+          <p>
+            <code class="token" data-testid="new-token">
+              {p.created.token}
+            </code>
+          </p>
+          <p>
+            Send it as <code>Authorization: Bearer …</code> to <code>/api/v1/orgs/{org.slug}</code>.
+          </p>
+        </article>
+      ) : null}
+      {p.tokens.length === 0 ? (
+        <p>No API tokens yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Created by</th>
+              <th scope="col">Permissions</th>
+              <th scope="col">Created</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Status</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.tokens.map((t) => (
+              <tr data-token={t.id}>
+                <td>{t.name}</td>
+                <td>{p.owners.get(t.user_id) ?? 'former member'}</td>
+                <td>{(JSON.parse(t.permissions) as string[]).join(', ')}</td>
+                <td>{when(t.created_at)}</td>
+                <td>{when(t.expires_at)}</td>
+                <td>{when(t.last_used_at)}</td>
+                <td>{statusOf(t)}</td>
+                <td>{statusOf(t) === 'active' ? <ActionButton action={`${base}/${t.id}/revoke`} label="Revoke" csrf={csrf} confirm={`Revoke the token ${t.name}?`} /> : null}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <article>
+        <h2>Create a token</h2>
+        <p>A token acts for you, with at most the permissions of your role. It stops working when revoked, when it expires, or when your role changes.</p>
+        <form method="post" action={base}>
+          <Csrf token={csrf} />
+          <Field name="name" label="Name" value={values.name} error={errors.name} required maxlength={80} help="What the token is for, e.g. the name of the script that uses it." />
+          <fieldset aria-describedby={errors.permissions ? 'f-permissions-error' : undefined}>
+            <legend>Permissions</legend>
+            {rolePermissions[role].map((perm) => (
+              <label for={`f-perm-${perm}`}>
+                <input id={`f-perm-${perm}`} type="checkbox" name="permissions" value={perm} checked={selected.has(perm)} />
+                <code>{perm}</code> — {permissions[perm]}
+              </label>
+            ))}
+            <FieldError id="f-permissions" error={errors.permissions} />
+          </fieldset>
+          <Field name="days" label="Valid for (days)" type="number" value={values.days ?? '90'} error={errors.days} required inputmode="numeric" help="1 to 365 days." />
+          <button type="submit">Create token</button>
+        </form>
+      </article>
+    </>
+  );
+}
