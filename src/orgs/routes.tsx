@@ -20,7 +20,7 @@ import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
 import { parseCidrList } from './ip-allowlist.ts';
-import { type OrgRole, type Permission, orgRoles, permissions, roleHas } from './permissions.ts';
+import { type OrgRole, type Permission, assignableRoles, orgRoles, permissions, roleHas } from './permissions.ts';
 import { allowlistOf } from './service.ts';
 
 type C = Context<AppEnv>;
@@ -130,6 +130,7 @@ export function orgRoutes(): Hono<AppEnv> {
         members={ctx.orgs.members(org.id)}
         invitations={ctx.orgs.openInvitations(org.id)}
         canManage={roleHas(myRole, 'members.manage')}
+        assignable={assignableRoles(myRole)}
         events={roleHas(myRole, 'members.manage') ? ctx.events.list(org, null).map((e) => ({ id: e.id, title: e.title })) : undefined}
         flash={extra.flash ?? flashFrom(c, memberFlashes)}
         errors={extra.errors}
@@ -289,7 +290,6 @@ export function orgRoutes(): Hono<AppEnv> {
         role={roleOf(c)}
         tokens={ctx.orgs.tokens(org.id)}
         owners={owners}
-        now={ctx.now()}
         created={extra.created}
         flash={extra.flash ?? flashFrom(c, { revoked: 'Token revoked.' })}
         errors={extra.errors}

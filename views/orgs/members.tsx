@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { type OrgRole, orgRoles, scopableRoles } from '../../src/orgs/permissions.ts';
-import type { InvitationRow, MemberView, OrgRow } from '../../src/orgs/repo.ts';
+import { type OrgRole, scopableRoles } from '../../src/orgs/permissions.ts';
+import type { InvitationRow, OrgRow } from '../../src/orgs/repo.ts';
+import type { MemberState, MemberWithState } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
@@ -56,21 +57,23 @@ function EventScope(p: { csrf: string; action: string; name: string; scope: stri
   );
 }
 
+const memberStateLabels: Record<MemberState, string> = { active: 'active', disabled: 'disabled', 'account disabled': 'disabled (account)' };
+
 export function MembersPage(p: {
   csrf: string;
   org: OrgRow;
   role: OrgRole;
   viewerId: string;
-  members: MemberView[];
+  members: MemberWithState[];
   invitations: InvitationRow[];
   canManage: boolean;
+  /** The roles this viewer may give; members holding another role are shown, not offered a change. */
+  assignable: readonly OrgRole[];
   /** The organization's events, for limiting organizer/check-in members to some of them. */
   events?: { id: string; title: string }[] | undefined;
   flash?: FlashMsg | undefined;
 } & FormState) {
-  const { csrf, org, role, members, invitations, canManage, errors = {}, values = {} } = p;
-  // Only owners may hand out or take away the owner role; the form offers what the service allows.
-  const assignable = role === 'owner' ? orgRoles : orgRoles.filter((r) => r !== 'owner');
+  const { csrf, org, role, members, invitations, canManage, assignable, errors = {}, values = {} } = p;
   const base = `/orgs/${org.slug}`;
   return (
     <>
@@ -90,7 +93,6 @@ export function MembersPage(p: {
         </thead>
         <tbody>
           {members.map((m) => {
-            const status = m.user_disabled_at ? 'disabled (account)' : m.disabled_at ? 'disabled' : 'active';
             const self = m.user_id === p.viewerId;
             return (
               <tr data-member={m.user_id}>
@@ -100,7 +102,7 @@ export function MembersPage(p: {
                 </td>
                 <td>{m.email}</td>
                 <td>
-                  {canManage && (role === 'owner' || m.role !== 'owner') ? (
+                  {canManage && assignable.includes(m.role) ? (
                     <form method="post" action={`${base}/members/${m.user_id}/role`} class="inline-action">
                       <Csrf token={csrf} />
                       <select name="role" aria-label={`Role of ${m.name}`}>
@@ -120,7 +122,7 @@ export function MembersPage(p: {
                   {scopableRoles.includes(m.role) ? <EventScope csrf={csrf} action={`${base}/members/${m.user_id}/scope`} name={m.name} scope={m.event_scope} events={p.events ?? []} canManage={canManage} /> : null}
                 </td>
                 <td>{m.totp_enabled ? 'on' : 'off'}</td>
-                <td>{status}</td>
+                <td>{memberStateLabels[m.state]}</td>
                 {canManage ? (
                   <td>
                     {self ? null : m.disabled_at ? (

@@ -1,6 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { type OrgRole, permissions, rolePermissions } from '../../src/orgs/permissions.ts';
-import type { ApiTokenRow, OrgRow } from '../../src/orgs/repo.ts';
+import type { OrgRow } from '../../src/orgs/repo.ts';
+import type { ApiTokenView } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
@@ -10,9 +11,8 @@ export function TokensPage(p: {
   csrf: string;
   org: OrgRow;
   role: OrgRole;
-  tokens: ApiTokenRow[];
+  tokens: ApiTokenView[];
   owners: Map<string, string>;
-  now: number;
   created?: { name: string; token: string } | undefined;
   flash?: FlashMsg | undefined;
   selected?: string[];
@@ -20,7 +20,6 @@ export function TokensPage(p: {
   const { csrf, org, role, errors = {}, values = {} } = p;
   const base = `/orgs/${org.slug}/tokens`;
   const selected = new Set(p.selected ?? []);
-  const statusOf = (t: ApiTokenRow) => (t.revoked_at !== null ? 'revoked' : t.expires_at <= p.now ? 'expired' : 'active');
   return (
     <>
       <h1>API tokens of {org.name}</h1>
@@ -67,8 +66,8 @@ export function TokensPage(p: {
                 <td>{when(t.created_at)}</td>
                 <td>{when(t.expires_at)}</td>
                 <td>{when(t.last_used_at)}</td>
-                <td>{statusOf(t)}</td>
-                <td>{statusOf(t) === 'active' ? <ActionButton action={`${base}/${t.id}/revoke`} label="Revoke" csrf={csrf} confirm={`Revoke the token ${t.name}?`} /> : null}</td>
+                <td>{t.state}</td>
+                <td>{t.state === 'active' ? <ActionButton action={`${base}/${t.id}/revoke`} label="Revoke" csrf={csrf} confirm={`Revoke the token ${t.name}?`} /> : null}</td>
               </tr>
             ))}
           </tbody>
