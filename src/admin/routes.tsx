@@ -8,7 +8,7 @@ import { AdminPermissionsPage } from '../../views/admin/permissions.tsx';
 import { AdminUsersPage } from '../../views/admin/users.tsx';
 import { restoreTesterOf } from '../backup/restore-test.ts';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { routes } from '../http/access.ts';
+import { routes } from '../http/route-permissions.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';

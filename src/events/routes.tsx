@@ -8,7 +8,7 @@ import { FieldEditPage, FieldList, FormBuilderPage } from '../../views/events/fo
 import { EventsListPage } from '../../views/events/list.tsx';
 import { EventDashboard } from '../../views/events/overview.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { isHtmx, routes } from '../http/access.ts';
+import { isHtmx, routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, type FieldErrors, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';

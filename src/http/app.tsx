@@ -17,7 +17,7 @@ import { csrfProtection } from './csrf.ts';
 import { writesRefusedResponse } from './error-page.tsx';
 import { limitBody } from './form-body.ts';
 import { identifyCaller } from './session.ts';
-import { routes } from './access.ts';
+import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import { healthRoutes } from './health.ts';
 import { requestContext } from './request-context.ts';

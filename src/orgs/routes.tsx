@@ -11,7 +11,7 @@ import { MembersPage } from '../../views/orgs/members.tsx';
 import { PermissionsPage } from '../../views/orgs/permissions.tsx';
 import { SettingsPage } from '../../views/orgs/settings.tsx';
 import { TokensPage } from '../../views/orgs/tokens.tsx';
-import { routes } from '../http/access.ts';
+import { routes } from '../http/route-permissions.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
