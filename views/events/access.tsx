@@ -5,6 +5,7 @@ import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { ActionButton, Csrf, Field, type FormState } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { ShownOnce } from '../components/shown-once.tsx';
 import { EventNav, localWhen } from './shared.tsx';
 
 /** The passcode's state as the overview says it, with its end in the event's zone. */
@@ -57,15 +58,7 @@ export function ShareLinksPage(p: {
         <Flash kind="error">This event is not protected: anyone with its address can open it, so share links add nothing. Set the access mode to "Passcode required" to use them.</Flash>
       ) : null}
       {p.created ? (
-        <article>
-          <h2>Share link "{p.created.label}" created</h2>
-          <Flash kind="ok">Copy the link now: it is shown only this once. Send the password separately.</Flash>
-          <p>
-            <code class="token" data-testid="new-share-link">
-              {p.created.url}
-            </code>
-          </p>
-        </article>
+        <ShownOnce title={`Share link "${p.created.label}" created`} note="Copy the link now: it is shown only this once. Send the password separately." testid="new-share-link" secret={p.created.url} />
       ) : null}
       {p.links.length === 0 ? (
         <p>No share links yet.</p>

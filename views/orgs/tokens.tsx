@@ -3,8 +3,9 @@ import { type OrgRole, permissions, rolePermissions } from '../../src/orgs/permi
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { ApiTokenView } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
-import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
+import { ShownOnce } from '../components/shown-once.tsx';
 import { OrgNav } from './nav.tsx';
 
 export function TokensPage(p: {
@@ -26,18 +27,11 @@ export function TokensPage(p: {
       <OrgNav org={org} role={role} />
       <FlashBox flash={p.flash} />
       {p.created ? (
-        <article>
-          <h2>Token "{p.created.name}" created</h2>
-          <Flash kind="ok">Copy it now: it is shown only this once.</Flash>
-          <p>
-            <code class="token" data-testid="new-token">
-              {p.created.token}
-            </code>
-          </p>
+        <ShownOnce title={`Token "${p.created.name}" created`} note="Copy it now: it is shown only this once." testid="new-token" secret={p.created.token}>
           <p>
             Send it as <code>Authorization: Bearer …</code> to <code>/api/v1/orgs/{org.slug}</code>.
           </p>
-        </article>
+        </ShownOnce>
       ) : null}
       {p.tokens.length === 0 ? (
         <p>No API tokens yet.</p>
