@@ -9,7 +9,7 @@ import { Throttle } from './auth/throttle.ts';
 import type { Config } from './config/config.ts';
 import { Faults } from './db/faults.ts';
 import type { DB } from './db/open.ts';
-import { settingsRepo } from './db/settings-repo.ts';
+import { settingsRepo } from './config/repo.ts';
 import { type SyncFn, Writer } from './db/writer.ts';
 import { eventIcs } from './events/ics.ts';
 import { EventService } from './events/service.ts';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../src/audit/service.ts';
 import type { UserRow } from '../src/auth/repo.ts';
-import { declaredRoutes } from '../src/http/access.ts';
+import { declaredRoutes } from '../src/http/route-permissions.ts';
 import { type OrgRole, type Permission, orgRoles, roleHas } from '../src/orgs/permissions.ts';
 import { type OrgRow, orgsRepo } from '../src/orgs/repo.ts';
 import { Client } from './support/client.ts';

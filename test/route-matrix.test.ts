@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Access, declaredRoutes, routeKey } from '../src/http/access.ts';
+import { type Access, declaredRoutes, routeKey } from '../src/http/route-permissions.ts';
 import { staticUrl } from '../src/http/static.ts';
 import type { AppEnv } from '../src/http/types.ts';
 import { type OrgRole, orgRoles, roleHas } from '../src/orgs/permissions.ts';

@@ -2,10 +2,13 @@
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { AdminBackupsPage, AdminMailPage, AdminPermissionsPage, AdminUsersPage } from '../../views/admin.tsx';
+import { AdminBackupsPage } from '../../views/admin/backups.tsx';
+import { AdminMailPage } from '../../views/admin/mail.tsx';
+import { AdminPermissionsPage } from '../../views/admin/permissions.tsx';
+import { AdminUsersPage } from '../../views/admin/users.tsx';
 import { restoreTesterOf } from '../backup/restore-test.ts';
-import type { FlashMsg } from '../../views/components.tsx';
-import { routes } from '../http/access.ts';
+import type { FlashMsg } from '../../views/components/flash.tsx';
+import { routes } from '../http/route-permissions.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';

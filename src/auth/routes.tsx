@@ -1,9 +1,11 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { AccountPage, ForgotForm, LoginForm, Notice, PhonePage, ReauthForm, RecoveryCodes, ResetForm, SecondFactorForm, SessionsPage, SetupForm, TotpSetup } from '../../views/auth.tsx';
-import { SetupInvalidPage } from '../../views/setup.tsx';
-import { routes } from '../http/access.ts';
+import { AccountPage, SessionsPage } from '../../views/auth/account.tsx';
+import { SetupForm, SetupInvalidPage } from '../../views/auth/setup.tsx';
+import { ForgotForm, LoginForm, Notice, ReauthForm, ResetForm, SecondFactorForm } from '../../views/auth/sign-in.tsx';
+import { PhonePage, RecoveryCodes, TotpSetup } from '../../views/auth/two-factor.tsx';
+import { routes } from '../http/route-permissions.ts';
 import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';

@@ -2,7 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Writer } from '../db/writer.ts';
-import { setupRepo } from './setup-repo.ts';
+import { setupRepo } from './repo.ts';
 
 const VALID_MS = 24 * 3600 * 1000;
 

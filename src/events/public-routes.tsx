@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { ConfirmEmailPage, ConfirmationPage, EventPage, ManagePage, OrgPublicPage, PasscodePage } from '../../views/public.tsx';
 import { qrSvg } from '../auth/totp.ts';
 import { escapeHtml } from '../html-escape.ts';
-import { routes } from '../http/access.ts';
+import { routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { auditCtx, guard } from '../http/guard.ts';
 import { answerFormBody, asValues } from '../http/forms.ts';

@@ -2,9 +2,13 @@
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import { DescriptionPreview, EventDashboard, EventFormPage, EventsListPage, FieldEditPage, FieldList, FormBuilderPage, ShareLinksPage, statusTransitions } from '../../views/events.tsx';
-import type { FlashMsg } from '../../views/components.tsx';
-import { isHtmx, routes } from '../http/access.ts';
+import { ShareLinksPage } from '../../views/events/access.tsx';
+import { DescriptionPreview, EventFormPage } from '../../views/events/edit.tsx';
+import { FieldEditPage, FieldList, FormBuilderPage } from '../../views/events/form-builder.tsx';
+import { EventsListPage } from '../../views/events/list.tsx';
+import { EventDashboard } from '../../views/events/overview.tsx';
+import type { FlashMsg } from '../../views/components/flash.tsx';
+import { isHtmx, routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, type FieldErrors, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -15,8 +19,8 @@ import { type OrgRole, roleHas } from '../orgs/permissions.ts';
 import { fieldTypes, selectTypes } from './fields.ts';
 import { loadEvent } from './load.ts';
 import { renderMarkdown } from './markdown.ts';
-import type { EventRow, EventStatus, FieldRow, FieldType } from './repo.ts';
-import type { EventInput, FieldInput } from './service.ts';
+import type { EventRow, FieldRow, FieldType } from './repo.ts';
+import type { EventInput, FieldInput, StatusAction } from './service.ts';
 import { type LocalTimeKind, isTimeZone, parseLocal, resolveLocal, timeZones, utcToZoned } from './zoned-time.ts';
 
 type C = Context<AppEnv>;
@@ -309,12 +313,8 @@ function roleOf(c: C): OrgRole {
   return m.role;
 }
 
-const statusTargets: Record<(typeof statusTransitions)[number]['to'], { status: EventStatus; done: string }> = {
-  publish: { status: 'published', done: 'published' },
-  close: { status: 'closed', done: 'closed' },
-  reopen: { status: 'published', done: 'reopened' },
-  archive: { status: 'archived', done: 'archived' },
-};
+/** The flash key each status change redirects with. */
+const statusDone: Record<StatusAction, string> = { publish: 'published', close: 'closed', reopen: 'reopened', archive: 'archived' };
 
 /** The organizer's event pages: list, create/edit, status, passcode, share links, form builder. */
 export function eventAdminRoutes(): Hono<AppEnv> {
@@ -405,7 +405,9 @@ export function eventAdminRoutes(): Hono<AppEnv> {
         e={e}
         counts={ctx.attendees.counts(e)}
         publicUrl={`${ctx.baseUrl()}/e/${e.slug}`}
-        now={ctx.now()}
+        canWrite={roleHas(roleOf(c), 'events.write')}
+        statusActions={ctx.events.statusActions(e)}
+        passcodeState={ctx.events.passcodeState(e)}
         flash={extra.flash ?? flashOf(c, e)}
         errors={extra.errors}
         values={extra.values}
@@ -453,12 +455,9 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     const org = c.get('org');
     const form = await parseForm(c, z.object({ to: z.enum(['publish', 'close', 'reopen', 'archive'], 'Unknown action.') }));
     if (!form.ok) return dashboard(c, e, { flash: { kind: 'error', text: 'Unknown status change.' } }, 400);
-    const t = statusTransitions.find((x) => x.to === form.data.to)!;
-    if (!t.from.includes(e.status)) return dashboard(c, e, { flash: { kind: 'error', text: `A ${e.status} event cannot be changed like that.` } }, 409);
-    const target = statusTargets[form.data.to];
-    const res = c.get('app').events.setStatus(org, e, target.status, auditCtx(c, org.id));
+    const res = c.get('app').events.changeStatus(org, e, form.data.to, auditCtx(c, org.id));
     if (!res.ok) return dashboard(c, e, { flash: { kind: 'error', text: res.message } }, 409);
-    return c.redirect(`${eventUrl(c, e)}?done=${target.done}`, 303);
+    return c.redirect(`${eventUrl(c, e)}?done=${statusDone[form.data.to]}`, 303);
   });
 
   r.post('/orgs/:orgSlug/events/:eventId/delete', write, async (c) => {
@@ -507,7 +506,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     return render(
       c,
       `Share links · ${e.title}`,
-      <ShareLinksPage csrf={c.get('csrfToken')} org={c.get('org')} role={roleOf(c)} e={e} links={ctx.events.shareLinks(e)} now={ctx.now()} created={extra.created} flash={flash} errors={extra.errors} values={extra.values} />,
+      <ShareLinksPage csrf={c.get('csrfToken')} org={c.get('org')} role={roleOf(c)} e={e} links={ctx.events.shareLinks(e)} created={extra.created} flash={flash} errors={extra.errors} values={extra.values} />,
       status,
     );
   };
@@ -547,7 +546,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     return render(
       c,
       `Registration form · ${e.title}`,
-      <FormBuilderPage csrf={c.get('csrfToken')} org={c.get('org')} role={roleOf(c)} e={e} fields={c.get('app').events.fields(e)} flash={flash} errors={extra.errors} values={extra.values} />,
+      <FormBuilderPage csrf={c.get('csrfToken')} org={c.get('org')} role={roleOf(c)} e={e} fields={c.get('app').events.fields(e)} canWrite={roleHas(roleOf(c), 'events.write')} flash={flash} errors={extra.errors} values={extra.values} />,
       status,
     );
   };

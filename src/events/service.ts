@@ -40,6 +40,20 @@ export interface EventDeps {
   now: () => number;
 }
 
+/** Whether an event's passcode opens it now: none set, set (with or without an end), or past its end. */
+export type PasscodeState = 'not set' | 'set' | 'expired';
+export type ShareLinkState = 'active' | 'expired' | 'revoked';
+export type ShareLinkView = ShareLinkRow & { state: ShareLinkState };
+
+/** The status changes an organizer can make, in the order the overview offers them. */
+export type StatusAction = 'publish' | 'close' | 'reopen' | 'archive';
+const statusActions: Record<StatusAction, { from: readonly EventStatus[]; to: EventStatus }> = {
+  publish: { from: ['draft'], to: 'published' },
+  close: { from: ['published'], to: 'closed' },
+  reopen: { from: ['closed', 'archived'], to: 'published' },
+  archive: { from: ['draft', 'published', 'closed'], to: 'archived' },
+};
+
 /** Passcode and share-link guesses: a few free tries, then exponential waits, then a lock. */
 const guessRules = { freeFailures: 5, baseDelayMs: 2_000, maxDelayMs: 60_000, lockAfter: 30, lockMs: 15 * 60_000 };
 const GRANT_MS = 12 * 3600_000;
@@ -143,6 +157,16 @@ export class EventService {
       this.d.audit.record({ ...ctx, orgId: org.id }, `event.${status}`, { type: 'event', id: event.id }, 'success', { from: event.status });
     });
     return { ok: true };
+  }
+
+  /** The status changes this event allows now. */
+  statusActions(event: EventRow): StatusAction[] {
+    return (Object.keys(statusActions) as StatusAction[]).filter((a) => statusActions[a].from.includes(event.status));
+  }
+
+  changeStatus(org: OrgRow, event: EventRow, action: StatusAction, ctx: AuditContext): Result<object, 'passcode' | 'transition'> {
+    if (!this.statusActions(event).includes(action)) return { ok: false, error: 'transition', message: `A ${event.status} event cannot be changed like that.` };
+    return this.setStatus(org, event, statusActions[action].to, ctx);
   }
 
   /** Deleting an event deletes its registrations: the personal data goes with it. */
@@ -269,8 +293,13 @@ export class EventService {
     });
   }
 
-  shareLinks(event: EventRow): ShareLinkRow[] {
-    return this.repo.links(event.org_id, event.id);
+  shareLinks(event: EventRow): ShareLinkView[] {
+    return this.repo.links(event.org_id, event.id).map((l) => ({ ...l, state: this.linkState(l) }));
+  }
+
+  passcodeState(event: EventRow): PasscodeState {
+    if (!event.passcode_hash) return 'not set';
+    return event.passcode_expires_at && Date.parse(event.passcode_expires_at) <= this.d.now() ? 'expired' : 'set';
   }
 
   // ---- the public side: who may see an event ---------------------------------------------------------
@@ -290,17 +319,15 @@ export class EventService {
     if (event.access_mode !== 'passcode') return true;
     const g = this.d.tokens.checkGrant(grantCookie, event.id, this.d.now());
     if (!g) return false;
-    if (g.source === 'passcode') {
-      if (!event.passcode_hash) return false;
-      return !event.passcode_expires_at || Date.parse(event.passcode_expires_at) > this.d.now();
-    }
+    if (g.source === 'passcode') return this.passcodeState(event) === 'set';
     const linkId = g.source.startsWith('link:') ? g.source.slice(5) : '';
     const link = this.repo.links(event.org_id, event.id).find((l) => l.id === linkId);
-    return !!link && this.linkUsable(link);
+    return !!link && this.linkState(link) === 'active';
   }
 
-  private linkUsable(link: ShareLinkRow): boolean {
-    return link.revoked_at === null && (link.expires_at === null || Date.parse(link.expires_at) > this.d.now());
+  private linkState(link: ShareLinkRow): ShareLinkState {
+    if (link.revoked_at !== null) return 'revoked';
+    return link.expires_at !== null && Date.parse(link.expires_at) <= this.d.now() ? 'expired' : 'active';
   }
 
   private guessKeys(event: EventRow, ip: string | null): string[] {
@@ -312,7 +339,7 @@ export class EventService {
     const blocked = this.blockedGuess(event, ctx);
     if (blocked) return blocked;
     const actor = { ...ctx, orgId: event.org_id };
-    if (!event.passcode_hash || (event.passcode_expires_at && Date.parse(event.passcode_expires_at) <= this.d.now())) {
+    if (!event.passcode_hash || this.passcodeState(event) === 'expired') {
       this.d.audit.record(actor, 'event.passcode_used', { type: 'event', id: event.id }, 'denied', { reason: 'expired' });
       return { ok: false, error: 'expired', message: 'This event no longer accepts its passcode. Ask the organizer.' };
     }
@@ -332,7 +359,7 @@ export class EventService {
   findShareLink(token: string): { link: ShareLinkRow; event: EventRow } | undefined {
     if (!/^[A-Za-z0-9_-]{32}$/.test(token)) return undefined;
     const link = this.repo.linkByHash(hashToken(token));
-    if (!link || !this.linkUsable(link)) return undefined;
+    if (!link || this.linkState(link) !== 'active') return undefined;
     const event = this.repo.eventById(link.org_id, link.event_id);
     return event && (event.status === 'published' || event.status === 'closed') ? { link, event } : undefined;
   }

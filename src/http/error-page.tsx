@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ErrorPage, WritesRefusedNotice, WritesRefusedPage } from '../../views/errors.tsx';
 import type { WritesRefusedError } from '../db/faults.ts';
-import { isHtmx } from './access.ts';
+import { isHtmx } from './route-permissions.ts';
 import type { AppEnv } from './types.ts';
 
 export function ErrorBody(p: { status: number; title: string; message: string; requestId: string }) {

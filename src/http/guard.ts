@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import type { AuditContext } from '../audit/service.ts';
 import { hasSecondFactor } from '../auth/service.ts';
-import type { Access } from './access.ts';
+import type { Access } from './route-permissions.ts';
 import { errorResponse } from './error-page.tsx';
 import type { AppEnv } from './types.ts';
 

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../app-context.ts';
 import { restoreTesterOf } from '../backup/restore-test.ts';
-import { routes } from './access.ts';
+import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import type { AppEnv } from './types.ts';
 

@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { Page, type Viewer } from '../../views/page.tsx';
+import { Page, type Viewer } from '../../views/components/page.tsx';
 import type { AppEnv } from './types.ts';
 
 export function viewerOf(c: Context<AppEnv>): Viewer | null {

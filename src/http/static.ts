@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import { readAsset } from '../assets.ts';
 import { staticFiles, staticSources } from './static-sources.ts';
-import { routes } from './access.ts';
+import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import type { AppEnv } from './types.ts';
 

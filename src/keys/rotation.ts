@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { AuditContext, AuditLog } from '../audit/service.ts';
 import { auditRepo } from '../audit/repo.ts';
 import { type DB, DatabaseOpenError, openDatabase, rekeyPragma } from '../db/open.ts';
-import { settingsRepo } from '../db/settings-repo.ts';
+import { settingsRepo } from '../config/repo.ts';
 import { type DataKey, type KeyPurpose, type Keyring, fsyncDir, kekId, keyringBackupPath, peekKekId, purposes } from './keyring.ts';
 import { KeyError, type MasterKeySource, parseMasterKey } from './master-key.ts';
 

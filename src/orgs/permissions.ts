@@ -45,3 +45,8 @@ export function roleHas(role: OrgRole, perm: Permission): boolean {
 
 /** Roles whose access can be narrowed to chosen events. */
 export const scopableRoles: readonly OrgRole[] = ['organizer', 'checkin'];
+
+/** The roles a member with this role may give or take away: only owners touch the owner role. */
+export function assignableRoles(actorRole: OrgRole): readonly OrgRole[] {
+  return actorRole === 'owner' ? orgRoles : orgRoles.filter((r) => r !== 'owner');
+}

@@ -2,22 +2,16 @@
 import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
-import {
-  AuditPage,
-  InviteInvalid,
-  InviteJoin,
-  InviteRegister,
-  InviteSignIn,
-  InviteWrongAccount,
-  MembersPage,
-  OrgDashboard,
-  OrgsPage,
-  PermissionsPage,
-  SettingsPage,
-  TokensPage,
-} from '../../views/orgs.tsx';
-import type { FlashMsg } from '../../views/components.tsx';
-import { routes } from '../http/access.ts';
+import type { FlashMsg } from '../../views/components/flash.tsx';
+import { AuditPage } from '../../views/orgs/audit.tsx';
+import { OrgDashboard } from '../../views/orgs/dashboard.tsx';
+import { InviteInvalid, InviteJoin, InviteRegister, InviteSignIn, InviteWrongAccount } from '../../views/orgs/invitations.tsx';
+import { OrgsPage } from '../../views/orgs/list.tsx';
+import { MembersPage } from '../../views/orgs/members.tsx';
+import { PermissionsPage } from '../../views/orgs/permissions.tsx';
+import { SettingsPage } from '../../views/orgs/settings.tsx';
+import { TokensPage } from '../../views/orgs/tokens.tsx';
+import { routes } from '../http/route-permissions.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -26,7 +20,7 @@ import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
 import { parseCidrList } from './ip-allowlist.ts';
-import { type OrgRole, type Permission, orgRoles, permissions, roleHas } from './permissions.ts';
+import { type OrgRole, type Permission, assignableRoles, orgRoles, permissions, roleHas } from './permissions.ts';
 import { allowlistOf } from './service.ts';
 
 type C = Context<AppEnv>;
@@ -136,6 +130,7 @@ export function orgRoutes(): Hono<AppEnv> {
         members={ctx.orgs.members(org.id)}
         invitations={ctx.orgs.openInvitations(org.id)}
         canManage={roleHas(myRole, 'members.manage')}
+        assignable={assignableRoles(myRole)}
         events={roleHas(myRole, 'members.manage') ? ctx.events.list(org, null).map((e) => ({ id: e.id, title: e.title })) : undefined}
         flash={extra.flash ?? flashFrom(c, memberFlashes)}
         errors={extra.errors}
@@ -295,7 +290,6 @@ export function orgRoutes(): Hono<AppEnv> {
         role={roleOf(c)}
         tokens={ctx.orgs.tokens(org.id)}
         owners={owners}
-        now={ctx.now()}
         created={extra.created}
         flash={extra.flash ?? flashFrom(c, { revoked: 'Token revoked.' })}
         errors={extra.errors}

@@ -9,8 +9,8 @@ import type { Writer } from '../db/writer.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { ipAllowed } from './ip-allowlist.ts';
-import { type OrgRole, type Permission, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
-import { type ApiTokenRow, type InvitationRow, type MembershipRow, type OrgPrivacyDefaults, type OrgRow, orgsRepo } from './repo.ts';
+import { type OrgRole, type Permission, assignableRoles, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
+import { type ApiTokenRow, type InvitationRow, type MemberView, type MembershipRow, type OrgPrivacyDefaults, type OrgRow, orgsRepo } from './repo.ts';
 
 const INVITE_DAYS = 7;
 export const TOKEN_PREFIX = 'tsr';
@@ -30,6 +30,12 @@ export interface OrgDeps {
 export type OrgAccess =
   | { ok: true; org: OrgRow; membership: MembershipRow | null }
   | { ok: false; status: 403 | 404; reason: 'no-org' | 'not-member' | 'membership-disabled' | 'ip' | 'permission' | 'token-scope'; org?: OrgRow };
+
+export type TokenState = 'active' | 'expired' | 'revoked';
+export type ApiTokenView = ApiTokenRow & { state: TokenState };
+/** A member's standing here: their account can be disabled for the whole instance, or only in this organization. */
+export type MemberState = 'active' | 'disabled' | 'account disabled';
+export type MemberWithState = MemberView & { state: MemberState };
 
 export const allowlistOf = (org: OrgRow): string[] => JSON.parse(org.ip_allowlist) as string[];
 
@@ -94,8 +100,8 @@ export class OrgService {
     return { ok: true, org, membership };
   }
 
-  members(orgId: string) {
-    return this.repo.members(orgId);
+  members(orgId: string): MemberWithState[] {
+    return this.repo.members(orgId).map((m) => ({ ...m, state: m.user_disabled_at ? 'account disabled' : m.disabled_at ? 'disabled' : 'active' }));
   }
 
   openInvitations(orgId: string) {
@@ -105,7 +111,7 @@ export class OrgService {
   // ---- invitations --------------------------------------------------------------------------
 
   invite(org: OrgRow, actor: UserRow, actorRole: OrgRole, input: { email: string; role: OrgRole }, ctx: AuditContext): Result<{ id: string }, 'role' | 'member'> {
-    if (input.role === 'owner' && actorRole !== 'owner') return { ok: false, error: 'role', message: 'Only owners can invite owners.' };
+    if (!assignableRoles(actorRole).includes(input.role)) return { ok: false, error: 'role', message: 'Only owners can invite owners.' };
     const existing = this.d.userByEmail(input.email);
     if (existing && this.repo.membership(org.id, existing.id)) return { ok: false, error: 'member', message: 'That person is already a member.' };
     return this.tx(() => {
@@ -162,7 +168,8 @@ export class OrgService {
   // ---- members -------------------------------------------------------------------------------
 
   private guardOwnerChange(org: OrgRow, actorRole: OrgRole, target: MembershipRow, newRole: OrgRole | null): string | null {
-    if ((target.role === 'owner' || newRole === 'owner') && actorRole !== 'owner') return 'Only owners can change or remove owners.';
+    const assignable = assignableRoles(actorRole);
+    if (!assignable.includes(target.role) || (newRole !== null && !assignable.includes(newRole))) return 'Only owners can change or remove owners.';
     if (target.role === 'owner' && newRole !== 'owner' && this.repo.countActiveOwners(org.id) <= 1) return 'The last owner cannot be removed or demoted. Make someone else an owner first.';
     return null;
   }
@@ -282,8 +289,9 @@ export class OrgService {
     });
   }
 
-  tokens(orgId: string) {
-    return this.repo.tokens(orgId);
+  tokens(orgId: string): ApiTokenView[] {
+    const now = this.d.now();
+    return this.repo.tokens(orgId).map((t) => ({ ...t, state: t.revoked_at !== null ? 'revoked' : t.expires_at <= now ? 'expired' : 'active' }));
   }
 
   revokeToken(org: OrgRow, id: string, ctx: AuditContext): boolean {

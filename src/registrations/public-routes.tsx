@@ -5,7 +5,7 @@ import { ConfirmEmailPage, ConfirmationPage, ManagePage } from '../../views/publ
 import { qrSvg } from '../auth/totp.ts';
 import { type Answers, answerText } from '../events/fields.ts';
 import type { EventRow } from '../events/repo.ts';
-import { routes } from '../http/access.ts';
+import { routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { answerFormBody, asValues } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';

@@ -9,9 +9,9 @@ import { CheckinCard, CheckinCounts, CheckinCountsOob, CheckinPage, CheckinResul
 import { AttendeeResults, AttendeesPage } from '../../views/registrations/list.tsx';
 import { MessagePage } from '../../views/registrations/message.tsx';
 import { type AnswerFilterGroup, type ListState, eventBase, listQuery, statuses } from '../../views/registrations/shared.tsx';
-import type { FlashMsg } from '../../views/components.tsx';
+import type { FlashMsg } from '../../views/components/flash.tsx';
 import type { AuditContext } from '../audit/service.ts';
-import { routes } from '../http/access.ts';
+import { routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';

@@ -1,8 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { type AnswerValue, type Answers, fieldOptions } from '../../src/events/fields.ts';
+import { type AnswerValue, fieldOptions } from '../../src/events/fields.ts';
 import type { FieldRow } from '../../src/events/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
-import { FieldError } from '../components.tsx';
+import { FieldError } from '../components/form.tsx';
 import { MASK, parseAnswersJson } from './shared.tsx';
 
 /** Raw form values for a stored registration, so the edit form starts from what is stored. */

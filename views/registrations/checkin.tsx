@@ -3,7 +3,9 @@ import type { EventRow } from '../../src/events/repo.ts';
 import { staticUrl } from '../../src/http/static.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { CheckinCardData } from '../../src/registrations/attendees.ts';
-import { Csrf, Flash, FlashBox, type FlashMsg, when } from '../components.tsx';
+import { Flash, type FlashMsg } from '../components/flash.tsx';
+import { Csrf } from '../components/form.tsx';
+import { when } from '../components/when.ts';
 import { EventNav, eventBase } from './shared.tsx';
 
 export function CheckinCard({ org, event, card, csrf, q, message }: { org: OrgRow; event: EventRow; card: CheckinCardData; csrf: string; q: string; message?: FlashMsg | undefined }) {

@@ -3,9 +3,11 @@ import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import type { FieldErrors } from '../../src/http/forms.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
-import { ActionButton, Csrf, FieldError, Flash, FlashBox, type FlashMsg, when } from '../components.tsx';
+import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { ActionButton, Csrf } from '../components/form.tsx';
+import { when } from '../components/when.ts';
 import { AnswerInput, formValuesOf } from './answers.tsx';
-import { EventNav, MASK, eventBase, parseAnswersJson, shown } from './shared.tsx';
+import { EventNav, eventBase, parseAnswersJson, shown } from './shared.tsx';
 
 export interface DetailProps {
   csrf: string;

@@ -1,9 +1,9 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { EventRow, FieldRow } from '../../src/events/repo.ts';
-import { staticUrl } from '../../src/http/static.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
-import { ActionButton, Csrf, Flash, FlashBox, type FlashMsg, when } from '../components.tsx';
+import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { when } from '../components/when.ts';
 import { type AnswerFilterGroup, type Counts, CountsLine, EventNav, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
 
 export interface ResultsProps {

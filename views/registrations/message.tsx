@@ -2,7 +2,8 @@
 import type { EventRow } from '../../src/events/repo.ts';
 import type { FieldErrors } from '../../src/http/forms.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
-import { Csrf, FieldError, Flash, FlashBox, type FlashMsg } from '../components.tsx';
+import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { Csrf, FieldError } from '../components/form.tsx';
 import { EventNav, type ListState, eventBase, listQuery } from './shared.tsx';
 
 export function MessagePage(p: {

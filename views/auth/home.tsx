@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { Layout } from './layout.tsx';
+import { Layout } from '../components/layout.tsx';
 
 export function HomePage({ needsSetup }: { needsSetup: boolean }) {
   return (

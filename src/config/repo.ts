@@ -1,4 +1,4 @@
-import type { DB } from './open.ts';
+import type { DB } from '../db/open.ts';
 
 /** Instance-wide key/value settings (JSON text values). */
 export function settingsRepo(db: DB) {

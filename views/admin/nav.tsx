@@ -1,0 +1,22 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+
+export function AdminNav() {
+  return (
+    <nav aria-label="Administration pages">
+      <ul>
+        <li>
+          <a href="/admin/users">Users</a>
+        </li>
+        <li>
+          <a href="/admin/mail">Mail</a>
+        </li>
+        <li>
+          <a href="/admin/permissions">Roles and permissions</a>
+        </li>
+        <li>
+          <a href="/admin/backups">Backups</a>
+        </li>
+      </ul>
+    </nav>
+  );
+}

@@ -1,0 +1,57 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { UserRow } from '../../src/auth/repo.ts';
+import { ActionButton } from '../components/form.tsx';
+import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { AdminNav } from './nav.tsx';
+
+export interface AdminUserView {
+  user: UserRow;
+  locked: boolean;
+}
+
+export function AdminUsersPage({ csrf, users, viewerId, flash }: { csrf: string; users: AdminUserView[]; viewerId: string; flash?: FlashMsg | undefined }) {
+  return (
+    <>
+      <h1>Users</h1>
+      <AdminNav />
+      <FlashBox flash={flash} />
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Email</th>
+            <th scope="col">Instance role</th>
+            <th scope="col">2FA</th>
+            <th scope="col">Status</th>
+            <th scope="col">Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          {users.map(({ user: u, locked }) => {
+            const status = [u.disabled_at ? 'disabled' : 'active', locked ? 'locked' : ''].filter(Boolean).join(', ');
+            return (
+              <tr data-user={u.id}>
+                <td>
+                  {u.name}
+                  {u.id === viewerId ? ' (you)' : ''}
+                </td>
+                <td>{u.email}</td>
+                <td>{u.instance_role ?? '–'}</td>
+                <td>{u.totp_secret ? 'on' : 'off'}</td>
+                <td>{status}</td>
+                <td>
+                  {u.id === viewerId ? null : u.disabled_at ? (
+                    <ActionButton action={`/admin/users/${u.id}/enable`} label="Enable" csrf={csrf} />
+                  ) : (
+                    <ActionButton action={`/admin/users/${u.id}/disable`} label="Disable" csrf={csrf} variant="contrast" confirm={`Disable ${u.name}? All their sessions and API tokens end now.`} />
+                  )}
+                  {locked ? <ActionButton action={`/admin/users/${u.id}/unlock`} label="Unlock sign-in" csrf={csrf} /> : null}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}

@@ -1,0 +1,18 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { Child } from 'hono/jsx';
+
+/** A one-line message at the top of a page after an action. */
+export type FlashMsg = { kind: 'ok' | 'error'; text: string };
+
+export function Flash({ kind, children }: { kind: 'ok' | 'error'; children?: Child }) {
+  return (
+    <div class={`flash ${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
+      {children}
+    </div>
+  );
+}
+
+/** The one-line result of the last action (saved, refused), when there is one. */
+export function FlashBox({ flash }: { flash?: FlashMsg | undefined }) {
+  return flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null;
+}

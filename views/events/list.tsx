@@ -1,0 +1,58 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { EventRow } from '../../src/events/repo.ts';
+import type { OrgRole } from '../../src/orgs/permissions.ts';
+import type { OrgRow } from '../../src/orgs/repo.ts';
+import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { OrgNav } from '../orgs/nav.tsx';
+import { type EventCounts, localWhen, statusLabels } from './shared.tsx';
+
+export function EventsListPage(p: { org: OrgRow; role: OrgRole; rows: { e: EventRow; counts: EventCounts }[]; canCreate: boolean; scoped: boolean; flash?: FlashMsg | undefined }) {
+  const base = `/orgs/${p.org.slug}/events`;
+  return (
+    <>
+      <h1>Events of {p.org.name}</h1>
+      <OrgNav org={p.org} role={p.role} />
+      <FlashBox flash={p.flash} />
+      {p.scoped ? <p>Your access is limited to chosen events: only those are listed.</p> : null}
+      {p.canCreate ? (
+        <p>
+          <a role="button" href={`${base}/new`}>
+            New event
+          </a>
+        </p>
+      ) : null}
+      {p.rows.length === 0 ? (
+        <p>No events yet.</p>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Event</th>
+              <th scope="col">Status</th>
+              <th scope="col">Starts</th>
+              <th scope="col">Confirmed / capacity</th>
+              <th scope="col">Waiting list</th>
+            </tr>
+          </thead>
+          <tbody>
+            {p.rows.map(({ e, counts }) => (
+              <tr data-event={e.id}>
+                <td>
+                  <a href={`${base}/${e.id}`}>{e.title}</a>
+                  <br />
+                  <small>/e/{e.slug}</small>
+                </td>
+                <td data-testid="status">{statusLabels[e.status]}</td>
+                <td>{localWhen(e.starts_at, e.timezone)}</td>
+                <td data-testid="seats">
+                  {counts.confirmed} / {e.capacity ?? 'unlimited'}
+                </td>
+                <td>{e.waitlist_enabled ? counts.waitlisted : '–'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
