@@ -2,7 +2,7 @@
 import { Hono } from 'hono';
 import { writeRefusal } from '../db/writer.ts';
 import { HTTPException } from 'hono/http-exception';
-import { ErrorPage } from '../../views/errors.tsx';
+import { ErrorPage } from '../../views/components/errors.tsx';
 import { HomePage } from '../../views/auth/home.tsx';
 import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';

@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { ErrorPage, WritesRefusedNotice, WritesRefusedPage } from '../../views/errors.tsx';
+import { ErrorPage, WritesRefusedNotice, WritesRefusedPage } from '../../views/components/errors.tsx';
 import type { WritesRefusedError } from '../db/faults.ts';
 import { isHtmx } from './route-permissions.ts';
 import type { AppEnv } from './types.ts';

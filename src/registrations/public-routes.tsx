@@ -1,7 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { ConfirmEmailPage, ConfirmationPage, ManagePage } from '../../views/public.tsx';
+import { ConfirmEmailPage, ConfirmationPage, ManagePage } from '../../views/registrations/public.tsx';
 import { qrSvg } from '../auth/totp.ts';
 import { type Answers, answerText } from '../events/fields.ts';
 import type { EventRow } from '../events/repo.ts';

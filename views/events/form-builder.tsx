@@ -5,7 +5,7 @@ import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { Check, Csrf, Field, type FormState, Select, TextArea } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { RegistrationForm } from '../public.tsx';
+import { RegistrationForm } from './public.tsx';
 import { EventNav } from './shared.tsx';
 
 const typeOptions = (Object.entries(fieldTypes) as [FieldType, string][]).map(([k, v]) => [k, v] as const);

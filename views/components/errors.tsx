@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { Flash } from './components.tsx';
+import { Flash } from './flash.tsx';
 import { Layout } from './layout.tsx';
 
 export function ErrorPage({ status, title, message, requestId }: { status: number; title: string; message: string; requestId: string }) {

@@ -1,2 +1,0 @@
-// Temporary: see views/components.tsx.
-export { Layout, type LayoutProps } from './components/layout.tsx';
