@@ -1,0 +1,41 @@
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemContext } from '../src/audit/service.ts';
+import { createLogger } from '../src/log.ts';
+import { type TestServer, startTestServer } from './support/server.ts';
+
+describe('logs', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  it('keeps a value with line breaks inside one JSON log line, so it cannot forge another entry', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+        done();
+      },
+    });
+    const log = createLogger('info', sink);
+    log.warn({ route: '/x\n{"level":60,"msg":"forged"}\r\n' }, 'line one\nline two');
+    log.flush();
+    expect(lines).toHaveLength(1);
+    const entry = JSON.parse(lines[0]!) as { msg: string; route: string; time: string; level: number };
+    expect(entry.msg).toBe('line one\nline two');
+    expect(entry.level).toBe(40);
+    expect(entry.route).toContain('forged');
+    // Timestamps are UTC with an explicit Z, whatever the machine's zone.
+    expect(entry.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('stamps audit rows in UTC', () => {
+    s.ctx.audit.record(systemContext(), 'test.logged', { type: 'test' });
+    const row = s.ctx.db.prepare(`SELECT at FROM audit_log WHERE action = 'test.logged' ORDER BY seq DESC LIMIT 1`).get() as { at: string };
+    expect(row.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+});
