@@ -1,5 +1,6 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { declaredRoutes } from '../src/http/route-permissions.ts';
 import { Client } from './support/client.ts';
 import { createUser, signedInClient } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
@@ -98,5 +99,14 @@ describe('HTTP hardening', () => {
     expect(r.status).toBeLessThan(500);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect((await fetch(`${s.url}/healthz`)).status).toBe(200);
+  });
+
+  it('has no test or debug routes in a server started as in production', async () => {
+    // This server was started without the test harness's extendApp hook.
+    for (const [method, path] of [['GET', '/__test'], ['POST', '/__test/mutate'], ['GET', '/debug'], ['GET', '/__debug'], ['GET', '/_profile']] as const) {
+      const r = await fetch(`${s.url}${path}`, { method, headers: { 'sec-fetch-site': 'same-origin' } });
+      expect([403, 404], `${method} ${path}`).toContain(r.status);
+    }
+    expect([...declaredRoutes.keys()].filter((k) => /__test|debug/i.test(k))).toEqual([]);
   });
 });

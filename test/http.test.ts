@@ -227,6 +227,7 @@ describe('built-in TLS', () => {
     const r = await get(`${s.url}/healthz`);
     expect(r.status).toBe(200);
     expect(String(r.headers['strict-transport-security'])).toContain('max-age=63072000');
+    expect(String(r.headers['strict-transport-security'])).toContain('includeSubDomains');
   });
 
   it('refuses TLS 1.1 and accepts TLS 1.2', async () => {
