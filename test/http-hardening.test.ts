@@ -109,4 +109,15 @@ describe('HTTP hardening', () => {
     }
     expect([...declaredRoutes.keys()].filter((k) => /__test|debug/i.test(k))).toEqual([]);
   });
+
+  it('clears what the browser kept of signed-in pages at sign-out', async () => {
+    const { user } = await createUser(s, { email: testEmail('hard-bye'), totp: true });
+    const c = await signedInClient(s, user);
+    expect((await c.get('/account')).headers.get('cache-control')).toBe('no-store');
+    const bye = await c.post('/logout', {});
+    expect(bye.status).toBe(303);
+    expect(bye.headers.get('clear-site-data')).toBe('"cache", "storage"');
+    expect(bye.headers.get('set-cookie') ?? '').toMatch(/__Host-tessera_session=;/);
+    expect((await c.get('/account')).status).toBe(303);
+  });
 });

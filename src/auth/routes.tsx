@@ -103,6 +103,8 @@ export function authRoutes(): Hono<AppEnv> {
     const session = c.get('session');
     if (session) c.get('app').auth.logout(session, auditCtx(c));
     clearSessionCookie(c);
+    // Whatever the browser kept of the signed-in pages (cache, storage) goes with the session.
+    c.header('Clear-Site-Data', '"cache", "storage"');
     return c.redirect('/login?bye=1', 303);
   });
 
