@@ -243,6 +243,20 @@ describe('built-in TLS', () => {
     expect(await attempt('TLSv1.2')).toBe('TLSv1.2');
   });
 
+  it('negotiates only forward-secret AEAD cipher suites, and refuses a static-RSA CBC one', async () => {
+    const cipher = (opts: tls.ConnectionOptions) =>
+      new Promise<string>((resolve) => {
+        const sock = tls.connect({ host: '127.0.0.1', port: s.port, rejectUnauthorized: false, ...opts }, () => {
+          resolve(sock.getCipher().name);
+          sock.end();
+        });
+        sock.on('error', () => resolve('refused'));
+      });
+    expect(await cipher({ maxVersion: 'TLSv1.2' })).toMatch(/^ECDHE-(RSA|ECDSA)-(AES\d+-GCM-SHA\d+|CHACHA20-POLY1305)$/);
+    expect(await cipher({})).toMatch(/^TLS_(AES_\d+_GCM_SHA\d+|CHACHA20_POLY1305_SHA256)$/);
+    expect(await cipher({ maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA' })).toBe('refused');
+  });
+
   it('plain HTTP listener only redirects to HTTPS', async () => {
     const r = await fetch(`http://127.0.0.1:${s.redirectPort}/e/x?y=1`, { redirect: 'manual' });
     expect(r.status).toBe(308);

@@ -67,4 +67,28 @@ describe('source rules', () => {
   it('never turns off TLS certificate checks', () => {
     expect(uses(/rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED/)).toEqual([]);
   });
+
+  it('opens outbound connections only to the operator-configured SMTP, SMS and S3 endpoints', () => {
+    expect(
+      uses(/\bfetch\(|\bhttps?\.(request|get)\(|\b(net|tls)\.connect\(|createConnection\(|createTransport\(/, {
+        [path.join('src', 'sms', 'sender.ts')]: 'the configured SMS provider URL',
+        [path.join('src', 'mail', 'service.ts')]: 'the configured SMTP server',
+        [path.join('src', 'backup', 'targets', 's3.ts')]: 'the configured S3 endpoint',
+        [path.join('static', 'checkin.js')]: 'browser code: same-origin requests only (CSP connect-src self)',
+        [path.join('static', 'app.js')]: 'browser code: same-origin requests only (CSP connect-src self)',
+      }),
+    ).toEqual([]);
+  });
+
+  it('keeps nothing in browser storage: no localStorage, sessionStorage, IndexedDB or script-set cookies', () => {
+    expect(uses(/localStorage|sessionStorage|indexedDB|document\.cookie/)).toEqual([]);
+  });
+
+  it('type-checks strictly as part of npm test', () => {
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8')) as { compilerOptions: Record<string, unknown> };
+    expect(tsconfig.compilerOptions).toMatchObject({ strict: true, noUncheckedIndexedAccess: true, noImplicitOverride: true });
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts.test).toMatch(/^npm run lint && /);
+    expect(pkg.scripts.lint).toContain('tsc --noEmit');
+  });
 });
