@@ -91,4 +91,16 @@ describe('source rules', () => {
     expect(pkg.scripts.test).toMatch(/^npm run lint && /);
     expect(pkg.scripts.lint).toContain('tsc --noEmit');
   });
+
+  it('deserializes untrusted data only as JSON: no vm, v8.deserialize, YAML or pickle-like formats', () => {
+    expect(uses(/from 'node:(vm|v8)'|\bv8\.deserialize\(|\bvm\.run|from '(js-yaml|yaml|node-serialize|serialize-javascript)'/)).toEqual([]);
+  });
+
+  it('takes cryptography only from validated implementations: node:crypto (OpenSSL), SQLCipher, and aws4fetch for SigV4', () => {
+    expect(uses(/from '(crypto-js|tweetnacl|node-forge|bcryptjs|js-sha\d*|sjcl|elliptic|aes-js|hash\.js)'/)).toEqual([]);
+    expect(uses(/from 'crypto'/)).toEqual([]);
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const cryptoLike = Object.keys(pkg.dependencies).filter((d) => /crypt|cipher|sha|aes|nacl|forge|argon|bcrypt/i.test(d));
+    expect(cryptoLike.sort()).toEqual(['@oslojs/crypto', 'better-sqlite3-multiple-ciphers'].sort());
+  });
 });
