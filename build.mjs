@@ -90,7 +90,7 @@ async function main() {
 
     // The checkpoint worker runs from its own bundle (an asset: a worker needs code, not a file).
     const workerBundle = path.join(work, 'checkpoint-worker.cjs');
-    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/db/checkpoint-worker.ts')], outfile: workerBundle });
+    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/backup/checkpoint-worker.ts')], outfile: workerBundle });
     const segmentWorkerBundle = path.join(work, 'segment-worker.cjs');
     await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/backup/segment-worker.ts')], outfile: segmentWorkerBundle });
     const s3PutWorkerBundle = path.join(work, 's3-put-worker.cjs');

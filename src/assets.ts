@@ -28,7 +28,7 @@ function loadSea(): SeaApi | undefined {
 /** SEA asset key of the better-sqlite3-multiple-ciphers addon (build.mjs embeds it, sea-entry.ts loads it). */
 export const addonAssetKey = 'native/better_sqlite3.node';
 
-/** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/db/checkpoint-worker.ts). */
+/** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/backup/checkpoint-worker.ts). */
 export const checkpointWorkerAssetKey = 'workers/checkpoint-worker.cjs';
 /** The segment worker's bundle (src/backup/segment-worker.ts), run the same way. */
 export const segmentWorkerAssetKey = 'workers/segment-worker.cjs';

@@ -3,7 +3,7 @@ import { isSingleBinary, readAsset } from './assets.ts';
 
 /**
  * Request/reply over a worker thread: each request gets an id, the worker answers
- * `{ id, ...result }` or `{ id, error }`, and says `{ ready: true }` once it is set up. The
+ * `{ id, ...result }` or `{ id, error, code? }`, and says `{ ready: true }` once it is set up. The
  * worker is a file of erasable TypeScript (Node strips the types itself; tsx's loader is not
  * needed) or, in the single binary, its bundle stored as an asset and run as code.
  */
@@ -29,12 +29,13 @@ export class WorkerRpc<Req extends object, Res extends object> {
       this.worker.once('message', onMessage);
       this.worker.once('error', onError);
     });
-    this.worker.on('message', (m: { id?: number; error?: string }) => {
+    this.worker.on('message', (m: { id?: number; error?: string; code?: string }) => {
       if (m.id === undefined) return;
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (!w) return;
-      if (m.error !== undefined) w.reject(new Error(m.error));
+      // The code (SQLITE_FULL, ENOSPC) decides how the caller reacts, so it crosses the thread too.
+      if (m.error !== undefined) w.reject(Object.assign(new Error(m.error), m.code === undefined ? {} : { code: m.code }));
       else w.resolve(m as unknown as Res);
     });
     this.worker.on('error', (e) => this.fail(e));

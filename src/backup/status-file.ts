@@ -53,6 +53,23 @@ export async function writeStatusFile(file: string, status: BackupStatus): Promi
   await fs.promises.rename(tmp, file);
 }
 
+/**
+ * A crash between writing the temp file and renaming it leaves `backup-status.json.<pid>.tmp`
+ * behind; the next start removes every such file (the pid that wrote it is gone or is us).
+ */
+export function removeStaleStatusTemps(dataDir: string): string[] {
+  const prefix = `${path.basename(statusFile(dataDir))}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dataDir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => n.startsWith(prefix) && /^\d+\.tmp$/.test(n.slice(prefix.length)));
+  for (const n of stale) fs.rmSync(path.join(dataDir, n), { force: true });
+  return stale;
+}
+
 export function readStatusFile(dataDir: string): BackupStatus | undefined {
   let text: string;
   try {

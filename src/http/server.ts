@@ -12,7 +12,7 @@ import { systemContext } from '../audit/service.ts';
 import type { BackupService } from '../backup/service.ts';
 import { RestoreTester, attachRestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
-import { WalCheckpoints } from '../db/checkpointer.ts';
+import { WalCheckpoints } from '../backup/checkpointer.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { acquireInstanceLock } from '../db/instance-lock.ts';

@@ -1,8 +1,10 @@
-import { readShmHeader, type ShmHeader } from '../backup/wal.ts';
-import type { Logger } from '../log.ts';
 import { checkpointWorkerAssetKey } from '../assets.ts';
+import { type DB, nativeAddonFile } from '../db/open.ts';
+import type { Faults } from '../db/faults.ts';
+import type { Logger } from '../log.ts';
 import { WorkerRpc } from '../worker-rpc.ts';
-import { type DB, nativeAddonFile } from './open.ts';
+import { failedFor, succeeded } from './disk-space.ts';
+import { readShmHeader, type ShmHeader } from './wal.ts';
 
 export interface CheckpointResult {
   /** 1 when another checkpoint or a lock got in the way */
@@ -11,6 +13,12 @@ export interface CheckpointResult {
   log: number;
   /** frames it has copied back into the database file (all of them so far, not only this run) */
   checkpointed: number;
+}
+
+/** What runs checkpoints off the event loop (a CheckpointWorker; tests give a stand-in). */
+export interface CheckpointThread {
+  checkpoint(): Promise<CheckpointResult>;
+  close(): Promise<void>;
 }
 
 /**
@@ -23,7 +31,7 @@ export interface CheckpointResult {
  * while the event loop goes on. PASSIVE never blocks writers: it copies what no reader still
  * needs and reports how far it got.
  */
-export class CheckpointWorker {
+export class CheckpointWorker implements CheckpointThread {
   private readonly rpc: WorkerRpc<object, CheckpointResult>;
 
   constructor(file: string, key: Buffer) {
@@ -45,6 +53,86 @@ export class CheckpointWorker {
   }
 }
 
+export interface CheckpointOutcomes {
+  log: Logger;
+  /** disk-full is raised when a checkpoint fails for lack of space, cleared when one succeeds */
+  faults?: Faults;
+}
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * The checkpoint worker of one database, started on first use. A failure (a full disk, a worker
+ * that could not start or died) puts it aside for a back-off that doubles up to 30 s, then a
+ * fresh worker is tried: nothing temporary retires it for good. Meanwhile available() is false
+ * and the caller checkpoints on its own connection.
+ */
+export class CheckpointThreadSlot {
+  private thread: CheckpointThread | undefined;
+  private failures = 0;
+  private retryAt = 0;
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly start: () => CheckpointThread,
+    private readonly out: CheckpointOutcomes,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  available(): boolean {
+    return this.clock() >= this.retryAt;
+  }
+
+  /** Runs one checkpoint on the worker; rejects (and backs off) when it failed. */
+  async checkpoint(): Promise<CheckpointResult> {
+    let r: CheckpointResult;
+    try {
+      this.thread ??= this.start();
+      r = await this.thread.checkpoint();
+    } catch (e) {
+      this.failed(e);
+      throw e;
+    }
+    succeeded(this.out);
+    if (this.failures > 0) this.out.log.info({ after: this.failures }, 'checkpoint worker works again');
+    this.failures = 0;
+    this.lastError = undefined;
+    return r;
+  }
+
+  private failed(e: unknown): void {
+    this.failures++;
+    this.retryAt = this.clock() + Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.min(this.failures - 1, 8));
+    const msg = e instanceof Error ? e.message : String(e);
+    // Once per distinct reason, not once per retry.
+    if (msg !== this.lastError) this.out.log.warn({ err: msg, retryInMs: Math.round(this.retryAt - this.clock()) }, 'checkpoint worker unavailable; checkpoints run on the main thread');
+    this.lastError = msg;
+    failedFor(this.out, e, 'a WAL checkpoint');
+    // A worker may be half-broken (its connection, its thread): the next try starts a fresh one.
+    const t = this.thread;
+    this.thread = undefined;
+    void t?.close().catch(() => undefined);
+  }
+
+  /** Ends the worker; a later checkpoint() starts another. */
+  async close(): Promise<void> {
+    const t = this.thread;
+    this.thread = undefined;
+    await t?.close();
+  }
+}
+
+/**
+ * The app's own connection: it must never checkpoint (the checkpointer or the backup replicator
+ * owns that), and after each WAL restart SQLite trims the -wal file back to this size, so one
+ * burst does not leave a huge file behind.
+ */
+export function prepareAppConnection(db: DB): void {
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+}
+
 /** worker rounds per look at the WAL; the next look (intervalMs later) goes on chasing */
 const MAX_ROUNDS = 8;
 /** frames left behind that count as caught up: one more round would mostly be overhead */
@@ -56,6 +144,7 @@ export interface WalCheckpointsOptions {
   dbFile: string;
   key: Buffer;
   log: Logger;
+  faults?: Faults;
   /** checkpoint on the worker once the WAL holds this many frames (SQLite's default is 1000) */
   frames?: number;
   /**
@@ -66,8 +155,8 @@ export interface WalCheckpointsOptions {
   catchUpFrames?: number;
   /** how often the WAL length is looked at */
   intervalMs?: number;
-  /** false: no thread, every checkpoint on the app's connection; an object: that worker (tests). */
-  useWorker?: boolean | Pick<CheckpointWorker, 'checkpoint' | 'close'>;
+  /** false: no thread, every checkpoint on the app's connection; a function: starts that stand-in (tests). */
+  worker?: false | (() => CheckpointThread);
 }
 
 /**
@@ -76,17 +165,17 @@ export interface WalCheckpointsOptions {
  * wal_autocheckpoint=0; this looks at the WAL-index header a few times a second and hands
  * long WALs to the worker. What the worker could not reach because commits kept arriving is
  * copied back by the app's own connection once the WAL passes catchUpFrames: by then only the
- * frames written during the last worker run are left, so that stall is short.
+ * frames written during the last worker run are left, so that stall is short. No failure here
+ * ever escapes: a full disk is raised as a fault and the next look tries again.
  */
 export class WalCheckpoints {
   private readonly frames: number;
   private readonly catchUpFrames: number;
   private readonly shmFile: string;
-  /** started on the first long WAL: most instances never need it between restarts */
-  private worker: Pick<CheckpointWorker, 'checkpoint' | 'close'> | undefined;
+  private readonly slot: CheckpointThreadSlot | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
-  private workerBroken = false;
+  private lastError: string | undefined;
   /** counters for /metrics and tests */
   readonly stats = { worker: 0, main: 0, failures: 0 };
 
@@ -94,28 +183,11 @@ export class WalCheckpoints {
     this.frames = opts.frames ?? 1000;
     this.catchUpFrames = opts.catchUpFrames ?? 8 * this.frames;
     this.shmFile = `${opts.dbFile}-shm`;
-    opts.db.pragma('wal_autocheckpoint = 0');
-    // After a WAL restart SQLite trims the file back to this size, so a burst leaves no huge file.
-    opts.db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-    if (typeof opts.useWorker === 'object') this.worker = opts.useWorker;
-    else if (opts.useWorker === false) this.workerBroken = true;
-  }
-
-  /** Without a worker (it failed to start) checkpoints still happen, on the main thread. */
-  private startWorker(): CheckpointWorker | undefined {
-    try {
-      const w = new CheckpointWorker(this.opts.dbFile, this.opts.key);
-      w.started().catch((e: unknown) => this.workerFailed(e));
-      return w;
-    } catch (e) {
-      this.workerFailed(e);
-      return undefined;
+    prepareAppConnection(opts.db);
+    if (opts.worker !== false) {
+      const start = opts.worker ?? (() => new CheckpointWorker(opts.dbFile, opts.key));
+      this.slot = new CheckpointThreadSlot(start, opts);
     }
-  }
-
-  private workerFailed(e: unknown): void {
-    if (!this.workerBroken) this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'checkpoint worker unavailable; checkpoints run on the main thread');
-    this.workerBroken = true;
   }
 
   /** WAL frames now, and how far checkpoints have copied them back (for /metrics). */
@@ -125,31 +197,34 @@ export class WalCheckpoints {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), this.opts.intervalMs ?? 100);
+    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs ?? 100);
     this.timer.unref();
   }
 
-  /** One look at the WAL; returns when any checkpoint it started has finished. */
+  /** One look at the WAL; resolves (never rejects) when any checkpoint it started has finished. */
   tick(): Promise<void> {
     if (this.running) return this.running;
     const h = this.header();
     if (!h || h.mxFrame < this.frames || h.mxFrame === h.nBackfill) return Promise.resolve();
-    this.running = this.run().finally(() => (this.running = undefined));
+    this.running = this.run()
+      .catch((e: unknown) => this.mainFailed(e))
+      .finally(() => (this.running = undefined));
     return this.running;
   }
 
   private async run(): Promise<void> {
-    if (!this.worker && !this.workerBroken) this.worker = this.startWorker();
-    if (this.worker && !this.workerBroken) {
+    const slot = this.slot?.available() ? this.slot : undefined;
+    let workerOk = slot !== undefined;
+    if (slot) {
       // Chase the WAL's end: each round only copies what arrived during the previous one.
       let backfilled = -1;
       for (let round = 0; round < MAX_ROUNDS; round++) {
         try {
-          await this.worker.checkpoint();
+          await slot.checkpoint();
           this.stats.worker++;
-        } catch (e) {
+        } catch {
           this.stats.failures++;
-          this.workerFailed(e);
+          workerOk = false;
           break;
         }
         const h = this.header();
@@ -160,10 +235,20 @@ export class WalCheckpoints {
       }
     }
     const h = this.header();
-    if (h && h.mxFrame > h.nBackfill && (this.workerBroken || h.mxFrame >= this.catchUpFrames)) {
+    if (h && h.mxFrame > h.nBackfill && (!workerOk || h.mxFrame >= this.catchUpFrames)) {
       this.opts.db.pragma('wal_checkpoint(PASSIVE)');
       this.stats.main++;
+      this.lastError = undefined;
+      succeeded(this.opts);
     }
+  }
+
+  private mainFailed(e: unknown): void {
+    this.stats.failures++;
+    failedFor(this.opts, e, 'a WAL checkpoint');
+    const msg = e instanceof Error ? e.message : String(e);
+    if (msg !== this.lastError) this.opts.log.error({ err: msg }, 'WAL checkpoint failed; trying again at the next look');
+    this.lastError = msg;
   }
 
   private header(): ShmHeader | undefined {
@@ -179,6 +264,6 @@ export class WalCheckpoints {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.running;
-    await this.worker?.close();
+    await this.slot?.close();
   }
 }
