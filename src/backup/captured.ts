@@ -24,8 +24,6 @@ export interface CapturedSegment {
    * captured buffers: joined only by the compressor reading them.
    */
   frames: Buffer[];
-  /** The frames are no longer needed (sealed, or given up): their memory may be used again. */
-  release(): void;
 }
 
 /** What one capture read: frames (g.frame, mxFrame] of the current incarnation. */

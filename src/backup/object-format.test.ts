@@ -6,7 +6,6 @@ import type { DataKey } from '../keys/keyring.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { segmentKey, snapshotKey } from './layout.ts';
 import { type HeaderInput, decodeBuffer, encodeBuffer, sealInMemory } from './object-format.ts';
-import { CaptureBuffers } from './capture-buffers.ts';
 import { SegmentSealer } from './segment-sealer.ts';
 
 const key: DataKey = { id: 'backup-1', purpose: 'backup', status: 'active', key: randomBytes(32) };
@@ -64,55 +63,6 @@ describe('backup object format', () => {
     expect(logged).toEqual([]);
   });
 
-  it('seals frames in shared capture memory in place: nothing moves, and the memory can be used again', async () => {
-    const sealer = new SegmentSealer(pino({ level: 'warn' }));
-    const pool = new CaptureBuffers(64 << 20, 1 << 20);
-    try {
-      const frames = pool.take(3 * (1 << 20) + 77);
-      randomBytes(frames.length).copy(frames);
-      const header = Buffer.from(randomBytes(32));
-      // Two views of the same shared memory, as compactFrames makes them.
-      const payload = [header, frames.subarray(0, 1000), frames.subarray(5000)];
-      const want = Buffer.concat(payload);
-      const parts = await sealer.seal(segmentInput(want.length), payload, key);
-      const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
-      expect(out.payload.equals(want)).toBe(true);
-      expect(frames.byteLength).toBe(3 * (1 << 20) + 77);
-      // The main-thread fallback reads shared memory the same way.
-      const inMemory = await sealInMemory(segmentInput(want.length), payload, key);
-      expect((await decodeBuffer(Buffer.concat(inMemory.parts), { name, keys })).payload.equals(want)).toBe(true);
-      pool.give([frames.buffer]);
-      const again = pool.take(2 << 20);
-      expect(again.buffer).toBe(frames.buffer);
-    } finally {
-      await sealer.close();
-    }
-  });
-
-  it('writes the sealed object into memory from the pool it is given, which can then be used again', async () => {
-    const objects = new CaptureBuffers(64 << 20, 1 << 20);
-    const sealer = new SegmentSealer(pino({ level: 'warn' }), objects);
-    try {
-      const frames = () => [Buffer.from(randomBytes(32)), randomBytes(3 * (1 << 20) + 11)];
-      const first = frames();
-      const want1 = Buffer.concat(first);
-      const [obj] = await sealer.seal(segmentInput(want1.length), first, key);
-      expect(obj!.buffer).toBeInstanceOf(SharedArrayBuffer);
-      expect(objects.made).toBe(1);
-      expect((await decodeBuffer(obj!, { name, keys })).payload.equals(want1)).toBe(true);
-      // Given back once stored everywhere: the next segment is sealed into the same memory.
-      objects.give([obj!.buffer]);
-      const second = frames();
-      const want2 = Buffer.concat(second);
-      const [again] = await sealer.seal(segmentInput(want2.length), second, key);
-      expect(again!.buffer).toBe(obj!.buffer);
-      expect(objects.made).toBe(1);
-      expect((await decodeBuffer(again!, { name, keys })).payload.equals(want2)).toBe(true);
-    } finally {
-      await sealer.close();
-    }
-  });
-
   it('seals on the main thread when the worker cannot start, or after it died with one segment', async () => {
     const payload = () => [Buffer.from(randomBytes(32)), randomBytes(9000)];
     const roundTrip = async (sealer: SegmentSealer) => {
@@ -123,7 +73,7 @@ describe('backup object format', () => {
     };
     for (const [entry, firstFails] of brokenWorkers(7)) {
       const logged: string[] = [];
-      const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), undefined, () => entry);
+      const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), () => entry);
       if (firstFails) await expect(sealer.seal(segmentInput(9032), payload(), key)).rejects.toThrow('worker exited (code 7)');
       await roundTrip(sealer);
       await roundTrip(sealer);

@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Faults } from '../db/faults.ts';
 import type { Logger } from '../log.ts';
-import type { CaptureBuffers } from './capture-buffers.ts';
 import { failedFor, succeeded } from './disk-space.ts';
 import type { Shipper } from './shipper.ts';
 import type { Spool, SpoolItem } from './spool.ts';
@@ -17,8 +16,6 @@ export interface ObjectQueueOptions {
   faults?: Faults;
   /** bytes of sealed objects kept in memory before they go to the spool (default 64 MiB) */
   memoryBudgetBytes?: number;
-  /** memory of sealed segments, given back once every target stored one */
-  objectBuffers?: CaptureBuffers;
   /** every target has the object */
   stored: (item: SpoolItem) => void;
 }
@@ -103,9 +100,6 @@ export class ObjectQueue {
     this.waiting.delete(item.key);
     if (item.data) {
       this.inMemory -= item.size;
-      // No upload reads it any more. (Spilled objects are not given back: an upload may still
-      // be reading their memory.)
-      this.opts.objectBuffers?.give(item.data.map((b) => b.buffer));
       item.data = undefined;
     }
     void this.opts.spool.remove(item).catch((e: unknown) => this.opts.log.warn({ err: (e as Error).message }, 'backup: could not remove a shipped object from the spool'));

@@ -4,7 +4,6 @@ import type { DB } from '../db/open.ts';
 import { openDatabase } from '../db/open.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
-import type { CaptureBuffers } from './capture-buffers.ts';
 import type { CapturedSegment, ReplicatorPosition, ReplicatorSink, SnapshotJob } from './captured.ts';
 import { newGenerationId } from './layout.ts';
 import { type CapturePosition, ReplicaCheckpoints, type ReplicaCheckpointsOptions } from './replica-checkpoints.ts';
@@ -41,8 +40,6 @@ export interface ReplicatorOptions extends Pick<ReplicaCheckpointsOptions, 'chec
   faults?: Faults;
   sink: ReplicatorSink;
   snapshotIntervalMs: number;
-  /** memory reused for captured frames (default: fresh buffers each time) */
-  buffers?: CaptureBuffers;
 }
 
 interface Generation extends CapturePosition {
@@ -77,7 +74,7 @@ export class Replicator {
   private readonly walFile: string;
   private readonly cp: ReplicaCheckpoints;
   /** frames captured by steps that do not ship (see step()), waiting for the next sync cycle */
-  private held: (Omit<CapturedSegment, 'index' | 'frames' | 'checksumAfter' | 'release'> & { parts: Buffer[] }) | undefined;
+  private held: (Omit<CapturedSegment, 'index' | 'frames' | 'checksumAfter'> & { parts: Buffer[] }) | undefined;
 
   constructor(private readonly opts: ReplicatorOptions) {
     this.shmFile = `${opts.dbFile}-shm`;
@@ -259,9 +256,7 @@ export class Replicator {
     const { parts, ...meta } = held;
     // Nothing has moved g since the held frames were captured: its chain value is theirs.
     const checksumAfter: Checksum = [g.checksum[0], g.checksum[1]];
-    const buffers = this.opts.buffers;
-    const release = buffers ? () => buffers.give(parts.map((p) => p.buffer)) : () => undefined;
-    this.opts.sink.segment({ ...meta, checksumAfter, frames: compactFrames(parts, meta.pageSize).pieces, release, index: g.nextSegment++ });
+    this.opts.sink.segment({ ...meta, checksumAfter, frames: compactFrames(parts, meta.pageSize).pieces, index: g.nextSegment++ });
   }
 
   private restart(h: ShmHeader, now: number, reason: string): void {
@@ -285,7 +280,7 @@ export class Replicator {
     const hdr = g.walHeader;
     const start = frameOffset(g.pageSize, g.frame + 1);
     const length = frameOffset(g.pageSize, h.mxFrame + 1) - start;
-    const frames = readRange(this.walFile, start, length, this.opts.buffers?.take(length));
+    const frames = readRange(this.walFile, start, length);
     // The WAL-index vouches for these frames (see committedFrames); restores and `backup verify`
     // still check the whole checksum chain.
     const check = committedFrames(frames, hdr);

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { type Keyring, keyringPath } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
-import type { CaptureBuffers } from './capture-buffers.ts';
 import type { CapturedSegment, SnapshotJob } from './captured.ts';
 import { keyringKey } from './layout.ts';
 import type { ObjectQueue } from './object-queue.ts';
@@ -16,8 +15,6 @@ export interface SealingOptions {
   log: Logger;
   now: () => number;
   queue: ObjectQueue;
-  /** memory reused for sealed segments */
-  objectBuffers?: CaptureBuffers;
   /** what was captured is lost to the backup: only a new generation (a snapshot) closes the gap */
   lost: (reason: string) => void;
   /** every change in a segment captured now was committed after this (wall clock) */
@@ -40,7 +37,7 @@ export class Sealing {
   lastSnapshot: { key: string; time: number } | undefined;
 
   constructor(private readonly opts: SealingOptions) {
-    this.sealer = new SegmentSealer(opts.log, opts.objectBuffers);
+    this.sealer = new SegmentSealer(opts.log);
   }
 
   /**
@@ -78,12 +75,7 @@ export class Sealing {
     this.after(async () => {
       try {
         const t0 = performance.now();
-        let parts: Buffer[];
-        try {
-          parts = await this.sealer.seal(header, [s.walHeader, ...s.frames], backupKey);
-        } finally {
-          s.release();
-        }
+        const parts = await this.sealer.seal(header, [s.walHeader, ...s.frames], backupKey);
         const item = await this.opts.queue.hold(key, 'segment', s.time, parts);
         item.after = after;
         this.opts.log.debug({ segment: key, bytes: item.size, sealMs: Math.round(performance.now() - t0), spooled: item.file !== undefined, waitedMs: Math.round(this.opts.now() - s.time) }, 'backup: segment captured');

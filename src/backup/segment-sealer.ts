@@ -2,22 +2,12 @@ import { segmentWorkerAssetKey } from '../assets.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
 import { OptionalWorker } from '../worker-rpc.ts';
-import type { CaptureBuffers } from './capture-buffers.ts';
 import { type HeaderInput, defaultCodec, objectPreamble, sealInMemory } from './object-format.ts';
 
 interface Sealed {
-  /** new memory holding the whole object (preamble, then the sealed chunks) from byte 0; absent when it is in the memory offered */
+  /** memory holding the whole object (preamble, then the sealed chunks) from byte 0 */
   object?: SharedArrayBuffer;
   length: number;
-}
-
-/**
- * At most how long a sealed segment of `plainBytes` can be: zstd's (and deflate's) worst case
- * for incompressible input is a little over the input, plus the chunk framing and the preamble.
- */
-export function objectBound(preambleBytes: number, plainBytes: number): number {
-  const packed = plainBytes + (plainBytes >> 7) + 64 * 1024;
-  return preambleBytes + packed + Math.ceil(packed / (1 << 20) + 1) * 64;
 }
 
 /**
@@ -31,15 +21,9 @@ export function objectBound(preambleBytes: number, plainBytes: number): number {
 export class SegmentSealer {
   private readonly worker: OptionalWorker<object, Sealed>;
 
-  /**
-   * `objects`: shared memory for sealed objects, given back by the caller once every target has
-   * stored one (fresh memory for tens of megabytes a second meant page faults, and the garbage
-   * collector running more often for the external memory). `entry`: the worker's file (tests
-   * give another to see the fallback).
-   */
+  /** `entry`: the worker's file (tests give another to see the fallback). */
   constructor(
     log: Logger,
-    private readonly objects?: CaptureBuffers,
     entry: () => URL = () => new URL('./segment-worker.ts', import.meta.url),
   ) {
     this.worker = new OptionalWorker(entry, segmentWorkerAssetKey, (why) => log.warn({ err: why }, 'backup: segment worker unavailable; segments are sealed on the main thread'));
@@ -55,21 +39,17 @@ export class SegmentSealer {
     if (!rpc) return (await sealInMemory(input, payload, key)).parts;
     const { preamble } = objectPreamble(input, key);
     const { buffers, transfer, pieces } = movable(payload);
-    const room = this.objects?.take(objectBound(preamble.length, payload.reduce((n, b) => n + b.length, 0))).buffer as SharedArrayBuffer | undefined;
     let r: Sealed;
     try {
-      r = await rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec, out: room }, transfer);
+      r = await rpc.call({ buffers, pieces, preamble, key: key.key, codec: defaultCodec }, transfer);
     } catch (e) {
-      if (room) this.objects?.give([room]);
       // This segment is lost to the backup (frames that were moved went with the worker): the
       // caller starts a new generation, and the next segments are sealed here.
       this.worker.checkAlive();
       throw e;
     }
-    const memory = r.object ?? room;
-    if (!memory) throw new Error('the segment worker returned no object');
-    if (room && r.object) this.objects?.give([room]);
-    return [Buffer.from(memory, 0, r.length)];
+    if (!r.object) throw new Error('the segment worker returned no object');
+    return [Buffer.from(r.object, 0, r.length)];
   }
 
   close(): Promise<void> {

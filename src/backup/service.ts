@@ -7,7 +7,6 @@ import type { DB } from '../db/open.ts';
 import { clearNewGenerationMarker, readNewGenerationMarker } from '../keys/rotation.ts';
 import type { Keyring } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
-import { CaptureBuffers } from './capture-buffers.ts';
 import type { SnapshotJob } from './captured.ts';
 import { parseKey } from './layout.ts';
 import { ObjectQueue } from './object-queue.ts';
@@ -38,10 +37,6 @@ export interface BackupServiceOptions {
   checkpointFrames?: number;
   /** false: checkpoints only in the replicator's locked section */
   checkpointWorker?: boolean;
-  /** memory reused for captured frames (a fresh pool by default) */
-  captureBuffers?: CaptureBuffers;
-  /** memory reused for sealed segments once every target has them (a fresh pool by default) */
-  objectBuffers?: CaptureBuffers;
   retryDelays?: { baseDelayMs: number; maxDelayMs: number };
   /** the app's connection: clears a db-key rotation's "new generation required" marker once honoured */
   appDb?: DB;
@@ -58,8 +53,6 @@ export interface BackupServiceOptions {
   audit?: AuditLog;
 }
 
-/** Memory of shipped segments kept for the next ones: a few seconds of a registration rush. */
-const OBJECT_MEMORY_KEPT = 64 * 1024 * 1024;
 /** 8 MiB of 4 KiB pages: a burst ships in pieces a target takes in well under a second. */
 export const DEFAULT_SYNC_FRAMES = 2048;
 
@@ -96,7 +89,6 @@ export class BackupService {
   constructor(private readonly opts: BackupServiceOptions) {
     this.now = opts.now ?? Date.now;
     this.spool = new Spool(`${opts.dataDir}/backup-spool`);
-    const objectBuffers = opts.objectBuffers ?? new CaptureBuffers(OBJECT_MEMORY_KEPT, 1024 * 1024);
     this.shmFile = `${opts.dbFile}-shm`;
     this.replicator = new Replicator({
       dbFile: opts.dbFile,
@@ -108,7 +100,6 @@ export class BackupService {
       checkpointFrames: opts.checkpointFrames,
       checkpointWorker: opts.checkpointWorker,
       holdWrites: opts.holdWrites,
-      buffers: opts.captureBuffers ?? new CaptureBuffers(),
       sink: {
         generationStarted: (g) => this.onGeneration(g),
         segment: (s) => this.sealing.segment(s),
@@ -117,14 +108,13 @@ export class BackupService {
     });
     for (const t of opts.targets) t.useLog?.(opts.log);
     this.shippers = opts.targets.map((t) => new Shipper(t, { log: opts.log, now: this.now, onShipped: (target, item) => this.onShipped(target, item), ...opts.retryDelays }));
-    this.queue = new ObjectQueue({ spool: this.spool, shippers: this.shippers, log: opts.log, faults: opts.faults, memoryBudgetBytes: opts.memoryBudgetBytes, objectBuffers, stored: (item) => this.onStored(item) });
+    this.queue = new ObjectQueue({ spool: this.spool, shippers: this.shippers, log: opts.log, faults: opts.faults, memoryBudgetBytes: opts.memoryBudgetBytes, stored: (item) => this.onStored(item) });
     this.sealing = new Sealing({
       dataDir: opts.dataDir,
       keyring: opts.keyring,
       log: opts.log,
       now: this.now,
       queue: this.queue,
-      objectBuffers,
       lost: (reason) => this.replicator.requestNewGeneration(reason),
       uncapturedAfter: () => this.scheduler.uncapturedAfter(),
     });
