@@ -30,10 +30,6 @@ export const addonAssetKey = 'native/better_sqlite3.node';
 
 /** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/backup/checkpoint-worker.ts). */
 export const checkpointWorkerAssetKey = 'workers/checkpoint-worker.cjs';
-/** The segment worker's bundle (src/backup/segment-worker.ts), run the same way. */
-export const segmentWorkerAssetKey = 'workers/segment-worker.cjs';
-/** The S3 upload worker's bundle (src/backup/targets/s3-put-worker.ts), run the same way. */
-export const s3PutWorkerAssetKey = 'workers/s3-put-worker.cjs';
 
 const sea = loadSea();
 let manifest: string[] | undefined;

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { brokenWorkers } from '../../test/support/broken-workers.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { segmentKey, snapshotKey } from './layout.ts';
 import { type HeaderInput, decodeBuffer, encodeBuffer, sealInMemory } from './object-format.ts';
-import { SegmentSealer } from './segment-sealer.ts';
 
 const key: DataKey = { id: 'backup-1', purpose: 'backup', status: 'active', key: randomBytes(32) };
 const keys = { byId: (id: string) => (id === key.id ? key : undefined) };
@@ -41,47 +38,6 @@ describe('backup object format', () => {
     }
   });
 
-  it('seals on the worker thread to the same format: the captured buffers move there, shared ones are copied', async () => {
-    const logged: string[] = [];
-    const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }));
-    try {
-      for (const size of [0, 4120, 3 * (1 << 20) + 5]) {
-        const header = Buffer.from(randomBytes(32));
-        const own = Buffer.allocUnsafeSlow(size);
-        randomBytes(size).copy(own);
-        const want = Buffer.concat([header, own]);
-        const parts = await sealer.seal(segmentInput(want.length), [header, own], key);
-        const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
-        expect(out.payload.equals(want), `size ${size}`).toBe(true);
-        // Memory bigger than the shared pool was moved, not copied; the pooled header was copied.
-        expect(own.byteLength).toBe(size > Buffer.poolSize ? 0 : size);
-        expect(header.byteLength).toBe(32);
-      }
-    } finally {
-      await sealer.close();
-    }
-    expect(logged).toEqual([]);
-  });
-
-  it('seals on the main thread when the worker cannot start, or after it died with one segment', async () => {
-    const payload = () => [Buffer.from(randomBytes(32)), randomBytes(9000)];
-    const roundTrip = async (sealer: SegmentSealer) => {
-      const parts = payload();
-      const want = Buffer.concat(parts);
-      const out = await decodeBuffer(Buffer.concat(await sealer.seal(segmentInput(want.length), parts, key)), { name, keys });
-      expect(out.payload.equals(want)).toBe(true);
-    };
-    for (const [entry, firstFails] of brokenWorkers(7)) {
-      const logged: string[] = [];
-      const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), () => entry);
-      if (firstFails) await expect(sealer.seal(segmentInput(9032), payload(), key)).rejects.toThrow('worker exited (code 7)');
-      await roundTrip(sealer);
-      await roundTrip(sealer);
-      expect(logged).toHaveLength(1);
-      expect(logged[0]).toContain('segments are sealed on the main thread');
-      await sealer.close();
-    }
-  });
 
   it('compresses before encrypting (a repetitive payload shrinks)', async () => {
     const payload = Buffer.alloc(512 * 1024, 7);

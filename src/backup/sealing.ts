@@ -5,9 +5,8 @@ import type { Logger } from '../log.ts';
 import type { CapturedSegment, SnapshotJob } from './captured.ts';
 import { keyringKey } from './layout.ts';
 import type { ObjectQueue } from './object-queue.ts';
-import { writeObject } from './object-format.ts';
+import { sealInMemory, writeObject } from './object-format.ts';
 import { segmentObject, snapshotObject } from './objects.ts';
-import { SegmentSealer } from './segment-sealer.ts';
 
 export interface SealingOptions {
   dataDir: string;
@@ -27,7 +26,6 @@ export interface SealingOptions {
  * keyring. `staging` counts those still being sealed.
  */
 export class Sealing {
-  private readonly sealer: SegmentSealer;
   /** segment and keyring seals, in capture order */
   private chain: Promise<void> = Promise.resolve();
   private snapshotWork: Promise<void> | undefined;
@@ -37,7 +35,6 @@ export class Sealing {
   lastSnapshot: { key: string; time: number } | undefined;
 
   constructor(private readonly opts: SealingOptions) {
-    this.sealer = new SegmentSealer(opts.log);
   }
 
   /**
@@ -75,7 +72,7 @@ export class Sealing {
     this.after(async () => {
       try {
         const t0 = performance.now();
-        const parts = await this.sealer.seal(header, [s.walHeader, ...s.frames], backupKey);
+        const { parts } = await sealInMemory(header, [s.walHeader, ...s.frames], backupKey);
         const item = await this.opts.queue.hold(key, 'segment', s.time, parts);
         item.after = after;
         this.opts.log.debug({ segment: key, bytes: item.size, sealMs: Math.round(performance.now() - t0), spooled: item.file !== undefined, waitedMs: Math.round(this.opts.now() - s.time) }, 'backup: segment captured');
@@ -136,10 +133,9 @@ export class Sealing {
     await this.snapshotWork;
   }
 
-  /** Waits for the snapshot and the seals under way, then ends the sealing worker. */
+  /** Waits for the snapshot and the seals under way. */
   async close(): Promise<void> {
     await this.snapshotWork;
     await this.chain;
-    await this.sealer.close();
   }
 }

@@ -106,7 +106,6 @@ export class BackupService {
         snapshot: (j) => this.onSnapshot(j),
       },
     });
-    for (const t of opts.targets) t.useLog?.(opts.log);
     this.shippers = opts.targets.map((t) => new Shipper(t, { log: opts.log, now: this.now, onShipped: (target, item) => this.onShipped(target, item), ...opts.retryDelays }));
     this.queue = new ObjectQueue({ spool: this.spool, shippers: this.shippers, log: opts.log, faults: opts.faults, memoryBudgetBytes: opts.memoryBudgetBytes, stored: (item) => this.onStored(item) });
     this.sealing = new Sealing({
@@ -265,7 +264,6 @@ export class BackupService {
     await Promise.all(this.shippers.map((s) => s.waitIdle(Math.max(0, deadline - this.now()))));
     const left = this.shippers.reduce((n, s) => n + s.status().pendingObjects, 0);
     await Promise.all(this.shippers.map((s) => s.stop()));
-    await Promise.all(this.opts.targets.map((t) => t.close?.()));
     // What a target did not take yet must outlive the process: move it to the spool.
     await this.queue.spill().catch((e: unknown) => this.opts.log.error({ err: (e as Error).message }, 'backup: cannot keep unshipped objects for the next start'));
     if (left) this.opts.log.warn({ objects: left }, 'backup: targets did not take everything before shutdown; the rest stays in the spool and ships at the next start');
