@@ -3,7 +3,7 @@ import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { AdminBackupsPage, AdminMailPage, AdminPermissionsPage, AdminUsersPage } from '../../views/admin.tsx';
-import { restoreTesterOf } from '../backup/restore-test.ts';
+import type { RestoreTester } from '../backup/restore-test.ts';
 import type { FlashMsg } from '../../views/orgs.tsx';
 import { routes } from '../http/access.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -21,7 +21,7 @@ const flashes: Record<string, string> = {
 };
 
 /** Instance administration: accounts, the dev mail outbox, the permission table. */
-export function adminRoutes(): Hono<AppEnv> {
+export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
 
@@ -77,7 +77,7 @@ export function adminRoutes(): Hono<AppEnv> {
     off: { kind: 'error', text: 'No backup target is configured: there is nothing to test.' },
   };
   r.get('/admin/backups', { kind: 'instance-admin' }, (c) => {
-    const tester = restoreTesterOf(c.get('app'));
+    const tester = restoreTester;
     const key = c.req.query('done');
     return render(
       c,
@@ -94,7 +94,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   // Starts the test and returns at once: a restore of a large database takes a while.
   r.post('/admin/backups/restore-test', { kind: 'instance-admin' }, (c) => {
-    const tester = restoreTesterOf(c.get('app'));
+    const tester = restoreTester;
     if (!tester?.configured) return c.redirect('/admin/backups?done=off', 303);
     void tester.run('admin');
     return c.redirect('/admin/backups?done=started', 303);

@@ -48,9 +48,13 @@ describe('BackupService spool', () => {
     const target = new DirTarget(targetRoot);
     const opts = { dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 50, snapshotIntervalMs: 86_400_000, retentionDays: 30, memoryBudgetBytes: 4096, retryDelays: { baseDelayMs: 20, maxDelayMs: 100 } };
     const spool = path.join(dataDir, 'backup-spool');
+    // A status file half-written when an earlier run crashed.
+    const staleTemp = path.join(dataDir, 'backup-status.json.4242.tmp');
+    fs.writeFileSync(staleTemp, '{"pid":');
 
     let svc = new BackupService(opts);
     svc.start();
+    expect(fs.existsSync(staleTemp)).toBe(false);
     for (let i = 0; i < 20; i++) {
       db.prepare('INSERT INTO t (v) VALUES (randomblob(3000))').run();
       await new Promise((r) => setTimeout(r, 20));

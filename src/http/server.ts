@@ -10,7 +10,7 @@ import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { systemContext } from '../audit/service.ts';
 import type { BackupService } from '../backup/service.ts';
-import { RestoreTester, attachRestoreTester } from '../backup/restore-test.ts';
+import { RestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
 import { WalCheckpoints } from '../backup/checkpointer.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
@@ -31,6 +31,8 @@ export interface RunningServer {
   setupUrl?: string;
   /** Continuous backup (undefined when no target is configured): status(), snapshotNow(). */
   backup?: BackupService;
+  /** The backup restore test (its runs do nothing without a backup target). */
+  restoreTester: RestoreTester;
   /** Stops accepting, lets in-flight requests finish (bounded), checkpoints and closes the DB. */
   close(): Promise<void>;
 }
@@ -121,7 +123,6 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     ctx.metrics.observeCheckpoints(() => backup.walStats());
   }
   const restoreTester = new RestoreTester({ ctx, dbFile, backup });
-  attachRestoreTester(ctx, restoreTester);
   if (backup) {
     ctx.metrics.observeBackup(() => {
       const s = restoreTester.summary();
@@ -131,7 +132,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
   }
 
-  const app = createApp(ctx, { tls });
+  const app = createApp(ctx, { tls, restoreTester });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {
@@ -218,7 +219,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       log.flush();
     })());
 
-  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, close };
+  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, close };
 }
 
 function listen<T extends http.Server | https.Server | ReturnType<typeof serve>>(server: T): Promise<T> {
