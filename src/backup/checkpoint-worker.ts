@@ -5,7 +5,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3-multiple-ciphers';
-import { BACKGROUND_NICE, lowerThreadPriority } from '../thread-priority.ts';
 
 interface Init {
   file: string;
@@ -45,5 +44,4 @@ parentPort?.on('message', (req: Request) => {
     parentPort?.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e), ...(typeof code === 'string' ? { code } : {}) });
   }
 });
-lowerThreadPriority(BACKGROUND_NICE);
 parentPort?.postMessage({ ready: true });

@@ -1,5 +1,5 @@
 import type { ReplicatorPosition } from './captured.ts';
-import { readShmHeader } from './wal.ts';
+import { readShmHeader, type ShmHeader } from './wal.ts';
 
 /**
  * When to capture, in Litestream's style: as soon as `frames` WAL frames wait, or once the oldest
@@ -36,6 +36,10 @@ export interface SyncSchedulerOptions {
   step: () => boolean;
   /** wall clock, for the RPO bound of captured segments */
   now: () => number;
+  /** monotonic clock for the cadence (tests give their own) */
+  clock?: () => number;
+  /** the WAL-index header (tests give their own) */
+  header?: () => ShmHeader;
 }
 
 /**
@@ -54,6 +58,10 @@ export class SyncScheduler {
   private uncapturedSince: number | undefined;
   /** the WAL incarnation the last capture ended in, and the furthest frame seen in it since */
   private incarnation: { salt: Buffer; seenFrame: number } | undefined;
+  /** frames waiting at the last look */
+  private lastPending: number | undefined;
+  private readonly clock: () => number;
+  private readonly header: () => ShmHeader;
   readonly probeMs: number;
 
   constructor(private readonly opts: SyncSchedulerOptions) {
@@ -61,6 +69,8 @@ export class SyncScheduler {
     if (!Number.isInteger(frames) || frames < 1) throw new Error(`backup: the frame threshold must be a positive whole number (got ${frames})`);
     if (!(ms >= 1)) throw new Error(`backup: the time threshold must be at least 1 ms (got ${ms})`);
     this.probeMs = Math.min(50, Math.max(5, ms / 20));
+    this.clock = opts.clock ?? (() => performance.now());
+    this.header = opts.header ?? (() => readShmHeader(opts.shmFile));
   }
 
   start(): void {
@@ -78,10 +88,23 @@ export class SyncScheduler {
     return this.uncapturedSince;
   }
 
+  /**
+   * How late the capture of what waits is: the age of the oldest waiting change beyond the time
+   * threshold, 0 when on time. On a host too busy to run the event loop in time (or a database
+   * another process keeps locked) this grows, and the status and /metrics say so.
+   */
+  overdueMs(): number {
+    if (!this.lastPending) return 0;
+    const now = this.clock();
+    const age = Math.min(now - this.stepStartedAt, now - this.quietAt);
+    return Number.isFinite(age) && age > this.opts.thresholds.ms ? age - this.opts.thresholds.ms : 0;
+  }
+
   /** One look at the WAL; runs a step if one is due. Returns whether it ran one. */
   probe(): boolean {
-    const now = performance.now();
+    const now = this.clock();
     const pendingFrames = this.pendingFrames();
+    this.lastPending = pendingFrames;
     if (pendingFrames === 0) {
       this.quietAt = now;
       this.uncapturedSince = this.opts.now();
@@ -94,15 +117,16 @@ export class SyncScheduler {
 
   /** Runs a step now (also for `backup now`), and starts counting from it if it captured. */
   runStep(): boolean {
-    const startedAt = performance.now();
+    const startedAt = this.clock();
     const wall = this.opts.now();
     if (!this.opts.step()) return false;
     this.stepStartedAt = startedAt;
     this.quietAt = -Infinity;
     this.uncapturedSince = wall;
+    this.lastPending = 0;
     // Right after a step nothing of ours has written, so this is the incarnation it captured.
     try {
-      const h = readShmHeader(this.opts.shmFile);
+      const h = this.header();
       this.incarnation = { salt: h.salt, seenFrame: h.mxFrame };
     } catch {
       this.incarnation = undefined;
@@ -114,7 +138,7 @@ export class SyncScheduler {
     if (!this.running) return;
     this.probe();
     if (!this.running) return;
-    const since = performance.now() - this.stepStartedAt;
+    const since = this.clock() - this.stepStartedAt;
     this.timer = setTimeout(() => this.loop(), Math.min(this.probeMs, Math.max(1, this.opts.thresholds.ms - since)));
     this.timer.unref();
   }
@@ -127,9 +151,9 @@ export class SyncScheduler {
     const pos = this.opts.position();
     const inc = this.incarnation;
     if (!pos || !inc) return undefined;
-    let h: ReturnType<typeof readShmHeader>;
+    let h: ShmHeader;
     try {
-      h = readShmHeader(this.opts.shmFile);
+      h = this.header();
     } catch {
       return undefined;
     }

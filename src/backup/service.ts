@@ -191,6 +191,7 @@ export class BackupService {
   status(): BackupStatus {
     const pos = this.replicator.position();
     const targets = this.shippers.map((s) => s.status());
+    const overdue = this.started && !this.stopped ? this.scheduler.overdueMs() / 1000 : 0;
     return {
       pid: process.pid,
       updatedAt: new Date(this.now()).toISOString(),
@@ -204,7 +205,9 @@ export class BackupService {
       checkpoints: this.replicator.checkpoints,
       staging: this.sealing.staging,
       lastCycleAt: this.lastCycleAt !== undefined ? new Date(this.lastCycleAt).toISOString() : undefined,
-      lagSeconds: Math.max(0, ...targets.map((t) => t.lagSeconds)),
+      // What waits uncaptured past its deadline counts as lag too: a busy host shows as behind.
+      lagSeconds: Math.max(overdue, ...targets.map((t) => t.lagSeconds)),
+      captureOverdueSeconds: overdue,
       pendingSegments: Math.max(0, ...targets.map((t) => t.pendingSegments)),
       targets,
       request: this.request,

@@ -38,6 +38,8 @@ export const backupStatusSchema = z.object({
   staging: z.number(),
   lastCycleAt: z.string().optional(),
   lagSeconds: z.number(),
+  /** how late the capture of waiting changes is beyond the sync interval (a host too busy to keep up); also counted in lagSeconds */
+  captureOverdueSeconds: z.number().optional(),
   pendingSegments: z.number(),
   targets: z.array(targetStatusSchema),
   request: z.object({ id: z.string(), snapshot: z.string().optional(), state: z.enum(['pending', 'done']) }).optional(),
