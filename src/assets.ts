@@ -32,7 +32,8 @@ export const addonAssetKey = 'native/better_sqlite3.node';
 export const checkpointWorkerAssetKey = 'workers/checkpoint-worker.cjs';
 
 const sea = loadSea();
-let manifest: string[] | undefined;
+/** SEA has no directory listing of its own: build.mjs stores one. Read once, at load. */
+const manifest: readonly string[] = sea ? (JSON.parse(Buffer.from(sea.getRawAsset('manifest.json')).toString('utf8')) as string[]) : [];
 
 export function isSingleBinary(): boolean {
   return sea !== undefined;
@@ -44,11 +45,6 @@ export function projectRoot(): string {
   return path.resolve(here, '..');
 }
 
-function seaManifest(s: SeaApi): string[] {
-  manifest ??= JSON.parse(Buffer.from(s.getRawAsset('manifest.json')).toString('utf8')) as string[];
-  return manifest;
-}
-
 export function readAsset(rel: string): Buffer {
   if (sea) return Buffer.from(sea.getRawAsset(rel));
   return fs.readFileSync(path.join(projectRoot(), rel));
@@ -56,7 +52,7 @@ export function readAsset(rel: string): Buffer {
 
 /** Names (relative to the root, `/`-separated) of the shipped files under `dir`, sorted. */
 export function listAssets(dir: string): string[] {
-  if (sea) return seaManifest(sea).filter((k) => k.startsWith(`${dir}/`)).sort();
+  if (sea) return manifest.filter((k) => k.startsWith(`${dir}/`)).sort();
   const base = path.join(projectRoot(), dir);
   return fs
     .readdirSync(base, { recursive: true, withFileTypes: true })
