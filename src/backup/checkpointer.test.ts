@@ -219,6 +219,26 @@ describe('WalCheckpoints on a full disk', () => {
   });
 });
 
+describe('CheckpointThreadSlot', () => {
+  it('a checkpoint cut short by close() (shutdown, a new key) is no failure: no warning, no back-off', async () => {
+    const warnings: string[] = [];
+    const spyLog = { ...log, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as typeof log;
+    let reject: (e: Error) => void = () => undefined;
+    const slot = new CheckpointThreadSlot(
+      () => ({
+        checkpoint: () => new Promise((_r, rej) => (reject = rej)),
+        close: async () => reject(new Error('worker is closed')),
+      }),
+      { log: spyLog },
+    );
+    const running = slot.checkpoint();
+    await slot.close();
+    await expect(running).rejects.toThrow('worker is closed');
+    expect(warnings).toEqual([]);
+    expect(slot.available()).toBe(true);
+  });
+});
+
 describe('CheckpointWorker', () => {
   it('reports how far it got', async () => {
     const { db, file, key } = freshDb();

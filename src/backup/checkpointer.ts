@@ -70,6 +70,8 @@ const MAX_RETRY_MS = 30_000;
  */
 export class CheckpointThreadSlot {
   private thread: CheckpointThread | undefined;
+  /** ended on purpose (shutdown, a new key): a call it cuts short is not a failure */
+  private closedThread: CheckpointThread | undefined;
   private failures = 0;
   private retryAt = 0;
   private lastError: string | undefined;
@@ -87,11 +89,12 @@ export class CheckpointThreadSlot {
   /** Runs one checkpoint on the worker; rejects (and backs off) when it failed. */
   async checkpoint(): Promise<CheckpointResult> {
     let r: CheckpointResult;
+    let thread: CheckpointThread | undefined;
     try {
-      this.thread ??= this.start();
-      r = await this.thread.checkpoint();
+      thread = this.thread ??= this.start();
+      r = await thread.checkpoint();
     } catch (e) {
-      this.failed(e);
+      if (thread === undefined || thread !== this.closedThread) this.failed(e);
       throw e;
     }
     succeeded(this.out);
@@ -119,6 +122,7 @@ export class CheckpointThreadSlot {
   async close(): Promise<void> {
     const t = this.thread;
     this.thread = undefined;
+    this.closedThread = t;
     await t?.close();
   }
 }
