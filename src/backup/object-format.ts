@@ -1,7 +1,7 @@
 import { createDecipheriv, createHash, createHmac } from 'node:crypto';
-import { once } from 'node:events';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
 import type { DataKey } from '../keys/keyring.ts';
@@ -155,38 +155,32 @@ function decompressor(codec: 'zstd' | 'gzip'): Transform {
   return codec === 'zstd' ? zlib.createZstdDecompress({ chunkSize: ZLIB_CHUNK }) : zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
 }
 
-/**
- * Output chunk size when compressing a payload already in memory: every chunk is one round trip
- * from the thread pool through the event loop, which under load turns once every 10-20 ms, so
- * with 1 MiB chunks compression could not go faster than the write load makes WAL.
- */
-const MEMORY_ZLIB_CHUNK = 16 * CHUNK;
+const zstdCompress = promisify(zlib.zstdCompress);
+const gzip = promisify(zlib.gzip);
 
 /**
- * The same object format for a payload already in memory (segments): the parts go through one
- * compression stream in large steps, and the object's chunks are cut from its output as views,
- * so neither the input parts nor the output are joined into one buffer: a busy second's segment
- * is tens of megabytes, and each copy of it was a visible share of the event loop.
+ * A payload already in memory is compressed as one buffer in one call on the thread pool. Fed
+ * to a zlib stream piece by piece (a segment is one view per page), every piece was its own
+ * round trip from the thread pool through the event loop: under a registration rush, with the
+ * loop turning every 10-20 ms, an 8 MiB segment then took seconds to seal. Joining it first is
+ * one memcpy.
  */
+function compressAll(codec: 'zstd' | 'gzip', plain: Buffer): Promise<Buffer> {
+  return codec === 'zstd' ? zstdCompress(plain, { params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }) : gzip(plain, { level: 1 });
+}
+
+/** The same object format as writeObject, for a payload already in memory (segments). */
 export async function sealInMemory(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<{ header: ObjectHeader; parts: Buffer[] }> {
   const { header, preamble } = objectPreamble(input, key);
-  const z = compressor(header.codec, MEMORY_ZLIB_CHUNK);
-  const packed: Buffer[] = [];
-  z.on('data', (c: Buffer) => {
-    for (let off = 0; off < c.length; off += CHUNK) packed.push(c.subarray(off, Math.min(c.length, off + CHUNK)));
-  });
-  const ended = once(z, 'end');
-  for (const p of payload) z.write(p);
-  z.end();
-  await ended;
+  const packed = await compressAll(header.codec, payload.length === 1 ? (payload[0] as Buffer) : Buffer.concat(payload));
   const hash = createHash('sha256').update(preamble).digest();
+  const count = Math.max(1, Math.ceil(packed.length / CHUNK));
   const parts = [preamble];
-  if (packed.length === 0) packed.push(Buffer.alloc(0));
-  packed.forEach((c, i) => parts.push(sealChunk(key.key, hash, i, i === packed.length - 1, c)));
+  for (let i = 0; i < count; i++) parts.push(sealChunk(key.key, hash, i, i === count - 1, packed.subarray(i * CHUNK, Math.min(packed.length, (i + 1) * CHUNK))));
   return { header, parts };
 }
 
-/** The complete header of an object sealed with `key`, and its preamble bytes (for segment-sealer.ts). */
+/** The complete header of an object sealed with `key`, and its preamble bytes. */
 export function objectPreamble(input: HeaderInput, key: DataKey): { header: ObjectHeader; preamble: Buffer } {
   if (key.purpose !== 'backup') throw new BackupKeyError(`key ${key.id} is not a backup key`);
   const header = objectHeaderSchema.parse({ ...input, backupKeyId: key.id, backupKeyCheck: keyCheck(key.key), codec: defaultCodec });
