@@ -30,6 +30,8 @@ export const addonAssetKey = 'native/better_sqlite3.node';
 
 /** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/backup/checkpoint-worker.ts). */
 export const checkpointWorkerAssetKey = 'workers/checkpoint-worker.cjs';
+/** The seal worker's bundle (src/backup/seal-worker.ts), run the same way. */
+export const sealWorkerAssetKey = 'workers/seal-worker.cjs';
 
 const sea = loadSea();
 /** SEA has no directory listing of its own: build.mjs stores one. Read once, at load. */

@@ -1,6 +1,9 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 
-/** The sealed-chunk layer of the backup object format (FORMAT.md). */
+/**
+ * The sealed-chunk layer of the backup object format (FORMAT.md): shared by object-format.ts and
+ * the seal worker, so it is erasable TypeScript importing only Node.
+ */
 
 export const CHUNK = 1 << 20;
 export const NONCE = 12;
@@ -39,4 +42,18 @@ export function sealChunk(key: Buffer, preambleHash: Buffer, index: number, fina
   const out = Buffer.allocUnsafe(sealedSize(plain.length));
   sealChunkInto(out, 0, key, preambleHash, index, final, plain);
   return out;
+}
+/** Bytes of a compressed payload of `packedBytes` once sealed as chunks (sealAllInto). */
+export function sealedTotal(packedBytes: number): number {
+  return packedBytes + Math.max(1, Math.ceil(packedBytes / CHUNK)) * (HEAD + TAG);
+}
+
+/** A whole compressed payload as consecutive chunks of at most CHUNK bytes, into `out` from `at`. */
+export function sealAllInto(out: Buffer, at: number, key: Buffer, preambleHash: Buffer, packed: Buffer): number {
+  const count = Math.max(1, Math.ceil(packed.length / CHUNK));
+  for (let i = 0; i < count; i++) {
+    const piece = packed.subarray(i * CHUNK, Math.min(packed.length, (i + 1) * CHUNK));
+    at = sealChunkInto(out, at, key, preambleHash, i, i === count - 1, piece);
+  }
+  return at;
 }

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { DataKey } from '../keys/keyring.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { segmentKey, snapshotKey } from './layout.ts';
-import { type HeaderInput, decodeBuffer, encodeBuffer, sealInMemory } from './object-format.ts';
+import { type HeaderInput, decodeBuffer, encodeBuffer } from './object-format.ts';
+import { SegmentSealer } from './segment-sealer.ts';
 
 const key: DataKey = { id: 'backup-1', purpose: 'backup', status: 'active', key: randomBytes(32) };
 const keys = { byId: (id: string) => (id === key.id ? key : undefined) };
@@ -29,15 +30,35 @@ describe('backup object format', () => {
     }
   });
 
-  it('seals in memory (segments) to the same format the stream writer produces', async () => {
-    for (const size of [0, 5, 1 << 20, 2 * (1 << 20) + 3]) {
-      const payload = randomBytes(size);
-      const { parts } = await sealInMemory(segmentInput(size), [payload.subarray(0, 3), payload.subarray(3)], key);
-      const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
-      expect(out.payload.equals(payload), `size ${size}`).toBe(true);
+  it('the seal worker produces the format the stream writer produces, from many pieces', async () => {
+    const sealer = new SegmentSealer();
+    try {
+      for (const size of [0, 5, 1 << 20, 2 * (1 << 20) + 3]) {
+        const payload = randomBytes(size);
+        const parts = await sealer.seal(segmentInput(size), [payload.subarray(0, 3), payload.subarray(3)], key);
+        expect(parts).toHaveLength(1);
+        const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
+        expect(out.payload.equals(payload), `size ${size}`).toBe(true);
+      }
+    } finally {
+      await sealer.close();
     }
   });
 
+  it('a seal worker that fails takes its segment with it; the next segment gets a fresh worker', async () => {
+    const sealer = new SegmentSealer();
+    try {
+      const payload = randomBytes(5000);
+      // Not a backup key: refused before any worker is asked.
+      await expect(sealer.seal(segmentInput(5000), [payload], { ...key, purpose: 'db' })).rejects.toThrow(BackupKeyError);
+      // A key of the wrong length fails inside the worker.
+      await expect(sealer.seal(segmentInput(5000), [payload], { ...key, key: randomBytes(5) })).rejects.toThrow(/key/i);
+      const parts = await sealer.seal(segmentInput(5000), [payload], key);
+      expect((await decodeBuffer(Buffer.concat(parts), { name, keys })).payload.equals(payload)).toBe(true);
+    } finally {
+      await sealer.close();
+    }
+  });
 
   it('compresses before encrypting (a repetitive payload shrinks)', async () => {
     const payload = Buffer.alloc(512 * 1024, 7);

@@ -1,7 +1,6 @@
 import { createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { z } from 'zod';
 import type { DataKey } from '../keys/keyring.ts';
@@ -153,31 +152,6 @@ function compressor(codec: 'zstd' | 'gzip', chunkSize = ZLIB_CHUNK): Transform {
 
 function decompressor(codec: 'zstd' | 'gzip'): Transform {
   return codec === 'zstd' ? zlib.createZstdDecompress({ chunkSize: ZLIB_CHUNK }) : zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
-}
-
-const zstdCompress = promisify(zlib.zstdCompress);
-const gzip = promisify(zlib.gzip);
-
-/**
- * A payload already in memory is compressed as one buffer in one call on the thread pool. Fed
- * to a zlib stream piece by piece (a segment is one view per page), every piece was its own
- * round trip from the thread pool through the event loop: under a registration rush, with the
- * loop turning every 10-20 ms, an 8 MiB segment then took seconds to seal. Joining it first is
- * one memcpy.
- */
-function compressAll(codec: 'zstd' | 'gzip', plain: Buffer): Promise<Buffer> {
-  return codec === 'zstd' ? zstdCompress(plain, { params: { [zlib.constants.ZSTD_c_compressionLevel]: ZSTD_LEVEL } }) : gzip(plain, { level: 1 });
-}
-
-/** The same object format as writeObject, for a payload already in memory (segments). */
-export async function sealInMemory(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<{ header: ObjectHeader; parts: Buffer[] }> {
-  const { header, preamble } = objectPreamble(input, key);
-  const packed = await compressAll(header.codec, payload.length === 1 ? (payload[0] as Buffer) : Buffer.concat(payload));
-  const hash = createHash('sha256').update(preamble).digest();
-  const count = Math.max(1, Math.ceil(packed.length / CHUNK));
-  const parts = [preamble];
-  for (let i = 0; i < count; i++) parts.push(sealChunk(key.key, hash, i, i === count - 1, packed.subarray(i * CHUNK, Math.min(packed.length, (i + 1) * CHUNK))));
-  return { header, parts };
 }
 
 /** The complete header of an object sealed with `key`, and its preamble bytes. */

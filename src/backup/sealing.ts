@@ -5,8 +5,9 @@ import type { Logger } from '../log.ts';
 import type { CapturedSegment, SnapshotJob } from './captured.ts';
 import { keyringKey } from './layout.ts';
 import type { ObjectQueue } from './object-queue.ts';
-import { sealInMemory, writeObject } from './object-format.ts';
+import { writeObject } from './object-format.ts';
 import { segmentObject, snapshotObject } from './objects.ts';
+import { SegmentSealer } from './segment-sealer.ts';
 
 export interface SealingOptions {
   dataDir: string;
@@ -26,6 +27,7 @@ export interface SealingOptions {
  * keyring. `staging` counts those still being sealed.
  */
 export class Sealing {
+  private readonly sealer = new SegmentSealer();
   /** segment and keyring seals, in capture order */
   private chain: Promise<void> = Promise.resolve();
   private snapshotWork: Promise<void> | undefined;
@@ -72,7 +74,7 @@ export class Sealing {
     this.after(async () => {
       try {
         const t0 = performance.now();
-        const { parts } = await sealInMemory(header, [s.walHeader, ...s.frames], backupKey);
+        const parts = await this.sealer.seal(header, [s.walHeader, ...s.frames], backupKey);
         const item = await this.opts.queue.hold(key, 'segment', s.time, parts);
         item.after = after;
         this.opts.log.debug({ segment: key, bytes: item.size, sealMs: Math.round(performance.now() - t0), spooled: item.file !== undefined, waitedMs: Math.round(this.opts.now() - s.time) }, 'backup: segment captured');
@@ -133,9 +135,10 @@ export class Sealing {
     await this.snapshotWork;
   }
 
-  /** Waits for the snapshot and the seals under way. */
+  /** Waits for the snapshot and the seals under way, then ends the seal worker. */
   async close(): Promise<void> {
     await this.snapshotWork;
     await this.chain;
+    await this.sealer.close();
   }
 }
