@@ -90,23 +90,20 @@ async function main() {
 
     // The checkpoint worker runs from its own bundle (an asset: a worker needs code, not a file).
     const workerBundle = path.join(work, 'checkpoint-worker.cjs');
-    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/db/checkpoint-worker.ts')], outfile: workerBundle });
-    const segmentWorkerBundle = path.join(work, 'segment-worker.cjs');
-    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/backup/segment-worker.ts')], outfile: segmentWorkerBundle });
-    const s3PutWorkerBundle = path.join(work, 's3-put-worker.cjs');
-    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/backup/targets/s3-put-worker.ts')], outfile: s3PutWorkerBundle });
+    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/backup/checkpoint-worker.ts')], outfile: workerBundle });
+    const sealWorkerBundle = path.join(work, 'seal-worker.cjs');
+    await build({ ...cjsForNode, entryPoints: [path.join(root, 'src/backup/seal-worker.ts')], outfile: sealWorkerBundle });
 
     // Loaded through Node's type stripping so the lists have one source of truth.
     const { staticSources } = await import('./src/http/static-sources.ts');
-    const { addonAssetKey, checkpointWorkerAssetKey, segmentWorkerAssetKey, s3PutWorkerAssetKey } = await import('./src/assets.ts');
+    const { addonAssetKey, checkpointWorkerAssetKey, sealWorkerAssetKey } = await import('./src/assets.ts');
     const addonFile = path.join(path.dirname(require.resolve('better-sqlite3-multiple-ciphers/package.json')), 'prebuilds', 'linux-x64.node');
     const assets = {};
     // Every file src/assets.ts may be asked for: migrations, data files under assets/, static files.
     for (const rel of [...filesUnder('migrations'), ...filesUnder('assets'), ...staticSources]) assets[rel] = path.join(root, rel);
     assets[addonAssetKey] = addonFile;
     assets[checkpointWorkerAssetKey] = workerBundle;
-    assets[segmentWorkerAssetKey] = segmentWorkerBundle;
-    assets[s3PutWorkerAssetKey] = s3PutWorkerBundle;
+    assets[sealWorkerAssetKey] = sealWorkerBundle;
     for (const [key, file] of Object.entries(assets)) if (!fs.existsSync(file)) fail(`asset ${key} is missing (${file})`);
     const manifest = path.join(work, 'manifest.json');
     assets['manifest.json'] = manifest;

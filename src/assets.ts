@@ -28,15 +28,14 @@ function loadSea(): SeaApi | undefined {
 /** SEA asset key of the better-sqlite3-multiple-ciphers addon (build.mjs embeds it, sea-entry.ts loads it). */
 export const addonAssetKey = 'native/better_sqlite3.node';
 
-/** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/db/checkpoint-worker.ts). */
+/** SEA asset key of the checkpoint worker's bundle (build.mjs makes it from src/backup/checkpoint-worker.ts). */
 export const checkpointWorkerAssetKey = 'workers/checkpoint-worker.cjs';
-/** The segment worker's bundle (src/backup/segment-worker.ts), run the same way. */
-export const segmentWorkerAssetKey = 'workers/segment-worker.cjs';
-/** The S3 upload worker's bundle (src/backup/targets/s3-put-worker.ts), run the same way. */
-export const s3PutWorkerAssetKey = 'workers/s3-put-worker.cjs';
+/** The seal worker's bundle (src/backup/seal-worker.ts), run the same way. */
+export const sealWorkerAssetKey = 'workers/seal-worker.cjs';
 
 const sea = loadSea();
-let manifest: string[] | undefined;
+/** SEA has no directory listing of its own: build.mjs stores one. Read once, at load. */
+const manifest: readonly string[] = sea ? (JSON.parse(Buffer.from(sea.getRawAsset('manifest.json')).toString('utf8')) as string[]) : [];
 
 export function isSingleBinary(): boolean {
   return sea !== undefined;
@@ -48,11 +47,6 @@ export function projectRoot(): string {
   return path.resolve(here, '..');
 }
 
-function seaManifest(s: SeaApi): string[] {
-  manifest ??= JSON.parse(Buffer.from(s.getRawAsset('manifest.json')).toString('utf8')) as string[];
-  return manifest;
-}
-
 export function readAsset(rel: string): Buffer {
   if (sea) return Buffer.from(sea.getRawAsset(rel));
   return fs.readFileSync(path.join(projectRoot(), rel));
@@ -60,7 +54,7 @@ export function readAsset(rel: string): Buffer {
 
 /** Names (relative to the root, `/`-separated) of the shipped files under `dir`, sorted. */
 export function listAssets(dir: string): string[] {
-  if (sea) return seaManifest(sea).filter((k) => k.startsWith(`${dir}/`)).sort();
+  if (sea) return manifest.filter((k) => k.startsWith(`${dir}/`)).sort();
   const base = path.join(projectRoot(), dir);
   return fs
     .readdirSync(base, { recursive: true, withFileTypes: true })

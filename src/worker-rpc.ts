@@ -3,7 +3,7 @@ import { isSingleBinary, readAsset } from './assets.ts';
 
 /**
  * Request/reply over a worker thread: each request gets an id, the worker answers
- * `{ id, ...result }` or `{ id, error }`, and says `{ ready: true }` once it is set up. The
+ * `{ id, ...result }` or `{ id, error, code? }`, and says `{ ready: true }` once it is set up. The
  * worker is a file of erasable TypeScript (Node strips the types itself; tsx's loader is not
  * needed) or, in the single binary, its bundle stored as an asset and run as code.
  */
@@ -29,12 +29,13 @@ export class WorkerRpc<Req extends object, Res extends object> {
       this.worker.once('message', onMessage);
       this.worker.once('error', onError);
     });
-    this.worker.on('message', (m: { id?: number; error?: string }) => {
+    this.worker.on('message', (m: { id?: number; error?: string; code?: string }) => {
       if (m.id === undefined) return;
       const w = this.waiting.get(m.id);
       this.waiting.delete(m.id);
       if (!w) return;
-      if (m.error !== undefined) w.reject(new Error(m.error));
+      // The code (SQLITE_FULL, ENOSPC) decides how the caller reacts, so it crosses the thread too.
+      if (m.error !== undefined) w.reject(Object.assign(new Error(m.error), m.code === undefined ? {} : { code: m.code }));
       else w.resolve(m as unknown as Res);
     });
     this.worker.on('error', (e) => this.fail(e));
@@ -92,51 +93,5 @@ export class WorkerRpc<Req extends object, Res extends object> {
     for (const w of this.waiting.values()) w.reject(new Error('worker is closed'));
     this.waiting.clear();
     await this.worker.terminate();
-  }
-}
-
-/**
- * A worker that only moves work off the event loop, never one the work depends on: started on
- * first use, and once it could not start or has died, get() answers undefined for good (the caller
- * does the work itself) and onLost hears why, once. close() ends it; a later get() starts another.
- */
-export class OptionalWorker<Req extends object, Res extends object> {
-  private rpc: WorkerRpc<Req, Res> | undefined;
-  private lost = false;
-
-  constructor(
-    private readonly entry: () => URL,
-    private readonly assetKey: string,
-    private readonly onLost: (why: string) => void,
-  ) {}
-
-  /** The started worker, or undefined once it could not start or has died. */
-  async get(): Promise<WorkerRpc<Req, Res> | undefined> {
-    if (this.lost) return undefined;
-    try {
-      this.rpc ??= new WorkerRpc(this.entry, this.assetKey);
-      await this.rpc.started();
-      return this.rpc;
-    } catch (e) {
-      this.lose(e);
-      return undefined;
-    }
-  }
-
-  /** After a failed call: if the worker itself is gone, it is not used again. */
-  checkAlive(): void {
-    if (this.rpc?.failure) this.lose(this.rpc.failure);
-  }
-
-  private lose(e: unknown): void {
-    if (!this.lost) this.onLost(e instanceof Error ? e.message : String(e));
-    this.lost = true;
-    void this.rpc?.close();
-  }
-
-  async close(): Promise<void> {
-    const rpc = this.rpc;
-    this.rpc = undefined;
-    await rpc?.close();
   }
 }

@@ -6,7 +6,7 @@ import { AdminBackupsPage } from '../../views/admin/backups.tsx';
 import { AdminMailPage } from '../../views/admin/mail.tsx';
 import { AdminPermissionsPage } from '../../views/admin/permissions.tsx';
 import { AdminUsersPage } from '../../views/admin/users.tsx';
-import { restoreTesterOf } from '../backup/restore-test.ts';
+import type { RestoreTester } from '../backup/restore-test.ts';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import { routes } from '../http/route-permissions.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -24,7 +24,7 @@ const flashes: Record<string, string> = {
 };
 
 /** Instance administration: accounts, the dev mail outbox, the permission table. */
-export function adminRoutes(): Hono<AppEnv> {
+export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
 
@@ -80,7 +80,7 @@ export function adminRoutes(): Hono<AppEnv> {
     off: { kind: 'error', text: 'No backup target is configured: there is nothing to test.' },
   };
   r.get('/admin/backups', { kind: 'instance-admin' }, (c) => {
-    const tester = restoreTesterOf(c.get('app'));
+    const tester = restoreTester;
     const key = c.req.query('done');
     return render(
       c,
@@ -97,7 +97,7 @@ export function adminRoutes(): Hono<AppEnv> {
 
   // Starts the test and returns at once: a restore of a large database takes a while.
   r.post('/admin/backups/restore-test', { kind: 'instance-admin' }, (c) => {
-    const tester = restoreTesterOf(c.get('app'));
+    const tester = restoreTester;
     if (!tester?.configured) return c.redirect('/admin/backups?done=off', 303);
     void tester.run('admin');
     return c.redirect('/admin/backups?done=started', 303);

@@ -2,7 +2,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 
 /**
  * The sealed-chunk layer of the backup object format (FORMAT.md): shared by object-format.ts and
- * the segment worker, so it is erasable TypeScript importing only Node.
+ * the seal worker, so it is erasable TypeScript importing only Node.
  */
 
 export const CHUNK = 1 << 20;
@@ -43,7 +43,6 @@ export function sealChunk(key: Buffer, preambleHash: Buffer, index: number, fina
   sealChunkInto(out, 0, key, preambleHash, index, final, plain);
   return out;
 }
-
 /** Bytes of a compressed payload of `packedBytes` once sealed as chunks (sealAllInto). */
 export function sealedTotal(packedBytes: number): number {
   return packedBytes + Math.max(1, Math.ceil(packedBytes / CHUNK)) * (HEAD + TAG);

@@ -1,12 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { brokenWorkers } from '../../test/support/broken-workers.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import { BackupKeyError, TamperedObjectError } from './errors.ts';
 import { segmentKey, snapshotKey } from './layout.ts';
-import { type HeaderInput, decodeBuffer, encodeBuffer, sealInMemory } from './object-format.ts';
-import { CaptureBuffers } from './capture-buffers.ts';
+import { type HeaderInput, decodeBuffer, encodeBuffer } from './object-format.ts';
 import { SegmentSealer } from './segment-sealer.ts';
 
 const key: DataKey = { id: 'backup-1', purpose: 'backup', status: 'active', key: randomBytes(32) };
@@ -33,102 +30,32 @@ describe('backup object format', () => {
     }
   });
 
-  it('seals in memory (segments) to the same format the stream writer produces', async () => {
-    for (const size of [0, 5, 1 << 20, 2 * (1 << 20) + 3]) {
-      const payload = randomBytes(size);
-      const { parts } = await sealInMemory(segmentInput(size), [payload.subarray(0, 3), payload.subarray(3)], key);
-      const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
-      expect(out.payload.equals(payload), `size ${size}`).toBe(true);
-    }
-  });
-
-  it('seals on the worker thread to the same format: the captured buffers move there, shared ones are copied', async () => {
-    const logged: string[] = [];
-    const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }));
+  it('the seal worker produces the format the stream writer produces, from many pieces', async () => {
+    const sealer = new SegmentSealer();
     try {
-      for (const size of [0, 4120, 3 * (1 << 20) + 5]) {
-        const header = Buffer.from(randomBytes(32));
-        const own = Buffer.allocUnsafeSlow(size);
-        randomBytes(size).copy(own);
-        const want = Buffer.concat([header, own]);
-        const parts = await sealer.seal(segmentInput(want.length), [header, own], key);
+      for (const size of [0, 5, 1 << 20, 2 * (1 << 20) + 3]) {
+        const payload = randomBytes(size);
+        const parts = await sealer.seal(segmentInput(size), [payload.subarray(0, 3), payload.subarray(3)], key);
+        expect(parts).toHaveLength(1);
         const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
-        expect(out.payload.equals(want), `size ${size}`).toBe(true);
-        // Memory bigger than the shared pool was moved, not copied; the pooled header was copied.
-        expect(own.byteLength).toBe(size > Buffer.poolSize ? 0 : size);
-        expect(header.byteLength).toBe(32);
+        expect(out.payload.equals(payload), `size ${size}`).toBe(true);
       }
     } finally {
       await sealer.close();
     }
-    expect(logged).toEqual([]);
   });
 
-  it('seals frames in shared capture memory in place: nothing moves, and the memory can be used again', async () => {
-    const sealer = new SegmentSealer(pino({ level: 'warn' }));
-    const pool = new CaptureBuffers(64 << 20, 1 << 20);
+  it('a seal worker that fails takes its segment with it; the next segment gets a fresh worker', async () => {
+    const sealer = new SegmentSealer();
     try {
-      const frames = pool.take(3 * (1 << 20) + 77);
-      randomBytes(frames.length).copy(frames);
-      const header = Buffer.from(randomBytes(32));
-      // Two views of the same shared memory, as compactFrames makes them.
-      const payload = [header, frames.subarray(0, 1000), frames.subarray(5000)];
-      const want = Buffer.concat(payload);
-      const parts = await sealer.seal(segmentInput(want.length), payload, key);
-      const out = await decodeBuffer(Buffer.concat(parts), { name, keys });
-      expect(out.payload.equals(want)).toBe(true);
-      expect(frames.byteLength).toBe(3 * (1 << 20) + 77);
-      // The main-thread fallback reads shared memory the same way.
-      const inMemory = await sealInMemory(segmentInput(want.length), payload, key);
-      expect((await decodeBuffer(Buffer.concat(inMemory.parts), { name, keys })).payload.equals(want)).toBe(true);
-      pool.give([frames.buffer]);
-      const again = pool.take(2 << 20);
-      expect(again.buffer).toBe(frames.buffer);
+      const payload = randomBytes(5000);
+      // Not a backup key: refused before any worker is asked.
+      await expect(sealer.seal(segmentInput(5000), [payload], { ...key, purpose: 'db' })).rejects.toThrow(BackupKeyError);
+      // A key of the wrong length fails inside the worker.
+      await expect(sealer.seal(segmentInput(5000), [payload], { ...key, key: randomBytes(5) })).rejects.toThrow(/key/i);
+      const parts = await sealer.seal(segmentInput(5000), [payload], key);
+      expect((await decodeBuffer(Buffer.concat(parts), { name, keys })).payload.equals(payload)).toBe(true);
     } finally {
-      await sealer.close();
-    }
-  });
-
-  it('writes the sealed object into memory from the pool it is given, which can then be used again', async () => {
-    const objects = new CaptureBuffers(64 << 20, 1 << 20);
-    const sealer = new SegmentSealer(pino({ level: 'warn' }), objects);
-    try {
-      const frames = () => [Buffer.from(randomBytes(32)), randomBytes(3 * (1 << 20) + 11)];
-      const first = frames();
-      const want1 = Buffer.concat(first);
-      const [obj] = await sealer.seal(segmentInput(want1.length), first, key);
-      expect(obj!.buffer).toBeInstanceOf(SharedArrayBuffer);
-      expect(objects.made).toBe(1);
-      expect((await decodeBuffer(obj!, { name, keys })).payload.equals(want1)).toBe(true);
-      // Given back once stored everywhere: the next segment is sealed into the same memory.
-      objects.give([obj!.buffer]);
-      const second = frames();
-      const want2 = Buffer.concat(second);
-      const [again] = await sealer.seal(segmentInput(want2.length), second, key);
-      expect(again!.buffer).toBe(obj!.buffer);
-      expect(objects.made).toBe(1);
-      expect((await decodeBuffer(again!, { name, keys })).payload.equals(want2)).toBe(true);
-    } finally {
-      await sealer.close();
-    }
-  });
-
-  it('seals on the main thread when the worker cannot start, or after it died with one segment', async () => {
-    const payload = () => [Buffer.from(randomBytes(32)), randomBytes(9000)];
-    const roundTrip = async (sealer: SegmentSealer) => {
-      const parts = payload();
-      const want = Buffer.concat(parts);
-      const out = await decodeBuffer(Buffer.concat(await sealer.seal(segmentInput(want.length), parts, key)), { name, keys });
-      expect(out.payload.equals(want)).toBe(true);
-    };
-    for (const [entry, firstFails] of brokenWorkers(7)) {
-      const logged: string[] = [];
-      const sealer = new SegmentSealer(pino({ level: 'warn' }, { write: (l: string) => void logged.push(l) }), undefined, () => entry);
-      if (firstFails) await expect(sealer.seal(segmentInput(9032), payload(), key)).rejects.toThrow('worker exited (code 7)');
-      await roundTrip(sealer);
-      await roundTrip(sealer);
-      expect(logged).toHaveLength(1);
-      expect(logged[0]).toContain('segments are sealed on the main thread');
       await sealer.close();
     }
   });

@@ -1,5 +1,4 @@
 import { createDecipheriv, createHash, createHmac } from 'node:crypto';
-import { once } from 'node:events';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
@@ -155,38 +154,7 @@ function decompressor(codec: 'zstd' | 'gzip'): Transform {
   return codec === 'zstd' ? zlib.createZstdDecompress({ chunkSize: ZLIB_CHUNK }) : zlib.createGunzip({ chunkSize: ZLIB_CHUNK });
 }
 
-/**
- * Output chunk size when compressing a payload already in memory: every chunk is one round trip
- * from the thread pool through the event loop, which under load turns once every 10-20 ms, so
- * with 1 MiB chunks compression could not go faster than the write load makes WAL.
- */
-const MEMORY_ZLIB_CHUNK = 16 * CHUNK;
-
-/**
- * The same object format for a payload already in memory (segments): the parts go through one
- * compression stream in large steps, and the object's chunks are cut from its output as views,
- * so neither the input parts nor the output are joined into one buffer: a busy second's segment
- * is tens of megabytes, and each copy of it was a visible share of the event loop.
- */
-export async function sealInMemory(input: HeaderInput, payload: Buffer[], key: DataKey): Promise<{ header: ObjectHeader; parts: Buffer[] }> {
-  const { header, preamble } = objectPreamble(input, key);
-  const z = compressor(header.codec, MEMORY_ZLIB_CHUNK);
-  const packed: Buffer[] = [];
-  z.on('data', (c: Buffer) => {
-    for (let off = 0; off < c.length; off += CHUNK) packed.push(c.subarray(off, Math.min(c.length, off + CHUNK)));
-  });
-  const ended = once(z, 'end');
-  for (const p of payload) z.write(p);
-  z.end();
-  await ended;
-  const hash = createHash('sha256').update(preamble).digest();
-  const parts = [preamble];
-  if (packed.length === 0) packed.push(Buffer.alloc(0));
-  packed.forEach((c, i) => parts.push(sealChunk(key.key, hash, i, i === packed.length - 1, c)));
-  return { header, parts };
-}
-
-/** The complete header of an object sealed with `key`, and its preamble bytes (for segment-sealer.ts). */
+/** The complete header of an object sealed with `key`, and its preamble bytes. */
 export function objectPreamble(input: HeaderInput, key: DataKey): { header: ObjectHeader; preamble: Buffer } {
   if (key.purpose !== 'backup') throw new BackupKeyError(`key ${key.id} is not a backup key`);
   const header = objectHeaderSchema.parse({ ...input, backupKeyId: key.id, backupKeyCheck: keyCheck(key.key), codec: defaultCodec });

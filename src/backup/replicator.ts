@@ -1,11 +1,12 @@
 import fs from 'node:fs';
+import type { Faults } from '../db/faults.ts';
 import type { DB } from '../db/open.ts';
-import { type CheckpointResult, CheckpointWorker } from '../db/checkpointer.ts';
 import { openDatabase } from '../db/open.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
-import type { CaptureBuffers } from './capture-buffers.ts';
+import type { CapturedSegment, ReplicatorPosition, ReplicatorSink, SnapshotJob } from './captured.ts';
 import { newGenerationId } from './layout.ts';
+import { type CapturePosition, ReplicaCheckpoints, type ReplicaCheckpointsOptions } from './replica-checkpoints.ts';
 import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, compactFrames, committedFrames, frameOffset, parseWalHeader, readRange, readShmHeader, salt1, type ShmHeader } from './wal.ts';
 
 /**
@@ -25,125 +26,33 @@ import { type Checksum, type WalHeader, WAL_HEADER_SIZE, checkFrames, compactFra
  * that shrank, frames that fail their checksums, another database key) starts a new generation.
  */
 
-export interface CapturedSegment {
-  generation: string;
-  index: number;
-  time: number;
-  dbKeyId: string;
-  pageSize: number;
-  walIndex: number;
-  salt: Buffer;
-  walHeader: Buffer;
-  frameStart: number;
-  frameEnd: number;
-  checksumBefore: Checksum;
-  /** the WAL checksum chain value after frameEnd */
-  checksumAfter: Checksum;
-  /**
-   * The last image of each page in frameStart..frameEnd (compactFrames), as views into the
-   * captured buffers: joined only by the compressor reading them.
-   */
-  frames: Buffer[];
-  /** The frames are no longer needed (sealed, or given up): their memory may be used again. */
-  release(): void;
-}
-
 /** What one capture read: frames (g.frame, mxFrame] of the current incarnation. */
 type CapturedRun = Pick<CapturedSegment, 'walHeader' | 'frameStart' | 'frameEnd' | 'checksumBefore'> & { frames: Buffer };
 
-export interface SnapshotJob {
-  generation: string;
-  index: number;
-  time: number;
-  nextSegment: number;
-  dbKeyId: string;
-  pageSize: number;
-  walIndex: number;
-  salt: Buffer;
-  frameEnd: number;
-  /** WAL header + frames 1..frameEnd of the current incarnation (empty when frameEnd is 0) */
-  wal: Buffer;
-  dbFile: string;
-  /** bytes of the database file to copy; checkpoints are held off until release() */
-  dbBytes: number;
-  reason: string;
-  /** Call once the database file has been read: our read lock ends and checkpoints resume. */
-  release(): void;
-}
+export type { CapturedSegment, ReplicatorPosition, ReplicatorSink, SnapshotJob };
 
-export interface ReplicatorSink {
-  generationStarted(g: { id: string; reason: string; dbKeyId: string; time: number }): void;
-  segment(s: CapturedSegment): void;
-  snapshot(job: SnapshotJob): void;
-}
-
-export interface ReplicatorOptions {
+export interface ReplicatorOptions extends Pick<ReplicaCheckpointsOptions, 'checkpointFrames' | 'restartFrames' | 'lockedCheckpointFrames' | 'checkpointWorker' | 'startWorker' | 'holdWrites'> {
   dbFile: string;
   /** the active database key; a change starts a new generation */
   dbKey: () => DataKey;
   now: () => number;
   log: Logger;
+  faults?: Faults;
   sink: ReplicatorSink;
   snapshotIntervalMs: number;
-  /** checkpoint once the WAL holds this many frames (SQLite's own default is 1000) */
-  checkpointFrames?: number;
-  /**
-   * WAL length from which the worker's checkpoints chase the WAL's end until one copies back
-   * every frame, so that the WAL can start over (default 16 × checkpointFrames; used only with
-   * holdWrites).
-   */
-  restartFrames?: number;
-  /**
-   * WAL length at which a checkpoint runs inside the locked section after all, when chasing did
-   * not get the WAL to start over (default 32 × checkpointFrames with holdWrites, else 8 ×).
-   */
-  lockedCheckpointFrames?: number;
-  /** memory reused for captured frames (default: fresh buffers each time) */
-  buffers?: CaptureBuffers;
-  /** false: every checkpoint runs in the locked section, on this thread (tests, fallback) */
-  checkpointWorker?: boolean;
-  /**
-   * Holds the app's writes back until the returned function is called. With it, a WAL past
-   * restartFrames gets one worker checkpoint with no commits beside it, so that it copies back
-   * every frame and the WAL can start over (see WriteGate).
-   */
-  holdWrites?: () => () => void;
 }
 
-/** A held-back write waits at most this long, whatever the worker does. */
-const MAX_HOLD_MS = 100;
-/** writes are held back for a round with at most this much left to copy (a few milliseconds) */
-const HOLD_FRAMES = 256;
-
-interface Generation {
-  id: string;
+interface Generation extends CapturePosition {
   dbKeyId: string;
   pageSize: number;
-  walIndex: number;
-  salt: Buffer;
   /** false while the salt only came from the WAL-index of an empty WAL */
   saltConfirmed: boolean;
   walHeader?: WalHeader;
-  /** last captured frame of the current incarnation */
-  frame: number;
   checksum: Checksum;
   nextSegment: number;
   nextSnapshot: number;
   lastSnapshotAt: number;
-  /** our last checkpoint copied back every captured frame and nothing more existed */
-  complete: boolean;
 }
-
-export interface ReplicatorPosition {
-  generation: string;
-  walIndex: number;
-  frame: number;
-  nextSegment: number;
-  dbKeyId: string;
-}
-
-/** how often the WAL's length is looked at between sync cycles (a 136-byte read) */
-const CHASE_MS = 25;
 
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: string }).code ?? '';
@@ -163,42 +72,31 @@ export class Replicator {
   private lastError: string | undefined;
   private readonly shmFile: string;
   private readonly walFile: string;
-  private readonly checkpointFrames: number;
-  private readonly lockedCheckpointFrames: number;
-  private readonly restartFrames: number;
-  /** frames committed during a worker checkpoint that make it worth capturing before the sync cycle */
-  private readonly earlyCaptureFrames: number;
-  /** runs checkpoints off this thread; undefined until the first one, or when it failed */
-  private worker: CheckpointWorker | undefined;
-  private workerBroken: boolean;
-  private chaseTimer: NodeJS.Timeout | undefined;
+  private readonly cp: ReplicaCheckpoints;
   /** frames captured by steps that do not ship (see step()), waiting for the next sync cycle */
-  private held: (Omit<CapturedSegment, 'index' | 'frames' | 'checksumAfter' | 'release'> & { parts: Buffer[] }) | undefined;
-  /** the worker's checkpoint in flight, and the captured position it may copy back to */
-  private inFlight: { walIndex: number; frame: number; generation: string } | undefined;
-  /** set while the app's writes are held back for a checkpoint that lets the WAL start over */
-  private releaseWrites: (() => void) | undefined;
-  /** the last held round did not end complete: the next round lets writes through first */
-  private heldRoundFailed = false;
-  /** counters for status and tests */
-  readonly checkpoints = { worker: 0, locked: 0, held: 0 };
+  private held: (Omit<CapturedSegment, 'index' | 'frames' | 'checksumAfter'> & { parts: Buffer[] }) | undefined;
 
   constructor(private readonly opts: ReplicatorOptions) {
     this.shmFile = `${opts.dbFile}-shm`;
     this.walFile = `${opts.dbFile}-wal`;
-    this.checkpointFrames = opts.checkpointFrames ?? 1000;
-    // With writes that can be held back, the WAL starts over through held rounds, which idle the
-    // event loop once every request is parsed (about 12 ms each). At 16 × the setting there are a
-    // quarter as many as at 4 ×: measured 3–5% more registrations per second with a directory
-    // target; 32 × gained nothing more. Without, only the locked checkpoint restarts the WAL,
-    // and it stalls longer the more it has to copy.
-    const holds = opts.holdWrites !== undefined;
-    this.lockedCheckpointFrames = opts.lockedCheckpointFrames ?? (holds ? 32 : 8) * this.checkpointFrames;
-    this.restartFrames = Math.min(opts.restartFrames ?? 16 * this.checkpointFrames, this.lockedCheckpointFrames);
-    // Fewer, larger worker checkpoints: each ends with an fsync of the database file, which
-    // competes with the commits' own fsyncs (a quarter of this chased more and measured slower).
-    this.earlyCaptureFrames = this.checkpointFrames;
-    this.workerBroken = opts.checkpointWorker === false;
+    this.cp = new ReplicaCheckpoints({ ...opts, dbKey: () => opts.dbKey().key }, {
+      position: () => this.gen,
+      capturing: () => !this.closed && this.gen !== undefined && !this.snapshotActive && this.pendingReason === undefined,
+      captureMore: () => void this.step(false),
+      readDatabaseFileOnly: () => {
+        // Our read transaction still names a WAL frame, which keeps the WAL from starting over;
+        // taken again now that every frame is copied back, it reads the database file alone and
+        // the next commit can restart the WAL (we have every frame it drops).
+        this.dropRead();
+        this.holdRead();
+      },
+      closed: () => this.closed,
+    });
+  }
+
+  /** checkpoints so far: on the worker, in the locked section, and worker rounds with writes held */
+  get checkpoints(): { worker: number; locked: number; held: number } {
+    return { ...this.cp.counts };
   }
 
   /** Opens the replicator's two connections (each open runs SQLCipher's key derivation once). */
@@ -208,29 +106,7 @@ export class Replicator {
     this.aux = this.connect(key);
     this.keyId = key.id;
     this.pageSize = Number(this.rep.pragma('page_size', { simple: true }));
-    if (!this.chaseTimer && !this.workerBroken) {
-      this.chaseTimer = setInterval(() => this.chase(), CHASE_MS);
-      this.chaseTimer.unref();
-    }
-  }
-
-  /**
-   * Between sync cycles: once enough has been committed past our position, capture it (held
-   * for the next segment) and let the worker checkpoint up to there. Under a steady stream of
-   * commits this keeps the worker close behind the WAL's end, so the checkpoint in the locked
-   * section, when the WAL must start over, has little left to copy.
-   */
-  private chase(): void {
-    const g = this.gen;
-    if (this.closed || !g || this.inFlight || this.snapshotActive || this.workerBroken || this.pendingReason !== undefined) return;
-    let h: ShmHeader;
-    try {
-      h = readShmHeader(this.shmFile);
-    } catch {
-      return;
-    }
-    if (!h.salt.equals(g.salt) || h.mxFrame < this.checkpointFrames || h.mxFrame - g.frame < this.earlyCaptureFrames) return;
-    this.step(false);
+    this.cp.startChasing();
   }
 
   private connect(key: DataKey): DB {
@@ -283,12 +159,11 @@ export class Replicator {
     const key = this.opts.dbKey();
     if (key.id !== this.keyId && !this.snapshotActive) {
       // The database was rekeyed: our connections hold the old key.
-      if (this.inFlight) return false;
+      if (this.cp.busy) return false;
       this.dropRead();
       this.rep.close();
       this.aux.close();
-      void this.worker?.close();
-      this.worker = undefined;
+      void this.cp.restartWorker();
       this.open();
       this.requestNewGeneration(`database key changed to ${key.id}`);
     }
@@ -313,10 +188,7 @@ export class Replicator {
       rep.exec('ROLLBACK');
       this.holdRead();
     }
-    // Our read transaction now sits at the last captured frame, and a checkpoint never copies
-    // back past a reader's frame: the worker can run beside the app's commits safely.
-    const g = this.gen;
-    if (g && !this.snapshotActive && !this.inFlight && !this.workerBroken && g.frame >= this.checkpointFrames && !g.complete) this.checkpointOnWorker(g);
+    if (this.gen && !this.snapshotActive) this.cp.afterCapture(this.gen);
     return true;
   }
 
@@ -330,7 +202,7 @@ export class Replicator {
     }
     const g = this.gen;
     // The worker's result says whether the WAL that just restarted had been copied back whole.
-    if (!h.salt.equals(g.salt) && this.inFlight) return;
+    if (!h.salt.equals(g.salt) && this.cp.busy) return;
     if (!ship && (!h.salt.equals(g.salt) || h.mxFrame < g.frame)) return;
     // Held frames belong to the WAL incarnation they came from: out they go before anything else.
     if (!h.salt.equals(g.salt) || h.mxFrame < g.frame) this.emitHeld();
@@ -372,7 +244,7 @@ export class Replicator {
     // Here, with the write lock held, a checkpoint copies back exactly the captured frames and
     // the WAL can restart afterwards; it costs the event loop its duration, so it is kept for
     // when the worker cannot be used or cannot catch up.
-    if (!this.snapshotActive && !this.inFlight && h.mxFrame >= (this.workerBroken ? this.checkpointFrames : this.lockedCheckpointFrames)) this.checkpoint(g);
+    if (!this.snapshotActive && !this.cp.busy && h.mxFrame >= this.cp.lockedThreshold()) this.cp.runLocked(this.aux as DB, g);
   }
 
   /** Frames captured since the last segment go out as one, numbered now. */
@@ -384,9 +256,7 @@ export class Replicator {
     const { parts, ...meta } = held;
     // Nothing has moved g since the held frames were captured: its chain value is theirs.
     const checksumAfter: Checksum = [g.checksum[0], g.checksum[1]];
-    const buffers = this.opts.buffers;
-    const release = buffers ? () => buffers.give(parts.map((p) => p.buffer)) : () => undefined;
-    this.opts.sink.segment({ ...meta, checksumAfter, frames: compactFrames(parts, meta.pageSize).pieces, release, index: g.nextSegment++ });
+    this.opts.sink.segment({ ...meta, checksumAfter, frames: compactFrames(parts, meta.pageSize).pieces, index: g.nextSegment++ });
   }
 
   private restart(h: ShmHeader, now: number, reason: string): void {
@@ -410,7 +280,7 @@ export class Replicator {
     const hdr = g.walHeader;
     const start = frameOffset(g.pageSize, g.frame + 1);
     const length = frameOffset(g.pageSize, h.mxFrame + 1) - start;
-    const frames = readRange(this.walFile, start, length, this.opts.buffers?.take(length));
+    const frames = readRange(this.walFile, start, length);
     // The WAL-index vouches for these frames (see committedFrames); restores and `backup verify`
     // still check the whole checksum chain.
     const check = committedFrames(frames, hdr);
@@ -503,124 +373,6 @@ export class Replicator {
     }
   }
 
-  /** PASSIVE never waits; with our write lock held it copies back exactly the captured frames. */
-  private checkpoint(g: Generation): void {
-    const [res] = (this.aux as DB).pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[];
-    g.complete = res !== undefined && res.busy === 0 && res.log === res.checkpointed && res.log === g.frame;
-    this.checkpoints.locked++;
-  }
-
-  /**
-   * The same on the worker's connection, outside the locked section. While it runs the app
-   * commits on, but our read transaction (at g.frame) keeps it from copying back anything we
-   * have not captured and keeps the WAL from restarting. Complete only if nothing was committed
-   * after the captured end meanwhile; otherwise the rest waits for a later cycle.
-   */
-  private checkpointOnWorker(g: Generation): void {
-    const target = { walIndex: g.walIndex, frame: g.frame, generation: g.id };
-    this.inFlight = target;
-    let worker: CheckpointWorker;
-    try {
-      worker = this.worker ??= new CheckpointWorker(this.opts.dbFile, this.opts.dbKey().key);
-    } catch (e) {
-      this.inFlight = undefined;
-      this.letWritesGo();
-      this.workerFailed(e);
-      return;
-    }
-    worker.checkpoint().then(
-      (res) => {
-        this.inFlight = undefined;
-        this.checkpoints.worker++;
-        // Writes held back for this round go on whatever it achieved, once it is looked at.
-        const heldRound = this.releaseWrites;
-        this.releaseWrites = undefined;
-        try {
-          this.afterWorkerCheckpoint(target, res, heldRound !== undefined);
-        } finally {
-          heldRound?.();
-        }
-      },
-      (e: unknown) => {
-        this.inFlight = undefined;
-        this.letWritesGo();
-        this.workerFailed(e);
-      },
-    );
-  }
-
-  private afterWorkerCheckpoint(target: { walIndex: number; frame: number; generation: string }, res: CheckpointResult, heldRound: boolean): void {
-    const cur = this.gen;
-    if (!cur || cur.id !== target.generation || cur.walIndex !== target.walIndex || cur.frame !== target.frame) return;
-    // The checkpoint's own figures describe the WAL as it was when it began; the WAL-index says
-    // whether anything was committed while it ran.
-    let end: ShmHeader | undefined;
-    try {
-      end = readShmHeader(this.shmFile);
-    } catch {
-      end = undefined;
-    }
-    const walEnd = end?.salt.equals(cur.salt) ? end.mxFrame : undefined;
-    cur.complete = res.busy === 0 && res.checkpointed === target.frame && walEnd === target.frame;
-    if (heldRound) {
-      this.checkpoints.held++;
-      this.heldRoundFailed = !cur.complete;
-    }
-    if (cur.complete) {
-      if (this.closed) return;
-      // Our read transaction still names a WAL frame, which keeps the WAL from starting over;
-      // taken again now that every frame is copied back, it reads the database file alone and
-      // the next commit can restart the WAL (we have every frame it drops).
-      this.dropRead();
-      this.holdRead();
-      return;
-    }
-    if (walEnd === undefined || walEnd <= target.frame) return;
-    const left = walEnd - target.frame;
-    // Without a way to hold writes back, chasing a long WAL would never end: the locked
-    // checkpoint of the next sync cycle restarts it instead.
-    const long = this.opts.holdWrites !== undefined && walEnd >= this.restartFrames;
-    if (left < this.earlyCaptureFrames && !long) return;
-    // Commits went on meanwhile: capture them now so the next checkpoint can go further, instead
-    // of waiting for the sync cycle with a WAL that only grows. Once the WAL is long, rounds
-    // follow each other, each with less left to copy, and the one that has little left runs
-    // with the app's writes held back: a checkpoint takes milliseconds even for a handful of
-    // frames (it ends with fsyncs), longer than the gap between two group commits, so one
-    // running beside them never reaches the WAL's end. A WAL past the locked-checkpoint length
-    // holds them whatever is left: the worker is not keeping up and writers must wait. After
-    // a held round that did not make it (a write from outside the batcher), one round lets the
-    // writes through first; past the locked-checkpoint length the sync cycle's locked
-    // checkpoint takes over instead (it needs no checkpoint in flight).
-    if (this.heldRoundFailed && walEnd >= this.lockedCheckpointFrames) return;
-    const hold = long && (left <= HOLD_FRAMES || walEnd >= this.lockedCheckpointFrames);
-    if (hold && !heldRound && !this.heldRoundFailed && this.opts.holdWrites) {
-      const release = this.opts.holdWrites();
-      const timer = setTimeout(release, MAX_HOLD_MS);
-      timer.unref();
-      this.releaseWrites = () => {
-        clearTimeout(timer);
-        release();
-      };
-    }
-    if (!heldRound) this.heldRoundFailed = false;
-    this.step(false);
-    // No checkpoint started (the step found nothing to do): nothing to hold the writes for.
-    if (!this.inFlight) this.letWritesGo();
-  }
-
-  private letWritesGo(): void {
-    const release = this.releaseWrites;
-    this.releaseWrites = undefined;
-    release?.();
-  }
-
-  private workerFailed(e: unknown): void {
-    if (!this.workerBroken) this.opts.log.warn({ err: e instanceof Error ? e.message : String(e) }, 'backup: checkpoint worker unavailable; checkpoints run in the replicator');
-    this.workerBroken = true;
-    void this.worker?.close();
-    this.worker = undefined;
-  }
-
   private holdRead(): void {
     const rep = this.rep;
     if (!rep || rep.inTransaction) return;
@@ -639,22 +391,10 @@ export class Replicator {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.chaseTimer) clearInterval(this.chaseTimer);
-    this.letWritesGo();
-    void this.worker?.close();
-    this.worker = undefined;
+    void this.cp.close();
     this.dropRead();
     if (this.aux?.inTransaction) this.aux.exec('COMMIT');
     this.rep?.close();
     this.aux?.close();
   }
-}
-
-/**
- * The app's own connection: it must never checkpoint (we own that), and after each WAL restart
- * SQLite trims the -wal file back to this size, so one burst does not leave a huge file behind.
- */
-export function prepareAppConnection(db: DB): void {
-  db.pragma('wal_autocheckpoint = 0');
-  db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
 }

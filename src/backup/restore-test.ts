@@ -265,17 +265,3 @@ export class RestoreTester {
 export type BackupSummary =
   | { configured: false }
   | { configured: true; lagSeconds: number; lastRestoreTest: { ok: boolean; at: string } | null; lastSuccessAt: string | undefined };
-
-/**
- * The tester of each running instance, found from its context (the admin pages, /readyz and
- * /metrics get the context, and the backup job starts after the context is built).
- */
-const testers = new WeakMap<AppContext, RestoreTester>();
-
-export function attachRestoreTester(ctx: AppContext, t: RestoreTester): void {
-  testers.set(ctx, t);
-}
-
-export function restoreTesterOf(ctx: AppContext): RestoreTester | undefined {
-  return testers.get(ctx);
-}

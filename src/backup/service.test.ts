@@ -6,16 +6,15 @@ import { caughtUp, listFiles, waitFor } from '../../test/support/backup.ts';
 import { tempDir } from '../../test/support/temp.ts';
 import { openDatabase } from '../db/open.ts';
 import { Keyring, keyringPath } from '../keys/keyring.ts';
-import { CaptureBuffers } from './capture-buffers.ts';
 import { readCatalog } from './catalog.ts';
-import { prepareAppConnection } from './replicator.ts';
+import { prepareAppConnection } from './checkpointer.ts';
 import { readShmHeader } from './wal.ts';
 import { restoreBackup } from './restore.ts';
-import { BackupService, type CaptureState, captureDue, MIN_CAPTURE_GAP_MS, ShipTimes } from './service.ts';
+import { shipDue, SyncScheduler } from './scheduler.ts';
+import { BackupService } from './service.ts';
 import type { TargetStatus } from './shipper.ts';
 import type { SpoolItem } from './spool.ts';
 import { DirTarget } from './targets/dir.ts';
-import type { ObjectBody } from './targets/target.ts';
 
 const root = tempDir('tessera-bksvc-');
 const shmDirs: string[] = [];
@@ -49,9 +48,13 @@ describe('BackupService spool', () => {
     const target = new DirTarget(targetRoot);
     const opts = { dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 50, snapshotIntervalMs: 86_400_000, retentionDays: 30, memoryBudgetBytes: 4096, retryDelays: { baseDelayMs: 20, maxDelayMs: 100 } };
     const spool = path.join(dataDir, 'backup-spool');
+    // A status file half-written when an earlier run crashed.
+    const staleTemp = path.join(dataDir, 'backup-status.json.4242.tmp');
+    fs.writeFileSync(staleTemp, '{"pid":');
 
     let svc = new BackupService(opts);
     svc.start();
+    expect(fs.existsSync(staleTemp)).toBe(false);
     for (let i = 0; i < 20; i++) {
       db.prepare('INSERT INTO t (v) VALUES (randomblob(3000))').run();
       await new Promise((r) => setTimeout(r, 20));
@@ -86,175 +89,92 @@ describe('BackupService spool', () => {
 
 const MiB = 1024 * 1024;
 
-describe('capture cadence', () => {
-  // 1 s interval, looks every 50 ms; a target that takes 50 ms plus 20 ms per MiB.
-  const base: CaptureState = { intervalMs: 1000, probeMs: 50, sinceCaptureMs: 0, oldestAgeMs: 0, pendingBytes: 0, growth: 0, backlogged: false, shipMs: (b) => 50 + (20 * b) / MiB };
-  const at = (ms: number, x: Partial<CaptureState>) => captureDue({ ...base, sinceCaptureMs: ms, oldestAgeMs: ms, ...x });
-
-  it('with nothing written, runs a step once per interval', () => {
-    expect(at(999, { pendingBytes: 0 })).toBe(false);
-    expect(at(1000, { pendingBytes: 0 })).toBe(true);
+describe('shipDue: N frames or T ms, whichever comes first', () => {
+  const t = { frames: 100, ms: 1000 };
+  it('ships as soon as N frames wait, however young they are', () => {
+    expect(shipDue(t, { pendingFrames: 99, oldestAgeMs: 0, sinceStepMs: 0 })).toBe(false);
+    expect(shipDue(t, { pendingFrames: 100, oldestAgeMs: 0, sinceStepMs: 0 })).toBe(true);
   });
 
-  it('under light writes captures once per interval, early by the upload time and two looks', () => {
-    const light = { pendingBytes: 20_000, growth: 20 };
-    // 50 ms upload + 2 × 50 ms of looks: the last look that still lands in time is at 850 ms.
-    expect(at(800, light)).toBe(false);
-    expect(at(851, light)).toBe(true);
-    // A change that arrived after a look that found nothing is younger than the last capture.
-    expect(at(900, { ...light, oldestAgeMs: 300 })).toBe(false);
+  it('ships a single frame once the oldest waiting change is T ms old', () => {
+    expect(shipDue(t, { pendingFrames: 1, oldestAgeMs: 999, sinceStepMs: 5000 })).toBe(false);
+    expect(shipDue(t, { pendingFrames: 1, oldestAgeMs: 1000, sinceStepMs: 1000 })).toBe(true);
   });
 
-  it('captures a burst as early as its upload needs, but never closer than the floor', () => {
-    // 40 MiB/s: 12 MiB after 300 ms, 330 ms to ship the 14 MiB there will be at the next look.
-    const burst = { pendingBytes: 12 * MiB, growth: (40 * MiB) / 1000 };
-    expect(at(MIN_CAPTURE_GAP_MS - 1, { ...burst, shipMs: () => 5000 })).toBe(false);
-    expect(at(MIN_CAPTURE_GAP_MS, { ...burst, shipMs: () => 5000 })).toBe(true);
-    expect(at(300, burst)).toBe(false);
-    expect(at(300, { ...burst, shipMs: (b) => 50 + (60 * b) / MiB })).toBe(true);
-    // Short intervals: at most twice per interval.
-    expect(captureDue({ ...base, intervalMs: 250, probeMs: 12.5, sinceCaptureMs: 124, oldestAgeMs: 124, pendingBytes: 1, shipMs: () => 1000 })).toBe(false);
-    expect(captureDue({ ...base, intervalMs: 250, probeMs: 12.5, sinceCaptureMs: 125, oldestAgeMs: 125, pendingBytes: 1, shipMs: () => 1000 })).toBe(true);
+  it('with nothing waiting (or an unreadable WAL-index) runs a step once per T', () => {
+    expect(shipDue(t, { pendingFrames: 0, oldestAgeMs: 0, sinceStepMs: 999 })).toBe(false);
+    expect(shipDue(t, { pendingFrames: 0, oldestAgeMs: 0, sinceStepMs: 1000 })).toBe(true);
+    expect(shipDue(t, { pendingFrames: undefined, oldestAgeMs: 0, sinceStepMs: 999 })).toBe(false);
+    expect(shipDue(t, { pendingFrames: undefined, oldestAgeMs: 0, sinceStepMs: 1000 })).toBe(true);
   });
 
-  it('does not capture early while a segment already waits behind the upload in flight', () => {
-    const burst = { pendingBytes: 12 * MiB, growth: (40 * MiB) / 1000, shipMs: () => 5000 };
-    expect(at(900, { ...burst, backlogged: true })).toBe(false);
-    expect(at(1000, { ...burst, backlogged: true })).toBe(true);
-  });
-
-  it('when the WAL-index cannot be read, captures every half interval', () => {
-    expect(at(499, { pendingBytes: undefined })).toBe(false);
-    expect(at(500, { pendingBytes: undefined })).toBe(true);
+  it('refuses thresholds that make no sense, by name', () => {
+    const base = { shmFile: '/nonexistent', position: () => undefined, step: () => true, now: Date.now };
+    expect(() => new SyncScheduler({ ...base, thresholds: { frames: 0, ms: 1000 } })).toThrow('the frame threshold must be a positive whole number (got 0)');
+    expect(() => new SyncScheduler({ ...base, thresholds: { frames: 10, ms: 0 } })).toThrow('the time threshold must be at least 1 ms (got 0)');
   });
 });
 
-describe('ShipTimes', () => {
-  // The first guess, 100 ms/MiB, always counts as one 4 MiB upload among the measured ones.
-  const prior = { bytes: 4 * MiB, ms: 400 };
-
-  it('predicts a fixed part plus the cost per byte of the recent segments, never below the slowest of a size', () => {
-    const t = new ShipTimes();
-    expect(t.predict(MiB)).toBeUndefined();
-    // A small keyring copy shows the fixed part; the cost per byte is the first guess.
-    t.add(2_000, 30);
-    expect(t.predict(10 * MiB)).toBeCloseTo(30 + 1000, 5);
-    // 20 MiB in 430 ms: 400 ms over the fixed part, averaged with the guess.
-    t.add(20 * MiB, 430);
-    const perMiB = (prior.ms + 400) / (prior.bytes / MiB + 20);
-    expect(t.predict(10 * MiB)).toBeCloseTo(30 + 10 * perMiB, 5);
-    // Two of 10 MiB at 230 and 330 ms: the line passes below the slower one, which then sets
-    // the prediction for that size, and the same room is added at any other size.
-    t.add(10 * MiB, 230);
-    t.add(10 * MiB, 330);
-    expect(t.predict(10 * MiB)).toBeCloseTo(330, 5);
-    const perMiB2 = (prior.ms + 400 + 200 + 300) / (prior.bytes / MiB + 40);
-    expect(t.predict(20 * MiB)).toBeCloseTo(30 + 20 * perMiB2 + (330 - 30 - 10 * perMiB2), 5);
-  });
-
-  it('one small segment that stalled adds its delay, not its delay per byte', () => {
-    const t = new ShipTimes(11);
-    t.add(2_000, 20);
-    for (let i = 0; i < 9; i++) t.add(5 * MiB, 120);
-    const before = t.predict(5 * MiB) as number;
-    expect(before).toBeGreaterThanOrEqual(120);
-    expect(before).toBeLessThan(160);
-    // 300 KiB that took 250 ms (a GC pause): alone it would say 750 ms/MiB, 3.7 s for 5 MiB.
-    t.add(300 * 1024, 250);
-    const after = t.predict(5 * MiB) as number;
-    expect(after - before).toBeGreaterThan(200);
-    expect(after - before).toBeLessThan(260);
-    // Once it is out of the window, it is forgotten.
-    for (let i = 0; i < 11; i++) t.add(5 * MiB, 120);
-    expect(t.predict(5 * MiB)).toBeLessThan(160);
-  });
-
-  it('takes a big fixed part only from small objects, and forgets old samples', () => {
-    const t = new ShipTimes(3);
-    // A lone big segment: most of its time is its bytes (fixed part at most 50 ms).
-    t.add(10 * MiB, 550);
-    const perMiB = (prior.ms + 500) / (prior.bytes / MiB + 10);
-    expect(t.predict(0)).toBe(50);
-    expect(t.predict(20 * MiB)).toBeCloseTo(50 + 20 * perMiB, 5);
-    // A far-away target: small objects take 300 ms, well above the line; that much room is
-    // added to every prediction (too much for the big ones: the safe side).
-    t.add(100_000, 300);
-    const miss = 300 - (50 + (perMiB * 100_000) / MiB);
-    expect(t.predict(0)).toBeCloseTo(50 + miss, 5);
-    expect(t.predict(20 * MiB)).toBeCloseTo(50 + 20 * perMiB + miss, 5);
-    t.add(100_000, 300);
-    t.add(100_000, 300);
-    // The 10 MiB sample is gone: the fixed part is 300 ms, the cost per byte the first guess.
-    expect(t.predict(MiB)).toBeCloseTo(300 + 100, 5);
-  });
-});
-
-/** A directory target on a slow link: every upload takes 20 ms plus 80 ms per MiB. */
-class SlowDirTarget extends DirTarget {
-  override async put(key: string, body: ObjectBody, signal?: AbortSignal): Promise<void> {
-    const bytes = 'data' in body ? body.data.reduce((n, b) => n + b.length, 0) : fs.statSync(body.file).size;
-    await new Promise((r) => setTimeout(r, 20 + (80 * bytes) / MiB));
-    if (signal?.aborted) throw new Error('aborted');
-    return super.put(key, body);
-  }
-}
-
-describe('BackupService cadence against a slow target', () => {
-  it('captures a write burst early enough that every segment is stored within the sync interval, at most 4 a second', async () => {
+describe('BackupService cadence', () => {
+  it('a burst of N frames ships without waiting for the interval; segments stay whole and in order', async () => {
     const { dataDir, keyring, dbFile, db } = replicatedDb('cadence', 9);
-    // On tmpfs when there is one: the link's delay is the point, not the disk's fsync stalls.
-    const target = new SlowDirTarget(path.join(fs.existsSync('/dev/shm') ? shm() : root, 'cadence-target'));
-    const captureBuffers = new CaptureBuffers();
-    const objectBuffers = new CaptureBuffers(64 << 20, 1 << 20);
-    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 1000, snapshotIntervalMs: 86_400_000, retentionDays: 30, captureBuffers, objectBuffers });
-    const stored: { item: SpoolItem; at: number }[] = [];
+    const target = new DirTarget(path.join(fs.existsSync('/dev/shm') ? shm() : root, 'cadence-target'));
+    // An interval no test run reaches: only the frame threshold can make these segments.
+    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 3_600_000, syncFrames: 40, snapshotIntervalMs: 86_400_000, retentionDays: 30 });
+    const stored: SpoolItem[] = [];
     svc.onShippedObject((_t, item) => {
-      if (item.kind === 'segment') stored.push({ item, at: Date.now() });
+      if (item.kind === 'segment') stored.push(item);
     });
     svc.start();
     try {
-      // Idle first: the burst comes with no segment uploaded yet to learn the target's speed from.
-      await waitFor('the first snapshot', () => svc.status().lastSnapshot);
-      await new Promise((r) => setTimeout(r, 1200));
-      // About 2.5 MB of WAL a second for 4 s.
-      const insert = db.prepare('INSERT INTO t (v) VALUES (randomblob(8000))');
-      const end = Date.now() + 4000;
-      let lastWrite = 0;
-      while (Date.now() < end) {
-        insert.run();
-        insert.run();
-        lastWrite = Date.now();
-        await new Promise((r) => setTimeout(r, 10));
+      await waitFor('the first snapshot', () => caughtUp(svc.status()));
+      const insert = db.prepare('INSERT INTO t (v) VALUES (randomblob(3000))');
+      // Three rounds of 60 rows (about 60 frames each, over the 40-frame threshold).
+      for (let round = 1; round <= 3; round++) {
+        for (let i = 0; i < 60; i++) insert.run();
+        const frame = readShmHeader(`${dbFile}-shm`).mxFrame;
+        await waitFor(`segment ${round} shipped by the frame threshold`, () => (svc.status().position?.frame ?? 0) >= frame && caughtUp(svc.status()) && stored.length >= round);
       }
-      // Everything written is captured and stored by the loop itself (not by stop()'s last step):
-      // the last segment was captured at or after the last write.
-      await waitFor('everything shipped', () => caughtUp(svc.status()) && (stored.at(-1)?.item.time ?? 0) >= lastWrite, 15_000);
-      const st = svc.status().targets[0] as TargetStatus | undefined;
-      expect(st?.rpoMaxSeconds).toBeGreaterThan(0);
-      expect(st?.rpoMaxSeconds).toBeLessThanOrEqual(1);
+      // Fewer frames than the threshold wait for the interval (an hour): nothing ships.
+      insert.run();
+      const before = stored.length;
+      const positionBefore = svc.status().position?.frame;
+      // A negative: no condition to wait for, so give the scheduler several looks (every 50 ms).
+      // A slow machine only makes fewer looks, which cannot make this fail wrongly.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(svc.status().position?.frame).toBe(positionBefore);
+      expect(stored.length).toBe(before);
     } finally {
       await svc.stop(5000);
       db.close();
     }
-    // For each segment: from before its oldest change (the capture before it, or a later look at
-    // the WAL that found nothing new) until stored.
-    const rpo = stored.map((s) => s.at - (s.item.after ?? 0));
-    expect(stored.length).toBeGreaterThanOrEqual(4);
-    expect(Math.max(...rpo)).toBeLessThanOrEqual(1000);
-    // Sealed segments gave their capture memory back, and later captures read into it.
-    expect(captureBuffers.kept).toBeGreaterThan(0);
-    expect(captureBuffers.made).toBeLessThan(stored.length);
-    // Stored segments gave their sealed memory back, and later segments were sealed into it.
-    expect(objectBuffers.kept).toBeGreaterThan(0);
-    expect(objectBuffers.made).toBeLessThan(stored.length);
-    // At most one capture per MIN_CAPTURE_GAP_MS while writing (and one after).
-    expect(stored.length).toBeLessThanOrEqual(Math.ceil(4000 / MIN_CAPTURE_GAP_MS) + 1);
-    // One at a time per target: the segments went up in order, without a hole.
     const cat = await readCatalog(target);
-    const idx = cat.generations.at(-1)?.segments.map((s) => s.index) ?? [];
-    expect(idx).toEqual(idx.map((_v, i) => i));
-    expect(stored.map((s) => s.item.key)).toEqual(cat.generations.at(-1)?.segments.map((s) => s.key));
-  }, 30_000);
+    const segs = cat.generations.at(-1)?.segments ?? [];
+    expect(segs.map((s) => s.index)).toEqual(segs.map((_v, i) => i));
+    // stop() captured the last row: a restore has all 181.
+    const r = await restoreBackup({ source: target, keyring, keyringFile: keyringPath(dataDir), to: path.join(root, 'cadence-restored') });
+    expect(r.fingerprint?.t?.rows).toBe(181);
+  });
+
+  it('light writes ship within the interval, and each stored segment says how long its changes waited', async () => {
+    const { dataDir, keyring, dbFile, db } = replicatedDb('cadence-light', 10);
+    const target = new DirTarget(path.join(root, 'cadence-light-target'));
+    const svc = new BackupService({ dataDir, dbFile, keyring, log: pino({ level: 'silent' }), targets: [target], syncIntervalMs: 200, syncFrames: 1_000_000, snapshotIntervalMs: 86_400_000, retentionDays: 30 });
+    svc.start();
+    try {
+      await waitFor('the first snapshot', () => caughtUp(svc.status()));
+      db.prepare('INSERT INTO t (v) VALUES (randomblob(10))').run();
+      const frame = readShmHeader(`${dbFile}-shm`).mxFrame;
+      // No frame threshold in reach: the time threshold alone ships it.
+      await waitFor('the row shipped by the time threshold', () => (svc.status().position?.frame ?? 0) >= frame && caughtUp(svc.status()));
+      const st = svc.status().targets[0] as TargetStatus;
+      expect(st.rpoSeconds).toBeGreaterThan(0);
+      expect(st.rpoMaxSeconds).toBeGreaterThanOrEqual(st.rpoSeconds ?? 0);
+    } finally {
+      await svc.stop(5000);
+      db.close();
+    }
+  });
 });
 
 describe('BackupService without the checkpoint worker', () => {

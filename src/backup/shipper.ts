@@ -27,23 +27,13 @@ export interface TargetStatus {
 interface Lane {
   name: string;
   queue: SpoolItem[];
-  inFlight: boolean;
   wake?: () => void;
-}
-
-/** How an upload went, for the cadence that depends on it. */
-export interface ShippedInfo {
-  /**
-   * Neither this upload nor the backlog it waited behind was held up by failed uploads: its
-   * timing is the target's normal speed.
-   */
-  clean: boolean;
 }
 
 export interface ShipperOptions {
   log: Logger;
   now: () => number;
-  onShipped: (target: BackupTarget, item: SpoolItem, info: ShippedInfo) => void;
+  onShipped: (target: BackupTarget, item: SpoolItem) => void;
   /** first retry delay; doubles up to maxDelayMs (with jitter) */
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -55,8 +45,8 @@ export interface ShipperOptions {
  * delays the segments that bound how much data a crash can lose.
  */
 export class Shipper {
-  private readonly fast: Lane = { name: 'segments', queue: [], inFlight: false };
-  private readonly bulk: Lane = { name: 'snapshots', queue: [], inFlight: false };
+  private readonly fast: Lane = { name: 'segments', queue: [] };
+  private readonly bulk: Lane = { name: 'snapshots', queue: [] };
   private stopped = false;
   private readonly abort = new AbortController();
   private failures = 0;
@@ -66,8 +56,6 @@ export class Shipper {
   private loops: Promise<void>[] = [];
   private idleWaiters: (() => void)[] = [];
   private readonly sleepers = new Set<() => void>();
-  /** an upload failed, and the segment lane has not been empty since */
-  private outageBacklog = false;
   /** (stored at, RPO ms) of the segments stored in the last minute */
   private readonly rpo: { at: number; ms: number }[] = [];
 
@@ -86,23 +74,9 @@ export class Shipper {
     lane.wake?.();
   }
 
-  has(key: string): boolean {
-    return [this.fast, this.bulk].some((l) => l.queue.some((i) => i.key === key));
-  }
-
   /** Items still waiting (for moving in-memory ones to the spool at shutdown). */
   pending(): SpoolItem[] {
     return [...this.fast.queue, ...this.bulk.queue];
-  }
-
-  /** No upload to this target has failed since the last one that went through. */
-  healthy(): boolean {
-    return this.failures === 0;
-  }
-
-  /** Objects waiting in the segment lane behind the upload in flight. */
-  queuedBehind(): number {
-    return Math.max(0, this.fast.queue.length - (this.fast.inFlight ? 1 : 0));
   }
 
   idle(): boolean {
@@ -163,14 +137,11 @@ export class Shipper {
         lane.wake = undefined;
         continue;
       }
-      lane.inFlight = true;
       try {
         const t0 = performance.now();
         await this.target.put(item.key, item.data ? { data: item.data } : { file: item.file as string }, this.abort.signal);
         this.opts.log.debug({ target: this.target.label, key: item.key, bytes: item.size, putMs: Math.round(performance.now() - t0) }, 'backup: stored');
         lane.queue.shift();
-        const clean = !this.outageBacklog;
-        if (this.fast.queue.length === 0) this.outageBacklog = false;
         if (item.kind === 'segment' && item.after !== undefined) {
           const at = this.opts.now();
           this.rpo.push({ at, ms: Math.max(0, at - item.after) });
@@ -181,12 +152,11 @@ export class Shipper {
         this.lastError = undefined;
         this.nextRetryAt = undefined;
         this.lastShipped = { key: item.key, at: this.opts.now() };
-        this.opts.onShipped(this.target, item, { clean });
+        this.opts.onShipped(this.target, item);
       } catch (e) {
         if (this.stopped) break;
         const msg = (e as Error).message;
         this.failures++;
-        this.outageBacklog = true;
         // One warning per outage (and when the reason changes), not one per retry.
         if (msg !== this.lastError) this.opts.log.warn({ target: this.target.label, err: msg, pending: lane.queue.length }, 'backup: upload failed; retrying with back-off');
         this.lastError = msg;
@@ -202,8 +172,6 @@ export class Shipper {
           const t = setTimeout(wake, delay);
           this.sleepers.add(wake);
         });
-      } finally {
-        lane.inFlight = false;
       }
     }
   }

@@ -38,6 +38,8 @@ export const backupStatusSchema = z.object({
   staging: z.number(),
   lastCycleAt: z.string().optional(),
   lagSeconds: z.number(),
+  /** how late the capture of waiting changes is beyond the sync interval (a host too busy to keep up); also counted in lagSeconds */
+  captureOverdueSeconds: z.number().optional(),
   pendingSegments: z.number(),
   targets: z.array(targetStatusSchema),
   request: z.object({ id: z.string(), snapshot: z.string().optional(), state: z.enum(['pending', 'done']) }).optional(),
@@ -51,6 +53,23 @@ export async function writeStatusFile(file: string, status: BackupStatus): Promi
   const tmp = `${file}.${process.pid}.tmp`;
   await fs.promises.writeFile(tmp, `${JSON.stringify(status, null, 2)}\n`, { mode: 0o600 });
   await fs.promises.rename(tmp, file);
+}
+
+/**
+ * A crash between writing the temp file and renaming it leaves `backup-status.json.<pid>.tmp`
+ * behind; the next start removes every such file (the pid that wrote it is gone or is us).
+ */
+export function removeStaleStatusTemps(dataDir: string): string[] {
+  const prefix = `${path.basename(statusFile(dataDir))}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dataDir);
+  } catch {
+    return [];
+  }
+  const stale = names.filter((n) => n.startsWith(prefix) && /^\d+\.tmp$/.test(n.slice(prefix.length)));
+  for (const n of stale) fs.rmSync(path.join(dataDir, n), { force: true });
+  return stale;
 }
 
 export function readStatusFile(dataDir: string): BackupStatus | undefined {

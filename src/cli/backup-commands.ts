@@ -201,6 +201,7 @@ export async function backupNowCommand(cfg: Config, flagGiven: boolean, timeoutS
       log,
       targets,
       syncIntervalMs: cfg.backupSyncIntervalMs,
+      syncFrames: cfg.backupSyncFrames,
       snapshotIntervalMs: cfg.backupSnapshotHours * 3_600_000,
       retentionDays: cfg.backupRetentionDays,
       appDb: opened.db,
@@ -255,7 +256,7 @@ export function registerBackupCommands(program: Command, withConfig: WithConfig)
   withConfig(
     addSettingOptions(
       backup.command('now').description('take a snapshot now (through the running server, or directly when it is stopped) and wait until every target has it').option('--timeout-seconds <n>', 'give up after this long', '600'),
-      [...keyOptions, ...backupSettingNames, 'backupSyncIntervalMs', 'backupSnapshotHours', 'backupRetentionDays'],
+      [...keyOptions, ...backupSettingNames, 'backupSyncIntervalMs', 'backupSyncFrames', 'backupSnapshotHours', 'backupRetentionDays'],
     ),
     (cfg, cmd) => {
       const t = z.coerce.number().int().min(1).max(86_400).safeParse(cmd.opts<{ timeoutSeconds: string }>().timeoutSeconds);

@@ -20,11 +20,12 @@ import { identifyCaller } from './session.ts';
 import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import { healthRoutes } from './health.ts';
+import type { RestoreTester } from '../backup/restore-test.ts';
 import { requestContext } from './request-context.ts';
 import { staticRoutes } from './static.ts';
 import type { AppEnv } from './types.ts';
 
-export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv> {
+export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Few, merged steps: each step of Hono's middleware chain costs about a microsecond per request.
@@ -45,7 +46,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
 
   // Static files and probes need no session; mount them before the session middleware.
   app.route('/', staticRoutes());
-  app.route('/', healthRoutes(ctx));
+  app.route('/', healthRoutes(ctx, opts.restoreTester));
   // Who is calling, then the CSRF check that depends on it: one step.
   const csrf = csrfProtection();
   app.use((c, next) => {
@@ -62,7 +63,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean }): Hono<AppEnv>
   app.route('/', publicEventRoutes());
   app.route('/', attendeeLinkRoutes());
   app.route('/', orgRoutes());
-  app.route('/', adminRoutes());
+  app.route('/', adminRoutes(opts.restoreTester));
   app.route('/', eventAdminRoutes());
   app.route('/', attendeeRoutes());
 

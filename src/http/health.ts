@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../app-context.ts';
-import { restoreTesterOf } from '../backup/restore-test.ts';
+import type { RestoreTester } from '../backup/restore-test.ts';
 import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import type { AppEnv } from './types.ts';
 
-export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
+export function healthRoutes(ctx: AppContext, restoreTester?: RestoreTester): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
   r.get('/healthz', { kind: 'public' }, (c) => c.json({ status: 'ok' }));
@@ -25,7 +25,7 @@ export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
     // Backup state is detail only, never a 503: a load balancer would take a healthy site out of
     // service because a bucket is down or last night's restore test failed. Lag and the test
     // result are alerted on via /metrics and the security alert instead.
-    return c.json({ status: 'ready', checks: { database: 'ok', backup: backupDetail(ctx) } });
+    return c.json({ status: 'ready', checks: { database: 'ok', backup: backupDetail(restoreTester) } });
   });
   r.get('/metrics', { kind: 'public' }, async (c) => {
     const want = ctx.cfg.metricsToken;
@@ -41,9 +41,9 @@ export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
   return app;
 }
 
-function backupDetail(ctx: AppContext): { configured: false } | { configured: true; lagSeconds: number; lastRestoreTest: { ok: boolean; at: string } | null } | { error: string } {
+function backupDetail(restoreTester: RestoreTester | undefined): { configured: false } | { configured: true; lagSeconds: number; lastRestoreTest: { ok: boolean; at: string } | null } | { error: string } {
   try {
-    const s = restoreTesterOf(ctx)?.summary() ?? { configured: false as const };
+    const s = restoreTester?.summary() ?? { configured: false as const };
     return s.configured ? { configured: true, lagSeconds: s.lagSeconds, lastRestoreTest: s.lastRestoreTest } : { configured: false };
   } catch {
     return { error: 'backup status unavailable' };

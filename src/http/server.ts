@@ -11,9 +11,9 @@ import { AccessLogWriter } from '../audit/access-log.ts';
 import { AuditAnchor } from '../audit/anchor.ts';
 import { systemContext } from '../audit/service.ts';
 import type { BackupService } from '../backup/service.ts';
-import { RestoreTester, attachRestoreTester } from '../backup/restore-test.ts';
+import { RestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
-import { WalCheckpoints } from '../db/checkpointer.ts';
+import { WalCheckpoints } from '../backup/checkpointer.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { acquireInstanceLock } from '../db/instance-lock.ts';
@@ -35,6 +35,8 @@ export interface RunningServer {
   setupUrl?: string;
   /** Continuous backup (undefined when no target is configured): status(), snapshotNow(). */
   backup?: BackupService;
+  /** The backup restore test (its runs do nothing without a backup target). */
+  restoreTester: RestoreTester;
   /** Stops accepting, lets in-flight requests finish (bounded), checkpoints and closes the DB. */
   close(): Promise<void>;
 }
@@ -119,9 +121,9 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   ];
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
-  const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, audit: ctx.audit, now: opts.now, holdWrites: () => ctx.writer.hold() });
+  const backup = startBackupJob({ cfg, targets: backupTargets, db: ctx.db, dbFile, keyring: ctx.keyring, log, audit: ctx.audit, now: opts.now, holdWrites: () => ctx.writer.hold(), faults: ctx.faults });
   // Without a backup target nobody else checkpoints: a worker does, off the request path.
-  const checkpoints = backup ? undefined : new WalCheckpoints({ db: ctx.db, dbFile, key: ctx.keyring.active('db').key, log, frames: cfg.walCheckpointFrames });
+  const checkpoints = backup ? undefined : new WalCheckpoints({ db: ctx.db, dbFile, key: ctx.keyring.active('db').key, log, frames: cfg.walCheckpointFrames, faults: ctx.faults });
   if (checkpoints) {
     checkpoints.start();
     ctx.metrics.observeCheckpoints(() => ({ ...checkpoints.stats, frames: checkpoints.walFrames().frames }));
@@ -129,7 +131,6 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     ctx.metrics.observeCheckpoints(() => backup.walStats());
   }
   const restoreTester = new RestoreTester({ ctx, dbFile, backup });
-  attachRestoreTester(ctx, restoreTester);
   if (backup) {
     ctx.metrics.observeBackup(() => {
       const s = restoreTester.summary();
@@ -139,7 +140,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
   }
 
-  const app = createApp(ctx, { tls });
+  const app = createApp(ctx, { tls, restoreTester });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {
@@ -215,7 +216,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       log.flush();
     })());
 
-  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, close };
+  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, close };
 }
 
 function listen<T extends http.Server | https.Server | ReturnType<typeof serve>>(server: T): Promise<T> {

@@ -1,20 +1,15 @@
-import { AwsClient, AwsV4Signer } from 'aws4fetch';
+import { AwsClient } from 'aws4fetch';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { z } from 'zod';
 import { TargetError } from '../errors.ts';
-import type { Logger } from '../../log.ts';
-import type { OptionalWorker } from '../../worker-rpc.ts';
-import { type OffThreadBody, type UploadAnswer, type UploadRequest, offThreadBody, s3UploadWorker } from './s3-uploader.ts';
 import { type BackupTarget, type ObjectBody, type ObjectInfo, bodySize } from './target.ts';
 
 /**
  * S3-compatible object storage through aws4fetch: it signs (SigV4) each request and we send it
  * with Node's fetch. The handful of calls a backup needs (PUT, GET, ListObjectsV2, DeleteObjects,
  * multipart upload for large snapshots) are written out here; retries belong to the caller,
- * which backs off per target (aws4fetch's own retries are switched off). Uploads whose bytes the
- * upload worker can read itself (spooled files, segments in shared memory) are signed here and
- * sent from that worker (s3-uploader.ts).
+ * which backs off per target (aws4fetch's own retries are switched off).
  */
 
 export const s3ConfigSchema = z.object({
@@ -65,19 +60,12 @@ const listEntrySchema = z.object({ key: z.string().min(1), size: z.coerce.number
 /** fetch wants an ArrayBuffer-backed view; Buffers from slicing are typed as possibly shared. */
 const asBody = (b: Buffer) => b as unknown as Uint8Array<ArrayBuffer>;
 
-/** Byte ranges of a body, from a file or from memory, both only once a range is asked for. */
+/** Byte ranges of a body, from a file (opened on first use) or from memory. */
 async function rangeReader(body: ObjectBody): Promise<{ range: (off: number, len: number) => Promise<Buffer>; close: () => Promise<void> }> {
   if ('data' in body) {
-    // Joined on first use, like the file below: an upload the worker sends never copies here.
-    let all: Buffer | undefined;
-    const joined = () => {
-      // fetch takes no view of shared memory (it would send the wrong bytes): concat copies it out.
-      const only = body.data.length === 1 ? (body.data[0] as Buffer) : undefined;
-      return only && !(only.buffer instanceof SharedArrayBuffer) ? only : Buffer.concat(body.data);
-    };
-    return { range: async (off, len) => (all ??= joined()).subarray(off, off + len), close: async () => undefined };
+    const all = body.data.length === 1 ? (body.data[0] as Buffer) : Buffer.concat(body.data);
+    return { range: async (off, len) => all.subarray(off, off + len), close: async () => undefined };
   }
-  // Opened on first use: an upload the worker sends never reads the file here.
   let fh: fs.promises.FileHandle | undefined;
   return {
     range: async (off, len) => {
@@ -97,20 +85,13 @@ export class S3Target implements BackupTarget {
 
   private readonly multipartThreshold: number;
   private readonly partSize: number;
-  private readonly uploader: OptionalWorker<UploadRequest, UploadAnswer> | undefined;
-  private log: Logger | undefined;
-  /** uploads sent by the upload worker and through fetch here, for tests and troubleshooting */
-  readonly uploads = { offThread: 0, inProcess: 0 };
 
   constructor(
     private readonly cfg: S3Config,
-    tuning: { multipartThreshold?: number; partSize?: number; offThread?: boolean; uploadWorker?: () => URL } = {},
+    tuning: { multipartThreshold?: number; partSize?: number } = {},
   ) {
     this.multipartThreshold = tuning.multipartThreshold ?? MULTIPART_THRESHOLD;
     this.partSize = tuning.partSize ?? PART_SIZE;
-    if (tuning.offThread !== false) {
-      this.uploader = s3UploadWorker((why) => this.log?.warn({ target: this.label, err: why }, 'backup: S3 upload worker unavailable; uploading from the main thread'), tuning.uploadWorker);
-    }
     this.label = `s3://${cfg.bucket}${cfg.prefix ? `/${cfg.prefix}` : ''}`;
     this.endpoint = new URL(cfg.endpoint);
     this.client = new AwsClient({ accessKeyId: cfg.accessKeyId, secretAccessKey: cfg.secretAccessKey, service: 's3', region: cfg.region, retries: 0 });
@@ -164,54 +145,20 @@ export class S3Target implements BackupTarget {
     return new TargetError('other', `${where}: ${what} failed (${code})`);
   }
 
-  useLog(log: Logger): void {
-    this.log = log;
-  }
-
-  close(): Promise<void> {
-    return this.uploader?.close() ?? Promise.resolve();
-  }
-
   async put(key: string, body: ObjectBody, signal?: AbortSignal): Promise<void> {
     const size = await bodySize(body);
     const read = await rangeReader(body);
     try {
-      if (size > this.multipartThreshold) return await this.putMultipart(key, body, read.range, size, signal);
+      if (size > this.multipartThreshold) return await this.putMultipart(key, read.range, size, signal);
       const url = this.objectUrl(key);
       const headers = { 'Content-Type': 'application/octet-stream' };
-      const what = `upload ${key}`;
-      const off = offThreadBody(body, 0, size);
-      if (off && (await this.sendOffThread(url, 'PUT', headers, off, signal, what))) return;
-      this.uploads.inProcess++;
-      await this.request(url, { method: 'PUT', body: asBody(await read.range(0, size)), headers, signal, what });
+      await this.request(url, { method: 'PUT', body: asBody(await read.range(0, size)), headers, signal, what: `upload ${key}` });
     } finally {
       await read.close();
     }
   }
 
-  /**
-   * Signs here and sends from the upload worker. undefined when there is no worker (it could not
-   * start, or died): the caller then sends the request itself.
-   */
-  private async sendOffThread(url: URL, method: string, headers: Record<string, string>, body: OffThreadBody, signal: AbortSignal | undefined, what: string): Promise<{ etag?: string } | undefined> {
-    const rpc = await this.uploader?.get();
-    if (!rpc) return undefined;
-    const signed = await new AwsV4Signer({ url: url.toString(), method, headers, accessKeyId: this.cfg.accessKeyId, secretAccessKey: this.cfg.secretAccessKey, service: 's3', region: this.cfg.region }).sign();
-    let answer: UploadAnswer;
-    try {
-      answer = await rpc.call({ url: signed.url.toString(), method, headers: [...signed.headers], body, timeoutMs: REQUEST_TIMEOUT_MS }, [], signal);
-    } catch (e) {
-      this.uploader?.checkAlive();
-      if (signal?.aborted) throw e;
-      const why = (e as Error).message;
-      throw new TargetError('unreachable', `${this.label}: cannot reach ${this.endpoint.origin} (${why === 'ETIMEDOUT' ? 'timed out' : why})`);
-    }
-    this.uploads.offThread++;
-    if (answer.status >= 200 && answer.status < 300) return { etag: answer.etag };
-    throw this.errorFor(answer.status, tag(answer.text ?? '', 'Code') ?? `HTTP ${answer.status}`, what);
-  }
-
-  private async putMultipart(key: string, body: ObjectBody, range: (off: number, len: number) => Promise<Buffer>, size: number, signal?: AbortSignal): Promise<void> {
+  private async putMultipart(key: string, range: (off: number, len: number) => Promise<Buffer>, size: number, signal?: AbortSignal): Promise<void> {
     const url = this.objectUrl(key);
     const create = new URL(url);
     create.search = 'uploads=';
@@ -225,14 +172,8 @@ export class S3Target implements BackupTarget {
         const len = Math.min(partSize, size - off);
         const u = new URL(url);
         u.search = `partNumber=${part}&uploadId=${encodeURIComponent(uploadId)}`;
-        const what = `upload part ${part} of ${key}`;
-        const inPlace = offThreadBody(body, off, len);
-        const sent = inPlace && (await this.sendOffThread(u, 'PUT', {}, inPlace, signal, what));
-        let etag = sent ? sent.etag : undefined;
-        if (!sent) {
-          this.uploads.inProcess++;
-          etag = (await this.request(u, { method: 'PUT', body: asBody(await range(off, len)), signal, what })).headers.get('ETag') ?? undefined;
-        }
+        const res = await this.request(u, { method: 'PUT', body: asBody(await range(off, len)), signal, what: `upload part ${part} of ${key}` });
+        const etag = res.headers.get('ETag') ?? undefined;
         if (!etag) throw new TargetError('other', `${this.label}: no ETag for part ${part} of ${key}`);
         etags.push(etag);
       }

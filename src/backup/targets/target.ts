@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import type { Logger } from '../../log.ts';
 
 export interface ObjectInfo {
   /** key relative to the target's prefix, e.g. generations/…/segments/…seg */
@@ -7,10 +6,7 @@ export interface ObjectInfo {
   size: number;
 }
 
-/**
- * An object's bytes: a file (spooled snapshots) or buffers in memory (segments, keyrings). A
- * segment sealed on the segment worker is one buffer of shared memory (see s3-uploader.ts).
- */
+/** An object's bytes: a file (spooled snapshots) or buffers in memory (segments, keyrings). */
 export type ObjectBody = { file: string } | { data: Buffer[] };
 
 export async function bodySize(body: ObjectBody): Promise<number> {
@@ -34,8 +30,4 @@ export interface BackupTarget {
   delete(keys: string[]): Promise<void>;
   /** Throws a TargetError with a clear line when the target cannot be used (unreachable, no bucket, refused). */
   check(): Promise<void>;
-  /** Where the target reports its own trouble (a helper thread that died); called once by the backup service. */
-  useLog?(log: Logger): void;
-  /** Ends helper threads; the target may still be used afterwards (they start again). */
-  close?(): Promise<void>;
 }

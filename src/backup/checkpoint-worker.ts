@@ -1,11 +1,10 @@
 /**
- * Worker thread that runs WAL checkpoints on its own connection (see db/checkpointer.ts).
+ * Worker thread that runs WAL checkpoints on its own connection (see backup/checkpointer.ts).
  * Written in erasable TypeScript only and importing nothing of ours, so Node runs it as is in
  * every mode: `npm start` (tsx), the test runner, and plain `node`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3-multiple-ciphers';
-import { BACKGROUND_NICE, lowerThreadPriority } from '../thread-priority.ts';
 
 interface Init {
   file: string;
@@ -41,8 +40,8 @@ parentPort?.on('message', (req: Request) => {
     const r = rows[0] ?? { busy: 1, log: -1, checkpointed: -1 };
     parentPort?.postMessage({ id: req.id, busy: r.busy, log: r.log, checkpointed: r.checkpointed });
   } catch (e) {
-    parentPort?.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e) });
+    const code = (e as { code?: unknown }).code;
+    parentPort?.postMessage({ id: req.id, error: e instanceof Error ? e.message : String(e), ...(typeof code === 'string' ? { code } : {}) });
   }
 });
-lowerThreadPriority(BACKGROUND_NICE);
 parentPort?.postMessage({ ready: true });

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { loweredThreads } from '../../test/support/threads.ts';
-import { readShmHeader } from '../backup/wal.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Faults } from '../db/faults.ts';
+import { readShmHeader } from './wal.ts';
 import { createLogger } from '../log.ts';
-import { CheckpointWorker, WalCheckpoints } from './checkpointer.ts';
-import { type DB, openDatabase } from './open.ts';
+import { type CheckpointThread, CheckpointThreadSlot, CheckpointWorker, WalCheckpoints } from './checkpointer.ts';
+import { type DB, openDatabase } from '../db/open.ts';
 
 const log = createLogger('silent');
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -55,13 +55,9 @@ describe('WalCheckpoints', () => {
     expect(before.mxFrame).toBeGreaterThanOrEqual(50);
     expect(before.nBackfill).toBe(0);
 
-    // One test file per process: the threads counted are this file's.
-    const lowered = loweredThreads(process.pid);
     await cp.tick();
     expect(cp.stats.worker).toBeGreaterThanOrEqual(1);
     expect(cp.stats.main).toBe(0);
-    // The worker runs below the event loop's priority.
-    expect(loweredThreads(process.pid)).toBe(lowered + 1);
     const after = shm(file);
     expect(after.nBackfill).toBe(after.mxFrame);
     // The next write restarts the WAL from its beginning (new salt).
@@ -84,7 +80,7 @@ describe('WalCheckpoints', () => {
 
   it('turns SQLite’s automatic checkpoint off on the app connection', () => {
     const { db, file, key } = freshDb();
-    const cp = new WalCheckpoints({ db, dbFile: file, key, log, useWorker: false });
+    const cp = new WalCheckpoints({ db, dbFile: file, key, log, worker: false });
     cleanups.push(() => cp.close());
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     write(db, 1200);
@@ -144,6 +140,102 @@ describe('WalCheckpoints', () => {
     const h = shm(file);
     expect(h.nBackfill).toBe(h.mxFrame);
     expect(warnings).toEqual(['checkpoint worker unavailable; checkpoints run on the main thread']);
+  });
+});
+
+/** An error as SQLite raises it when the file system has no space left. */
+const diskFull = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+
+describe('WalCheckpoints on a full disk', () => {
+  it('raises disk-full instead of throwing, keeps trying, and clears it once a checkpoint goes through', async () => {
+    const { db, file, key } = freshDb();
+    const faults = new Faults(Date.now);
+    let full = true;
+    const starts: number[] = [];
+    // The worker's checkpoint fails with SQLITE_FULL while `full` holds, like the real one would.
+    const worker = (): CheckpointThread => {
+      starts.push(starts.length);
+      const real = new CheckpointWorker(file, key);
+      return { checkpoint: () => (full ? Promise.reject(diskFull()) : real.checkpoint()), close: () => real.close() };
+    };
+    const cp = new WalCheckpoints({ db, dbFile: file, key, log, faults, frames: 20, worker });
+    cleanups.push(() => cp.close());
+    // The main connection's own checkpoint fails the same way.
+    const realPragma = db.pragma.bind(db);
+    const pragma = vi.spyOn(db, 'pragma').mockImplementation((source: string, options?: { simple?: boolean }) => {
+      if (full && source.startsWith('wal_checkpoint')) throw diskFull();
+      return realPragma(source, options);
+    });
+    cleanups.push(() => pragma.mockRestore());
+    write(db, 30);
+    // The worker fails, the main connection's fallback fails: tick() resolves, nothing throws.
+    await expect(cp.tick()).resolves.toBeUndefined();
+    expect(faults.has('disk-full')).toBe(true);
+    expect(faults.first()?.message).toMatch(/disk is full/);
+    expect(cp.stats.failures).toBe(2);
+    expect(shm(file).nBackfill).toBe(0);
+    // Space again: the next look checkpoints (here the main connection: the worker is backing off).
+    full = false;
+    await cp.tick();
+    expect(faults.has('disk-full')).toBe(false);
+    const h = shm(file);
+    expect(h.nBackfill).toBe(h.mxFrame);
+  });
+
+  it('a failed worker is put aside for a back-off, then a fresh one is started: never retired for good', async () => {
+    let now = 0;
+    let fail = true;
+    const started: string[] = [];
+    const faults = new Faults(() => now);
+    const slot = new CheckpointThreadSlot(
+      () => {
+        started.push(`worker ${started.length + 1}`);
+        return { checkpoint: () => (fail ? Promise.reject(diskFull()) : Promise.resolve({ busy: 0, log: 5, checkpointed: 5 })), close: async () => undefined };
+      },
+      { log, faults },
+      () => now,
+    );
+    await expect(slot.checkpoint()).rejects.toThrow('database or disk is full');
+    expect(faults.has('disk-full')).toBe(true);
+    expect(slot.available()).toBe(false);
+    now += 999;
+    expect(slot.available()).toBe(false);
+    now += 1;
+    expect(slot.available()).toBe(true);
+    // The second failure doubles the wait.
+    await expect(slot.checkpoint()).rejects.toThrow();
+    now += 1999;
+    expect(slot.available()).toBe(false);
+    now += 1;
+    fail = false;
+    await expect(slot.checkpoint()).resolves.toEqual({ busy: 0, log: 5, checkpointed: 5 });
+    expect(faults.has('disk-full')).toBe(false);
+    expect(started).toEqual(['worker 1', 'worker 2', 'worker 3']);
+    // A failure that is not about space raises nothing.
+    fail = true;
+    const other = new CheckpointThreadSlot(() => ({ checkpoint: () => Promise.reject(new Error('worker exited (code 1)')), close: async () => undefined }), { log, faults }, () => now);
+    await expect(other.checkpoint()).rejects.toThrow('worker exited');
+    expect(faults.has('disk-full')).toBe(false);
+  });
+});
+
+describe('CheckpointThreadSlot', () => {
+  it('a checkpoint cut short by close() (shutdown, a new key) is no failure: no warning, no back-off', async () => {
+    const warnings: string[] = [];
+    const spyLog = { ...log, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) } as unknown as typeof log;
+    let reject: (e: Error) => void = () => undefined;
+    const slot = new CheckpointThreadSlot(
+      () => ({
+        checkpoint: () => new Promise((_r, rej) => (reject = rej)),
+        close: async () => reject(new Error('worker is closed')),
+      }),
+      { log: spyLog },
+    );
+    const running = slot.checkpoint();
+    await slot.close();
+    await expect(running).rejects.toThrow('worker is closed');
+    expect(warnings).toEqual([]);
+    expect(slot.available()).toBe(true);
   });
 });
 
