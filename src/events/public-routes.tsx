@@ -10,6 +10,7 @@ import { escapeHtml } from '../html-escape.ts';
 import { routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { auditCtx, guard } from '../http/guard.ts';
+import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { answerFormBody, asValues } from '../http/forms.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
@@ -93,7 +94,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     return { e };
   };
 
-  const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 = 200) => {
+  const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 | 429 = 200) => {
     const app = c.get('app');
     const seatsLeft = app.registrations.seatsLeft(e);
     const open = app.registrations.registrationOpen(e);
@@ -177,7 +178,8 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const raw = await answerFormBody(c);
     const res = await app.registrations.register(v.e, raw, auditCtx(c, v.e.org_id));
     if (!res.ok) {
-      const status = res.error === 'invalid' ? 422 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
+      const status = res.error === 'invalid' ? 422 : res.error === 'throttled' ? 429 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
+      if (res.retryAfterMs) c.header('Retry-After', retryAfterSeconds(res.retryAfterMs));
       return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
     }
     const manage = app.links.managePath(res.reg);

@@ -15,6 +15,7 @@ import { routes } from '../http/route-permissions.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
+import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
@@ -150,6 +151,10 @@ export function orgRoutes(): Hono<AppEnv> {
     if (!form.ok) return membersPage(c, { errors: form.errors, values: form.values }, 400);
     const res = c.get('app').orgs.invite(org, c.get('user')!, roleOf(c), form.data, auditCtx(c, org.id));
     if (!res.ok) {
+      if (res.error === 'throttled') {
+        if (res.retryAfterMs) c.header('Retry-After', retryAfterSeconds(res.retryAfterMs));
+        return membersPage(c, { flash: { kind: 'error', text: res.message }, values: form.data }, 429);
+      }
       const errors: Record<string, string> = res.error === 'member' ? { email: res.message } : { role: res.message };
       return membersPage(c, { errors, values: form.data }, statusFor(res.error));
     }
