@@ -49,6 +49,10 @@ describe('networkOf', () => {
     expect(networkOf('2001:db8:1:2::1')).not.toBe(networkOf('2001:db8:1:3::1'));
     expect(networkOf('not an ip')).toBeNull();
     expect(networkOf(null)).toBeNull();
+    expect(networkOf('256.1.1.1')).toBeNull();
+    // The limiter's remembering version answers the same.
+    const rl = new RateLimiter(new Clock().now);
+    for (const ip of ['192.0.2.7', '2001:db8:1:2:aaaa::1', '2001:db8:1:2:aaaa::1', 'junk']) expect(rl.network(ip)).toBe(networkOf(ip));
   });
 
   it('says how long to wait in words', () => {

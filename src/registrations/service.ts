@@ -7,7 +7,7 @@ import type { Writer } from '../db/writer.ts';
 import { type Answers, type CompiledForm, type ParsedRegistration, compileForm, parseAnswers } from '../events/fields.ts';
 import { ReadCache } from '../events/read-cache.ts';
 import type { EventRow, FieldRow } from '../events/repo.ts';
-import { type Limit, type RateLimiter, networkOf, waitText } from '../http/rate-limit.ts';
+import { type Limit, type RateLimiter, waitText } from '../http/rate-limit.ts';
 import type { MailAttachment, Mailer } from '../mail/service.ts';
 import type { TemplateName } from '../mail/templates.ts';
 import type { AttendeeLinks } from './links.ts';
@@ -183,7 +183,7 @@ export class RegistrationService {
   private overLimit(e: EventRow, email: string, ctx: AuditContext): RegisterFailure | undefined {
     const { limits } = this.d;
     const address = email.toLowerCase();
-    const net = networkOf(ctx.ip);
+    const net = this.d.limiter.network(ctx.ip);
     const hits = [
       { key: `reg-ae:${e.id}:${address}`, limit: limits.addressEvent },
       { key: `reg-a:${address}`, limit: limits.address },
