@@ -18,10 +18,11 @@ import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
-import { OrgService } from './orgs/service.ts';
+import { OrgService, invitationLimits } from './orgs/service.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
-import { RegistrationService } from './registrations/service.ts';
+import { RateLimiter } from './http/rate-limit.ts';
+import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
 
@@ -49,6 +50,7 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const outboxDeps = { db, log, now, durability: writer, faults };
 
   const throttle = new Throttle(db, now);
+  const limiter = new RateLimiter(now);
   const tokens = new AttendeeTokens(core.keyring);
   const events = new EventService({ db, writer, audit, throttle, tokens, now });
   const links = new AttendeeLinks({ db, tokens, baseUrl, eventById: (orgId, id) => events.eventById(orgId, id) });
@@ -70,8 +72,8 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const setup = new SetupService(db, writer, audit, now);
   const smsCodes = new SmsCodes({ db, writer, now });
   const auth = new AuthService({ db, writer, audit, sessions, throttle, mailer, setup, sms, smsCodes, alerts, now, baseUrl, instanceName: cfg.instanceName });
-  const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e) });
-  const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events });
+  const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
+  const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
   return { ...core, faults, writer, mailer, sms, sessions, setup, auth, orgs, events, links, registrations, attendees, alerts, baseUrl };
 }

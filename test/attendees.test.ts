@@ -106,8 +106,10 @@ describe('attendee management', () => {
     // A page past the end shows the last page rather than nothing.
     expect(regRows((await c.get(`${list}?page=99`)).text)).toHaveLength(20);
 
-    const count = async (query: string) => regRows((await c.get(`${list}?${query}`)).text).length;
-    const total = async (query: string) => /of (\d+) matching|No attendee matches/.exec((await c.get(`${list}?${query}`)).text)?.[1] ?? '0';
+    // The filter form POSTs: the search text (a name, an address) never goes into an address.
+    const search = (query: string) => c.post(list, Object.fromEntries(new URLSearchParams(query)));
+    const count = async (query: string) => regRows((await search(query)).text).length;
+    const total = async (query: string) => /of (\d+) matching|No attendee matches/.exec((await search(query)).text)?.[1] ?? '0';
     expect(await count(`q=${encodeURIComponent('Person 007')}`)).toBe(1);
     expect(await count(`q=${encodeURIComponent(regs[41]!.email.split('@')[0]!)}`)).toBe(1);
     expect(await count(`q=${regs[99]!.attendee_code.toLowerCase()}`)).toBe(1);
@@ -125,6 +127,22 @@ describe('attendee management', () => {
     expect(await total('status=bogus&checked=maybe')).toBe('120');
     // No like-injection: % is a literal character.
     expect(await total('q=%25')).toBe('0');
+    // A search in the address is ignored, and the page never builds one: its forms POST.
+    const viaGet = await c.get(`${list}?q=${encodeURIComponent('Person 007')}&status=cancelled`);
+    expect(/of (\d+) matching/.exec(viaGet.text)?.[1]).toBe('10');
+    expect(viaGet.text).toMatch(/<form method="post" action="[^"]+\/attendees"[^>]*hx-post=/);
+    const searched = await search(`q=${PERSON_SURNAME}`);
+    expect(searched.text).not.toMatch(/href="[^"]*[?&]q=/);
+    expect(searched.text).not.toMatch(/hx-get="[^"]*[?&]q=/);
+    // Paging a search is a POST that carries it, and reaches the next page.
+    expect(searched.text).toMatch(/<input type="hidden" name="page" value="2"\/?>/);
+    expect(regRows((await search(`q=${PERSON_SURNAME}&page=3`)).text)).toHaveLength(20);
+    // Messaging the searched attendees opens the form with the search in its body.
+    expect((await search('q=Person+050')).text).toContain('name="compose" value="1"');
+    const compose = await c.post(`${list}/message`, { q: 'Person 050', compose: '1' });
+    expect(compose.status).toBe(200);
+    expect(compose.text).toContain('Recipients: <strong>1</strong>');
+    expect(compose.text).toContain('name="q" value="Person 050"');
 
     // htmx asks for the table only.
     const partial = await c.get(`${list}?status=cancelled`, { 'HX-Request': 'true', 'HX-Request-Type': 'partial' });
@@ -357,16 +375,18 @@ describe('attendee management', () => {
     const regOtherA = await register(s, otherEventA, { email: email('ro'), name: `Ro ${PERSON_SURNAME}` });
 
     const viewer = await signedInClient(s, a.users.viewer);
-    for (const path of ['/attendees', `/attendees/${regA.id}`, '/attendees/export.csv', '/attendees/export.json', '/attendees/message', '/checkin', '/checkin/lookup?q=x', '/checkin/counts']) {
+    for (const path of ['/attendees', `/attendees/${regA.id}`, '/attendees/export.csv', '/attendees/export.json', '/attendees/message', '/checkin', '/checkin/counts']) {
       expect((await viewer.get(`${a.base}${path}`)).status, path).toBe(403);
     }
+    expect((await viewer.post(`${a.base}/checkin/lookup`, { q: 'x' })).status).toBe(403);
+    expect((await viewer.post(`${a.base}/checkin`, { q: 'x' })).status).toBe(403);
     expect((await viewer.post(`${a.base}/checkin/${regA.id}`, {})).status).toBe(403);
 
     const desk = await signedInClient(s, a.users.checkin);
     for (const path of ['/attendees', `/attendees/${regA.id}`, '/attendees/export.csv', '/attendees/message']) {
       expect((await desk.get(`${a.base}${path}`)).status, path).toBe(403);
     }
-    const page = await desk.get(`${a.base}/checkin?q=${regA.attendee_code}`);
+    const page = await desk.post(`${a.base}/checkin`, { q: regA.attendee_code });
     expect(page.status).toBe(200);
     expect(page.text).toContain(regA.name);
     expect(page.text).toContain(regA.attendee_code);
@@ -374,7 +394,7 @@ describe('attendee management', () => {
     expect(page.text).not.toContain(regA.email);
     expect(page.text).not.toContain('vegan');
     expect(page.text).not.toContain(`/attendees`);
-    const lookup = await desk.get(`${a.base}/checkin/lookup?q=Ra`);
+    const lookup = await desk.post(`${a.base}/checkin/lookup`, { q: 'Ra' });
     expect(lookup.text).toContain(regA.name);
     expect(lookup.text).not.toContain(regA.email);
     expect((await desk.post(`${a.base}/checkin/${regA.id}`, { q: regA.attendee_code })).status).toBe(303);
@@ -428,19 +448,28 @@ describe('attendee management', () => {
     expect(page.text).toMatch(/id="checkin-camera"[^>]*hidden/);
 
     // The code as a person types it: lower case, with a space.
-    const byCode = await c.get(`${desk}/lookup?q=${encodeURIComponent(`${ann.attendee_code.slice(0, 4).toLowerCase()} ${ann.attendee_code.slice(4)}`)}`);
+    // Lookups POST (htmx and the no-JS form alike): a typed name never lands in an address.
+    expect(page.text).toMatch(/<form id="checkin-search" method="post" action="[^"]+\/checkin" hx-post="[^"]+\/checkin\/lookup"/);
+    const lookup = (q: string) => c.post(`${desk}/lookup`, { q });
+    const byCode = await lookup(`${ann.attendee_code.slice(0, 4).toLowerCase()} ${ann.attendee_code.slice(4)}`);
     expect(byCode.status).toBe(200);
     expect(byCode.text).not.toContain('<html');
     expect(byCode.text).toContain(ann.name);
     expect(byCode.text).not.toContain(bob.name);
     // What a keyboard-wedge scanner types: the ticket QR's content.
     const ticket = s.ctx.links.link(bob, 'ticket');
-    const byTicket = await c.get(`${desk}/lookup?q=${encodeURIComponent(ticket)}`);
+    const byTicket = await lookup(ticket);
     expect(byTicket.text).toContain(bob.name);
     expect(byTicket.text).not.toContain(ann.name);
     // A forged ticket matches nobody.
-    expect((await c.get(`${desk}/lookup?q=${encodeURIComponent(`${bob.id}.${'A'.repeat(32)}`)}`)).text).toContain('No registration matches');
-    const byName = await c.get(`${desk}/lookup?q=${PERSON_SURNAME}`);
+    expect((await lookup(`${bob.id}.${'A'.repeat(32)}`)).text).toContain('No registration matches');
+    const byName = await lookup(PERSON_SURNAME);
+    // The no-JS search answers the whole page.
+    const noJs = await c.post(desk, { q: PERSON_SURNAME });
+    expect(noJs.text).toContain('<html');
+    expect(noJs.text).toContain(ann.name);
+    // The old GET lookup with a query is gone.
+    expect((await c.get(`${desk}/lookup?q=${PERSON_SURNAME}`)).status).toBe(404);
     expect(byName.text).toContain(ann.name);
     expect(byName.text).toContain(cid.name);
 
@@ -449,7 +478,8 @@ describe('attendee management', () => {
 
     const inAnn = await c.post(`${desk}/${ann.id}`, { q: ann.attendee_code });
     expect(inAnn.status).toBe(303);
-    expect(inAnn.location).toContain(`q=${ann.attendee_code}`);
+    expect(inAnn.location).toContain(`reg=${ann.id}`);
+    expect(inAnn.location).not.toContain('q=');
     expect(current(s, w, ann.id).checked_in_at).not.toBeNull();
     expect((await c.follow(inAnn.location!)).text).toContain('Checked in.');
     expect(await counts()).toContain('<strong data-testid="checked-in">1</strong> checked in');
@@ -634,6 +664,9 @@ describe('check-in page in a phone browser', () => {
     expect(page.url()).toContain('answer=diet%3Avegan');
     await page.getByLabel('Search').fill('Person 003');
     await expect.poll(() => page.getByTestId('result-summary').textContent(), { timeout: 30_000 }).toContain('Showing 1–1 of 1');
+    // The search went in a POST body: the address keeps the filter but not the name typed.
+    expect(page.url()).toContain('answer=diet%3Avegan');
+    expect(page.url()).not.toContain('Person');
     // All of that happened in the same document: htmx swapped the results only.
     expect(await page.evaluate(() => Reflect.get(window, '__sameDocument'))).toBe(true);
     expect(await page.content()).not.toContain('SECRET-HEALTH');

@@ -40,7 +40,7 @@ describe('check-in desk counts', () => {
     const base = `/orgs/${org.slug}/events/${event.id}/checkin`;
 
     const page = await newPage(browser, s.url);
-    await page.goto(`/login?next=${encodeURIComponent(`${base}?q=${reg.attendee_code}`)}`);
+    await page.goto(`/login?next=${encodeURIComponent(`${base}?reg=${reg.id}`)}`);
     await page.getByLabel('Email address').fill(desk.user.email);
     await page.getByLabel('Password').fill(desk.password);
     await page.getByRole('button', { name: 'Sign in' }).click();

@@ -411,8 +411,8 @@ describe('organizer event pages', () => {
     expect(again.text).toContain('Partner school');
 
     const anon = new Client(s.url, browser);
-    expect((await anon.get(`/s/${token}`)).status).toBe(200);
-    expect((await anon.post(`/s/${token}`, { passcode: 'partner-pass-1' })).status).toBe(303);
+    expect((await anon.follow(`/s/${token}`)).status).toBe(200);
+    expect((await anon.post('/share', { passcode: 'partner-pass-1' })).status).toBe(303);
     expect((await anon.get(`/e/${e.slug}`)).status).toBe(200);
     const row = new RegExp(`<tr data-link="${stored[0]!.id}">[\\s\\S]*?</tr>`).exec((await c.get(url)).text)?.[0] ?? '';
     expect(row).toMatch(/<td>1<\/td>\s*<td>active<\/td>/);

@@ -84,8 +84,8 @@ describe('public event pages and registration', () => {
     const other = createOrg(s, (await createUser(s, { email: testEmail('ev-other-owner') })).user, uniqueSlug('other'));
     expect(s.ctx.links.params('registrationConfirmed', other.id, regId)).toBeUndefined();
     expect(s.ctx.links.ticketLink(other.id, regId)).toBeUndefined();
-    // The manage link shows the registration and audits the view.
-    const m = await c.get(manage!);
+    // The manage link shows the registration (at a clean address, see link-tokens.test.ts) and audits the view.
+    const m = await c.follow(manage!);
     expect(m.status).toBe(200);
     expect(m.text).toContain(testEmail('reg-one'));
     // A tampered link is refused.
@@ -121,7 +121,7 @@ describe('public event pages and registration', () => {
     });
     expect(manages.size).toBe(3);
     // The manage links work: each is the attendee's own.
-    for (const [i, m] of [...manages].entries()) expect((await anon().get(m)).text).toContain(rows[i]!.email.replace(/&/g, '&amp;').replace(/'/g, '&#39;'));
+    for (const [i, m] of [...manages].entries()) expect((await anon().follow(m)).text).toContain(rows[i]!.email.replace(/&/g, '&amp;').replace(/'/g, '&#39;'));
   });
 
   it('validates every field type server side: clear errors, input kept, nothing stored', async () => {
@@ -212,8 +212,8 @@ describe('public event pages and registration', () => {
     expect(count(e.id, 'waitlisted')).toBe(2);
     const manageA = /href="(\/r\/[^"]+)" data-testid="manage-link"/.exec(a.text)![1]!;
     const client = anon();
-    await client.get(manageA);
-    expect((await client.post(`${manageA}/cancel`)).location).toBe(`${manageA}?done=cancelled`);
+    await client.follow(manageA);
+    expect((await client.post('/my-registration/cancel')).location).toBe('/my-registration?done=cancelled');
     const promoted = await sink.waitFor((m) => m.to.includes(testEmail('wl-b')) && m.subject.startsWith('Your ticket'), 10_000);
     expect(promoted.subject).toBe('Your ticket: Tiny Event');
     const status = (email: string) => (s.ctx.db.prepare('SELECT status FROM registrations WHERE event_id = ? AND email = ?').get(e.id, email) as { status: string }).status;
@@ -241,9 +241,9 @@ describe('public event pages and registration', () => {
     const mail = await sink.waitFor((m) => m.to.includes(testEmail('optin')) && m.subject.startsWith('Please confirm'), 10_000);
     const link = /https?:\/\/\S+(\/r\/\S+\/confirm)/.exec(mail.text)![1]!;
     const c = anon();
-    expect((await c.get(link)).status).toBe(200);
+    expect((await c.follow(link)).status).toBe(200);
     expect(count(e.id, 'pending')).toBe(1);
-    const done = await c.post(link);
+    const done = await c.post('/my-registration/confirm');
     expect(done.status).toBe(200);
     expect(done.text).toContain('You are registered');
     expect(count(e.id, 'confirmed')).toBe(1);
@@ -265,11 +265,11 @@ describe('public event pages and registration', () => {
     const r = await anon().post(`/e/${e.slug}/register`, { email: testEmail('editor'), name: 'Old Name' });
     const manage = /href="(\/r\/[^"]+)" data-testid="manage-link"/.exec(r.text)![1]!;
     const c = anon();
-    await c.get(manage);
-    expect((await c.post(manage, { name: 'New Name', email: testEmail('hijack') })).location).toBe(`${manage}?done=saved`);
+    await c.follow(manage);
+    expect((await c.post('/my-registration', { name: 'New Name', email: testEmail('hijack') })).location).toBe('/my-registration?done=saved');
     const row = s.ctx.db.prepare('SELECT name, email FROM registrations WHERE event_id = ?').get(e.id) as { name: string; email: string };
     expect(row).toEqual({ name: 'New Name', email: testEmail('editor') });
-    const badEdit = await c.post(manage, { name: '' });
+    const badEdit = await c.post('/my-registration', { name: '' });
     expect(badEdit.status).toBe(422);
     expect((s.ctx.db.prepare('SELECT name FROM registrations WHERE event_id = ?').get(e.id) as { name: string }).name).toBe('New Name');
   });
@@ -329,9 +329,9 @@ describe('access modes', () => {
     s.ctx.events.setStatus(org, e, 'published', sys);
     const { token, link } = await s.ctx.events.createShareLink(e, { label: 'Press', password: 'press pass 1', expiresAt: null }, sys);
     const c = anon('198.51.100.20');
-    expect((await c.get(`/s/${token}`)).status).toBe(200);
-    expect((await c.post(`/s/${token}`, { passcode: 'nope' })).status).toBe(401);
-    expect((await c.post(`/s/${token}`, { passcode: 'press pass 1' })).location).toBe(`/e/${e.slug}`);
+    expect((await c.follow(`/s/${token}`)).status).toBe(200);
+    expect((await c.post('/share', { passcode: 'nope' })).status).toBe(401);
+    expect((await c.post('/share', { passcode: 'press pass 1' })).location).toBe(`/e/${e.slug}`);
     expect((await c.get(`/e/${e.slug}`)).status).toBe(200);
     expect(s.ctx.events.shareLinks(e).find((l) => l.id === link.id)!.uses).toBe(1);
     expect(audits('event.share_link_used').map((r) => r.result)).toEqual(['failure', 'success']);

@@ -56,13 +56,13 @@ describe('public forms for a signed-in person', () => {
     const manage = /href="(\/r\/[^"]+)" data-testid="manage-link"/.exec(reg.text)?.[1] as string;
     expect(manage).toBeDefined();
 
-    const managePage = await c.get(manage);
-    const edited = await submit(c, managePage, manage, { name: 'Renamed Person' });
+    const managePage = await c.follow(manage);
+    const edited = await submit(c, managePage, '/my-registration', { name: 'Renamed Person' });
     expect(edited.status).toBe(303);
     expect((await c.get(edited.location as string)).text).toContain('Your changes are saved.');
 
-    const again = await c.get(manage);
-    const cancelled = await submit(c, again, `${manage}/cancel`, {});
+    const again = await c.follow(manage);
+    const cancelled = await submit(c, again, '/my-registration/cancel', {});
     expect(cancelled.status).toBe(303);
     const row = s.ctx.db.prepare('SELECT status, name FROM registrations WHERE event_id = ?').get(e.id) as { status: string; name: string };
     expect(row).toEqual({ status: 'cancelled', name: 'Renamed Person' });
@@ -74,8 +74,8 @@ describe('public forms for a signed-in person', () => {
     if (!res.ok) throw new Error(res.message);
     const confirm = s.ctx.links.link(res.reg, 'confirm').replace(s.ctx.baseUrl(), '');
     const c = await signedIn();
-    const page = await c.get(confirm);
-    const done = await submit(c, page, confirm, {});
+    const page = await c.follow(confirm);
+    const done = await submit(c, page, '/my-registration/confirm', {});
     expect(done.status).toBe(200);
     expect(done.text).toContain('You are registered');
   });
@@ -93,8 +93,8 @@ describe('public forms for a signed-in person', () => {
 
     const { token } = await s.ctx.events.createShareLink(s.ctx.events.get(org, e.id)!, { label: 'Press', password: 'press pass 1', expiresAt: null }, sys);
     const c2 = await signedIn();
-    const linkPage = await c2.get(`/s/${token}`);
-    expect((await submit(c2, linkPage, `/s/${token}`, { passcode: 'press pass 1' })).status).toBe(303);
+    const linkPage = await c2.follow(`/s/${token}`);
+    expect((await submit(c2, linkPage, '/share', { passcode: 'press pass 1' })).status).toBe(303);
   });
 
   it('still refuses a post from another site, token or not, and audits it', async () => {

@@ -13,6 +13,7 @@ import type { BackupTarget } from '../../src/backup/targets/target.ts';
 import { type DB, openDatabase } from '../../src/db/open.ts';
 import { Keyring, keyringPath } from '../../src/keys/keyring.ts';
 import { freePort, repoRoot, startChildServer } from '../lib/child-server.ts';
+import { BENCH_LIMIT_ARGS, BENCH_LIMIT_NOTE } from '../lib/limits.ts';
 import { runLoad } from '../lib/load.ts';
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.ts';
 
@@ -132,7 +133,7 @@ async function registrations(ctx: ScenarioContext, s3: LocalS3, mode: Replicatio
   const server = await startChildServer({
     name: `tessera (replication ${mode})`,
     script: 'src/cli/main.ts',
-    args: ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data, '--master-key-file', keyFile, '--log-level', 'warn', '--shutdown-timeout-ms', '5000', ...backupArgs],
+    args: ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', data, '--master-key-file', keyFile, '--log-level', 'warn', '--shutdown-timeout-ms', '5000', ...backupArgs, ...BENCH_LIMIT_ARGS],
     port,
     readyPath: '/healthz',
     env: { ...cleanEnv, TESSERA_BACKUP_S3_ACCESS_KEY_ID: 'S3RVER', TESSERA_BACKUP_S3_SECRET_ACCESS_KEY: 'S3RVER' },
@@ -362,6 +363,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
         `registrations: ${ctx.settings.connections} connections, ${ctx.settings.duration} s after ${ctx.settings.warmup} s warm-up per run, ${env.BENCH_BACKUP_ROUNDS} round(s) of off/dir/s3 (off ${offs.map((r) => r.perSec.toFixed(0)).join(', ')}; dir ${dirs.map((r) => r.perSec.toFixed(0)).join(', ')}; s3 ${s3s.map((r) => r.perSec.toFixed(0)).join(', ')} reg/s)${regOff.failures + regDir.failures + regOn.failures ? `; failed requests: off ${regOff.failures}, dir ${regDir.failures}, s3 ${regOn.failures}` : ''}`,
         `under load: ${rpoDir.length + rpoS3.length} segments stored during the registration runs; lag sampled ${lagAll.length} times`,
         `insert loop: one autocommit INSERT per row (WAL, synchronous=FULL), wall time of ${Math.max(1, ctx.settings.insertSeconds)} s slices off/on/on/off; tmpfsDir ships to a directory on /dev/shm (the replicator's own cost, as with a target on another disk or machine); RPO (to S3) over ${loop.rpo.length} commits, ${loop.segments} segments (${(loop.segmentBytes / 2 ** 20 / Math.max(loop.onSeconds, 0.001)).toFixed(0)} MiB per second of inserts)`,
+        BENCH_LIMIT_NOTE,
         ...(big ? [`restore of ${big.mb.toFixed(0)} MiB took ${big.restoreS.toFixed(1)} s (built in ${big.buildS.toFixed(1)} s; BENCH_RESTORE_MB=${env.BENCH_RESTORE_MB})`, ...big.notes] : ['restore skipped (BENCH_RESTORE_MB=0)']),
       ],
     };

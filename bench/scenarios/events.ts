@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort, repoRoot, startChildServer } from '../lib/child-server.ts';
+import { BENCH_LIMIT_ARGS, BENCH_LIMIT_NOTE } from '../lib/limits.ts';
 import { type LoadSummary, runLoad } from '../lib/load.ts';
 import { rawInsertRate } from '../lib/raw-insert.ts';
 import type { Figure, Scenario, ScenarioContext, ScenarioResult } from '../lib/scenario.ts';
@@ -18,7 +19,7 @@ const figures = (prefix: string, s: LoadSummary, unit = 'req/s'): Figure[] => [
 ];
 
 /** A seeded data dir and a running Tessera child on it (full middleware stack, real encrypted DB). */
-async function withTessera<T>(ctx: ScenarioContext, fn: (url: string) => Promise<T>): Promise<T> {
+async function withTessera<T>(ctx: ScenarioContext, fn: (url: string) => Promise<T>, extraArgs: string[] = []): Promise<T> {
   const keyFile = path.join(ctx.tmpDir, 'master.key');
   fs.writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
   const dataDir = path.join(ctx.tmpDir, 'data');
@@ -27,7 +28,7 @@ async function withTessera<T>(ctx: ScenarioContext, fn: (url: string) => Promise
   const server = await startChildServer({
     name: 'tessera',
     script: 'src/cli/main.ts',
-    args: ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--master-key-file', keyFile, '--log-level', 'warn', '--shutdown-timeout-ms', '2000'],
+    args: ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--master-key-file', keyFile, '--log-level', 'warn', '--shutdown-timeout-ms', '2000', ...extraArgs],
     port,
     readyPath: '/healthz',
     env: cleanEnv(),
@@ -83,6 +84,7 @@ async function registration(ctx: ScenarioContext): Promise<ScenarioResult> {
         },
       ],
     }),
+    BENCH_LIMIT_ARGS,
   );
   const raw = rawInsertRate(ctx.tmpDir, ctx.settings.insertSeconds);
   const ratio = raw > 0 ? run.reqPerSec / raw : 0;
@@ -90,6 +92,7 @@ async function registration(ctx: ScenarioContext): Promise<ScenarioResult> {
     figures: [...figures('registration', run, 'reg/s'), { name: 'raw.insertsPerSec', value: raw, unit: 'rows/s' }, { name: 'ratio (registration/raw insert; target >= 0.35)', value: ratio, unit: 'ratio' }],
     notes: [
       `POST /e/bench-event/register: validate + duplicate check + capacity check + encrypted durable write + audit row + mail outbox row, ${load.connections} connections; target p99 <= 25 ms`,
+      BENCH_LIMIT_NOTE,
       ...(run.failures ? [`registration: ${run.failures} non-2xx or failed requests`] : []),
     ],
   };

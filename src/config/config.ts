@@ -61,6 +61,12 @@ export const settings = {
   backupSnapshotHours: { env: 'TESSERA_BACKUP_SNAPSHOT_HOURS', flag: 'backup-snapshot-hours', schema: z.coerce.number().positive().max(8760).default(24), help: 'hours between full snapshots (a restore replays at most this much change)' },
   backupRetentionDays: { env: 'TESSERA_BACKUP_RETENTION_DAYS', flag: 'backup-retention-days', schema: z.coerce.number().int().min(1).max(3650).default(30), help: 'days of backups kept (the point-in-time restore window)' },
   backupRestoreTestCron: { env: 'TESSERA_BACKUP_RESTORE_TEST_CRON', flag: 'backup-restore-test-cron', schema: z.string().refine(isCron, 'must be a cron expression such as "30 4 * * *" (minute hour day month weekday, UTC)').default('30 4 * * *'), help: 'when the daily backup restore test runs (cron, UTC)' },
+  // Abuse limits (in-memory fixed windows, src/http/rate-limit.ts); 0 switches one off.
+  registrationLimitNetwork: { env: 'TESSERA_REGISTRATION_LIMIT_NETWORK', flag: 'registration-limit-network', schema: z.coerce.number().int().min(0).max(10_000_000).default(600), help: 'public registrations per network (IPv4 address or IPv6 /64) per event per 10 minutes; generous so a campus or office behind one NAT can register together (0 = off)' },
+  registrationLimitAddressEvent: { env: 'TESSERA_REGISTRATION_LIMIT_ADDRESS_EVENT', flag: 'registration-limit-address-event', schema: z.coerce.number().int().min(0).max(1_000_000).default(5), help: 'registrations with the same email address for the same event per 24 hours (0 = off)' },
+  registrationLimitAddressHour: { env: 'TESSERA_REGISTRATION_LIMIT_ADDRESS_HOUR', flag: 'registration-limit-address-hour', schema: z.coerce.number().int().min(0).max(1_000_000).default(10), help: 'registrations (and so registration emails) to the same email address across all events per hour (0 = off)' },
+  invitationLimitOrg: { env: 'TESSERA_INVITATION_LIMIT_ORG', flag: 'invitation-limit-org', schema: z.coerce.number().int().min(0).max(1_000_000).default(50), help: 'invitations one organization may send per hour (0 = off)' },
+  invitationLimitAddress: { env: 'TESSERA_INVITATION_LIMIT_ADDRESS', flag: 'invitation-limit-address', schema: z.coerce.number().int().min(0).max(1_000_000).default(3), help: 'invitations to the same email address per 24 hours, across organizations (0 = off)' },
 } as const;
 
 export type SettingName = keyof typeof settings;

@@ -10,6 +10,8 @@ import { escapeHtml } from '../html-escape.ts';
 import { routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { auditCtx, guard } from '../http/guard.ts';
+import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
+import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { answerFormBody, asValues } from '../http/forms.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
@@ -19,6 +21,9 @@ import type { RegistrationRow } from '../registrations/repo.ts';
 import type { EventRow } from './repo.ts';
 
 type C = Context<AppEnv>;
+
+/** Where a share link leads once its token is in the cookie. */
+const SHARE = '/share';
 
 const grantCookie = (e: Pick<EventRow, 'id'>) => `__Host-tessera_ev_${e.id.replace(/-/g, '')}`;
 
@@ -93,7 +98,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     return { e };
   };
 
-  const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 = 200) => {
+  const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 | 429 = 200) => {
     const app = c.get('app');
     const seatsLeft = app.registrations.seatsLeft(e);
     const open = app.registrations.registrationOpen(e);
@@ -150,22 +155,39 @@ export function publicEventRoutes(): Hono<AppEnv> {
     return c.redirect(`/e/${e.slug}`, 303);
   });
 
+  const noShareLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
+  const sharePage = (c: C, e: EventRow, message?: string, status: 200 | 401 | 429 = 200) =>
+    render(c, e.title, <PasscodePage e={e} action={SHARE} label="Password for this link" message={message} csrf={c.get('csrfToken')} />, status);
+  const sharedLink = (c: C) => {
+    const token = readLinkCookie(c, 'share');
+    return token ? c.get('app').events.findShareLink(token) : undefined;
+  };
+
+  // The share link: swap its token for a short-lived cookie and show the password form at a
+  // clean address, so the link is not left in the history or sent on as a Referer.
   r.get('/s/:token', { kind: 'public' }, (c) => {
-    const found = c.get('app').events.findShareLink(c.req.param('token') ?? '');
-    if (!found) return errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
-    return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" csrf={c.get('csrfToken')} />);
+    const token = c.req.param('token') ?? '';
+    if (!c.get('app').events.findShareLink(token)) return noShareLink(c);
+    setLinkCookie(c, 'share', token);
+    return c.redirect(SHARE, 303);
   });
 
-  r.post('/s/:token', { kind: 'public' }, async (c) => {
+  r.get(SHARE, { kind: 'public' }, (c) => {
+    const found = sharedLink(c);
+    return found ? sharePage(c, found.event) : noShareLink(c);
+  });
+
+  r.post(SHARE, { kind: 'public' }, async (c) => {
     const app = c.get('app');
-    const found = app.events.findShareLink(c.req.param('token') ?? '');
-    if (!found) return errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
+    const found = sharedLink(c);
+    if (!found) return noShareLink(c);
     const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await answerFormBody(c));
     const res = await app.events.tryShareLink(found.link, found.event, body.success ? body.data.passcode : '', auditCtx(c, found.event.org_id));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, found.event.title, <PasscodePage e={found.event} action={`/s/${c.req.param('token')}`} label="Password for this link" message={res.message} csrf={c.get('csrfToken')} />, res.error === 'throttled' ? 429 : 401);
+      return sharePage(c, found.event, res.message, res.error === 'throttled' ? 429 : 401);
     }
+    clearLinkCookie(c, 'share');
     setCookie(c, grantCookie(found.event), res.grant, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 12 * 3600 });
     return c.redirect(`/e/${found.event.slug}`, 303);
   });
@@ -177,7 +199,8 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const raw = await answerFormBody(c);
     const res = await app.registrations.register(v.e, raw, auditCtx(c, v.e.org_id));
     if (!res.ok) {
-      const status = res.error === 'invalid' ? 422 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
+      const status = res.error === 'invalid' ? 422 : res.error === 'throttled' ? 429 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
+      if (res.retryAfterMs) c.header('Retry-After', retryAfterSeconds(res.retryAfterMs));
       return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
     }
     const manage = app.links.managePath(res.reg);

@@ -15,6 +15,8 @@ import { routes } from '../http/route-permissions.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
+import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
+import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
@@ -150,6 +152,10 @@ export function orgRoutes(): Hono<AppEnv> {
     if (!form.ok) return membersPage(c, { errors: form.errors, values: form.values }, 400);
     const res = c.get('app').orgs.invite(org, c.get('user')!, roleOf(c), form.data, auditCtx(c, org.id));
     if (!res.ok) {
+      if (res.error === 'throttled') {
+        if (res.retryAfterMs) c.header('Retry-After', retryAfterSeconds(res.retryAfterMs));
+        return membersPage(c, { flash: { kind: 'error', text: res.message }, values: form.data }, 429);
+      }
       const errors: Record<string, string> = res.error === 'member' ? { email: res.message } : { role: res.message };
       return membersPage(c, { errors, values: form.data }, statusFor(res.error));
     }
@@ -342,12 +348,21 @@ export function orgRoutes(): Hono<AppEnv> {
 
   // ---- invitation acceptance ---------------------------------------------------------------------
 
+  // The link from the email: swap the token for a short-lived cookie and show the invitation at
+  // the clean address /invite, so the token does not stay in the history or travel on as a
+  // Referer (or as a login `next` parameter). The invitation survives signing in on the way.
   r.get('/invite', { kind: 'public' }, (c) => {
     const ctx = c.get('app');
     const q = tokenQuery.parse(c.req.query());
-    const found = ctx.orgs.findInvitation(q.token);
+    if (q.token) {
+      if (!ctx.orgs.findInvitation(q.token)) return render(c, 'Invitation', <InviteInvalid />, 410);
+      setLinkCookie(c, 'invite', q.token);
+      return c.redirect('/invite', 303);
+    }
+    const token = readLinkCookie(c, 'invite');
+    const found = token ? ctx.orgs.findInvitation(token) : undefined;
     if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
-    const info = { csrf: csrfToken(c), token: q.token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
+    const info = { csrf: csrfToken(c), orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
     const session = c.get('session');
     const user = c.get('user');
     if (session && session.mfa_pending === 0 && user) {
@@ -360,26 +375,28 @@ export function orgRoutes(): Hono<AppEnv> {
 
   r.post('/invite', { kind: 'public' }, async (c) => {
     const ctx = c.get('app');
-    const body = await parseForm(c, z.object({ token: z.string().max(200) }).loose());
-    const token = body.ok ? body.data.token : '';
-    const found = ctx.orgs.findInvitation(token);
+    const token = readLinkCookie(c, 'invite');
+    const found = token ? ctx.orgs.findInvitation(token) : undefined;
     if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
-    const info = { csrf: csrfToken(c), token, orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
+    const info = { csrf: csrfToken(c), orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
     const session = c.get('session');
     const user = c.get('user');
     const done = `/orgs/${found.org.slug}`;
 
     if (session && session.mfa_pending === 0 && user) {
       const res = ctx.orgs.acceptInvitation(token, user, auditCtx(c, found.org.id));
-      if (res.ok) return c.redirect(done, 303);
+      if (res.ok) {
+        clearLinkCookie(c, 'invite');
+        return c.redirect(done, 303);
+      }
       if (res.error === 'email') return render(c, 'Invitation for someone else', <InviteWrongAccount {...info} signedInAs={user.email} />, 403);
       return render(c, 'Invitation', <InviteInvalid />, 410);
     }
     // c.redirect sets headers on the context, so build it only when it is the answer.
-    const toLogin = () => c.redirect(`/login?next=${encodeURIComponent(`/invite?token=${token}`)}`, 303);
+    const toLogin = () => c.redirect(`/login?next=${encodeURIComponent('/invite')}`, 303);
     if (ctx.orgs.hasAccount(found.invitation.email)) return toLogin();
 
-    const form = await parseForm(c, z.object({ token: z.string(), name: text(120), password: z.string().min(1, 'Required.').max(256, 'At most 256 characters.') }));
+    const form = await parseForm(c, z.object({ name: text(120), password: z.string().min(1, 'Required.').max(256, 'At most 256 characters.') }));
     if (!form.ok) return render(c, `Join ${found.org.name}`, <InviteRegister {...info} errors={form.errors} values={form.values} />, 400);
     const res = await ctx.auth.registerInvited(
       { email: found.invitation.email, name: form.data.name, password: form.data.password },
@@ -391,6 +408,7 @@ export function orgRoutes(): Hono<AppEnv> {
       if (res.error === 'exists') return toLogin();
       return render(c, 'Invitation', <InviteInvalid />, 410);
     }
+    clearLinkCookie(c, 'invite');
     setSessionCookie(c, res.token);
     return c.redirect(done, 303);
   });

@@ -6,6 +6,7 @@ import type { SessionService } from '../auth/sessions.ts';
 import { constantTimeEqual, hashToken, randomToken } from '../auth/token.ts';
 import type { DB } from '../db/open.ts';
 import type { Writer } from '../db/writer.ts';
+import { type Limit, type RateLimiter, waitText } from '../http/rate-limit.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { ipAllowed } from './ip-allowlist.ts';
@@ -25,6 +26,13 @@ export interface OrgDeps {
   baseUrl: () => string;
   userById: (id: string) => UserRow | undefined;
   userByEmail: (email: string) => UserRow | undefined;
+  /** in-memory abuse counters (src/http/rate-limit.ts) and the invitation limits */
+  limiter: RateLimiter;
+  inviteLimits: { org: Limit; address: Limit };
+}
+
+export function invitationLimits(cfg: { invitationLimitOrg: number; invitationLimitAddress: number }): OrgDeps['inviteLimits'] {
+  return { org: { max: cfg.invitationLimitOrg, windowMs: 3_600_000 }, address: { max: cfg.invitationLimitAddress, windowMs: 24 * 3_600_000 } };
 }
 
 export type OrgAccess =
@@ -110,10 +118,28 @@ export class OrgService {
 
   // ---- invitations --------------------------------------------------------------------------
 
-  invite(org: OrgRow, actor: UserRow, actorRole: OrgRole, input: { email: string; role: OrgRole }, ctx: AuditContext): Result<{ id: string }, 'role' | 'member'> {
+  /**
+   * Invitations send mail to an address someone typed: limited per organization (a compromised or
+   * careless admin account cannot spam from the instance) and per address across organizations
+   * (nobody's inbox is bombed with invitations). Counted only for invitations that are sent.
+   */
+  invite(org: OrgRow, actor: UserRow, actorRole: OrgRole, input: { email: string; role: OrgRole }, ctx: AuditContext): Result<{ id: string }, 'role' | 'member' | 'throttled'> {
     if (!assignableRoles(actorRole).includes(input.role)) return { ok: false, error: 'role', message: 'Only owners can invite owners.' };
     const existing = this.d.userByEmail(input.email);
     if (existing && this.repo.membership(org.id, existing.id)) return { ok: false, error: 'member', message: 'That person is already a member.' };
+    const limits = this.d.inviteLimits;
+    const v = this.d.limiter.take([
+      { key: `inv-o:${org.id}`, limit: limits.org },
+      { key: `inv-a:${input.email.trim().toLowerCase()}`, limit: limits.address },
+    ]);
+    if (!v.ok) {
+      const perOrg = v.key.startsWith('inv-o:');
+      if (v.first) this.d.audit.record({ ...ctx, orgId: org.id }, 'member.invite_throttled', { type: 'organization', id: org.id }, 'denied', { limit: perOrg ? 'organization' : 'address' });
+      const message = perOrg
+        ? `This organization has sent many invitations in the last hour. Nothing was sent; try again in ${waitText(v.retryAfterMs)}.`
+        : `This address has received several invitations today. Nothing was sent; try again in ${waitText(v.retryAfterMs)}, or ask the person to check their inbox.`;
+      return { ok: false, error: 'throttled', message, retryAfterMs: v.retryAfterMs };
+    }
     return this.tx(() => {
       const token = randomToken(32);
       const t = this.d.now();

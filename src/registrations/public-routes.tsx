@@ -9,6 +9,7 @@ import { routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { answerFormBody, asValues } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
+import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import type { RegistrationRow } from './repo.ts';
@@ -28,67 +29,99 @@ function valuesOf(reg: RegistrationRow): Record<string, string | string[]> {
   return out;
 }
 
-/** The attendee's personal links: see, change or cancel the registration, the ticket, double opt-in. */
+/** Where the manage link leads once its token is in the cookie: an address with no secret in it. */
+export const MY_REGISTRATION = '/my-registration';
+
+/**
+ * The attendee's personal links: see, change or cancel the registration, the ticket, double
+ * opt-in. A link from the email (`/r/<token>`, `/r/<token>/confirm`) is exchanged for a
+ * short-lived cookie and a redirect to `/my-registration…` (see http/link-cookie.ts), so the
+ * token does not stay in the address bar, the history or a Referer.
+ */
 export function attendeeLinkRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
 
-  const byManage = (c: C) => c.get('app').links.byToken('manage', c.req.param('token') ?? '');
+  const fromCookie = (c: C, kind: 'manage' | 'confirm') => {
+    const token = readLinkCookie(c, kind);
+    return token ? c.get('app').links.byToken(kind, token) : undefined;
+  };
   const invalidLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This personal link is not valid any more. Ask the organizer to send it again.');
+  const expired = (c: C) => errorResponse(c, 404, 'Open your personal link again', 'This page is open for 30 minutes after you follow the personal link from your email. Open that link again to see your registration.');
 
   const managePage = async (c: C, found: { reg: RegistrationRow; event: EventRow }, extra: { errors?: Record<string, string>; message?: string; values?: Record<string, string | string[]>; notice?: string } = {}, status: 200 | 422 = 200) => {
     const app = c.get('app');
-    const qr = found.reg.status === 'confirmed' ? `/r/${c.req.param('token')}/ticket.svg` : null;
-    return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={`/r/${c.req.param('token')}`} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} csrf={c.get('csrfToken')} />, status);
+    const qr = found.reg.status === 'confirmed' ? `${MY_REGISTRATION}/ticket.svg` : null;
+    return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={MY_REGISTRATION} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} csrf={c.get('csrfToken')} />, status);
+  };
+  const ticket = async (c: C, found: { reg: RegistrationRow } | undefined) => {
+    if (!found || found.reg.status !== 'confirmed') return invalidLink(c);
+    const svg = await qrSvg(c.get('app').links.link(found.reg, 'ticket'));
+    // Personal data (the ticket opens the attendee's check-in): never cached (ASVS V14.3.2).
+    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'no-store' });
   };
 
-  r.get('/r/:token', { kind: 'public' }, async (c) => {
-    const found = byManage(c);
-    if (!found) return invalidLink(c);
+  // The link from the email: swap the token for the cookie, then show the clean page.
+  r.get('/r/:token', { kind: 'public' }, (c) => {
+    const token = c.req.param('token') ?? '';
+    if (!c.get('app').links.byToken('manage', token)) return invalidLink(c);
+    setLinkCookie(c, 'manage', token);
+    return c.redirect(MY_REGISTRATION, 303);
+  });
+
+  r.get(MY_REGISTRATION, { kind: 'public' }, async (c) => {
+    const found = fromCookie(c, 'manage');
+    if (!found) return expired(c);
     c.get('app').registrations.viewedByAttendee(found.reg, auditCtx(c, found.reg.org_id));
     const notice = { saved: 'Your changes are saved.', cancelled: 'Your registration is cancelled.' }[c.req.query('done') ?? ''];
     return managePage(c, found, notice ? { notice } : {});
   });
 
-  // The ticket QR as its own image: the registration POST does not pay for drawing it.
-  r.get('/r/:token/ticket.svg', { kind: 'public' }, async (c) => {
-    const found = byManage(c);
-    if (!found || found.reg.status !== 'confirmed') return invalidLink(c);
-    const svg = await qrSvg(c.get('app').links.link(found.reg, 'ticket'));
-    return c.body(svg, 200, { 'Content-Type': 'image/svg+xml', 'Cache-Control': 'private, max-age=3600' });
-  });
+  // The confirmation page right after registering shows the QR before any cookie exists: the
+  // token is in the image address only (never in the history), and the answer is not cached.
+  r.get('/r/:token/ticket.svg', { kind: 'public' }, (c) => ticket(c, c.get('app').links.byToken('manage', c.req.param('token') ?? '')));
+  r.get(`${MY_REGISTRATION}/ticket.svg`, { kind: 'public' }, (c) => ticket(c, fromCookie(c, 'manage')));
 
-  r.post('/r/:token', { kind: 'public' }, async (c) => {
-    const found = byManage(c);
-    if (!found) return invalidLink(c);
+  r.post(MY_REGISTRATION, { kind: 'public' }, async (c) => {
+    const found = fromCookie(c, 'manage');
+    if (!found) return expired(c);
     const raw = await answerFormBody(c);
     const res = c.get('app').registrations.updateAnswers(found.event, found.reg, raw, auditCtx(c, found.reg.org_id), 'attendee');
     if (!res.ok) return managePage(c, found, { errors: res.errors ?? {}, message: res.message, values: asValues(raw) }, 422);
-    return c.redirect(`/r/${c.req.param('token')}?done=saved`, 303);
+    return c.redirect(`${MY_REGISTRATION}?done=saved`, 303);
   });
 
-  r.post('/r/:token/cancel', { kind: 'public' }, (c) => {
-    const found = byManage(c);
-    if (!found) return invalidLink(c);
+  r.post(`${MY_REGISTRATION}/cancel`, { kind: 'public' }, (c) => {
+    const found = fromCookie(c, 'manage');
+    if (!found) return expired(c);
     c.get('app').registrations.cancel(found.event, found.reg, auditCtx(c, found.reg.org_id), 'attendee');
-    return c.redirect(`/r/${c.req.param('token')}?done=cancelled`, 303);
+    return c.redirect(`${MY_REGISTRATION}?done=cancelled`, 303);
   });
 
-  // Email scanners open links: the GET only shows a button; the POST confirms.
+  // Email scanners open links: the GETs only show a button; the POST confirms.
   r.get('/r/:token/confirm', { kind: 'public' }, (c) => {
-    const found = c.get('app').links.byToken('confirm', c.req.param('token') ?? '');
-    if (!found) return invalidLink(c);
-    return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`/r/${c.req.param('token')}/confirm`} csrf={c.get('csrfToken')} />);
+    const token = c.req.param('token') ?? '';
+    if (!c.get('app').links.byToken('confirm', token)) return invalidLink(c);
+    setLinkCookie(c, 'confirm', token);
+    return c.redirect(`${MY_REGISTRATION}/confirm`, 303);
   });
 
-  r.post('/r/:token/confirm', { kind: 'public' }, async (c) => {
+  r.get(`${MY_REGISTRATION}/confirm`, { kind: 'public' }, (c) => {
+    const found = fromCookie(c, 'confirm');
+    if (!found) return expired(c);
+    return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`${MY_REGISTRATION}/confirm`} csrf={c.get('csrfToken')} />);
+  });
+
+  r.post(`${MY_REGISTRATION}/confirm`, { kind: 'public' }, async (c) => {
     const app = c.get('app');
-    const found = app.links.byToken('confirm', c.req.param('token') ?? '');
-    if (!found) return invalidLink(c);
+    const found = fromCookie(c, 'confirm');
+    if (!found) return expired(c);
     const res = app.registrations.confirm(found.event, found.reg, auditCtx(c, found.reg.org_id));
     if (!res.ok) return errorResponse(c, 409, 'Event full', res.message);
-    const manage = app.links.managePath(res.reg);
-    return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />);
+    clearLinkCookie(c, 'confirm');
+    // The confirmed attendee lands on their own page next: hand over the manage cookie too.
+    setLinkCookie(c, 'manage', app.links.managePath(res.reg).slice('/r/'.length));
+    return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${MY_REGISTRATION}/ticket.svg` : null} manageUrl={app.links.managePath(res.reg)} />);
   });
 
   return app;

@@ -126,26 +126,40 @@ export function attendeeRoutes(): Hono<AppEnv> {
 
   // ---- list ------------------------------------------------------------------------------------
 
+  /**
+   * The list page, or its htmx part, for a filter. The search text (a name, an address) comes
+   * only from a POST body, never from the address: it would stay in the history, proxy logs and
+   * the Referer (ASVS V14.2.1). The other filters hold no personal data and stay linkable.
+   */
+  const listPage = (c: C, e: EventRow, input: Record<string, unknown>, flash?: FlashMsg) => {
+    const ctx = c.get('app');
+    const fields = ctx.events.fields(e);
+    const { state, filter } = readFilter(input, fields);
+    const { rows, total, page } = ctx.attendees.list(e, filter, pageSchema.parse(input.page), PAGE_SIZE, actx(c), auditFilter(state));
+    const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write'), csrf: c.get('csrfToken') ?? '' };
+    c.header('Vary', 'HX-Request');
+    if (wantsPartial(c)) {
+      // The address follows the filter, except for the search text, which never goes in one.
+      c.header('HX-Push-Url', `${eventBase(c.get('org'), e)}/attendees${listQuery(state, page)}`);
+      return c.html(<AttendeeResults {...results} />);
+    }
+    const c0 = ctx.attendees.counts(e);
+    return render(c, `Attendees · ${e.title}`, <AttendeesPage {...results} counts={{ ...c0, capacity: e.capacity }} answerFilters={answerFilterGroups(fields)} canExport={can(c, 'attendees.export')} flash={flash} />);
+  };
+
   r.get(`${EV}/attendees`, org('attendees.read'), (c) =>
     withEvent(c, (e) => {
-      const ctx = c.get('app');
-      const fields = ctx.events.fields(e);
-      const { state, filter } = readFilter(c.req.query(), fields);
-      const { rows, total, page } = ctx.attendees.list(e, filter, pageSchema.parse(c.req.query('page')), PAGE_SIZE, actx(c), auditFilter(state));
-      const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write') };
-      c.header('Vary', 'HX-Request');
-      if (wantsPartial(c)) return c.html(<AttendeeResults {...results} />);
       const done = c.req.query('done');
       const n = z.coerce.number().int().min(0).catch(0).parse(c.req.query('n'));
       const flash: FlashMsg | undefined = done === 'messaged' ? { kind: 'ok', text: `Message queued for ${n} attendee${n === 1 ? '' : 's'}.` } : undefined;
-      const c0 = ctx.attendees.counts(e);
-      return render(
-        c,
-        `Attendees · ${e.title}`,
-        <AttendeesPage {...results} csrf={c.get('csrfToken')} counts={{ ...c0, capacity: e.capacity }} answerFilters={answerFilterGroups(fields)} canExport={can(c, 'attendees.export')} flash={flash} />,
-      );
+      return listPage(c, e, { ...c.req.query(), q: '' }, flash);
     }),
   );
+
+  r.post(`${EV}/attendees`, org('attendees.read'), async (c) => {
+    const form = await parseForm(c, z.object({}).loose());
+    return withEvent(c, (e) => listPage(c, e, form.ok ? form.data : form.values));
+  });
 
   // ---- bulk message (before `:regId`, which would otherwise match "message") ----------------------
 
@@ -159,7 +173,7 @@ export function attendeeRoutes(): Hono<AppEnv> {
 
   r.get(`${EV}/attendees/message`, org('attendees.write'), (c) =>
     withEvent(c, (e) => {
-      const { state, filter } = readFilter(c.req.query(), c.get('app').events.fields(e));
+      const { state, filter } = readFilter({ ...c.req.query(), q: '' }, c.get('app').events.fields(e));
       return messagePage(c, e, state, filter);
     }),
   );
@@ -185,6 +199,8 @@ export function attendeeRoutes(): Hono<AppEnv> {
     );
     const body = form.ok ? form.data : form.values;
     const { state, filter } = readFilter(body as Record<string, unknown>, ctx.events.fields(e));
+    // From the list with a search: open the form for that filter (the search stays in the body).
+    if (body.compose === '1') return messagePage(c, e, state, filter);
     if (!form.ok) return messagePage(c, e, state, filter, { errors: form.errors, values: form.values }, 400);
     const values = { subject: form.data.subject, body: form.data.body };
     const outcome = ctx.attendees.message(e, filter, form.data.subject, form.data.body, actx(c));
@@ -328,21 +344,34 @@ export function attendeeRoutes(): Hono<AppEnv> {
       status,
     );
 
+  // Searches POST: a name typed at the desk must not stay in the address, the history or a proxy
+  // log (ASVS V14.2.1). After a check-in without JavaScript the page comes back by registration
+  // id, an internal identifier.
   r.get(`${EV}/checkin`, org('checkin.perform'), (c) =>
     withEvent(c, (e) => {
       const done = c.req.query('done');
       const id = c.req.query('reg') ?? '';
-      const message = UUID.test(id) && (done === 'in' || done === 'undone') ? { id, flash: { kind: 'ok' as const, text: done === 'in' ? 'Checked in.' : 'Check-in undone.' } } : undefined;
-      return checkinPage(c, e, qSchema.parse(c.req.query('q')), message);
+      const reg = UUID.test(id) ? c.get('app').attendees.get(e, id) : undefined;
+      if (!reg) return checkinPage(c, e, '');
+      const message = done === 'in' || done === 'undone' ? { id, flash: { kind: 'ok' as const, text: done === 'in' ? 'Checked in.' : 'Check-in undone.' } } : undefined;
+      return checkinPage(c, e, reg.attendee_code, message);
     }),
   );
 
-  r.get(`${EV}/checkin/lookup`, org('checkin.perform'), (c) =>
-    withEvent(c, (e) => {
-      const q = qSchema.parse(c.req.query('q'));
-      return c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />);
-    }),
-  );
+  const searchBody = async (c: C) => {
+    const form = await parseForm(c, z.object({ q: z.string().optional() }).loose());
+    return qSchema.parse(form.ok ? form.data.q : '');
+  };
+
+  r.post(`${EV}/checkin`, org('checkin.perform'), async (c) => {
+    const q = await searchBody(c);
+    return withEvent(c, (e) => checkinPage(c, e, q));
+  });
+
+  r.post(`${EV}/checkin/lookup`, org('checkin.perform'), async (c) => {
+    const q = await searchBody(c);
+    return withEvent(c, (e) => c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />));
+  });
 
   r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) => withEvent(c, (e) => c.html(<CheckinCounts {...checkinCounts(c, e)} />)));
 
@@ -365,7 +394,7 @@ export function attendeeRoutes(): Hono<AppEnv> {
           );
         }
         if (!res.ok) return checkinPage(c, e, q || reg.attendee_code, { id: reg.id, flash }, 409);
-        const back = new URLSearchParams({ q: q || reg.attendee_code, done: undo ? 'undone' : 'in', reg: reg.id });
+        const back = new URLSearchParams({ done: undo ? 'undone' : 'in', reg: reg.id });
         return c.redirect(`${eventBase(c.get('org'), e)}/checkin?${back.toString()}`, 303);
       }),
     );

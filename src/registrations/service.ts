@@ -7,6 +7,7 @@ import type { Writer } from '../db/writer.ts';
 import { type Answers, type CompiledForm, type ParsedRegistration, compileForm, parseAnswers } from '../events/fields.ts';
 import { ReadCache } from '../events/read-cache.ts';
 import type { EventRow, FieldRow } from '../events/repo.ts';
+import { type Limit, type RateLimiter, waitText } from '../http/rate-limit.ts';
 import type { MailAttachment, Mailer } from '../mail/service.ts';
 import type { TemplateName } from '../mail/templates.ts';
 import type { AttendeeLinks } from './links.ts';
@@ -33,10 +34,35 @@ export interface RegistrationDeps {
   now: () => number;
   /** the event as it is now, and its form (the events capability) */
   events: { eventById(orgId: string, eventId: string): EventRow | undefined; fieldsOf(orgId: string, eventId: string): FieldRow[] };
+  /** in-memory abuse counters shared with the other public forms */
+  limiter: RateLimiter;
+  limits: RegistrationLimits;
 }
 
-export type RegisterError = 'closed' | 'not-open' | 'full' | 'duplicate' | 'invalid';
-type RegisterFailure = { ok: false; error: RegisterError; message: string; errors?: Record<string, string> };
+/**
+ * Abuse limits on public registration. The per-network one is generous (a campus behind one NAT
+ * registers together in an opening rush); the per-address ones protect inboxes, because every
+ * registration sends a mail to the address typed in.
+ */
+export interface RegistrationLimits {
+  /** per network (IPv4 address, IPv6 /64) per event */
+  network: Limit;
+  /** the same address for the same event */
+  addressEvent: Limit;
+  /** the same address across all events (the mails it receives) */
+  address: Limit;
+}
+
+export function registrationLimits(cfg: { registrationLimitNetwork: number; registrationLimitAddressEvent: number; registrationLimitAddressHour: number }): RegistrationLimits {
+  return {
+    network: { max: cfg.registrationLimitNetwork, windowMs: 10 * 60_000 },
+    addressEvent: { max: cfg.registrationLimitAddressEvent, windowMs: 24 * 3_600_000 },
+    address: { max: cfg.registrationLimitAddressHour, windowMs: 3_600_000 },
+  };
+}
+
+export type RegisterError = 'closed' | 'not-open' | 'full' | 'duplicate' | 'invalid' | 'throttled';
+type RegisterFailure = { ok: false; error: RegisterError; message: string; errors?: Record<string, string>; retryAfterMs?: number };
 export type RegisterResult = { ok: true; reg: RegistrationRow } | RegisterFailure;
 
 /**
@@ -145,7 +171,37 @@ export class RegistrationService {
    */
   async register(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): Promise<RegisterResult> {
     const p = this.prepare(e, raw);
-    return 'fail' in p ? p.fail : this.d.writer.run(() => this.write(e, p.parsed, ctx));
+    if ('fail' in p) return p.fail;
+    const limited = this.overLimit(e, p.parsed.email, ctx);
+    return limited ?? this.d.writer.run(() => this.write(e, p.parsed, ctx));
+  }
+
+  /**
+   * Counts a well-formed registration against the abuse limits (in memory: no SQL on the hot
+   * path). Only valid submissions count, so a visitor correcting a typo spends nothing.
+   */
+  private overLimit(e: EventRow, email: string, ctx: AuditContext): RegisterFailure | undefined {
+    const { limits } = this.d;
+    const address = email.toLowerCase();
+    const net = this.d.limiter.network(ctx.ip);
+    const hits = [
+      { key: `reg-ae:${e.id}:${address}`, limit: limits.addressEvent },
+      { key: `reg-a:${address}`, limit: limits.address },
+    ];
+    if (net) hits.push({ key: `reg-n:${e.id}:${net}`, limit: limits.network });
+    const v = this.d.limiter.take(hits);
+    if (v.ok) return undefined;
+    const wait = waitText(v.retryAfterMs);
+    // Recorded without the address or the network: the audit log holds no personal data.
+    const kind = v.key.startsWith('reg-n:') ? 'network' : v.key.startsWith('reg-ae:') ? 'address-event' : 'address';
+    if (v.first) this.d.audit.record({ ...ctx, orgId: e.org_id }, 'registration.throttled', { type: 'event', id: e.id }, 'denied', { limit: kind });
+    const message =
+      kind === 'network'
+        ? `Many people on your network have just registered for this event, more than we accept at once. Nothing was saved; please send the form again in ${wait}. Your answers are kept below.`
+        : kind === 'address-event'
+          ? `This email address has been used for several registrations for this event today. Check your inbox for the ticket and your personal link, or try again in ${wait}.`
+          : `This email address has received many registration emails in the last hour. Nothing was saved; please try again in ${wait}.`;
+    return { ok: false, error: 'throttled', message, retryAfterMs: v.retryAfterMs };
   }
 
   /** The mail that matches the registration's state: ticket, waiting list, please-confirm or cancelled. */

@@ -13,9 +13,9 @@ export function InviteInvalid() {
   );
 }
 
-type InviteInfo = { csrf: string; token: string; orgName: string; role: OrgRole; email: string };
+type InviteInfo = { csrf: string; orgName: string; role: OrgRole; email: string };
 
-export function InviteJoin({ csrf, token, orgName, role }: InviteInfo) {
+export function InviteJoin({ csrf, orgName, role }: InviteInfo) {
   return (
     <article>
       <h1>Join {orgName}</h1>
@@ -24,7 +24,6 @@ export function InviteJoin({ csrf, token, orgName, role }: InviteInfo) {
       </p>
       <form method="post" action="/invite">
         <Csrf token={csrf} />
-        <input type="hidden" name="token" value={token} />
         <button type="submit">
           Join {orgName} as {role}
         </button>
@@ -46,7 +45,7 @@ export function InviteWrongAccount({ csrf, orgName, email, signedInAs }: InviteI
   );
 }
 
-export function InviteSignIn({ token, orgName, role, email }: InviteInfo) {
+export function InviteSignIn({ orgName, role, email }: InviteInfo) {
   return (
     <article>
       <h1>Join {orgName}</h1>
@@ -54,7 +53,7 @@ export function InviteSignIn({ token, orgName, role, email }: InviteInfo) {
         You were invited to {orgName} as <strong>{role}</strong>. An account for <strong>{email}</strong> already exists: sign in to accept the invitation.
       </p>
       <p>
-        <a role="button" href={`/login?next=${encodeURIComponent(`/invite?token=${token}`)}`}>
+        <a role="button" href={`/login?next=${encodeURIComponent('/invite')}`}>
           Sign in to accept
         </a>
       </p>
@@ -62,7 +61,7 @@ export function InviteSignIn({ token, orgName, role, email }: InviteInfo) {
   );
 }
 
-export function InviteRegister({ csrf, token, orgName, role, email, errors = {}, values = {} }: InviteInfo & FormState) {
+export function InviteRegister({ csrf, orgName, role, email, errors = {}, values = {} }: InviteInfo & FormState) {
   return (
     <article>
       <h1>Join {orgName}</h1>
@@ -71,7 +70,6 @@ export function InviteRegister({ csrf, token, orgName, role, email, errors = {},
       </p>
       <form method="post" action="/invite">
         <Csrf token={csrf} />
-        <input type="hidden" name="token" value={token} />
         <label for="f-email">
           Email address
           <input id="f-email" type="email" value={email} readonly aria-describedby="f-email-help" />

@@ -78,7 +78,9 @@ export function CheckinPage(p: { csrf: string; org: OrgRow; event: EventRow; can
       <p id="checkin-counts" class="checkin-counts" aria-live="polite" hx-get={`${base}/counts`} hx-trigger="every 10s" hx-swap="innerHTML" hx-sync="this:abort">
         <CheckinCounts {...p.counts} />
       </p>
-      <form id="checkin-search" method="get" action={base} hx-get={`${base}/lookup`} hx-target="#checkin-results" hx-swap="innerHTML">
+      {/* POST: a typed name stays out of the address, the history and proxy logs. */}
+      <form id="checkin-search" method="post" action={base} hx-post={`${base}/lookup`} hx-target="#checkin-results" hx-swap="innerHTML">
+        <Csrf token={p.csrf} />
         <label for="checkin-q">Attendee code, ticket or name</label>
         <fieldset role="group">
           <input id="checkin-q" type="search" name="q" value={p.q} maxlength={200} autofocus autocomplete="off" autocapitalize="off" spellcheck={false} enterkeyhint="search" />

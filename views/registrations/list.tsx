@@ -3,6 +3,7 @@ import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { Csrf } from '../components/form.tsx';
 import { when } from '../components/when.ts';
 import { type AnswerFilterGroup, type Counts, CountsLine, EventNav, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
 
@@ -16,6 +17,23 @@ export interface ResultsProps {
   pageSize: number;
   state: ListState;
   canWrite: boolean;
+  csrf: string;
+}
+
+/**
+ * The filter as hidden fields, for the POST forms that carry a search. Search text is a name or
+ * an address: it travels in request bodies, never in an address, the history or a Referer.
+ */
+function FilterFields({ s, page }: { s: ListState; page?: number }) {
+  return (
+    <>
+      <input type="hidden" name="q" value={s.q} />
+      <input type="hidden" name="status" value={s.status} />
+      <input type="hidden" name="checked" value={s.checked} />
+      <input type="hidden" name="answer" value={s.answer} />
+      {page ? <input type="hidden" name="page" value={String(page)} /> : null}
+    </>
+  );
 }
 
 /** The part of the list page that htmx replaces when the filter or page changes. */
@@ -27,11 +45,22 @@ export function AttendeeResults(p: ResultsProps) {
   const hasName = p.fields.some((f) => f.builtin === 'name');
   const first = p.total === 0 ? 0 : (p.page - 1) * p.pageSize + 1;
   const last = Math.min(p.total, p.page * p.pageSize);
-  const pageLink = (n: number, label: string, rel: string) => (
-    <a href={`${listUrl}${listQuery(p.state, n)}`} hx-get={`${listUrl}${listQuery(p.state, n)}`} hx-target="#attendee-results" hx-swap="innerHTML" hx-push-url="true" rel={rel}>
-      {label}
-    </a>
-  );
+  // Without a search the filter holds no personal data and pages are plain links; with one, a
+  // page is a POST that carries the search in its body.
+  const pageLink = (n: number, label: string, rel: string) =>
+    p.state.q ? (
+      <form method="post" action={listUrl} hx-post={listUrl} hx-target="#attendee-results" hx-swap="innerHTML" class="inline-action">
+        <Csrf token={p.csrf} />
+        <FilterFields s={p.state} page={n} />
+        <button type="submit" class="secondary outline" data-rel={rel}>
+          {label}
+        </button>
+      </form>
+    ) : (
+      <a href={`${listUrl}${listQuery(p.state, n)}`} hx-get={`${listUrl}${listQuery(p.state, n)}`} hx-target="#attendee-results" hx-swap="innerHTML" hx-push-url="true" rel={rel}>
+        {label}
+      </a>
+    );
   return (
     <>
       <p data-testid="result-summary">
@@ -39,7 +68,18 @@ export function AttendeeResults(p: ResultsProps) {
         {p.canWrite && p.total > 0 ? (
           <>
             {' '}
-            <a href={`${base}/attendees/message${listQuery(p.state)}`}>Message these attendees</a>
+            {p.state.q ? (
+              <form method="post" action={`${base}/attendees/message`} class="inline-action">
+                <Csrf token={p.csrf} />
+                <FilterFields s={p.state} />
+                <input type="hidden" name="compose" value="1" />
+                <button type="submit" class="secondary outline">
+                  Message these attendees
+                </button>
+              </form>
+            ) : (
+              <a href={`${base}/attendees/message${listQuery(p.state)}`}>Message these attendees</a>
+            )}
           </>
         ) : null}
       </p>
@@ -100,7 +140,6 @@ export function AttendeeResults(p: ResultsProps) {
 }
 
 export interface ListPageProps extends ResultsProps {
-  csrf: string;
   counts: Counts;
   answerFilters: AnswerFilterGroup[];
   canExport: boolean;
@@ -117,7 +156,10 @@ export function AttendeesPage(p: ListPageProps) {
       <EventNav org={p.org} event={p.event} canList current="attendees" />
       <FlashBox flash={p.flash} />
       <CountsLine counts={p.counts} />
-      <form method="get" action={listUrl} hx-get={listUrl} hx-target="#attendee-results" hx-swap="innerHTML" hx-push-url="true" hx-trigger="submit, input changed delay:300ms" class="attendee-filter">
+      {/* POST: the search text (a name, an address) stays out of the address bar, the history,
+          proxy logs and the Referer. */}
+      <form method="post" action={listUrl} hx-post={listUrl} hx-target="#attendee-results" hx-swap="innerHTML" hx-trigger="submit, input changed delay:300ms" class="attendee-filter">
+        <Csrf token={p.csrf} />
         <label for="f-q">
           Search
           <input id="f-q" type="search" name="q" value={s.q} maxlength={100} placeholder="Name, email or attendee code" />

@@ -27,10 +27,12 @@ export interface AnswerFilterGroup {
   options: { value: string; label: string }[];
 }
 
-/** Query string for the list (page 1 is implied); empty values are left out to keep URLs short. */
+/**
+ * Query string for the list (page 1 is implied); empty values are left out to keep URLs short.
+ * The search text is never put in it: it may be a name or an address (the search form POSTs).
+ */
 export function listQuery(s: ListState, page = 1): string {
   const p = new URLSearchParams();
-  if (s.q) p.set('q', s.q);
   if (s.status) p.set('status', s.status);
   if (s.checked) p.set('checked', s.checked);
   if (s.answer) p.set('answer', s.answer);
