@@ -11,6 +11,7 @@ import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
 
 const sys = { actor: { type: 'system' as const } };
 const browserHeaders = { 'sec-fetch-site': 'same-origin' };
+const METRICS_TOKEN = 'faults-metrics-token-0123';
 
 describe('check-in race', () => {
   let s: TestServer;
@@ -105,6 +106,7 @@ describe('a failed WAL sync', () => {
     expect(lost.text).toContain('Changes cannot be saved right now');
     expect(lost.text).not.toMatch(/half-saved|at .*\.ts:\d+/);
 
+    // The test calls from loopback, an allowed caller: it sees the reason as well.
     const ready = await anon.get('/readyz');
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.text)).toMatchObject({ status: 'not ready', checks: { database: 'read-only', faults: [{ kind: 'wal-sync-failed' }] } });
@@ -139,7 +141,9 @@ describe('a full disk', () => {
   let org: OrgRow;
 
   beforeAll(async () => {
-    s = await startTestServer({}, {
+    // Behind a proxy with a metrics token, so the test can call /readyz both as a stranger and as
+    // an allowed caller (the token, or a loopback client).
+    s = await startTestServer({ trustProxy: 'true', metricsToken: METRICS_TOKEN }, {
       extendApp: (app) => {
         // What SQLite throws when a write finds no space: the fault path, without filling a disk.
         app.post('/test/full-write', () => {
@@ -159,9 +163,16 @@ describe('a full disk', () => {
     const refused = await anon.post('/test/full-write', {});
     expect(refused.status).toBe(503);
     expect(refused.text).toContain('disk is full');
-    const ready = await anon.get('/readyz');
+    // A stranger learns only that the instance is not ready; the token holder and a loopback
+    // client (the operator on the host) learn why.
+    const stranger = { 'x-forwarded-for': '203.0.113.9' };
+    const told = await anon.get('/readyz', stranger);
+    expect(told.status).toBe(503);
+    expect(JSON.parse(told.text)).toEqual({ status: 'not ready' });
+    const ready = await anon.get('/readyz', { ...stranger, authorization: `Bearer ${METRICS_TOKEN}` });
     expect(ready.status).toBe(503);
     expect(ready.text).toContain('disk-full');
+    expect((await anon.get('/readyz')).text).toContain('disk-full');
     // Space is back (it never ran out here): the probe's write succeeds and the fault clears.
     await waitFor('disk-full cleared', () => !s.ctx.faults.has('disk-full'), 15_000);
     expect((await anon.get('/readyz')).status).toBe(200);

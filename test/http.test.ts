@@ -126,6 +126,17 @@ describe('HTTP skeleton', () => {
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: 'ok' } });
   });
 
+  it('without a token, /metrics is served to loopback only', async () => {
+    const bare = await startTestServer();
+    try {
+      const r = await fetch(`${bare.url}/metrics`);
+      expect(r.status).toBe(200);
+      expect(await r.text()).toContain('tessera_db_size_bytes');
+    } finally {
+      await bare.close();
+    }
+  });
+
   it('metrics need the bearer token and count by route pattern', async () => {
     await fetch(`${s.url}/__test/e/secret-event-slug`);
     expect((await fetch(`${s.url}/metrics`)).status).toBe(401);
@@ -189,6 +200,43 @@ describe('HTTP skeleton', () => {
 });
 
 describe('behind a proxy', () => {
+  let p: TestServer;
+  beforeAll(async () => {
+    p = await startTestServer({ trustProxy: 'true' });
+  });
+  afterAll(async () => {
+    await p?.close();
+  });
+
+  it('takes the scheme the proxy appended (right-most X-Forwarded-Proto), not one the client sent', async () => {
+    const hsts = async (proto: string) => (await fetch(`${p.url}/healthz`, { headers: { 'X-Forwarded-Proto': proto } })).headers.get('strict-transport-security');
+    // The client claimed https, our proxy appended http: the request was plaintext.
+    expect(await hsts('https, http')).toBeNull();
+    expect(await hsts('http, https')).toContain('max-age=');
+    expect(await hsts('https')).toContain('max-age=');
+  });
+
+  it('serves /metrics and the /readyz details only to loopback clients: a proxied stranger gets neither', async () => {
+    const stranger = { 'X-Forwarded-For': '203.0.113.7' };
+    const m = await fetch(`${p.url}/metrics`, { headers: stranger });
+    expect(m.status).toBe(403);
+    expect(await m.text()).not.toContain('tessera_');
+    const r = await fetch(`${p.url}/readyz`, { headers: stranger });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ status: 'ready' });
+    // The proxy's own connection comes from loopback, but that does not make the client local;
+    // a forged left-most entry does not either.
+    expect((await fetch(`${p.url}/metrics`, { headers: { 'X-Forwarded-For': '127.0.0.1, 203.0.113.7' } })).status).toBe(403);
+    // A proxy that forwarded without X-Forwarded-For (only X-Real-IP or Forwarded) hides the client: not local.
+    expect((await fetch(`${p.url}/metrics`, { headers: { 'X-Real-IP': '203.0.113.7' } })).status).toBe(403);
+    expect((await fetch(`${p.url}/metrics`, { headers: { Forwarded: 'for=203.0.113.7' } })).status).toBe(403);
+    // A client on the proxy host itself (the proxy appended 127.0.0.1) is local.
+    const local = await fetch(`${p.url}/metrics`, { headers: { 'X-Forwarded-For': '127.0.0.1' } });
+    expect(local.status).toBe(200);
+    expect(await local.text()).toContain('tessera_db_size_bytes');
+    expect(await (await fetch(`${p.url}/readyz`, { headers: { 'X-Forwarded-For': '::1' } })).json()).toMatchObject({ status: 'ready', checks: { database: 'ok' } });
+  });
+
   it('takes the client address and scheme from the proxy headers and sends HSTS for https', async () => {
     const s = await startTestServer({ trustProxy: 'true' });
     try {
@@ -261,5 +309,16 @@ describe('built-in TLS', () => {
     const r = await fetch(`http://127.0.0.1:${s.redirectPort}/e/x?y=1`, { redirect: 'manual' });
     expect(r.status).toBe(308);
     expect(r.headers.get('location')).toBe(`https://127.0.0.1:${s.port}/e/x?y=1`);
+  });
+
+  it('plain HTTP listener refuses API and metrics paths instead of redirecting them', async () => {
+    // A machine client would follow the redirect silently after already sending its token in
+    // plaintext; a refusal makes the misconfiguration visible (ASVS V4.1.2).
+    for (const p of ['/api/v1/events', '/api', '/metrics', '/API/x']) {
+      const r = await fetch(`http://127.0.0.1:${s.redirectPort}${p}`, { redirect: 'manual', headers: { Authorization: 'Bearer x' } });
+      expect(r.status, p).toBe(403);
+      expect(r.headers.get('location'), p).toBeNull();
+      expect(await r.text()).toContain('HTTPS');
+    }
   });
 });

@@ -1,28 +1,51 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
+import ipaddr from 'ipaddr.js';
 import type { Context } from 'hono';
 import type { AppEnv } from './types.ts';
 
+/** The right-most entry of a comma-separated proxy header: the one our own proxy appended. */
+function rightMost(header: string | undefined): string | undefined {
+  return header?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
+}
+
+export function isLoopback(address: string | null): boolean {
+  if (address === null || !ipaddr.isValid(address)) return false;
+  const parsed = ipaddr.process(address);
+  return parsed.range() === 'loopback';
+}
+
 /**
- * Client address and scheme. Behind a proxy (--trust-proxy) the right-most X-Forwarded-For entry
- * is the one our own proxy added; anything left of it came from the client and can be forged.
+ * Client address and scheme. Behind a proxy (--trust-proxy) the right-most X-Forwarded-For and
+ * X-Forwarded-Proto entries are the ones our own proxy appended; anything left of them came from
+ * the client and can be forged (ASVS V4.1.3).
+ *
+ * `local` (the caller is on this machine) decides who may read /metrics and the /readyz details.
+ * It needs the real client, not the hop: behind a proxy every connection comes from loopback, so
+ * the socket alone would make the whole internet local.
  */
 export function readClientInfo(c: Context<AppEnv>, opts: { trustProxy: boolean; tls: boolean }): void {
-  let ip: string | null = null;
+  let peer: string | null = null;
   try {
-    ip = getConnInfo(c).remote.address ?? null;
+    peer = getConnInfo(c).remote.address ?? null;
   } catch {
-    ip = null;
+    peer = null;
   }
+  let ip = peer;
   let secure = opts.tls;
+  let local = isLoopback(peer);
   if (opts.trustProxy) {
-    const xff = c.req.header('x-forwarded-for');
-    const last = xff?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
-    if (last) ip = last;
-    const proto = c.req.header('x-forwarded-proto')?.split(',')[0]?.trim().toLowerCase();
+    const xff = rightMost(c.req.header('x-forwarded-for'));
+    if (xff) ip = xff;
+    // A proxy that names the client some other way (nginx's X-Real-IP, RFC 7239 Forwarded) but not
+    // in X-Forwarded-For hides who it is: never treat that request as local.
+    else if (c.req.header('x-real-ip') !== undefined || c.req.header('forwarded') !== undefined) local = false;
+    local &&= isLoopback(ip);
+    const proto = rightMost(c.req.header('x-forwarded-proto'))?.toLowerCase();
     if (proto === 'https') secure = true;
     else if (proto === 'http') secure = false;
   }
   if (ip?.startsWith('::ffff:')) ip = ip.slice(7);
   c.set('clientIp', ip);
   c.set('secure', secure);
+  c.set('localCaller', local);
 }

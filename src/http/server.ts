@@ -171,6 +171,13 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   let redirect: http.Server | undefined;
   if (tls && cfg.redirectPort !== undefined) {
     redirect = http.createServer((req, res) => {
+      // Only pages people open get redirected (ASVS V4.1.2). An API or metrics client that spoke
+      // plaintext has already sent its token in the clear; following a redirect would hide that.
+      if (/^\/(?:api|metrics)(?:[/?]|$)/i.test(req.url ?? '/')) {
+        res.writeHead(403, { 'Content-Type': 'text/plain' });
+        res.end('This server only speaks HTTPS. API and metrics clients must use https:// (plain HTTP is refused, not redirected).\n');
+        return;
+      }
       const host = (req.headers.host ?? hostForUrl).replace(/:\d+$/, '');
       const target = new URL(req.url ?? '/', `https://${host}`);
       if (port !== 443) target.port = String(port);

@@ -8,6 +8,8 @@ export interface AppEnv {
     requestId: string;
     clientIp: string | null;
     secure: boolean;
+    /** The real client (not a proxy hop) is on this machine: see readClientInfo. */
+    localCaller: boolean;
     userId: string | null;
     app: AppContext;
     session: SessionRow | null;
