@@ -18,6 +18,7 @@ import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
+import { smtpRequiresTls } from './config/transport.ts';
 import { OrgService, invitationLimits } from './orgs/service.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
@@ -57,6 +58,7 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const mailer = new Mailer({
     ...outboxDeps,
     smtpUrl: cfg.smtpUrl,
+    requireTls: smtpRequiresTls(cfg),
     from: cfg.mailFrom,
     registrations: links,
     eventIcs: (orgId, eventId) => {

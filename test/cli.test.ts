@@ -69,6 +69,17 @@ describe('tessera CLI', () => {
     expect(mig.code).toBe(0);
     expect(mig.stdout).toContain('schema is up to date');
 
+    // Plaintext outbound channels: a warning for one the flag allows, a note for one on loopback.
+    const plain = await runCli(['doctor', '--smtp-url', 'smtp://u:hunter2@mail.example.org:587', '--allow-insecure-transport', 'smtp'], {
+      cwd: dir,
+      env: { TESSERA_SMS_URL: 'http://127.0.0.1:8099/Messages.json', TESSERA_SMS_ACCOUNT_SID: 'AC0123', TESSERA_SMS_AUTH_TOKEN: 'sms-token-123', TESSERA_SMS_FROM: '+15005550006' },
+    });
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^WARN outbound TLS: smtp to mail\.example\.org:587 may run without TLS \(allowed by --allow-insecure-transport=smtp\)$/m);
+    expect(plain.stdout).toMatch(/^OK {3}outbound TLS: sms to 127\.0\.0\.1:8099 is plain HTTP on loopback \(never leaves this machine\)$/m);
+    expect(plain.stdout).not.toContain('hunter2');
+    expect(doc.stdout).toMatch(/^OK {3}outbound TLS: no plaintext channel configured$/m);
+
     fs.chmodSync(path.join(dir, 'keys', 'master.key'), 0o644);
     const bad = await runCli(['doctor'], { cwd: dir });
     expect(bad.code).toBe(1);

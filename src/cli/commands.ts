@@ -9,6 +9,7 @@ import { kekId, keyringPath, purposes } from '../keys/keyring.ts';
 import { KeyError, describeSource, masterKeySource, parseMasterKey } from '../keys/master-key.ts';
 import { NEW_GENERATION_MARKER, type RotationContext, rotateDataKey, rotateDbKey, rotateMasterKey } from '../keys/rotation.ts';
 import { startServer } from '../http/server.ts';
+import { plaintextTransports } from '../config/transport.ts';
 import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { verifyAuditLog } from '../audit/verify.ts';
@@ -212,6 +213,16 @@ export async function doctor(cfg: Config, masterKeyFlagGiven: boolean): Promise<
     } catch {
       checks.push({ name, status: 'fail', detail: `${f} is not readable` });
     }
+  }
+  const plain = plaintextTransports(cfg);
+  if (plain.length === 0) checks.push({ name: 'outbound TLS', status: 'ok', detail: 'no plaintext channel configured' });
+  for (const p of plain) {
+    const how = p.channel === 'smtp' ? 'may run without TLS' : 'is plain HTTP';
+    checks.push(
+      p.loopback
+        ? { name: 'outbound TLS', status: 'ok', detail: `${p.channel} to ${p.target} ${how} on loopback (never leaves this machine)` }
+        : { name: 'outbound TLS', status: 'warn', detail: `${p.channel} to ${p.target} ${how} (allowed by --allow-insecure-transport=${p.channel})` },
+    );
   }
   for (const c of checks) out(`${c.status.toUpperCase().padEnd(4)} ${c.name}: ${c.detail}`);
   return checks.some((c) => c.status === 'fail') ? 1 : 0;

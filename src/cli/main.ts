@@ -32,7 +32,8 @@ export function buildProgram(): Command {
     migrateCommand(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
   );
   withConfig(
-    addSettingOptions(program.command('doctor').description('check keys, database, permissions, disk and TLS files'), [...keyOptions, 'tlsCert', 'tlsKey']),
+    // Every setting, so doctor runs with the same arguments as serve and checks what serve would use.
+    addSettingOptions(program.command('doctor').description('check keys, database, permissions, disk, TLS files and outbound TLS')),
     (cfg, cmd) => doctor(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
   );
   const keys = program.command('keys').description('inspect and manage encryption keys');

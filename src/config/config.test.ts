@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
+import { plaintextTransports, smtpRequiresTls } from './transport.ts';
 
 const SMS = {
   TESSERA_SMS_URL: 'https://api.twilio.com/2010-04-01/Accounts/AC0123/Messages.json',
@@ -83,5 +84,54 @@ describe('SMS settings', () => {
     const token = errorOf(() => loadConfig({}, { ...SMS, TESSERA_SMS_AUTH_TOKEN: 'hunter2 with spaces' }));
     expect(token.message).toMatch(/^invalid value for TESSERA_SMS_AUTH_TOKEN: must be 8-256 printable characters/);
     expect(token.message).not.toContain('hunter2');
+  });
+});
+
+describe('outbound transport needs TLS (ASVS V12.3.1)', () => {
+  const S3 = { TESSERA_BACKUP_S3_URL: 's3://tessera-backups/site', TESSERA_BACKUP_S3_ACCESS_KEY_ID: 'AKIAEXAMPLE', TESSERA_BACKUP_S3_SECRET_ACCESS_KEY: 'hunter2-secret' };
+
+  it('refuses http:// SMS and S3 endpoints on another host with a one-line error naming the flag', () => {
+    const sms = errorOf(() => loadConfig({}, { ...SMS, TESSERA_SMS_URL: 'http://sms.example.org/Messages.json' }));
+    expect(sms).toBeInstanceOf(ConfigError);
+    expect(sms.message).toBe('invalid value for TESSERA_SMS_URL: must be https:// (http:// sends the auth token and sign-in codes in plaintext); for a provider without TLS add --allow-insecure-transport=sms');
+    const s3 = errorOf(() => loadConfig({ backupS3Endpoint: 'http://minio.internal:9000' }, S3));
+    expect(s3.message).toBe('invalid value for --backup-s3-endpoint: must be https:// (http:// sends the signed backup requests in plaintext); for a server without TLS add --allow-insecure-transport=s3');
+  });
+
+  it('accepts them with the flag, and lists every plaintext channel for the start-up warning and doctor', () => {
+    const cfg = loadConfig({ backupS3Endpoint: 'http://minio.internal:9000' }, { ...SMS, ...S3, TESSERA_SMS_URL: 'http://sms.example.org/M.json', TESSERA_SMTP_URL: 'smtp://u:hunter2@mail.example.org:587', TESSERA_ALLOW_INSECURE_TRANSPORT: 'sms, s3,smtp' });
+    expect(cfg.allowInsecureTransport).toEqual(['sms', 's3', 'smtp']);
+    const plain = plaintextTransports(cfg);
+    expect(plain).toEqual([
+      { channel: 'smtp', target: 'mail.example.org:587', loopback: false },
+      { channel: 'sms', target: 'sms.example.org', loopback: false },
+      { channel: 's3', target: 'minio.internal:9000', loopback: false },
+    ]);
+    expect(JSON.stringify(plain)).not.toContain('hunter2');
+    expect(smtpRequiresTls(cfg)).toBe(false);
+  });
+
+  it('requires STARTTLS for smtp:// to another host, not for smtps:// (TLS from the first byte)', () => {
+    const starttls = loadConfig({}, { TESSERA_SMTP_URL: 'smtp://u:p@mail.example.org:587' });
+    expect(smtpRequiresTls(starttls)).toBe(true);
+    expect(plaintextTransports(starttls)).toEqual([]);
+    expect(smtpRequiresTls(loadConfig({}, { TESSERA_SMTP_URL: 'smtps://u:p@mail.example.org:465' }))).toBe(false);
+    expect(plaintextTransports(loadConfig({}, { TESSERA_SMTP_URL: 'smtps://u:p@mail.example.org:465' }))).toEqual([]);
+  });
+
+  it('lets loopback endpoints speak plaintext without the flag: the traffic never leaves the machine', () => {
+    for (const host of ['127.0.0.1', 'localhost', '[::1]', '127.0.0.53']) {
+      const cfg = loadConfig({ backupS3Endpoint: `http://${host}:9000` }, { ...SMS, ...S3, TESSERA_SMS_URL: `http://${host}:8080/M.json`, TESSERA_SMTP_URL: `smtp://${host}:2525` });
+      expect(smtpRequiresTls(cfg), host).toBe(false);
+      expect(plaintextTransports(cfg).map((p) => [p.channel, p.loopback])).toEqual([['smtp', true], ['sms', true], ['s3', true]]);
+    }
+    // A name that only starts like loopback is another host.
+    expect(() => loadConfig({}, { ...SMS, TESSERA_SMS_URL: 'http://127.0.0.1.example.org/M.json' })).toThrow(/must be https:\/\//);
+    expect(() => loadConfig({}, { ...SMS, TESSERA_SMS_URL: 'http://localhost.example.org/M.json' })).toThrow(/must be https:\/\//);
+  });
+
+  it('refuses an unknown channel in --allow-insecure-transport', () => {
+    expect(() => loadConfig({ allowInsecureTransport: 'smtp,ftp' }, {})).toThrow(/^invalid value for --allow-insecure-transport: must be a comma-separated list of smtp, sms, s3$/);
+    expect(loadConfig({}, {}).allowInsecureTransport).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { E164_PATTERN } from '../sms/phone.ts';
+import { INSECURE_CHANNELS, type InsecureChannel, plaintextEndpointError, smtpUrlWeakensTls } from './transport.ts';
 
 /**
  * One table describes every setting: its flag, its env var and its schema. The CLI builds its
@@ -12,6 +13,11 @@ const boolSchema = z
   .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'yes', 'no'])])
   .transform((v) => v === true || v === 'true' || v === '1' || v === 'yes');
 const optionalPath = z.string().min(1).optional();
+const insecureChannels = z
+  .string()
+  .transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean))
+  .pipe(z.array(z.enum(INSECURE_CHANNELS, { error: `must be a comma-separated list of ${INSECURE_CHANNELS.join(', ')}` })))
+  .transform((v): InsecureChannel[] => [...new Set(v)]);
 /** Parsed (never started) by croner itself, so the server cannot fail later on what it accepted. */
 function isCron(v: string): boolean {
   try {
@@ -42,6 +48,7 @@ export const settings = {
   sessionAbsoluteHours: { env: 'TESSERA_SESSION_ABSOLUTE_HOURS', flag: 'session-absolute-hours', schema: z.coerce.number().int().min(1).max(8_760).default(168), help: 'sign out this many hours after sign-in, whatever the activity' },
   instanceName: { env: 'TESSERA_INSTANCE_NAME', flag: 'instance-name', schema: z.string().max(60).regex(/^[^\r\n<>]*$/, 'must be one line without < or >').default(''), help: 'name shown in authenticator apps and emails' },
   smtpUrl: { env: 'TESSERA_SMTP_URL', flag: 'smtp-url', schema: z.url({ protocol: /^smtps?$/, hostname: /^\S+$/, error: 'must be an smtp:// or smtps:// URL with a host' }).optional(), help: 'SMTP server, smtp://user:pass@host:587 or smtps://user:pass@host:465 (prefer the env var: flags show in ps); unset = mail stays in the dev outbox' },
+  allowInsecureTransport: { env: 'TESSERA_ALLOW_INSECURE_TRANSPORT', flag: 'allow-insecure-transport', schema: insecureChannels.default([]), help: 'channels that may run without TLS to a host other than loopback: smtp (no STARTTLS required), sms and s3 (http://); each is warned about at start and by doctor' },
   mailFrom: { env: 'TESSERA_MAIL_FROM', flag: 'mail-from', schema: z.string().min(3).max(320).regex(/^[^\r\n]*@[^\r\n]*$/, 'must be an address such as "Tessera <tessera@example.org>"').default('Tessera <tessera@localhost>'), help: 'sender of outgoing mail' },
   smsUrl: { env: 'TESSERA_SMS_URL', flag: 'sms-url', schema: z.url({ protocol: /^https?$/, hostname: /^\S+$/, error: 'must be an http:// or https:// URL with a host' }).refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not contain credentials (use --sms-account-sid and --sms-auth-token)').optional(), help: 'Twilio-compatible Messages endpoint, e.g. https://api.twilio.com/2010-04-01/Accounts/AC…/Messages.json; unset = SMS stay in the dev outbox' },
   // Basic-auth user name, so no ':' (RFC 7617); printable ASCII keeps it out of header injection.
@@ -100,12 +107,21 @@ export function loadConfig(
     out[name] = parsed.data;
   }
   const cfg = out as Config;
+  const sourceOf = (n: SettingName) => (flags[n] !== undefined ? `--${settings[n].flag}` : settings[n].env);
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
     throw new ConfigError('invalid value for --tls-cert/--tls-key: give both or neither');
   }
   if (cfg.redirectPort !== undefined && cfg.tlsCert === undefined) {
     throw new ConfigError('invalid value for --redirect-port: only meaningful with --tls-cert and --tls-key');
   }
+  // Outbound TLS (ASVS V12.3.1): checked here so a plaintext endpoint stops start-up with one line.
+  if (cfg.smtpUrl !== undefined && smtpUrlWeakensTls(cfg.smtpUrl)) {
+    throw new ConfigError(`invalid value for ${sourceOf('smtpUrl')}: must not set TLS options in the URL (TLS is required; see --allow-insecure-transport)`);
+  }
+  const smsTls = plaintextEndpointError(cfg.smsUrl, 'sms', cfg);
+  if (smsTls) throw new ConfigError(`invalid value for ${sourceOf('smsUrl')}: ${smsTls}`);
+  const s3Tls = plaintextEndpointError(cfg.backupS3Endpoint, 's3', cfg);
+  if (s3Tls) throw new ConfigError(`invalid value for ${sourceOf('backupS3Endpoint')}: ${s3Tls}`);
   if (cfg.smsUrl !== undefined) {
     const needed = (['smsAccountSid', 'smsAuthToken', 'smsFrom'] as const).filter((n) => cfg[n] === undefined);
     if (needed.length > 0) {

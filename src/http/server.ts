@@ -16,6 +16,7 @@ import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
 import { WalCheckpoints } from '../backup/checkpointer.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
+import { plaintextTransports } from '../config/transport.ts';
 import { acquireInstanceLock } from '../db/instance-lock.ts';
 import { FAULT_KINDS } from '../db/faults.ts';
 import type { SyncFn } from '../db/writer.ts';
@@ -66,6 +67,12 @@ function fileSize(f: string): number {
 
 export async function startServer(cfg: Config, opts: StartOptions = {}): Promise<RunningServer> {
   const log = createLogger(cfg.logLevel, opts.logDestination);
+  // Plaintext outbound channels are said out loud at every start (ASVS V12.3.1): a warning for
+  // one the operator allowed off the machine, a note for loopback, which never leaves it.
+  for (const p of plaintextTransports(cfg)) {
+    if (p.loopback) log.info({ channel: p.channel, target: p.target }, 'outbound traffic without TLS to a loopback address (never leaves this machine)');
+    else log.warn({ channel: p.channel, target: p.target }, `outbound traffic may run without TLS: allowed by --allow-insecure-transport=${p.channel}`);
+  }
   // Checked before anything is opened: a bad backup setting stops start-up with one line.
   const backupTargets = configuredTargets(cfg);
   const opened: Opened = await openInstance(cfg, { allowCreate: true, migrate: true, env: opts.env, masterKeyFlagGiven: opts.masterKeyFlagGiven });

@@ -204,6 +204,24 @@ describe('Mailer with an SMTP server', () => {
     expect(s.messages).toHaveLength(0);
   });
 
+  it('with TLS required, never sends to a server that does not offer STARTTLS, and keeps the mail', async () => {
+    // The sink offers no STARTTLS, like a downgraded or misconfigured server on the way.
+    const s = await sink();
+    const m = mailer({ smtpUrl: `smtp://mailer:s3cret@127.0.0.1:${s.port}`, requireTls: true });
+    const id = m.enqueue(resetMail());
+    expect(await m.processOutbox()).toBe(0);
+    const row = m.get(id)!;
+    expect(row).toMatchObject({ status: 'queued', attempts: 1 });
+    expect(row.last_error).toMatch(/ETLS|STARTTLS/);
+    expect(row.last_error).not.toContain('s3cret');
+    expect(s.messages).toHaveLength(0);
+    // The same server with TLS not required (loopback, or --allow-insecure-transport=smtp) delivers.
+    const plain = mailer({ smtpUrl: `smtp://127.0.0.1:${s.port}`, requireTls: false });
+    plain.enqueue(resetMail());
+    expect(await plain.processOutbox()).toBe(1);
+    expect(s.messages).toHaveLength(1);
+  });
+
   it('keeps a message while SMTP is down, backs off, and delivers once the server is up', async () => {
     const port = await closedPort();
     const m = mailer({ smtpUrl: `smtp://127.0.0.1:${port}` });
@@ -518,5 +536,13 @@ describe('mail settings', () => {
       expect(err.message).not.toContain('hunter2');
     }
     expect(() => loadConfig({ mailFrom: 'nobody' }, {})).toThrow(/--mail-from/);
+  });
+
+  it('refuses URL options that would weaken TLS, which nodemailer would otherwise let override ours', () => {
+    for (const q of ['ignoreTLS=true', 'requireTLS=false', 'secure=false', 'tls.rejectUnauthorized=false', 'opportunisticTLS=true', 'x=1&IGNORETLS=1']) {
+      const err = errorOf(() => loadConfig({}, { TESSERA_SMTP_URL: `smtp://u:hunter2@mail.example.org:587/?${q}` }));
+      expect(err.message, q).toBe('invalid value for TESSERA_SMTP_URL: must not set TLS options in the URL (TLS is required; see --allow-insecure-transport)');
+    }
+    expect(loadConfig({}, { TESSERA_SMTP_URL: 'smtp://u:p@mail.example.org:587/?name=tessera.example.org' }).smtpUrl).toContain('name=');
   });
 });

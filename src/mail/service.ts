@@ -1,3 +1,4 @@
+import { smtpRequiresTls } from '../config/transport.ts';
 import nodemailer, { type NodemailerError } from 'nodemailer';
 import QRCode from 'qrcode';
 import { z } from 'zod';
@@ -16,6 +17,8 @@ export type OutboxRow = Omit<StoredMailRow, 'subject' | 'text_body' | 'params'> 
 export interface MailerOptions extends OutboxDeps {
   /** smtp:// or smtps:// URL; without it every message stays in the dev outbox. */
   smtpUrl?: string | undefined;
+  /** STARTTLS or nothing: see smtpRequiresTls in config/transport.ts (false for loopback or with the flag). */
+  requireTls?: boolean | undefined;
   from: string;
   now: () => number;
   /** How often the loop looks for due messages when nothing kicks it. */
@@ -154,9 +157,13 @@ function isPermanent(e: unknown): boolean {
   return err.permanent === true && err.command === 'RCPT TO';
 }
 
-function createSmtpTransport(url: string) {
+function createSmtpTransport(url: string, requireTls: boolean) {
   return nodemailer.createTransport({
     url,
+    // Without it nodemailer upgrades only when the server offers STARTTLS, so anyone on the path
+    // who strips the offer reads the mail and the SMTP password (ASVS V12.3.1). The URL cannot
+    // override this: loadConfig refuses TLS options in it.
+    requireTLS: requireTls,
     pool: true,
     maxConnections: 2,
     connectionTimeout: 30_000,
@@ -178,9 +185,12 @@ export class Mailer {
   private readonly outbox: Outbox<StoredMailRow>;
   private readonly from: string;
   private transport: SmtpTransport | undefined;
+  private readonly requireTls: boolean;
 
   constructor(private readonly opts: MailerOptions) {
     this.from = opts.from;
+    // Unless told otherwise, the policy without the operator's flag: TLS unless the server is on loopback.
+    this.requireTls = opts.requireTls ?? smtpRequiresTls({ smtpUrl: opts.smtpUrl, allowInsecureTransport: [] });
     const messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(opts.from)?.[1] ?? 'tessera.invalid';
     const smtpUrl = opts.smtpUrl;
     const channel: Channel<StoredMailRow> | undefined =
@@ -197,7 +207,7 @@ export class Mailer {
             logFields: (row) => ({ template: row.template }),
             deliver: async (stored) => {
               const row = this.rendered(stored);
-              this.transport ??= createSmtpTransport(smtpUrl);
+              this.transport ??= createSmtpTransport(smtpUrl, this.requireTls);
               await this.transport.sendMail({
                 from: this.from,
                 to: row.to_address,
@@ -267,7 +277,7 @@ export class Mailer {
    */
   async sendNow(msg: OutgoingMail): Promise<boolean> {
     if (this.opts.smtpUrl === undefined) return false;
-    this.transport ??= createSmtpTransport(this.opts.smtpUrl);
+    this.transport ??= createSmtpTransport(this.opts.smtpUrl, this.requireTls);
     try {
       await this.transport.sendMail({ from: this.from, to: msg.to, subject: msg.subject, text: msg.text, headers: { 'Auto-Submitted': 'auto-generated' } });
       return true;

@@ -121,7 +121,8 @@ export class S3Target implements BackupTarget {
     let res: Response;
     const signal = init.signal ? AbortSignal.any([init.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) : AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     try {
-      res = await this.client.fetch(url.toString(), { ...init, signal });
+      // Never follow a redirect: it would carry a signed request and backup bytes wherever it points (ASVS V15.3.2).
+      res = await this.client.fetch(url.toString(), { ...init, signal, redirect: 'error' });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string; message?: string } };
       const why = err.name === 'TimeoutError' ? 'timed out' : (err.cause?.code ?? err.cause?.message ?? err.message);
