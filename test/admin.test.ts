@@ -73,7 +73,7 @@ describe('instance administration', () => {
     }
   });
 
-  it('shows the dev outbox with the full text (links included) when no SMTP server is configured', async () => {
+  it('without SMTP, shows instance admins the dev outbox masked: no recipient, no body, no working link (tenant data)', async () => {
     const admin = await createUser(s, { email: email('mail-admin'), instanceRole: 'admin', totp: true });
     const org = createOrg(s, admin.user, uniqueSlug('mail'));
     const to = email('invitee');
@@ -83,8 +83,31 @@ describe('instance administration', () => {
     const r = await c.get('/admin/mail');
     expect(r.status).toBe(200);
     expect(r.text).toContain('No SMTP server is configured');
-    expect(r.text).toContain(to);
-    expect(r.text).toMatch(/<pre>[^<]*\/invite\?token=[A-Za-z0-9_-]{43}[^<]*<\/pre>/);
+    expect(r.text).toContain('configures SMTP');
+    const item = new RegExp(`<article data-mail="[^"]+"[^>]*>(?:(?!</article>).)*${org.id}(?:(?!</article>).)*</article>`, 's').exec(r.text)?.[0];
+    expect(item).toBeDefined();
+    // Template, organization, status, time and a masked recipient; nothing that reaches the person.
+    expect(item).toContain('invitation');
+    expect(item).toContain(`${to.slice(0, 1)}•••@${to.split('@')[1]}`);
+    expect(r.text).not.toContain(to);
+    expect(r.text).not.toMatch(/token=/);
+    expect(r.text).not.toContain('<pre>');
+  });
+
+  it('shows the instance owner their own mail in full (their reset link), and everyone else\'s masked', async () => {
+    const owner = await createUser(s, { email: email('mail-owner'), instanceRole: 'owner', totp: true });
+    const other = await createUser(s, { email: email('mail-other'), instanceRole: 'admin', totp: true });
+    s.ctx.auth.requestPasswordReset(owner.user.email, systemContext());
+    s.ctx.auth.requestPasswordReset(other.user.email, systemContext());
+    const mine = await (await signedInClient(s, owner.user)).get('/admin/mail');
+    expect(mine.text).toMatch(/<pre>[^<]*\/password\/reset\?token=[^<]*<\/pre>/);
+    expect(mine.text).toContain(owner.user.email);
+    expect(mine.text).not.toContain(other.user.email);
+    expect(mine.text.match(/\/password\/reset\?token=/g)).toHaveLength(1);
+    // An instance admin does not get the owner's reset link (nor their own: only the owner may).
+    const theirs = await (await signedInClient(s, other.user)).get('/admin/mail');
+    expect(theirs.text).not.toMatch(/token=/);
+    expect(theirs.text).not.toContain(owner.user.email);
   });
 
   it('disabling a user ends their live session and their API tokens at once', async () => {

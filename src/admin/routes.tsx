@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { AdminBackupsPage } from '../../views/admin/backups.tsx';
 import { AdminMailPage } from '../../views/admin/mail.tsx';
+import { devMailView } from '../mail/dev-view.ts';
 import { AdminPermissionsPage } from '../../views/admin/permissions.tsx';
 import { AdminUsersPage } from '../../views/admin/users.tsx';
 import type { RestoreTester } from '../backup/restore-test.ts';
@@ -72,7 +73,9 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
 
   r.get('/admin/mail', { kind: 'instance-admin' }, (c) => {
     const mailer = c.get('app').mailer;
-    return render(c, 'Mail', <AdminMailPage devMode={mailer.devMode} messages={mailer.devMode ? mailer.devOutbox(100) : []} />);
+    const user = c.get('user');
+    const viewer = { email: user?.email ?? '', instanceRole: user?.instance_role ?? null };
+    return render(c, 'Mail', <AdminMailPage devMode={mailer.devMode} messages={mailer.devMode ? devMailView(mailer.devOutbox(100), viewer) : []} />);
   });
 
   const backupFlashes: Record<string, FlashMsg> = {

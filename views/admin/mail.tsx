@@ -1,28 +1,32 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { OutboxRow } from '../../src/mail/service.ts';
+import type { DevMailView } from '../../src/mail/dev-view.ts';
 import { Flash } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
 import { AdminNav } from './nav.tsx';
 
-export function AdminMailPage({ devMode, messages }: { devMode: boolean; messages: OutboxRow[] }) {
+export function AdminMailPage({ devMode, messages }: { devMode: boolean; messages: DevMailView[] }) {
   return (
     <>
       <h1>Mail</h1>
       <AdminNav />
       {devMode ? (
         <>
-          <Flash kind="error">No SMTP server is configured: mail is not sent but kept here, so you can open the links yourself. Set --smtp-url (or TESSERA_SMTP_URL) to send it.</Flash>
+          <Flash kind="error">No SMTP server is configured: mail is not sent but kept here. Set --smtp-url (or TESSERA_SMTP_URL) to send it.</Flash>
+          <p>
+            Most of this mail belongs to organizations (tickets, invitations), so it is shown masked: no recipient, no text, no link. This page is for trying Tessera out; a real operator
+            configures SMTP. The instance owner sees their own mail (setup, password reset) in full.
+          </p>
           {messages.length === 0 ? <p>No messages yet.</p> : null}
           {messages.map((m) => (
             <article data-mail={m.id}>
               <header>
-                <strong>{m.subject}</strong>
+                {m.masked ? <strong>{m.template}</strong> : <strong>{m.subject}</strong>}
                 <br />
                 <small>
-                  To {m.to_address} · {when(m.created_at)}
+                  To {m.to} · {m.template} · {m.orgId ? `organization ${m.orgId}` : 'instance'} · {m.status} · {when(m.createdAt)}
                 </small>
               </header>
-              <pre>{m.text_body}</pre>
+              {m.masked ? null : <pre>{m.text}</pre>}
             </article>
           ))}
         </>
