@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Cron } from 'croner';
 import { z } from 'zod';
 import { E164_PATTERN } from '../sms/phone.ts';
+import { type Given, SECRET_SETTINGS, type SecretSetting, SecretSourceError, readSecret, withSmtpPassword } from './secrets.ts';
 import { INSECURE_CHANNELS, type InsecureChannel, plaintextEndpointError, smtpUrlWeakensTls } from './transport.ts';
 
 /**
@@ -18,6 +19,13 @@ const insecureChannels = z
   .transform((v) => v.split(',').map((x) => x.trim().toLowerCase()).filter(Boolean))
   .pipe(z.array(z.enum(INSECURE_CHANNELS, { error: `must be a comma-separated list of ${INSECURE_CHANNELS.join(', ')}` })))
   .transform((v): InsecureChannel[] => [...new Set(v)]);
+/** `--x-file` and `--x-command` for a secret `--x` (see secrets.ts). */
+function secretSources<N extends SecretSetting>(name: N, flag: string, env: string, what: string) {
+  return {
+    [`${name}File`]: { env: `${env}_FILE`, flag: `${flag}-file`, schema: optionalPath, help: `file holding the ${what} (or the systemd credential tessera-${flag})` },
+    [`${name}Command`]: { env: `${env}_COMMAND`, flag: `${flag}-command`, schema: optionalPath, help: `command that prints the ${what} (run without a shell)` },
+  } as { [K in `${N}File` | `${N}Command`]: { env: string; flag: string; schema: typeof optionalPath; help: string } };
+}
 /** Parsed (never started) by croner itself, so the server cannot fail later on what it accepted. */
 function isCron(v: string): boolean {
   try {
@@ -41,26 +49,31 @@ export const settings = {
   publicUrl: { env: 'TESSERA_PUBLIC_URL', flag: 'public-url', schema: z.url({ protocol: /^https?$/ }).optional(), help: 'external base URL used in links and emails' },
   logLevel: { env: 'TESSERA_LOG_LEVEL', flag: 'log-level', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), help: 'technical log level' },
   accessLogRetentionDays: { env: 'TESSERA_ACCESS_LOG_RETENTION_DAYS', flag: 'access-log-retention-days', schema: z.coerce.number().int().min(1).max(3650).default(90), help: 'days to keep HTTP access logs' },
-  metricsToken: { env: 'TESSERA_METRICS_TOKEN', flag: 'metrics-token', schema: z.string().min(16, 'must be at least 16 characters').optional(), help: 'bearer token required for /metrics' },
+  metricsToken: { env: 'TESSERA_METRICS_TOKEN', flag: 'metrics-token', schema: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces').optional(), help: 'bearer token for /metrics and the /readyz details from other hosts (without it: loopback only)' },
+  ...secretSources('metricsToken', 'metrics-token', 'TESSERA_METRICS_TOKEN', 'metrics token'),
   bodyLimitKb: { env: 'TESSERA_BODY_LIMIT_KB', flag: 'body-limit-kb', schema: z.coerce.number().int().min(1).max(102_400).default(1024), help: 'maximum request body size in KiB' },
   shutdownTimeoutMs: { env: 'TESSERA_SHUTDOWN_TIMEOUT_MS', flag: 'shutdown-timeout-ms', schema: z.coerce.number().int().min(0).max(600_000).default(10_000), help: 'how long in-flight requests may finish on shutdown' },
   sessionIdleMinutes: { env: 'TESSERA_SESSION_IDLE_MINUTES', flag: 'session-idle-minutes', schema: z.coerce.number().int().min(5).max(43_200).default(720), help: 'sign out after this many minutes without activity' },
   sessionAbsoluteHours: { env: 'TESSERA_SESSION_ABSOLUTE_HOURS', flag: 'session-absolute-hours', schema: z.coerce.number().int().min(1).max(8_760).default(168), help: 'sign out this many hours after sign-in, whatever the activity' },
   instanceName: { env: 'TESSERA_INSTANCE_NAME', flag: 'instance-name', schema: z.string().max(60).regex(/^[^\r\n<>]*$/, 'must be one line without < or >').default(''), help: 'name shown in authenticator apps and emails' },
-  smtpUrl: { env: 'TESSERA_SMTP_URL', flag: 'smtp-url', schema: z.url({ protocol: /^smtps?$/, hostname: /^\S+$/, error: 'must be an smtp:// or smtps:// URL with a host' }).optional(), help: 'SMTP server, smtp://user:pass@host:587 or smtps://user:pass@host:465 (prefer the env var: flags show in ps); unset = mail stays in the dev outbox' },
+  smtpUrl: { env: 'TESSERA_SMTP_URL', flag: 'smtp-url', schema: z.url({ protocol: /^smtps?$/, hostname: /^\S+$/, error: 'must be an smtp:// or smtps:// URL with a host' }).optional(), help: 'SMTP server, smtp://user:pass@host:587 or smtps://user:pass@host:465 (keep the password out of it with --smtp-password-file, the systemd credential or a command); unset = mail stays in the dev outbox' },
+  smtpPassword: { env: 'TESSERA_SMTP_PASSWORD', flag: 'smtp-password', schema: z.string().min(1).max(512).regex(/^[^\r\n]*$/, 'must be one line').optional(), help: 'SMTP password, when the SMTP URL names only the user (secret: prefer the file, credential or command)' },
+  ...secretSources('smtpPassword', 'smtp-password', 'TESSERA_SMTP_PASSWORD', 'SMTP password'),
   allowInsecureTransport: { env: 'TESSERA_ALLOW_INSECURE_TRANSPORT', flag: 'allow-insecure-transport', schema: insecureChannels.default([]), help: 'channels that may run without TLS to a host other than loopback: smtp (no STARTTLS required), sms and s3 (http://); each is warned about at start and by doctor' },
   mailFrom: { env: 'TESSERA_MAIL_FROM', flag: 'mail-from', schema: z.string().min(3).max(320).regex(/^[^\r\n]*@[^\r\n]*$/, 'must be an address such as "Tessera <tessera@example.org>"').default('Tessera <tessera@localhost>'), help: 'sender of outgoing mail' },
   smsUrl: { env: 'TESSERA_SMS_URL', flag: 'sms-url', schema: z.url({ protocol: /^https?$/, hostname: /^\S+$/, error: 'must be an http:// or https:// URL with a host' }).refine((u) => !/^[a-z]+:\/\/[^/?#]*@/i.test(u), 'must not contain credentials (use --sms-account-sid and --sms-auth-token)').optional(), help: 'Twilio-compatible Messages endpoint, e.g. https://api.twilio.com/2010-04-01/Accounts/AC…/Messages.json; unset = SMS stay in the dev outbox' },
   // Basic-auth user name, so no ':' (RFC 7617); printable ASCII keeps it out of header injection.
   smsAccountSid: { env: 'TESSERA_SMS_ACCOUNT_SID', flag: 'sms-account-sid', schema: z.string().regex(/^[\x21-\x39\x3b-\x7e]{1,128}$/, 'must be 1-128 printable characters without spaces or ":"').optional(), help: 'account SID for the SMS provider (HTTP Basic user)' },
-  smsAuthToken: { env: 'TESSERA_SMS_AUTH_TOKEN', flag: 'sms-auth-token', schema: z.string().regex(/^[\x21-\x7e]{8,256}$/, 'must be 8-256 printable characters without spaces').optional(), help: 'auth token for the SMS provider (secret: prefer the env var, flags show in ps)' },
+  smsAuthToken: { env: 'TESSERA_SMS_AUTH_TOKEN', flag: 'sms-auth-token', schema: z.string().regex(/^[\x21-\x7e]{8,256}$/, 'must be 8-256 printable characters without spaces').optional(), help: 'auth token for the SMS provider (secret: prefer --sms-auth-token-file, the systemd credential or a command; flags show in ps)' },
+  ...secretSources('smsAuthToken', 'sms-auth-token', 'TESSERA_SMS_AUTH_TOKEN', 'SMS auth token'),
   smsFrom: { env: 'TESSERA_SMS_FROM', flag: 'sms-from', schema: z.string().refine((v) => E164_PATTERN.test(v) || /^MG[0-9a-fA-F]{32}$/.test(v), 'must be an E.164 number such as +14155550100 or a messaging service SID (MG…)').optional(), help: 'SMS sender: E.164 number or messaging service SID (MG…)' },
   backupDir: { env: 'TESSERA_BACKUP_DIR', flag: 'backup-dir', schema: optionalPath, help: 'directory (local disk or mount) that receives the encrypted continuous backup; may be used with S3' },
   backupS3Url: { env: 'TESSERA_BACKUP_S3_URL', flag: 'backup-s3-url', schema: z.string().regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:\/[A-Za-z0-9._-]+)*\/?$/, 'must be s3://bucket or s3://bucket/prefix (bucket: 3–63 lowercase letters, digits, . and -; prefix: letters, digits, . _ - and /)').optional(), help: 'S3-compatible bucket (and prefix) that receives the encrypted continuous backup, s3://bucket/prefix' },
   backupS3Endpoint: { env: 'TESSERA_BACKUP_S3_ENDPOINT', flag: 'backup-s3-endpoint', schema: z.url({ protocol: /^https?$/, hostname: /^\S+$/, error: 'must be an http:// or https:// URL' }).optional(), help: 'S3 endpoint, e.g. https://s3.eu-central-1.amazonaws.com or https://<account>.r2.cloudflarestorage.com; default: AWS S3 in the region' },
   backupS3Region: { env: 'TESSERA_BACKUP_S3_REGION', flag: 'backup-s3-region', schema: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a region name such as eu-central-1 (auto for Cloudflare R2)').default('us-east-1'), help: 'S3 region used for signing' },
   backupS3AccessKeyId: { env: 'TESSERA_BACKUP_S3_ACCESS_KEY_ID', flag: 'backup-s3-access-key-id', schema: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable characters without spaces').optional(), help: 'S3 access key id' },
-  backupS3SecretAccessKey: { env: 'TESSERA_BACKUP_S3_SECRET_ACCESS_KEY', flag: 'backup-s3-secret-access-key', schema: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable characters without spaces').optional(), help: 'S3 secret access key (secret: prefer the env var, flags show in ps)' },
+  backupS3SecretAccessKey: { env: 'TESSERA_BACKUP_S3_SECRET_ACCESS_KEY', flag: 'backup-s3-secret-access-key', schema: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'must be 1-256 printable characters without spaces').optional(), help: 'S3 secret access key (secret: prefer --backup-s3-secret-access-key-file, the systemd credential or a command; flags show in ps)' },
+  ...secretSources('backupS3SecretAccessKey', 'backup-s3-secret-access-key', 'TESSERA_BACKUP_S3_SECRET_ACCESS_KEY', 'S3 secret access key'),
   backupS3PathStyle: { env: 'TESSERA_BACKUP_S3_PATH_STYLE', flag: 'backup-s3-path-style', schema: boolSchema.default(false), help: 'path-style S3 URLs (endpoint/bucket/key), needed by MinIO, Garage and most self-hosted servers' },
   walCheckpointFrames: { env: 'TESSERA_WAL_CHECKPOINT_FRAMES', flag: 'wal-checkpoint-frames', schema: z.coerce.number().int().min(10).max(1_000_000).default(1000), help: 'copy the write-ahead log back into the database once it holds this many 4 KiB frames (on a worker thread, or by the backup replicator)' },
   backupSyncIntervalMs: { env: 'TESSERA_BACKUP_SYNC_INTERVAL_MS', flag: 'backup-sync-interval-ms', schema: z.coerce.number().int().min(50).max(60_000).default(1000), help: 'ship committed changes at least this often: the longest a change waits before it is captured and sent to the targets' },
@@ -94,20 +107,43 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
   const out: Record<string, unknown> = {};
-  for (const [name, s] of Object.entries(settings) as [SettingName, (typeof settings)[SettingName]][]) {
-    const fromFlag = flags[name];
+  // Where each value came from, so an error names the flag, env var, file or credential.
+  const sources: Partial<Record<SettingName, string>> = {};
+  const given = (name: SettingName): Given | undefined => {
+    const s = settings[name];
+    if (flags[name] !== undefined) return { raw: flags[name], source: `--${s.flag}` };
     const fromEnv = env[s.env];
-    const raw = fromFlag !== undefined ? fromFlag : fromEnv !== undefined && fromEnv !== '' ? fromEnv : undefined;
-    const parsed = (s.schema as z.ZodType).safeParse(raw);
+    return fromEnv !== undefined && fromEnv !== '' ? { raw: fromEnv, source: s.env } : undefined;
+  };
+  const secret = (name: SecretSetting): Given | undefined => {
+    try {
+      return readSecret({ direct: given(name), file: given(`${name}File`), command: given(`${name}Command`) }, { direct: settings[name].flag, file: settings[`${name}File`].flag, command: settings[`${name}Command`].flag }, env);
+    } catch (e) {
+      if (e instanceof SecretSourceError) throw new ConfigError(`invalid value for ${e.source}: ${e.message}`);
+      throw e;
+    }
+  };
+  for (const [name, s] of Object.entries(settings) as [SettingName, (typeof settings)[SettingName]][]) {
+    const g = (SECRET_SETTINGS as readonly string[]).includes(name) ? secret(name as SecretSetting) : given(name);
+    const parsed = (s.schema as z.ZodType).safeParse(g?.raw);
     if (!parsed.success) {
-      const source = fromFlag !== undefined ? `--${s.flag}` : s.env;
       const issue = parsed.error.issues[0];
-      throw new ConfigError(`invalid value for ${source}: ${issue ? issue.message : 'invalid'}`);
+      throw new ConfigError(`invalid value for ${g?.source ?? s.env}: ${issue ? issue.message : 'invalid'}`);
     }
     out[name] = parsed.data;
+    if (g) sources[name] = g.source;
   }
   const cfg = out as Config;
-  const sourceOf = (n: SettingName) => (flags[n] !== undefined ? `--${settings[n].flag}` : settings[n].env);
+  const sourceOf = (n: SettingName) => sources[n] ?? settings[n].env;
+  if (cfg.smtpPassword !== undefined) {
+    if (cfg.smtpUrl === undefined) throw new ConfigError(`invalid value for ${sourceOf('smtpPassword')}: set --smtp-url (TESSERA_SMTP_URL) as well`);
+    try {
+      cfg.smtpUrl = withSmtpPassword(cfg.smtpUrl, cfg.smtpPassword, sourceOf('smtpPassword'));
+    } catch (e) {
+      if (e instanceof SecretSourceError) throw new ConfigError(`invalid value for ${e.source}: ${e.message}`);
+      throw e;
+    }
+  }
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
     throw new ConfigError('invalid value for --tls-cert/--tls-key: give both or neither');
   }
