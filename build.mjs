@@ -2,6 +2,7 @@
 //   esbuild bundle (CJS) of src/cli/sea-entry.ts
 //   + SEA assets: migrations, assets/, static files, the SQLite addon, and manifest.json listing them
 //   + the Node binary of the `node` devDependency, with the blob injected by postject.
+//   and dist/tessera.cdx.json, its CycloneDX SBOM (src/supply-chain/sbom.ts).
 // Usage: npm run build  (or: node build.mjs)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -140,11 +141,18 @@ async function main() {
     fs.renameSync(tmp, output);
     fs.chmodSync(output, 0o755);
 
+    // The SBOM beside the binary (ASVS V15.1.2): production packages from package-lock.json
+    // (offline) plus the Node runtime embedded above.
+    const { writeSbom } = await import('./src/supply-chain/sbom.ts');
+    const sbomFile = path.join(dist, 'tessera.cdx.json');
+    const sbom = writeSbom(root, sbomFile, { nodeVersion: node.version });
+
     const size = fs.statSync(output).size;
     const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     process.stdout.write(
       `built ${path.relative(process.cwd(), output) || output}: ${mib(size)} (Node ${node.version}, bundle ${mib(fs.statSync(bundle).size)}, ` +
-        `${Object.keys(assets).length} assets) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+        `${Object.keys(assets).length} assets) in ${((Date.now() - started) / 1000).toFixed(1)} s\n` +
+        `wrote ${path.relative(process.cwd(), sbomFile) || sbomFile}: CycloneDX SBOM, ${sbom.components} components\n`,
     );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
