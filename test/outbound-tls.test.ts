@@ -34,7 +34,7 @@ describe('S3 requests do not follow redirects (ASVS V15.3.2)', () => {
   });
 
   it('refuses a redirect instead of sending the signed request (and the backup) where it points', async () => {
-    const t = new S3Target({ endpoint: redirecting.url, region: 'us-east-1', bucket: 'tessera', prefix: 'site', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-key', pathStyle: true }, { offThread: false });
+    const t = new S3Target({ endpoint: redirecting.url, region: 'us-east-1', bucket: 'tessera', prefix: 'site', accessKeyId: 'AKIAEXAMPLE', secretAccessKey: 'secret-key', pathStyle: true });
     await expect(t.list('')).rejects.toBeInstanceOf(TargetError);
     await expect(t.put('k', { data: [Buffer.from('backup bytes')] })).rejects.toBeInstanceOf(TargetError);
     expect(redirecting.seen.length).toBeGreaterThanOrEqual(2);
