@@ -103,4 +103,10 @@ describe('source rules', () => {
     const cryptoLike = Object.keys(pkg.dependencies).filter((d) => /crypt|cipher|sha|aes|nacl|forge|argon|bcrypt/i.test(d));
     expect(cryptoLike.sort()).toEqual(['@oslojs/crypto', 'better-sqlite3-multiple-ciphers'].sort());
   });
+
+  it('never gives the logger a format string: values go into fields, messages carry no %-specifiers', () => {
+    // pino interpolates %s/%d/%j/%o only in the message of a call that passes more arguments.
+    expect(uses(/\b(log|logger)\b[\w.?()]*\.(trace|debug|info|warn|error|fatal)\([^;]*['"`][^'"`]*%[sdifjoO]/)).toEqual([]);
+    expect(uses(/\b(log|logger)\b[\w.?()]*\.(trace|debug|info|warn|error|fatal)\(\s*['"`][^'"`]*['"`]\s*,/)).toEqual([]);
+  });
 });
