@@ -8,10 +8,16 @@ function rightMost(header: string | undefined): string | undefined {
   return header?.split(',').map((s) => s.trim()).filter(Boolean).at(-1);
 }
 
+const DOTTED = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+
+/** Runs on every request: the forms Node gives (dotted, ::ffff:-mapped, ::1) skip the parser. */
 export function isLoopback(address: string | null): boolean {
-  if (address === null || !ipaddr.isValid(address)) return false;
-  const parsed = ipaddr.process(address);
-  return parsed.range() === 'loopback';
+  if (address === null) return false;
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address;
+  if (DOTTED.test(v4)) return v4.startsWith('127.');
+  if (address === '::1') return true;
+  if (!ipaddr.isValid(address)) return false;
+  return ipaddr.process(address).range() === 'loopback';
 }
 
 /**
