@@ -2,20 +2,29 @@
 import { Flash } from './flash.tsx';
 import { Layout } from './layout.tsx';
 
+/** What every error page ends with: the request id to quote, and a way back. */
+function ErrorFooter({ status, requestId }: { status: number; requestId: string }) {
+  return (
+    <>
+      <p>
+        <small>
+          Error {status}. If you contact your administrator, quote request id <span class="request-id">{requestId}</span>.
+        </small>
+      </p>
+      <p>
+        <a href="/">Back to the start page</a>
+      </p>
+    </>
+  );
+}
+
 export function ErrorPage({ status, title, message, requestId }: { status: number; title: string; message: string; requestId: string }) {
   return (
     <Layout title={title}>
       <article>
         <h1>{title}</h1>
         <p>{message}</p>
-        <p>
-          <small>
-            Error {status}. If you contact your administrator, quote request id <span class="request-id">{requestId}</span>.
-          </small>
-        </p>
-        <p>
-          <a href="/">Back to the start page</a>
-        </p>
+        <ErrorFooter status={status} requestId={requestId} />
       </article>
     </Layout>
   );
@@ -29,14 +38,7 @@ export function WritesRefusedPage({ reason, requestId }: { reason: string; reque
         <h1>Changes cannot be saved right now</h1>
         <p>{reason}</p>
         <p>Nothing you submitted was saved. Pages you only read still work.</p>
-        <p>
-          <small>
-            Error 503. If you contact your administrator, quote request id <span class="request-id">{requestId}</span>.
-          </small>
-        </p>
-        <p>
-          <a href="/">Back to the start page</a>
-        </p>
+        <ErrorFooter status={503} requestId={requestId} />
       </article>
     </Layout>
   );
