@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { AccountPage, SessionsPage } from '../../views/auth/account.tsx';
 import { SetupForm, SetupInvalidPage } from '../../views/auth/setup.tsx';
@@ -9,6 +9,7 @@ import { routes } from '../http/route-permissions.ts';
 import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
+import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -18,6 +19,7 @@ import { qrSvg } from './totp.ts';
 const text = (max: number) => z.string().trim().min(1, 'Required.').max(max, `At most ${max} characters.`).refine((v) => !CONTROL_CHARS.test(v), 'Contains characters that are not allowed.');
 const email = z.string().trim().max(254, 'At most 254 characters.').pipe(z.email('Enter a valid email address.'));
 const password = z.string().min(1, 'Required.').max(256, 'At most 256 characters.');
+type C = Context<AppEnv>;
 const tokenQuery = z.object({ token: z.string().max(200).default('') });
 
 /** Login, second factor, setup, password reset, email confirmation and the account pages. */
@@ -62,7 +64,7 @@ export function authRoutes(): Hono<AppEnv> {
     const next = safeNext(c.req.query('next'));
     const form = await parseForm(c, z.object({ email: z.string().trim().min(1, 'Required.').max(254, 'At most 254 characters.'), password }));
     if (!form.ok) return render(c, 'Sign in', <LoginForm csrf={csrfToken(c)} next={next} errors={form.errors} values={form.values} />, 400);
-    const res = await ctx.auth.login(form.data.email, form.data.password, auditCtx(c));
+    const res = await ctx.auth.login(form.data.email, form.data.password, auditCtx(c), c.get('session'));
     if (!res.ok) {
       const status = res.error === 'invalid' ? 401 : res.error === 'disabled' ? 403 : 429;
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
@@ -185,21 +187,37 @@ export function authRoutes(): Hono<AppEnv> {
     if (!form.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={hasTotp} sms={hasSms(c)} message="Enter your password." />, 400);
     const res = await c.get('app').auth.reauthenticate(c.get('session')!, form.data.password, form.data.code, auditCtx(c));
     if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={hasTotp} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+    setSessionCookie(c, res.token);
     return c.redirect(next, 303);
   });
+
+  /**
+   * The forced first enrolment (no second factor yet, and one is required) goes ahead on the
+   * sign-in session; any other enrolment needs a recent re-authentication, so a stolen session
+   * cannot plant its own authenticator and lock the holder out.
+   */
+  const forcedEnrolment = (c: C) => {
+    const user = c.get('user')!;
+    return !hasSecondFactor(user) && (user.instance_role !== null || c.get('app').orgs.userNeeds2fa(user.id));
+  };
+  const enrolReauth = (c: C) => (forcedEnrolment(c) ? null : requireRecentAuth(c, '/account/2fa/setup'));
 
   r.get('/account/2fa/setup', { kind: 'user', enrol: true }, async (c) => {
     const ctx = c.get('app');
     const user = c.get('user')!;
     if (user.totp_secret) return c.redirect('/account', 303);
+    const redirect = enrolReauth(c);
+    if (redirect) return redirect;
     const { secret, uri } = ctx.auth.startTotp(user.id);
-    const forced = !hasSecondFactor(user) && (user.instance_role !== null || ctx.orgs.userNeeds2fa(user.id));
+    const forced = forcedEnrolment(c);
     return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
   });
 
   r.post('/account/2fa/setup', { kind: 'user', enrol: true }, async (c) => {
     const ctx = c.get('app');
     const user = c.get('user')!;
+    const redirect = enrolReauth(c);
+    if (redirect) return redirect;
     const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
     const res = ctx.auth.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
     if (!res.ok) {
@@ -283,12 +301,16 @@ export function authRoutes(): Hono<AppEnv> {
   });
 
   r.post('/account/sessions/:id/revoke', { kind: 'user', enrol: true }, (c) => {
+    const redirect = requireRecentAuth(c, '/account/sessions');
+    if (redirect) return redirect;
     const id = z.string().max(64).parse(c.req.param('id'));
     c.get('app').auth.revokeSession(c.get('user')!.id, id, auditCtx(c));
     return c.redirect('/account/sessions', 303);
   });
 
   r.post('/account/sessions/revoke-others', { kind: 'user', enrol: true }, (c) => {
+    const redirect = requireRecentAuth(c, '/account/sessions');
+    if (redirect) return redirect;
     c.get('app').auth.revokeOtherSessions(c.get('session')!, auditCtx(c));
     return c.redirect('/account/sessions', 303);
   });

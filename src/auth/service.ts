@@ -154,10 +154,12 @@ export class AuthService {
 
   // ---- login ---------------------------------------------------------------------------------
 
+  /** `current` is the session the browser already holds: a successful sign-in ends it. */
   async login(
     email: string,
     password: string,
     ctx: AuditContext,
+    current: SessionRow | null = null,
   ): Promise<Result<{ token: string; userId: string; mfaPending: boolean }, 'invalid' | 'throttled' | 'locked' | 'disabled'>> {
     const user = this.repo.userByEmail(email.trim());
     const accountKey = user ? `account:${user.id}` : `account:email:${emailKey(email)}`;
@@ -204,6 +206,7 @@ export class AuthService {
       const mfaPending = hasSecondFactor(user);
       // Success on the password clears the account's back-off only when no second factor follows.
       if (!mfaPending) this.d.throttle.clear(accountKey);
+      if (current) this.d.sessions.invalidate(current.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: !mfaPending });
       this.d.audit.record(actor, mfaPending ? 'auth.password_ok' : 'auth.login', { type: 'user', id: user.id }, 'success', newHash ? { rehashed: true } : {});
       return { ok: true as const, token, userId: user.id, mfaPending };
@@ -275,7 +278,11 @@ export class AuthService {
     return recentlyAuthenticated(session, this.d.now());
   }
 
-  async reauthenticate(session: SessionRow, password: string, code: string, ctx: AuditContext): Promise<Result<object, 'invalid' | 'throttled' | 'locked'>> {
+  /**
+   * Password (+ code) again. Success replaces the session with a new id marked as recently
+   * authenticated (ASVS V7.2.4): a token copied before the re-authentication stops working.
+   */
+  async reauthenticate(session: SessionRow, password: string, code: string, ctx: AuditContext): Promise<Result<{ token: string }, 'invalid' | 'throttled' | 'locked'>> {
     const user = this.repo.userById(session.user_id);
     if (!user) return { ok: false, error: 'invalid', message: INVALID_LOGIN };
     const key = `account:${user.id}`;
@@ -291,9 +298,10 @@ export class AuthService {
         return { ok: false as const, error: 'invalid' as const, message: hasSecondFactor(user) ? 'The password or the code is not correct.' : 'The password is not correct.' };
       }
       this.d.throttle.clear(key);
-      this.d.sessions.markReauthenticated(session.id);
+      this.d.sessions.invalidate(session.id);
+      const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
       this.d.audit.record(actor, 'auth.reauth', { type: 'user', id: user.id });
-      return { ok: true as const };
+      return { ok: true as const, token };
     });
   }
 

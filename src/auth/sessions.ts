@@ -109,10 +109,6 @@ export class SessionService {
     return this.repo.listUserSessions(userId);
   }
 
-  markReauthenticated(sessionId: string): void {
-    this.repo.setReauth(sessionId, this.now());
-  }
-
   purgeExpired(): number {
     return this.repo.deleteExpiredSessions(this.now());
   }

@@ -182,6 +182,10 @@ export function orgRoutes(): Hono<AppEnv> {
 
   for (const action of ['disable', 'enable'] as const) {
     r.post(`/orgs/:orgSlug/members/:userId/${action}`, { kind: 'org', permission: 'members.manage' }, (c) => {
+      if (action === 'disable') {
+        const redirect = requireRecentAuth(c, membersUrl(c));
+        if (redirect) return redirect;
+      }
       const org = c.get('org');
       const res = c.get('app').orgs.setMemberDisabled(org, c.get('user')!, roleOf(c), userIdParam.parse(c.req.param('userId')), action === 'disable', auditCtx(c, org.id));
       return res.ok ? c.redirect(membersUrl(c, `${action}d`), 303) : failed(c, res);
@@ -189,6 +193,8 @@ export function orgRoutes(): Hono<AppEnv> {
   }
 
   r.post('/orgs/:orgSlug/members/:userId/remove', { kind: 'org', permission: 'members.manage' }, (c) => {
+    const redirect = requireRecentAuth(c, membersUrl(c));
+    if (redirect) return redirect;
     const org = c.get('org');
     const userId = userIdParam.parse(c.req.param('userId'));
     const res = c.get('app').orgs.removeMember(org, roleOf(c), userId, auditCtx(c, org.id));
@@ -322,6 +328,8 @@ export function orgRoutes(): Hono<AppEnv> {
 
   r.post('/orgs/:orgSlug/tokens/:id/revoke', { kind: 'org', permission: 'tokens.manage' }, (c) => {
     const org = c.get('org');
+    const redirect = requireRecentAuth(c, `/orgs/${org.slug}/tokens`);
+    if (redirect) return redirect;
     const ok = c.get('app').orgs.revokeToken(org, z.string().min(1).max(64).parse(c.req.param('id')), auditCtx(c, org.id));
     if (!ok) return tokensPage(c, { flash: { kind: 'error', text: 'That token was already revoked or does not exist.' } }, 404);
     return c.redirect(`/orgs/${org.slug}/tokens?done=revoked`, 303);
