@@ -537,6 +537,11 @@ export class AuthService {
     return { ok: true };
   }
 
+  /** Whether a confirmation link is still usable (to show its button), without using it. */
+  checkConfirmToken(token: string, change: boolean): boolean {
+    return this.findEmailToken(token, change ? 'email_change' : 'verify_email') !== undefined;
+  }
+
   confirmEmail(token: string, change: boolean, ctx: AuditContext): Result<{ userId: string }, 'token' | 'taken'> {
     const row = this.findEmailToken(token, change ? 'email_change' : 'verify_email');
     if (!row) return { ok: false, error: 'token', message: 'This confirmation link is invalid, expired or already used.' };
