@@ -100,6 +100,8 @@ export function authRepo(db: DB) {
     throttlePut: db.prepare(`INSERT INTO auth_throttle (key, failures, last_failure_at, next_allowed_at, locked_until) VALUES (@key, @failures, @last_failure_at, @next_allowed_at, @locked_until)
       ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at, next_allowed_at = excluded.next_allowed_at, locked_until = excluded.locked_until`),
     throttleClear: db.prepare('DELETE FROM auth_throttle WHERE key = ?'),
+    throttleClearPrefix: db.prepare('DELETE FROM auth_throttle WHERE substr(key, 1, length(@prefix)) = @prefix'),
+    throttleLockedPrefix: db.prepare('SELECT 1 FROM auth_throttle WHERE substr(key, 1, length(@prefix)) = @prefix AND locked_until > @now LIMIT 1'),
 
     insertEmailToken: db.prepare(`INSERT INTO email_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at) VALUES (@id, @user_id, @purpose, @token_hash, @new_email, @created_at, @expires_at)`),
     emailTokenByHash: db.prepare('SELECT * FROM email_tokens WHERE token_hash = ? AND purpose = ?'),
@@ -149,6 +151,8 @@ export function authRepo(db: DB) {
     throttleGet: (key: string) => s.throttleGet.get(key) as ThrottleRow | undefined,
     throttlePut: (row: ThrottleRow) => void s.throttlePut.run(row),
     throttleClear: (key: string) => void s.throttleClear.run(key),
+    throttleClearPrefix: (prefix: string) => void s.throttleClearPrefix.run({ prefix }),
+    throttleLockedWithPrefix: (prefix: string, now: number) => s.throttleLockedPrefix.get({ prefix, now }) !== undefined,
 
     insertEmailToken: (row: Omit<EmailTokenRow, 'used_at'>) => void s.insertEmailToken.run(row),
     emailTokenByHash: (hash: Buffer, purpose: EmailTokenRow['purpose']) => s.emailTokenByHash.get(hash, purpose) as EmailTokenRow | undefined,

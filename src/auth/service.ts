@@ -8,7 +8,7 @@ import { burnPasswordTime, hashPassword, verifyPassword } from './password.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.ts';
 import { type AuthRepo, type UserRow, authRepo } from './repo.ts';
 import { type SessionService, recentlyAuthenticated } from './sessions.ts';
-import { type Throttle, accountRules, ipRules } from './throttle.ts';
+import { type Throttle, accountKey, accountRules, ipRules, lockKey, lockRules, networkOf } from './throttle.ts';
 import { hashToken, randomToken } from './token.ts';
 import { generateTotpSecret, totpUri, verifyTotp } from './totp.ts';
 import type { SessionRow } from './repo.ts';
@@ -162,24 +162,27 @@ export class AuthService {
     current: SessionRow | null = null,
   ): Promise<Result<{ token: string; userId: string; mfaPending: boolean }, 'invalid' | 'throttled' | 'locked' | 'disabled'>> {
     const user = this.repo.userByEmail(email.trim());
-    const accountKey = user ? `account:${user.id}` : `account:email:${emailKey(email)}`;
+    // An unknown address gets keys of the same shape, so throttling does not tell it apart.
+    const account = user ? accountKey(user.id) : accountKey(`email:${emailKey(email)}`);
+    const lock = user ? lockKey(user.id, ctx.ip) : lockKey(`email:${emailKey(email)}`, ctx.ip);
     const ipKey = `ip:${ctx.ip ?? 'unknown'}`;
     const actor = { ...ctx, actor: { type: 'user' as const, id: user?.id ?? null } };
-    for (const key of [ipKey, accountKey]) {
+    for (const key of [ipKey, lock, account]) {
       const v = this.d.throttle.check(key);
       if (!v.allowed) {
         await burnPasswordTime(password);
         this.d.audit.record(actor, 'auth.login', user ? { type: 'user', id: user.id } : null, 'denied', { reason: v.locked ? 'locked' : 'throttled', scope: key.split(':')[0], ...(user ? {} : { emailHash: emailKey(email) }) });
         const wait = Math.ceil(v.retryAfterMs / 1000);
         return v.locked
-          ? { ok: false, error: 'locked', message: `Too many failed attempts: sign-in is locked for ${Math.ceil(wait / 60)} minutes. An administrator can unlock it sooner.`, retryAfterMs: v.retryAfterMs }
+          ? { ok: false, error: 'locked', message: `Too many failed attempts from your network: sign-in is locked here for ${Math.ceil(wait / 60)} minutes. An administrator can unlock it sooner.`, retryAfterMs: v.retryAfterMs }
           : { ok: false, error: 'throttled', message: `Too many failed attempts. Wait ${wait} seconds, then try again.`, retryAfterMs: v.retryAfterMs };
       }
     }
     if (!user) {
       await burnPasswordTime(password);
       this.tx(() => {
-        this.d.throttle.fail(accountKey, accountRules);
+        this.d.throttle.fail(account, accountRules);
+        this.d.throttle.fail(lock, lockRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', null, 'failure', { reason: 'unknown_email', emailHash: emailKey(email) });
       });
@@ -188,10 +191,12 @@ export class AuthService {
     const check = await verifyPassword(password, user.password_hash);
     if (!check.ok) {
       this.tx(() => {
-        const locked = this.d.throttle.fail(accountKey, accountRules);
+        this.d.throttle.fail(account, accountRules);
+        const locked = this.d.throttle.fail(lock, lockRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', { type: 'user', id: user.id }, 'failure', { reason: 'bad_password', lockedNow: locked });
-        if (locked) this.d.alerts.accountLocked(user, ctx);
+        // fail() reports the lock only on the attempt that sets it: one notice per lock.
+        if (locked) this.d.alerts.accountLocked(user, networkOf(ctx.ip), ctx);
       });
       return { ok: false, error: 'invalid', message: INVALID_LOGIN };
     }
@@ -205,7 +210,7 @@ export class AuthService {
       if (newHash) this.repo.setPassword(user.id, newHash, user.password_changed_at);
       const mfaPending = hasSecondFactor(user);
       // Success on the password clears the account's back-off only when no second factor follows.
-      if (!mfaPending) this.d.throttle.clear(accountKey);
+      if (!mfaPending) this.clearAttempts(user.id, ctx);
       if (current) this.d.sessions.invalidate(current.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: !mfaPending });
       this.d.audit.record(actor, mfaPending ? 'auth.password_ok' : 'auth.login', { type: 'user', id: user.id }, 'success', newHash ? { rehashed: true } : {});
@@ -220,9 +225,8 @@ export class AuthService {
   secondFactor(session: SessionRow, code: string, ctx: AuditContext): Result<{ token: string }, 'invalid' | 'throttled' | 'locked'> {
     const user = this.repo.userById(session.user_id);
     if (!user || !hasSecondFactor(user)) return { ok: false, error: 'invalid', message: 'Two-factor authentication is not set up for this account.' };
-    const key = `account:${user.id}`;
     const actor = { ...ctx, actor: { type: 'user' as const, id: user.id } };
-    const v = this.d.throttle.check(key);
+    const v = this.checkAttempts(user.id, ctx);
     if (!v.allowed) {
       this.d.audit.record(actor, 'auth.2fa', { type: 'user', id: user.id }, 'denied', { reason: v.locked ? 'locked' : 'throttled' });
       return v.locked
@@ -232,16 +236,32 @@ export class AuthService {
     return this.tx(() => {
       const method = this.checkSecondFactor(user, code);
       if (!method.ok) {
-        this.d.throttle.fail(key, accountRules);
+        this.failAttempt(user, ctx);
         this.d.audit.record(actor, 'auth.2fa', { type: 'user', id: user.id }, 'failure', { reason: method.reason });
         return { ok: false as const, error: 'invalid' as const, message: method.reason === 'replayed' ? 'That code was already used. Wait for the next code.' : 'That code is not correct.' };
       }
-      this.d.throttle.clear(key);
+      this.clearAttempts(user.id, ctx);
       this.d.sessions.invalidate(session.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
       this.d.audit.record(actor, 'auth.login', { type: 'user', id: user.id }, 'success', { secondFactor: method.method });
       return { ok: true as const, token };
     });
+  }
+
+  /** Second factors and re-authentication share the sign-in keys: back-off per account, lock per account + network. */
+  private checkAttempts(userId: string, ctx: AuditContext) {
+    const lock = this.d.throttle.check(lockKey(userId, ctx.ip));
+    return lock.allowed ? this.d.throttle.check(accountKey(userId)) : lock;
+  }
+
+  private failAttempt(user: UserRow, ctx: AuditContext): void {
+    this.d.throttle.fail(accountKey(user.id), accountRules);
+    if (this.d.throttle.fail(lockKey(user.id, ctx.ip), lockRules)) this.d.alerts.accountLocked(user, networkOf(ctx.ip), ctx);
+  }
+
+  private clearAttempts(userId: string, ctx: AuditContext): void {
+    this.d.throttle.clear(accountKey(userId));
+    this.d.throttle.clear(lockKey(userId, ctx.ip));
   }
 
   /** Inside a transaction: consumes a TOTP step or a recovery code. */
@@ -285,19 +305,18 @@ export class AuthService {
   async reauthenticate(session: SessionRow, password: string, code: string, ctx: AuditContext): Promise<Result<{ token: string }, 'invalid' | 'throttled' | 'locked'>> {
     const user = this.repo.userById(session.user_id);
     if (!user) return { ok: false, error: 'invalid', message: INVALID_LOGIN };
-    const key = `account:${user.id}`;
     const actor = { ...ctx, actor: { type: 'user' as const, id: user.id } };
-    const v = this.d.throttle.check(key);
+    const v = this.checkAttempts(user.id, ctx);
     if (!v.allowed) return { ok: false, error: v.locked ? 'locked' : 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.` };
     const pw = await verifyPassword(password, user.password_hash);
     return this.tx(() => {
       const second = hasSecondFactor(user) ? this.checkSecondFactor(user, code) : ({ ok: true, method: 'totp' } as const);
       if (!pw.ok || !second.ok) {
-        this.d.throttle.fail(key, accountRules);
+        this.failAttempt(user, ctx);
         this.d.audit.record(actor, 'auth.reauth', { type: 'user', id: user.id }, 'failure', { reason: !pw.ok ? 'bad_password' : 'bad_code' });
         return { ok: false as const, error: 'invalid' as const, message: hasSecondFactor(user) ? 'The password or the code is not correct.' : 'The password is not correct.' };
       }
-      this.d.throttle.clear(key);
+      this.clearAttempts(user.id, ctx);
       this.d.sessions.invalidate(session.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
       this.d.audit.record(actor, 'auth.reauth', { type: 'user', id: user.id });
@@ -374,7 +393,7 @@ export class AuthService {
       this.repo.disableTotp(user.id);
       this.repo.deleteRecoveryCodes(user.id);
       this.d.sessions.invalidateAll(user.id);
-      this.d.throttle.clear(`account:${user.id}`);
+      this.d.throttle.clearAccount(user.id);
       this.d.audit.record(ctx, 'auth.2fa_reset', { type: 'user', id: user.id }, 'success', { via: 'cli' });
     });
     return { ok: true, userId: user.id };
@@ -494,7 +513,7 @@ export class AuthService {
       if (!this.repo.useEmailToken(row.id, this.d.now())) return { ok: false as const, error: 'token' as const, message: 'This reset link was already used. Ask for a new one.' };
       this.repo.setPassword(user.id, hash, this.iso());
       this.d.sessions.invalidateAll(user.id);
-      this.d.throttle.clear(`account:${user.id}`);
+      this.d.throttle.clearAccount(user.id);
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.password_reset', { type: 'user', id: user.id });
       return { ok: true as const };
     });
@@ -602,13 +621,13 @@ export class AuthService {
 
   unlock(userId: string, ctx: AuditContext): void {
     this.tx(() => {
-      this.d.throttle.clear(`account:${userId}`);
+      this.d.throttle.clearAccount(userId);
       this.d.audit.record(ctx, 'auth.unlocked', { type: 'user', id: userId });
     });
   }
 
   isLocked(userId: string): boolean {
-    return this.d.throttle.isLocked(`account:${userId}`);
+    return this.d.throttle.accountLockedAnywhere(userId);
   }
 
   listUsers(limit = 200, offset = 0): UserRow[] {
