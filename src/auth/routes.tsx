@@ -116,7 +116,11 @@ export function authRoutes(): Hono<AppEnv> {
 
   r.post('/password/forgot', { kind: 'public' }, async (c) => {
     const form = await parseForm(c, z.object({ email: z.string().trim().min(1).max(254) }));
-    if (form.ok) c.get('app').auth.requestPasswordReset(form.data.email, auditCtx(c));
+    const res = form.ok ? c.get('app').auth.requestPasswordReset(form.data.email, auditCtx(c)) : { ok: true as const };
+    if (!res.ok) {
+      if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
+      return render(c, 'Reset your password', <ForgotForm csrf={csrfToken(c)} sent={false} message={res.message} />, 429);
+    }
     return render(c, 'Reset your password', <ForgotForm csrf={csrfToken(c)} sent={true} />);
   });
 
@@ -170,7 +174,7 @@ export function authRoutes(): Hono<AppEnv> {
   });
 
   // ---- account ------------------------------------------------------------------------------------
-  const accountPage = (c: Parameters<Parameters<typeof r.get>[2]>[0], extra: Partial<Parameters<typeof AccountPage>[0]> = {}, status: 200 | 400 = 200) => {
+  const accountPage = (c: Parameters<Parameters<typeof r.get>[2]>[0], extra: Partial<Parameters<typeof AccountPage>[0]> = {}, status: 200 | 400 | 429 = 200) => {
     const ctx = c.get('app');
     const user = ctx.auth.user(c.get('user')!.id)!;
     const flashKey = c.req.query('done');
@@ -278,7 +282,7 @@ export function authRoutes(): Hono<AppEnv> {
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ phone: z.string().trim().min(1, 'Required.').max(32) }));
     const res = form.ok ? c.get('app').auth.startPhoneEnrolment(c.get('user')!.id, form.data.phone, auditCtx(c)) : ({ ok: false, message: 'Enter a phone number.' } as const);
-    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="enter" message={res.message} />, 400);
+    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="enter" message={res.message} />, 'error' in res && res.error !== 'phone' ? 429 : 400);
     return c.redirect('/account/phone?sent=1', 303);
   });
 
@@ -314,7 +318,7 @@ export function authRoutes(): Hono<AppEnv> {
     const form = await parseForm(c, z.object({ email }));
     if (!form.ok) return accountPage(c, { errors: form.errors, values: form.values }, 400);
     const res = c.get('app').auth.requestEmailChange(c.get('user')!.id, form.data.email, auditCtx(c));
-    if (!res.ok) return accountPage(c, { errors: { email: res.message }, values: { email: form.data.email } }, 400);
+    if (!res.ok) return accountPage(c, { errors: { email: res.message }, values: { email: form.data.email } }, res.error === 'limited' ? 429 : 400);
     return c.redirect('/account?done=email', 303);
   });
 

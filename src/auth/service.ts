@@ -8,6 +8,7 @@ import { burnPasswordTime, hashPassword, verifyPassword } from './password.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.ts';
 import { type AuthRepo, type UserRow, authRepo } from './repo.ts';
 import { type SessionService, recentlyAuthenticated } from './sessions.ts';
+import { type QuotaRule, type SendLimits, type SendQuota, waitInWords } from './send-quota.ts';
 import { type Throttle, accountKey, accountRules, ipRules, lockKey, lockRules, networkOf } from './throttle.ts';
 import { hashToken, randomToken } from './token.ts';
 import { generateTotpSecret, totpUri, verifyTotp } from './totp.ts';
@@ -47,6 +48,9 @@ export interface AuthDeps {
   baseUrl: () => string;
   instanceName: string;
   writer: Writer;
+  /** Limits on reset/email-change mail and SMS codes, per recipient and per network. */
+  quota: SendQuota;
+  sendLimits: SendLimits;
   /** Told inside the transaction that locked an account. */
   alerts: Pick<SecurityAlerts, 'accountLocked'>;
 }
@@ -401,29 +405,35 @@ export class AuthService {
 
   // ---- SMS as a second factor --------------------------------------------------------------------
 
-  private sendSmsCode(user: UserRow, to: string, purpose: 'login_code' | 'enrol_code', ctx: AuditContext): Result<object, 'throttled'> {
+  private sendSmsCode(user: UserRow, to: string, purpose: 'login_code' | 'enrol_code', ctx: AuditContext): Result<object, 'throttled' | 'limited'> {
     const key = `sms:${user.id}`;
     const v = this.d.throttle.check(key);
     if (!v.allowed) return { ok: false, error: 'throttled', message: `A code was sent recently. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds before asking for another.`, retryAfterMs: v.retryAfterMs };
-    this.tx(() => {
+    return this.tx(() => {
+      // Per number as well as per account: many accounts must not be able to bomb one phone.
+      const quota = this.takeQuota('sms', createHash('sha256').update(to).digest('hex').slice(0, 24), ctx);
+      if (!quota.ok) {
+        this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.sms_code_sent', { type: 'user', id: user.id }, 'denied', { purpose, reason: 'send_limit' });
+        return quota;
+      }
       this.d.throttle.fail(key, smsSendRules);
       const code = this.d.smsCodes.issue(user.id, purpose);
       const name = this.d.instanceName ? `Tessera ${this.d.instanceName}` : 'Tessera';
       this.d.sms.enqueue({ userId: user.id, purpose, to, body: `${code} is your ${name} ${purpose === 'login_code' ? 'sign-in' : 'verification'} code. It expires in 5 minutes. Never share it.` });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.sms_code_sent', { type: 'user', id: user.id }, 'success', { purpose });
+      return { ok: true as const };
     });
-    return { ok: true };
   }
 
   /** On the 2FA page: text a sign-in code to the verified phone. */
-  sendLoginSms(session: SessionRow, ctx: AuditContext): Result<object, 'throttled' | 'no-phone'> {
+  sendLoginSms(session: SessionRow, ctx: AuditContext): Result<object, 'throttled' | 'limited' | 'no-phone'> {
     const user = this.repo.userById(session.user_id);
     if (!user?.phone || !user.phone_verified_at) return { ok: false, error: 'no-phone', message: 'No verified phone number is set up for this account.' };
     return this.sendSmsCode(user, user.phone, 'login_code', ctx);
   }
 
   /** Step 1 of phone enrolment: remember the number and text it a code. */
-  startPhoneEnrolment(userId: string, input: string, ctx: AuditContext): Result<object, 'phone' | 'throttled'> {
+  startPhoneEnrolment(userId: string, input: string, ctx: AuditContext): Result<object, 'phone' | 'throttled' | 'limited'> {
     const phone = normalizePhone(input);
     if (!phone) return { ok: false, error: 'phone', message: 'Enter the number in international format, starting with + and the country code, e.g. +41 44 668 18 00.' };
     const user = this.repo.userById(userId);
@@ -483,18 +493,47 @@ export class AuthService {
     });
   }
 
-  /** Always looks the same from outside; mails a link only when the account exists. */
-  requestPasswordReset(email: string, ctx: AuditContext): void {
+  /**
+   * Always looks the same from outside; mails a link only when the account exists. The limits
+   * count requests for unknown addresses too, so a refusal does not tell whether one exists.
+   */
+  requestPasswordReset(email: string, ctx: AuditContext): Result<object, 'limited'> {
     const user = this.repo.userByEmail(email.trim());
-    this.tx(() => {
+    return this.tx(() => {
+      const quota = this.takeQuota('mail', emailKey(email), ctx);
+      if (!quota.ok) {
+        this.d.audit.record({ ...ctx, actor: { type: 'user', id: user?.id ?? null } }, 'auth.password_reset_requested', user ? { type: 'user', id: user.id } : null, 'denied', { reason: 'send_limit', ...(user ? {} : { emailHash: emailKey(email) }) });
+        return quota;
+      }
       if (!user || user.disabled_at) {
         this.d.audit.record(ctx, 'auth.password_reset_requested', null, 'failure', { reason: user ? 'disabled' : 'unknown_email', emailHash: emailKey(email) });
-        return;
+        return { ok: true as const };
       }
       const token = this.issueEmailToken(user.id, 'password_reset', RESET_MINUTES * 60_000);
       this.d.mailer.enqueue({ to: user.email, ...renderMail('passwordReset', { name: user.name, link: `${this.d.baseUrl()}/password/reset?token=${token}`, minutes: RESET_MINUTES }) });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.password_reset_requested', { type: 'user', id: user.id });
+      return { ok: true as const };
     });
+  }
+
+  /** Inside the sending transaction: one more message to `recipientHash` from the caller's network, or the human answer. */
+  private takeQuota(channel: 'mail' | 'sms', recipientHash: string, ctx: AuditContext): Result<object, 'limited'> {
+    const l = this.d.sendLimits;
+    const rules: QuotaRule[] = [
+      { key: `quota:${channel}:${recipientHash}:15m`, limit: l.per15Min, windowMs: 15 * 60_000, scope: 'recipient' },
+      { key: `quota:${channel}:${recipientHash}:1d`, limit: l.perDay, windowMs: 24 * 3_600_000, scope: 'recipient' },
+      { key: `quota:net:${networkOf(ctx.ip)}:1h`, limit: l.perNetworkHour, windowMs: 3_600_000, scope: 'network' },
+    ];
+    const v = this.d.quota.take(rules);
+    if (v.ok) return { ok: true };
+    const wait = waitInWords(v.retryAfterMs);
+    const message =
+      v.scope === 'network'
+        ? `Many messages were requested from your network recently; wait ${wait} before asking again.`
+        : channel === 'mail'
+          ? `We've sent several emails to this address recently; wait ${wait} before asking again. Check your spam folder too.`
+          : `We've sent several codes to this number recently; wait ${wait} before asking again.`;
+    return { ok: false, error: 'limited', message, retryAfterMs: v.retryAfterMs };
   }
 
   checkResetToken(token: string): boolean {
@@ -543,17 +582,22 @@ export class AuthService {
     this.d.mailer.enqueue({ to: user.email, ...renderMail('verifyEmail', { name: user.name, link: `${this.d.baseUrl()}/email/confirm?token=${token}` }) });
   }
 
-  requestEmailChange(userId: string, newEmail: string, ctx: AuditContext): Result<object, 'taken'> {
+  requestEmailChange(userId: string, newEmail: string, ctx: AuditContext): Result<object, 'taken' | 'limited'> {
     const user = this.repo.userById(userId);
     if (!user) return { ok: false, error: 'taken', message: 'No such account.' };
     const existing = this.repo.userByEmail(newEmail);
     if (existing && existing.id !== userId) return { ok: false, error: 'taken', message: 'Another account already uses that email address.' };
-    this.tx(() => {
+    return this.tx(() => {
+      const quota = this.takeQuota('mail', emailKey(newEmail), ctx);
+      if (!quota.ok) {
+        this.d.audit.record({ ...ctx, actor: { type: 'user', id: userId } }, 'auth.email_change_requested', { type: 'user', id: userId }, 'denied', { reason: 'send_limit' });
+        return quota;
+      }
       const token = this.issueEmailToken(userId, 'email_change', VERIFY_HOURS * 3600_000, newEmail.trim());
       this.d.mailer.enqueue({ to: newEmail.trim(), ...renderMail('verifyEmail', { name: user.name, link: `${this.d.baseUrl()}/email/confirm?change=1&token=${token}` }) });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: userId } }, 'auth.email_change_requested', { type: 'user', id: userId });
+      return { ok: true as const };
     });
-    return { ok: true };
   }
 
   /** Whether a confirmation link is still usable (to show its button), without using it. */

@@ -57,10 +57,11 @@ export function ReauthForm({ csrf, message, next, hasTotp, sms }: Form & { next:
   );
 }
 
-export function ForgotForm({ csrf, sent }: Form & { sent: boolean }) {
+export function ForgotForm({ csrf, sent, message }: Form & { sent: boolean }) {
   return (
     <article>
       <h1>Reset your password</h1>
+      {message ? <Flash kind="error">{message}</Flash> : null}
       {sent ? (
         <Flash kind="ok">If an account uses that address, we have sent it a link to choose a new password. The link works once, for 30 minutes.</Flash>
       ) : (
