@@ -6,6 +6,7 @@ import { AuthService } from './auth/service.ts';
 import { SessionService } from './auth/sessions.ts';
 import { SetupService } from './auth/setup.ts';
 import { SendQuota } from './auth/send-quota.ts';
+import { orgSessionLimits } from './orgs/session-policy.ts';
 import { Throttle } from './auth/throttle.ts';
 import type { Config } from './config/config.ts';
 import { Faults } from './db/faults.ts';
@@ -67,7 +68,7 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const alerts = new SecurityAlerts({ db, audit, mailer, log });
   faults.subscribe((e) => void alerts.instanceFault(e));
 
-  const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now);
+  const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now, orgSessionLimits(db));
   const setup = new SetupService(db, writer, audit, now);
   const smsCodes = new SmsCodes({ db, writer, now });
   const quota = new SendQuota(db, now);

@@ -28,15 +28,24 @@ export class SessionService {
     db: DB,
     private readonly policy: SessionPolicy,
     private readonly now: () => number,
+    /** Stricter lengths for this person (their organizations' policy), or null; see orgs/session-policy.ts. */
+    private readonly stricterFor: (userId: string) => SessionPolicy | null = () => null,
   ) {
     this.repo = authRepo(db);
+  }
+
+  /** The instance policy, tightened by the person's organizations; read on every request, so a role change applies at once. */
+  policyFor(userId: string): SessionPolicy {
+    const s = this.stricterFor(userId);
+    return s ? { idleMs: Math.min(s.idleMs, this.policy.idleMs), absoluteMs: Math.min(s.absoluteMs, this.policy.absoluteMs) } : this.policy;
   }
 
   create(userId: string, opts: { mfaPending: boolean; ip: string | null; userAgent: string | null; reauth?: boolean }): { token: string; session: SessionRow } {
     const id = randomToken(16);
     const secret = randomToken(32);
     const t = this.now();
-    const absolute = t + (opts.mfaPending ? MFA_PENDING_MS : this.policy.absoluteMs);
+    const policy = this.policyFor(userId);
+    const absolute = t + (opts.mfaPending ? MFA_PENDING_MS : policy.absoluteMs);
     const session: SessionRow = {
       id,
       secret_hash: hashToken(secret),
@@ -45,7 +54,7 @@ export class SessionService {
       csrf_token: randomToken(32),
       created_at: t,
       last_seen_at: t,
-      expires_at: Math.min(t + this.policy.idleMs, absolute),
+      expires_at: Math.min(t + policy.idleMs, absolute),
       absolute_expires_at: absolute,
       reauth_at: opts.reauth ? t : null,
       ip: opts.ip,
@@ -72,9 +81,17 @@ export class SessionService {
       if (user) this.repo.deleteUserSessions(user.id);
       return null;
     }
+    // The stored expiry was set under the policy of its day; a stricter one now (a new role, an
+    // organization's setting) applies from the next request.
+    const policy = this.policyFor(user.id);
+    const absolute = Math.min(session.absolute_expires_at, session.mfa_pending ? session.absolute_expires_at : session.created_at + policy.absoluteMs);
+    if (t >= session.last_seen_at + policy.idleMs || t >= absolute) {
+      this.repo.deleteSession(session.id);
+      return null;
+    }
     if (t - session.last_seen_at >= TOUCH_EVERY_MS) {
       session.last_seen_at = t;
-      session.expires_at = Math.min(t + this.policy.idleMs, session.absolute_expires_at);
+      session.expires_at = Math.min(t + policy.idleMs, absolute);
       session.ip = ip;
       try {
         this.repo.touchSession(session.id, t, session.expires_at, ip);

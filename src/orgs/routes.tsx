@@ -16,6 +16,7 @@ import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
+import { SESSION_POLICY_BOUNDS } from './session-policy.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -217,6 +218,7 @@ export function orgRoutes(): Hono<AppEnv> {
     '2fa-off': 'Two-factor authentication is no longer required.',
     ip: 'Allowed addresses saved.',
     privacy: 'Defaults for new events saved. Existing events keep their own texts.',
+    sessions: 'Session lengths saved. They apply from the next request of each member.',
   };
   const settingsPage = (c: C, extra: { flash?: FlashMsg; errors?: Record<string, string>; allowlist?: string; privacy?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
@@ -275,6 +277,17 @@ export function orgRoutes(): Hono<AppEnv> {
     }
     c.get('app').orgs.setPrivacyDefaults(org, form.data, auditCtx(c, org.id));
     return c.redirect(`/orgs/${org.slug}/settings?done=privacy`, 303);
+  });
+
+  r.post('/orgs/:orgSlug/settings/sessions', { kind: 'org', permission: 'org.settings' }, async (c) => {
+    const org = c.get('org');
+    const [idleMin, idleMax] = SESSION_POLICY_BOUNDS.idleMinutes;
+    const [absMin, absMax] = SESSION_POLICY_BOUNDS.absoluteHours;
+    const whole = (min: number, max: number, unit: string) => z.coerce.number('Enter a number.').int('Enter a whole number.').min(min, `At least ${min} ${unit}.`).max(max, `At most ${max} ${unit}.`);
+    const form = await parseForm(c, z.object({ idle_minutes: whole(idleMin, idleMax, 'minutes'), absolute_hours: whole(absMin, absMax, 'hours') }));
+    if (!form.ok) return settingsPage(c, { errors: form.errors }, 400);
+    c.get('app').orgs.setSessionPolicy(org, { idleMinutes: form.data.idle_minutes, absoluteHours: form.data.absolute_hours }, auditCtx(c, org.id));
+    return c.redirect(`/orgs/${org.slug}/settings?done=sessions`, 303);
   });
 
   // ---- API tokens ------------------------------------------------------------------------------

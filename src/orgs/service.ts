@@ -9,6 +9,7 @@ import type { Writer } from '../db/writer.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { ipAllowed } from './ip-allowlist.ts';
+import { AAL2_DEFAULTS } from './session-policy.ts';
 import { type OrgRole, type Permission, assignableRoles, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
 import { type ApiTokenRow, type InvitationRow, type MemberView, type MembershipRow, type OrgPrivacyDefaults, type OrgRow, orgsRepo } from './repo.ts';
 
@@ -69,7 +70,7 @@ export class OrgService {
   createOrg(actor: UserRow, input: { name: string; slug: string }, ctx: AuditContext): Result<{ org: OrgRow }, 'slug'> {
     return this.tx(() => {
       if (this.repo.orgBySlug(input.slug)) return { ok: false as const, error: 'slug' as const, message: 'That address is already taken; choose another.' };
-      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '' };
+      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '', session_idle_minutes: AAL2_DEFAULTS.idleMinutes, session_absolute_hours: AAL2_DEFAULTS.absoluteHours };
       this.repo.insertOrg(org);
       this.repo.insertMembership({ org_id: org.id, user_id: actor.id, role: 'owner', event_scope: null, created_at: this.iso() });
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.created', { type: 'organization', id: org.id });
@@ -270,6 +271,14 @@ export class OrgService {
       // Which fields changed, not their text: the audit row says who changed what, the org row holds the value.
       const changed = (['privacy_notice', 'controller_contact', 'organizer_contact'] as const).filter((k) => before[k] !== input[k]);
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.privacy_defaults_changed', { type: 'organization', id: org.id }, 'success', { changed });
+    });
+  }
+
+  /** Session lengths for this organization's members who read attendee data (bounds checked by the caller's schema and the table). */
+  setSessionPolicy(org: OrgRow, input: { idleMinutes: number; absoluteHours: number }, ctx: AuditContext): void {
+    this.tx(() => {
+      this.repo.setSessionPolicy(org.id, { idle: input.idleMinutes, absolute: input.absoluteHours });
+      this.d.audit.record({ ...ctx, orgId: org.id }, 'org.session_policy_changed', { type: 'organization', id: org.id }, 'success', input);
     });
   }
 
