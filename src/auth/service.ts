@@ -55,6 +55,12 @@ export interface AuthDeps {
   alerts: Pick<SecurityAlerts, 'accountLocked'>;
 }
 
+/**
+ * A sign-in code by SMS is bound to the session that asked for it (ASVS V6.6.2): the purpose
+ * names that session, so another pending sign-in of the same account cannot use it.
+ */
+const smsLoginPurpose = (session: SessionRow) => `login_${createHash('sha256').update(session.id).digest('hex').slice(0, 24)}`;
+
 export const emailKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 24);
 
 /**
@@ -238,7 +244,7 @@ export class AuthService {
         : { ok: false, error: 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.`, retryAfterMs: v.retryAfterMs };
     }
     return this.tx(() => {
-      const method = this.checkSecondFactor(user, code);
+      const method = this.checkSecondFactor(user, session, code);
       if (!method.ok) {
         this.failAttempt(user, ctx);
         this.d.audit.record(actor, 'auth.2fa', { type: 'user', id: user.id }, 'failure', { reason: method.reason });
@@ -269,7 +275,7 @@ export class AuthService {
   }
 
   /** Inside a transaction: consumes a TOTP step or a recovery code. */
-  private checkSecondFactor(user: UserRow, code: string): { ok: true; method: 'totp' | 'recovery' | 'sms' } | { ok: false; reason: 'invalid' | 'replayed' } {
+  private checkSecondFactor(user: UserRow, session: SessionRow, code: string): { ok: true; method: 'totp' | 'recovery' | 'sms' } | { ok: false; reason: 'invalid' | 'replayed' } {
     if (!hasSecondFactor(user)) return { ok: false, reason: 'invalid' };
     const trimmed = code.trim();
     if (/^\d[\d ]{5,7}$/.test(trimmed)) {
@@ -280,7 +286,7 @@ export class AuthService {
         if (r.ok) return this.repo.useTotpStep(user.id, r.step) ? { ok: true, method: 'totp' } : { ok: false, reason: 'replayed' };
         totpResult = r;
       }
-      if (user.phone_verified_at && this.d.smsCodes.verify(user.id, 'login_code', trimmed.replace(/\s/g, '')) === 'ok') return { ok: true, method: 'sms' };
+      if (user.phone_verified_at && this.d.smsCodes.verify(user.id, smsLoginPurpose(session), trimmed.replace(/\s/g, '')) === 'ok') return { ok: true, method: 'sms' };
       return totpResult;
     }
     if (trimmed.length >= 10 && trimmed.length <= 40 && this.repo.useRecoveryCode(user.id, hashRecoveryCode(trimmed), this.iso())) {
@@ -314,7 +320,7 @@ export class AuthService {
     if (!v.allowed) return { ok: false, error: v.locked ? 'locked' : 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.` };
     const pw = await verifyPassword(password, user.password_hash);
     return this.tx(() => {
-      const second = hasSecondFactor(user) ? this.checkSecondFactor(user, code) : ({ ok: true, method: 'totp' } as const);
+      const second = hasSecondFactor(user) ? this.checkSecondFactor(user, session, code) : ({ ok: true, method: 'totp' } as const);
       if (!pw.ok || !second.ok) {
         this.failAttempt(user, ctx);
         this.d.audit.record(actor, 'auth.reauth', { type: 'user', id: user.id }, 'failure', { reason: !pw.ok ? 'bad_password' : 'bad_code' });
@@ -405,7 +411,8 @@ export class AuthService {
 
   // ---- SMS as a second factor --------------------------------------------------------------------
 
-  private sendSmsCode(user: UserRow, to: string, purpose: 'login_code' | 'enrol_code', ctx: AuditContext): Result<object, 'throttled' | 'limited'> {
+  /** `codePurpose` binds the code: the pending sign-in's own purpose for sign-in codes, `enrol_code` for enrolment. */
+  private sendSmsCode(user: UserRow, to: string, purpose: 'login_code' | 'enrol_code', codePurpose: string, ctx: AuditContext): Result<object, 'throttled' | 'limited'> {
     const key = `sms:${user.id}`;
     const v = this.d.throttle.check(key);
     if (!v.allowed) return { ok: false, error: 'throttled', message: `A code was sent recently. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds before asking for another.`, retryAfterMs: v.retryAfterMs };
@@ -417,7 +424,7 @@ export class AuthService {
         return quota;
       }
       this.d.throttle.fail(key, smsSendRules);
-      const code = this.d.smsCodes.issue(user.id, purpose);
+      const code = this.d.smsCodes.issue(user.id, codePurpose);
       const name = this.d.instanceName ? `Tessera ${this.d.instanceName}` : 'Tessera';
       this.d.sms.enqueue({ userId: user.id, purpose, to, body: `${code} is your ${name} ${purpose === 'login_code' ? 'sign-in' : 'verification'} code. It expires in 5 minutes. Never share it.` });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.sms_code_sent', { type: 'user', id: user.id }, 'success', { purpose });
@@ -429,7 +436,7 @@ export class AuthService {
   sendLoginSms(session: SessionRow, ctx: AuditContext): Result<object, 'throttled' | 'limited' | 'no-phone'> {
     const user = this.repo.userById(session.user_id);
     if (!user?.phone || !user.phone_verified_at) return { ok: false, error: 'no-phone', message: 'No verified phone number is set up for this account.' };
-    return this.sendSmsCode(user, user.phone, 'login_code', ctx);
+    return this.sendSmsCode(user, user.phone, 'login_code', smsLoginPurpose(session), ctx);
   }
 
   /** Step 1 of phone enrolment: remember the number and text it a code. */
@@ -439,7 +446,7 @@ export class AuthService {
     const user = this.repo.userById(userId);
     if (!user) return { ok: false, error: 'phone', message: 'No such account.' };
     this.repo.setPhonePending(userId, phone);
-    return this.sendSmsCode({ ...user, phone_pending: phone }, phone, 'enrol_code', ctx);
+    return this.sendSmsCode({ ...user, phone_pending: phone }, phone, 'enrol_code', 'enrol_code', ctx);
   }
 
   /** Step 2: the code proves the person receives SMS there; a 2FA change rotates the session. */
