@@ -6,6 +6,7 @@ import { AuthService } from './auth/service.ts';
 import { SessionService } from './auth/sessions.ts';
 import { SetupService } from './auth/setup.ts';
 import { SendQuota } from './auth/send-quota.ts';
+import { orgNamesOfUser } from './orgs/context-words.ts';
 import { orgSessionLimits } from './orgs/session-policy.ts';
 import { Throttle } from './auth/throttle.ts';
 import type { Config } from './config/config.ts';
@@ -73,7 +74,7 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const smsCodes = new SmsCodes({ db, writer, now });
   const quota = new SendQuota(db, now);
   const sendLimits = { per15Min: cfg.authSendsPer15Min, perDay: cfg.authSendsPerDay, perNetworkHour: cfg.authSendsPerNetworkHour };
-  const auth = new AuthService({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, setup, sms, smsCodes, alerts, now, baseUrl, instanceName: cfg.instanceName });
+  const auth = new AuthService({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, setup, sms, smsCodes, alerts, now, baseUrl, instanceName: cfg.instanceName, orgNamesOf: orgNamesOfUser(db) });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });

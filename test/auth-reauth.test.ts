@@ -108,3 +108,25 @@ describe('re-authentication for sensitive actions', () => {
     expect(s.ctx.sessions.list(u.user.id)).toHaveLength(1);
   });
 });
+
+describe('context words in passwords', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ instanceName: 'Northwind' });
+  });
+  afterAll(() => s.close());
+
+  it('a new password built around the instance, an organization or "tessera" is refused', async () => {
+    const owner = await createUser(s, { email: testEmail('ctx-owner') });
+    const org = createOrg(s, owner.user, uniqueSlug('ctx'), 'Bluebird Festival');
+    const u = await createUser(s, { email: testEmail('ctx-member') });
+    addMember(s, org, u.user, 'viewer');
+    const c = await signedInClient(s, u.user);
+    for (const pw of ['Bluebird Festival 2026', 'northwind-northwind!', 'Tessera!Tessera!']) {
+      const r = await c.post('/account/password', { current: u.password, password: pw });
+      expect(r.status, pw).toBe(400);
+      expect(r.text).toContain('Do not build your password around');
+    }
+    expect((await c.post('/account/password', { current: u.password, password: 'seven violet lanterns over bluebird' })).location).toBe('/account?done=password');
+  });
+});

@@ -3,7 +3,7 @@ import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
-import { checkPassword } from './password-policy.ts';
+import { BASE_CONTEXT_WORDS, checkPassword } from './password-policy.ts';
 import { burnPasswordTime, hashPassword, verifyPassword } from './password.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.ts';
 import { type AuthRepo, type UserRow, authRepo } from './repo.ts';
@@ -47,6 +47,8 @@ export interface AuthDeps {
   /** Absolute base URL for links in emails. */
   baseUrl: () => string;
   instanceName: string;
+  /** Names of the person's organizations: context words for passwords. */
+  orgNamesOf: (userId: string) => string[];
   writer: Writer;
   /** Limits on reset/email-change mail and SMS codes, per recipient and per network. */
   quota: SendQuota;
@@ -81,6 +83,11 @@ export class AuthService {
     return this.d.writer.tx(fn);
   }
 
+  /** "tessera", the instance name and the person's organizations (ASVS V6.2.11); the policy adds the email's local part. */
+  private contextWords(userId: string | null): string[] {
+    return [...BASE_CONTEXT_WORDS, this.d.instanceName, ...(userId ? this.d.orgNamesOf(userId) : [])];
+  }
+
   private ownerSeen = false;
   /** Setup stays open until the first owner exists; owners are never deleted, so remember it. */
   instanceHasOwner(): boolean {
@@ -100,7 +107,7 @@ export class AuthService {
   // ---- setup and accounts -------------------------------------------------------------------
 
   async createOwner(setupToken: string, input: { email: string; name: string; password: string }, ctx: AuditContext): Promise<Result<{ userId: string; token: string }, 'token' | 'password' | 'exists'>> {
-    const pw = checkPassword(input.password, input);
+    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(input.password);
     return this.tx(() => {
@@ -133,7 +140,7 @@ export class AuthService {
     join: (user: UserRow) => Result<object>,
     ctx: AuditContext,
   ): Promise<Result<{ userId: string; token: string }, 'password' | 'exists' | 'invalid'>> {
-    const pw = checkPassword(input.password, input);
+    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(input.password);
     const rollback = new Error('invitation could not be accepted');
@@ -488,7 +495,7 @@ export class AuthService {
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.password_changed', { type: 'user', id: user.id }, 'failure', { reason: 'bad_current_password' });
       return { ok: false, error: 'invalid', message: 'Your current password is not correct.' };
     }
-    const pw = checkPassword(next, user);
+    const pw = checkPassword(next, { ...user, contextWords: this.contextWords(user.id) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(next);
     return this.tx(() => {
@@ -552,7 +559,7 @@ export class AuthService {
     const row = this.findEmailToken(token, 'password_reset');
     const user = row && this.repo.userById(row.user_id);
     if (!row || !user) return { ok: false, error: 'token', message: 'This reset link is invalid, expired or already used. Ask for a new one.' };
-    const pw = checkPassword(password, user);
+    const pw = checkPassword(password, { ...user, contextWords: this.contextWords(user.id) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(password);
     return this.tx(() => {
