@@ -87,6 +87,9 @@ export function authRepo(db: DB) {
     deleteSession: db.prepare('DELETE FROM sessions WHERE id = ?'),
     deleteUserSessions: db.prepare('DELETE FROM sessions WHERE user_id = ?'),
     deleteUserSessionsExcept: db.prepare('DELETE FROM sessions WHERE user_id = ? AND id != ?'),
+    deleteAllSessionsExcept: db.prepare('DELETE FROM sessions WHERE id != ?'),
+    trimUserSessions: db.prepare(`DELETE FROM sessions WHERE id IN (
+      SELECT id FROM sessions WHERE user_id = ? AND mfa_pending = 0 ORDER BY last_seen_at DESC, created_at DESC LIMIT -1 OFFSET ?)`),
     deleteUserSessionById: db.prepare('DELETE FROM sessions WHERE user_id = ? AND id = ?'),
     listUserSessions: db.prepare('SELECT * FROM sessions WHERE user_id = ? AND mfa_pending = 0 ORDER BY last_seen_at DESC'),
     deleteExpiredSessions: db.prepare('DELETE FROM sessions WHERE expires_at <= ? OR absolute_expires_at <= ?'),
@@ -136,6 +139,8 @@ export function authRepo(db: DB) {
     deleteSession: (id: string) => void s.deleteSession.run(id),
     deleteUserSessions: (userId: string) => s.deleteUserSessions.run(userId).changes,
     deleteUserSessionsExcept: (userId: string, keepId: string) => s.deleteUserSessionsExcept.run(userId, keepId).changes,
+    deleteAllSessionsExcept: (keepId: string) => s.deleteAllSessionsExcept.run(keepId).changes,
+    trimUserSessions: (userId: string, keep: number) => s.trimUserSessions.run(userId, keep).changes,
     deleteUserSession: (userId: string, id: string) => s.deleteUserSessionById.run(userId, id).changes === 1,
     listUserSessions: (userId: string) => s.listUserSessions.all(userId) as SessionRow[],
     deleteExpiredSessions: (now: number) => s.deleteExpiredSessions.run(now, now).changes,

@@ -677,6 +677,30 @@ export class AuthService {
     });
   }
 
+  /** An instance admin ends every session of one person; owners can be signed out only by owners. */
+  signOutEverywhere(actorUser: UserRow, userId: string, ctx: AuditContext): Result<{ count: number }, 'unknown' | 'forbidden'> {
+    const target = this.repo.userById(userId);
+    if (!target) return { ok: false, error: 'unknown', message: 'No such account.' };
+    if (target.instance_role === 'owner' && actorUser.instance_role !== 'owner') {
+      this.d.audit.record(ctx, 'user.signed_out', { type: 'user', id: userId }, 'denied', { reason: 'owner-target' });
+      return { ok: false, error: 'forbidden', message: 'Only instance owners can sign out an owner.' };
+    }
+    return this.tx(() => {
+      const count = this.d.sessions.invalidateAll(userId);
+      this.d.audit.record(ctx, 'user.signed_out', { type: 'user', id: userId }, 'success', { count });
+      return { ok: true as const, count };
+    });
+  }
+
+  /** Ends every session on the instance but the caller's own (after a suspected compromise). */
+  signOutEveryone(session: SessionRow, ctx: AuditContext): number {
+    return this.tx(() => {
+      const count = this.d.sessions.invalidateEveryoneExcept(session.id);
+      this.d.audit.record(ctx, 'auth.all_sessions_revoked', null, 'success', { count });
+      return count;
+    });
+  }
+
   unlock(userId: string, ctx: AuditContext): void {
     this.tx(() => {
       this.d.throttle.clearAccount(userId);

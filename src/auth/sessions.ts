@@ -7,6 +7,13 @@ export interface SessionPolicy {
   absoluteMs: number;
 }
 
+/**
+ * At most this many signed-in sessions per person (ASVS V7.1.2): a new sign-in ends the session
+ * used longest ago. Pending sign-ins (password done, second factor not yet) do not count, so
+ * someone who knows only the password cannot push the holder's devices out.
+ */
+export const MAX_SESSIONS_PER_USER = 10;
+
 /** A session that proved the password but not yet the second factor lives only this long. */
 const MFA_PENDING_MS = 10 * 60 * 1000;
 /** last_seen is written at most this often, so reads do not turn every request into a write. */
@@ -61,6 +68,7 @@ export class SessionService {
       user_agent: opts.userAgent ? opts.userAgent.slice(0, 300) : null,
     };
     this.repo.insertSession(session);
+    if (!opts.mfaPending) this.repo.trimUserSessions(userId, MAX_SESSIONS_PER_USER);
     return { token: `${id}.${secret}`, session };
   }
 
@@ -111,6 +119,11 @@ export class SessionService {
 
   invalidateAll(userId: string): number {
     return this.repo.deleteUserSessions(userId);
+  }
+
+  /** Every session of every person but `keepId` (an admin's "sign everyone out"). */
+  invalidateEveryoneExcept(keepId: string): number {
+    return this.repo.deleteAllSessionsExcept(keepId);
   }
 
   invalidateOthers(userId: string, keepId: string): number {

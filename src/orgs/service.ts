@@ -8,6 +8,7 @@ import type { DB } from '../db/open.ts';
 import type { Writer } from '../db/writer.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
+import { networkOf } from '../auth/throttle.ts';
 import { ipAllowed } from './ip-allowlist.ts';
 import { AAL2_DEFAULTS } from './session-policy.ts';
 import { type OrgRole, type Permission, assignableRoles, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
@@ -316,16 +317,39 @@ export class OrgService {
   }
 
   /** `Authorization: Bearer tsr_<id>.<secret>`: live, unexpired, its creator still enabled. */
-  authenticateToken(bearer: string): { token: ApiTokenRow; user: UserRow } | null {
+  /**
+   * A bearer token's caller, or null. Failures (malformed, unknown, wrong secret, revoked,
+   * expired, disabled creator) are audited (ASVS V16.3.1), at most once a minute per token id (or
+   * "no token") and network, so a flood of bad requests cannot flood the audit log.
+   */
+  authenticateToken(bearer: string, ctx: AuditContext): { token: ApiTokenRow; user: UserRow } | null {
     const m = /^tsr_([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(bearer);
-    if (!m) return null;
-    const row = this.repo.tokenById(m[1] as string);
-    if (!row || !constantTimeEqual(hashToken(m[2] as string), row.secret_hash)) return null;
+    const row = m ? this.repo.tokenById(m[1] as string) : undefined;
     const t = this.d.now();
-    if (row.revoked_at !== null || row.expires_at <= t) return null;
+    const fail = (reason: string) => {
+      this.auditTokenFailure(row ?? null, reason, ctx, t);
+      return null;
+    };
+    if (!m) return fail('malformed');
+    if (!row) return fail('unknown');
+    if (!constantTimeEqual(hashToken(m[2] as string), row.secret_hash)) return fail('bad_secret');
+    if (row.revoked_at !== null) return fail('revoked');
+    if (row.expires_at <= t) return fail('expired');
     const user = this.d.userById(row.user_id);
-    if (!user || user.disabled_at) return null;
+    if (!user || user.disabled_at) return fail('creator_disabled');
     if (row.last_used_at === null || t - row.last_used_at > 60_000) this.repo.touchToken(row.id, t);
     return { token: row, user };
+  }
+
+  /** When each (token id or "none", network) was last audited; in memory, pruned as it grows. */
+  private readonly tokenFailureSeen = new Map<string, number>();
+
+  private auditTokenFailure(row: ApiTokenRow | null, reason: string, ctx: AuditContext, t: number): void {
+    const key = `${row?.id ?? 'none'}|${networkOf(ctx.ip)}`;
+    const last = this.tokenFailureSeen.get(key);
+    if (last !== undefined && t - last < 60_000) return;
+    if (this.tokenFailureSeen.size >= 10_000) for (const [k, at] of this.tokenFailureSeen) if (t - at >= 60_000) this.tokenFailureSeen.delete(k);
+    this.tokenFailureSeen.set(key, t);
+    this.d.audit.record({ ...ctx, orgId: row?.org_id ?? null }, 'api_token.auth_failed', row ? { type: 'api_token', id: row.id } : null, 'failure', { reason });
   }
 }
