@@ -5,6 +5,9 @@ import type { AuditLog } from './audit/service.ts';
 import { AuthService } from './auth/service.ts';
 import { SessionService } from './auth/sessions.ts';
 import { SetupService } from './auth/setup.ts';
+import { SendQuota } from './auth/send-quota.ts';
+import { orgNamesOfUser } from './orgs/context-words.ts';
+import { orgSessionLimits } from './orgs/session-policy.ts';
 import { Throttle } from './auth/throttle.ts';
 import type { Config } from './config/config.ts';
 import { Faults } from './db/faults.ts';
@@ -70,10 +73,12 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const alerts = new SecurityAlerts({ db, audit, mailer, log });
   faults.subscribe((e) => void alerts.instanceFault(e));
 
-  const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now);
+  const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now, orgSessionLimits(db));
   const setup = new SetupService(db, writer, audit, now);
   const smsCodes = new SmsCodes({ db, writer, now });
-  const auth = new AuthService({ db, writer, audit, sessions, throttle, mailer, setup, sms, smsCodes, alerts, now, baseUrl, instanceName: cfg.instanceName });
+  const quota = new SendQuota(db, now);
+  const sendLimits = { per15Min: cfg.authSendsPer15Min, perDay: cfg.authSendsPerDay, perNetworkHour: cfg.authSendsPerNetworkHour };
+  const auth = new AuthService({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, setup, sms, smsCodes, alerts, now, baseUrl, instanceName: cfg.instanceName, orgNamesOf: orgNamesOfUser(db) });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });

@@ -516,6 +516,8 @@ describe('organizer event pages', () => {
     await stale.get(first.location!);
     const confirmed = await stale.request('POST', first.location!, { form: { password: people.organizer.password } });
     expect(confirmed.status).toBe(303);
+    // Re-authentication rotated the session (and its CSRF token): follow the redirect as a browser does.
+    await stale.get(confirmed.location!);
 
     const wrong = await stale.post(`${base()}/${e.id}/delete`, { confirm_slug: 'not-the-slug' });
     expect(wrong.status).toBe(400);

@@ -186,6 +186,8 @@ describe('organizations (trust-proxy server)', () => {
     r = await stale.post(`/account/reauth?next=${back}`, { password: people.owner.password });
     expect(r.status).toBe(303);
     expect(r.location).toBe(`/orgs/${org.slug}/members`);
+    // Re-authentication rotated the session (and its CSRF token): follow the redirect as a browser does.
+    await stale.get(r.location!);
     r = await stale.post(`/orgs/${org.slug}/members/${people.viewer.user.id}/role`, { role: 'admin' });
     expect(r.status).toBe(303);
     expect(membership(s, org, people.viewer.user)?.role).toBe('admin');

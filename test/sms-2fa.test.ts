@@ -85,4 +85,26 @@ describe('SMS second factor', () => {
     const audited = s.ctx.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE action IN ('auth.sms_code_sent', 'auth.sms_enabled')`).get() as { n: number };
     expect(audited.n).toBeGreaterThanOrEqual(3);
   });
+
+  it('a texted sign-in code works only for the pending sign-in that asked for it', async () => {
+    const u = await createUser(s, { email: testEmail('sms-bound') });
+    s.ctx.db.prepare('UPDATE users SET phone = ?, phone_verified_at = ? WHERE id = ?').run('+41446681801', new Date().toISOString(), u.user.id);
+    const signIn = async () => {
+      const c = new Client(s.url);
+      await c.get('/login');
+      expect((await c.post('/login', { email: u.user.email, password: u.password })).location).toBe('/login/2fa');
+      await c.get('/login/2fa');
+      return c;
+    };
+    const mine = await signIn();
+    const other = await signIn();
+    const before = stub.requests.length;
+    expect((await mine.post('/login/2fa/sms')).location).toBe('/login/2fa?sent=1');
+    await stub.waitFor(before + 1);
+    const code = lastCode()!;
+    // Another pending sign-in of the same account (say, a phishing relay) cannot use it.
+    expect((await other.post('/login/2fa', { code })).status).toBe(401);
+    expect((await mine.post('/login/2fa', { code })).status).toBe(303);
+    expect((await mine.get('/account')).status).toBe(200);
+  });
 });

@@ -6,11 +6,12 @@ import { AdminBackupsPage } from '../../views/admin/backups.tsx';
 import { AdminMailPage } from '../../views/admin/mail.tsx';
 import { devMailView } from '../mail/dev-view.ts';
 import { AdminPermissionsPage } from '../../views/admin/permissions.tsx';
-import { AdminUsersPage } from '../../views/admin/users.tsx';
+import { AdminUsersPage, SIGN_OUT_ALL_PHRASE } from '../../views/admin/users.tsx';
 import type { RestoreTester } from '../backup/restore-test.ts';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import { routes } from '../http/route-permissions.ts';
 import { auditCtx, guard } from '../http/guard.ts';
+import { parseForm } from '../http/forms.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
@@ -22,6 +23,8 @@ const flashes: Record<string, string> = {
   disabled: 'Account disabled. Its sessions and API tokens ended.',
   enabled: 'Account enabled again.',
   unlocked: 'Sign-in unlocked.',
+  'signed-out': 'Signed out everywhere: all of their sessions ended.',
+  'all-signed-out': 'Everyone else is signed out: every other session ended.',
 };
 
 /** Instance administration: accounts, the dev mail outbox, the permission table. */
@@ -62,6 +65,24 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
       return res.ok ? c.redirect(`/admin/users?done=${action}d`, 303) : fail(c, res);
     });
   }
+
+  r.post('/admin/users/:id/sign-out', { kind: 'instance-admin' }, (c) => {
+    const redirect = requireRecentAuth(c, '/admin/users');
+    if (redirect) return redirect;
+    const res = c.get('app').auth.signOutEverywhere(c.get('user')!, userIdParam.parse(c.req.param('id')), auditCtx(c));
+    if (!res.ok) return res.error === 'forbidden' ? usersPage(c, { kind: 'error', text: res.message }, 403) : fail(c, res);
+    return c.redirect('/admin/users?done=signed-out', 303);
+  });
+
+  /** Typed confirmation as well as re-authentication: one click must not sign out a whole instance. */
+  r.post('/admin/sessions/sign-out-all', { kind: 'instance-admin' }, async (c) => {
+    const redirect = requireRecentAuth(c, '/admin/users');
+    if (redirect) return redirect;
+    const form = await parseForm(c, z.object({ confirm: z.literal(SIGN_OUT_ALL_PHRASE, `Type "${SIGN_OUT_ALL_PHRASE}" to confirm.`) }));
+    if (!form.ok) return usersPage(c, { kind: 'error', text: `Nobody was signed out: type "${SIGN_OUT_ALL_PHRASE}" to confirm.` }, 400);
+    c.get('app').auth.signOutEveryone(c.get('session')!, auditCtx(c));
+    return c.redirect('/admin/users?done=all-signed-out', 303);
+  });
 
   r.post('/admin/users/:id/unlock', { kind: 'instance-admin' }, (c) => {
     const ctx = c.get('app');

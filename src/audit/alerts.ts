@@ -40,9 +40,25 @@ export class SecurityAlerts {
     return recipients.length;
   }
 
-  /** An account locked after repeated failed sign-ins: its organizations' admins and, for an instance admin, the owners. */
-  accountLocked(user: UserRow, ctx: AuditContext): void {
-    const lines = [`Account: user ${user.id}`, `Locked for 15 minutes after repeated failed sign-ins, last from IP ${ctx.ip ?? 'unknown'}.`, 'If this was not the account holder, someone may be guessing the password. An admin can unlock the account sooner.'];
+  /**
+   * An account locked from one network after repeated failed sign-ins. The holder is told (they
+   * can still sign in from elsewhere, and may want to change the password); so are its
+   * organizations' admins and, for an instance admin, the owners. Called once per lock.
+   */
+  accountLocked(user: UserRow, network: string, ctx: AuditContext): void {
+    this.d.mailer.enqueue({
+      to: user.email,
+      ...renderMail('securityAlert', {
+        title: 'Sign-in to your account was locked',
+        lines: [
+          `After repeated failed sign-ins from the network ${network}, sign-in to your account from that network is locked for 15 minutes.`,
+          'You can still sign in from anywhere else.',
+          'If this was not you, someone may be guessing your password: consider changing it, and turn on two-factor authentication if you have not.',
+        ],
+      }),
+    });
+    this.d.audit.record(ctx, 'auth.lock_notice', { type: 'user', id: user.id }, 'success', { network });
+    const lines = [`Account: user ${user.id}`, `Locked for 15 minutes from the network ${network} after repeated failed sign-ins (last from IP ${ctx.ip ?? 'unknown'}); other networks can still sign in.`, 'If this was not the account holder, someone may be guessing the password. An admin can unlock the account sooner.'];
     for (const orgId of this.recipients.orgsOfUser(user.id)) this.raise({ key: `account-locked:${user.id}`, title: 'An account in your organization was locked', lines, orgId }, ctx);
     if (user.instance_role) this.raise({ key: `account-locked:${user.id}`, title: 'An instance administrator account was locked', lines }, ctx);
   }

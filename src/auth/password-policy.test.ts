@@ -71,7 +71,9 @@ describe('checkPassword', () => {
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.message).toMatch(/email address/);
     }
-    expect(checkPassword('margaret.hamilton.apollo', { email }).ok).toBe(true);
+    // The local part is a context word: it does not count towards the length (issue 23).
+    expect(checkPassword('margaret.hamilton.apollo', { email }).ok).toBe(false);
+    expect(checkPassword('margaret.hamilton wrote the apollo guidance code', { email }).ok).toBe(true);
   });
 
   it('refuses the person’s name', () => {
@@ -86,5 +88,25 @@ describe('checkPassword', () => {
       expect(result.ok).toBe(false);
       if (!result.ok) expect(result.message).toMatch(/^[A-Z].*[.;]?\.$/);
     }
+  });
+});
+
+describe('context words (ASVS V6.2.11)', () => {
+  const ctx = { email: 'marguerite.example@example.org', name: 'M P', contextWords: ['tessera', 'Acme Conference Club', 'Winterfest'] };
+
+  it('refuses passwords built around a context word: the context word does not count towards the length', () => {
+    for (const pw of ['Tessera2026!!', 'tessera tessera tessera', 'acmeconferenceclub1', 'WINTERFEST 2026!', 'marguerite.example99', 'Acme Conference 2026']) {
+      const r = checkPassword(pw, ctx);
+      expect(r.ok, pw).toBe(false);
+      if (!r.ok) expect(r.message).toMatch(/^Do not build your password around /);
+    }
+  });
+
+  it('accepts long passphrases that merely mention one', () => {
+    for (const pw of ['my tessera has purple goats in it', 'winterfest under seven violet lanterns']) expect(checkPassword(pw, ctx), pw).toEqual({ ok: true });
+  });
+
+  it('ignores words shorter than four letters and empty names', () => {
+    expect(checkPassword('abc abc abc abc', { contextWords: ['abc', '', '  '] })).toEqual({ ok: true });
   });
 });

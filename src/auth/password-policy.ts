@@ -32,7 +32,43 @@ export type PasswordCheck = { ok: true } | { ok: false; message: string };
 
 const fold = (s: string) => s.normalize('NFKC').trim().toLowerCase();
 
-export function checkPassword(password: string, ctx?: { email?: string; name?: string }): PasswordCheck {
+/**
+ * Context-specific words (ASVS V6.1.2, V6.2.11): the first things an attacker tries against this
+ * instance. The caller passes "tessera", the instance name and the person's organization names;
+ * the email's local part is added here. Each name counts whole and word by word (words of four
+ * letters or more), case and spaces ignored.
+ */
+export const BASE_CONTEXT_WORDS = ['tessera'] as const;
+const MIN_CONTEXT_WORD = 4;
+
+const squash = (s: string) => s.normalize('NFKC').toLowerCase().replace(/\s+/g, '');
+
+function contextTerms(words: readonly string[]): string[] {
+  const terms = new Set<string>();
+  for (const w of words) {
+    for (const part of [w, ...w.split(/[\s._@+-]+/)]) {
+      const t = squash(part);
+      if ([...t].length >= MIN_CONTEXT_WORD) terms.add(t);
+    }
+  }
+  // Longest first, so "acmeconference" goes before "acme".
+  return [...terms].sort((a, b) => b.length - a.length);
+}
+
+/** The password with every context term removed: what an attacker who starts from those words still has to guess. */
+function withoutContext(password: string, terms: readonly string[]): { rest: string; hit: string | undefined } {
+  let rest = squash(password);
+  let hit: string | undefined;
+  for (const t of terms) {
+    if (rest.includes(t)) {
+      hit ??= t;
+      rest = rest.split(t).join('');
+    }
+  }
+  return { rest, hit };
+}
+
+export function checkPassword(password: string, ctx?: { email?: string; name?: string; contextWords?: readonly string[] }): PasswordCheck {
   const normalized = normalizePassword(password);
   // Code points, not UTF-16 units: an emoji or a CJK extension character is one character to a person.
   const length = [...normalized].length;
@@ -61,6 +97,15 @@ export function checkPassword(password: string, ctx?: { email?: string; name?: s
     if (name !== '' && (folded === name || folded.replace(/\s+/g, '') === name.replace(/\s+/g, ''))) {
       return { ok: false, message: 'Do not use your name as your password; choose something else.' };
     }
+  }
+  const local = ctx?.email ? ctx.email.slice(0, Math.max(ctx.email.lastIndexOf('@'), 0)) : '';
+  const terms = contextTerms([...(ctx?.contextWords ?? []), local]);
+  const { rest, hit } = withoutContext(normalized, terms);
+  if (hit !== undefined && [...rest].length < PASSWORD_MIN_LENGTH) {
+    return {
+      ok: false,
+      message: `Do not build your password around “${hit}” (the name of this service, your organization or your email address): it is among the first things an attacker tries. Add more unrelated words.`,
+    };
   }
   return { ok: true };
 }

@@ -1,14 +1,16 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import { AccountPage, SessionsPage } from '../../views/auth/account.tsx';
 import { SetupForm, SetupInvalidPage } from '../../views/auth/setup.tsx';
-import { ForgotForm, LoginForm, Notice, ReauthForm, ResetForm, SecondFactorForm } from '../../views/auth/sign-in.tsx';
+import { ConfirmEmailForm, ForgotForm, LoginForm, Notice, ReauthForm, ResetForm, SecondFactorForm } from '../../views/auth/sign-in.tsx';
 import { PhonePage, RecoveryCodes, TotpSetup } from '../../views/auth/two-factor.tsx';
 import { routes } from '../http/route-permissions.ts';
 import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
+import { clearLinkToken, exchangeLinkToken, readLinkToken } from '../http/link-token.ts';
+import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -18,7 +20,7 @@ import { qrSvg } from './totp.ts';
 const text = (max: number) => z.string().trim().min(1, 'Required.').max(max, `At most ${max} characters.`).refine((v) => !CONTROL_CHARS.test(v), 'Contains characters that are not allowed.');
 const email = z.string().trim().max(254, 'At most 254 characters.').pipe(z.email('Enter a valid email address.'));
 const password = z.string().min(1, 'Required.').max(256, 'At most 256 characters.');
-const tokenQuery = z.object({ token: z.string().max(200).default('') });
+type C = Context<AppEnv>;
 
 /** Login, second factor, setup, password reset, email confirmation and the account pages. */
 export function authRoutes(): Hono<AppEnv> {
@@ -29,22 +31,25 @@ export function authRoutes(): Hono<AppEnv> {
   r.get('/setup', { kind: 'public' }, (c) => {
     const ctx = c.get('app');
     if (ctx.auth.instanceHasOwner()) return c.html(<SetupInvalidPage reason="done" />, 410);
-    const q = tokenQuery.parse(c.req.query());
-    const check = ctx.setup.check(q.token);
+    const hop = exchangeLinkToken(c, 'setup', '/setup');
+    if (hop) return hop;
+    const check = ctx.setup.check(readLinkToken(c, 'setup'));
     if (!check.ok) return c.html(<SetupInvalidPage reason={check.reason} />, check.reason === 'invalid' ? 404 : 410);
-    return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} token={q.token} />);
+    return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} />);
   });
 
   r.post('/setup', { kind: 'public' }, async (c) => {
     const ctx = c.get('app');
-    const q = tokenQuery.parse(c.req.query());
+    const token = readLinkToken(c, 'setup');
+    if (!ctx.auth.instanceHasOwner() && !ctx.setup.check(token).ok) return c.html(<SetupInvalidPage reason="invalid" />, 404);
     const form = await parseForm(c, z.object({ name: text(120), email, password }));
-    if (!form.ok) return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} token={q.token} errors={form.errors} values={form.values} />, 400);
-    const res = await ctx.auth.createOwner(q.token, form.data, auditCtx(c));
+    if (!form.ok) return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} errors={form.errors} values={form.values} />, 400);
+    const res = await ctx.auth.createOwner(token, form.data, auditCtx(c));
     if (!res.ok) {
-      if (res.error === 'password') return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} token={q.token} errors={{ password: res.message }} values={{ name: form.data.name, email: form.data.email }} />, 400);
+      if (res.error === 'password') return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} errors={{ password: res.message }} values={{ name: form.data.name, email: form.data.email }} />, 400);
       return c.html(<SetupInvalidPage reason={res.error === 'exists' ? 'done' : 'used'} />, 410);
     }
+    clearLinkToken(c, 'setup');
     setSessionCookie(c, res.token);
     return c.redirect('/account/2fa/setup', 303);
   });
@@ -62,7 +67,7 @@ export function authRoutes(): Hono<AppEnv> {
     const next = safeNext(c.req.query('next'));
     const form = await parseForm(c, z.object({ email: z.string().trim().min(1, 'Required.').max(254, 'At most 254 characters.'), password }));
     if (!form.ok) return render(c, 'Sign in', <LoginForm csrf={csrfToken(c)} next={next} errors={form.errors} values={form.values} />, 400);
-    const res = await ctx.auth.login(form.data.email, form.data.password, auditCtx(c));
+    const res = await ctx.auth.login(form.data.email, form.data.password, auditCtx(c), c.get('session'));
     if (!res.ok) {
       const status = res.error === 'invalid' ? 401 : res.error === 'disabled' ? 403 : 429;
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
@@ -113,40 +118,65 @@ export function authRoutes(): Hono<AppEnv> {
 
   r.post('/password/forgot', { kind: 'public' }, async (c) => {
     const form = await parseForm(c, z.object({ email: z.string().trim().min(1).max(254) }));
-    if (form.ok) c.get('app').auth.requestPasswordReset(form.data.email, auditCtx(c));
+    const res = form.ok ? c.get('app').auth.requestPasswordReset(form.data.email, auditCtx(c)) : { ok: true as const };
+    if (!res.ok) {
+      if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
+      return render(c, 'Reset your password', <ForgotForm csrf={csrfToken(c)} sent={false} message={res.message} />, 429);
+    }
     return render(c, 'Reset your password', <ForgotForm csrf={csrfToken(c)} sent={true} />);
   });
 
+  const resetUnusable = (c: C, message = 'This reset link is invalid, expired or already used.') =>
+    render(c, 'Reset link', <Notice title="Reset link not usable" kind="error" message={message} link={{ href: '/password/forgot', label: 'Ask for a new link' }} />, 410);
+
   r.get('/password/reset', { kind: 'public' }, (c) => {
-    const q = tokenQuery.parse(c.req.query());
-    if (!c.get('app').auth.checkResetToken(q.token)) {
-      return render(c, 'Reset link', <Notice title="Reset link not usable" kind="error" message="This reset link is invalid, expired or already used." link={{ href: '/password/forgot', label: 'Ask for a new link' }} />, 410);
-    }
-    return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} token={q.token} />);
+    const hop = exchangeLinkToken(c, 'reset', '/password/reset');
+    if (hop) return hop;
+    if (!c.get('app').auth.checkResetToken(readLinkToken(c, 'reset'))) return resetUnusable(c);
+    return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} />);
   });
 
   r.post('/password/reset', { kind: 'public' }, async (c) => {
-    const form = await parseForm(c, z.object({ token: z.string().max(200), password }));
-    if (!form.ok) return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} token={form.values.token ?? ''} errors={form.errors} />, 400);
-    const res = await c.get('app').auth.resetPassword(form.data.token, form.data.password, auditCtx(c));
+    const token = readLinkToken(c, 'reset');
+    if (!c.get('app').auth.checkResetToken(token)) return resetUnusable(c);
+    const form = await parseForm(c, z.object({ password }));
+    if (!form.ok) return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} errors={form.errors} />, 400);
+    const res = await c.get('app').auth.resetPassword(token, form.data.password, auditCtx(c));
     if (!res.ok) {
-      if (res.error === 'password') return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} token={form.data.token} errors={{ password: res.message }} />, 400);
-      return render(c, 'Reset link', <Notice title="Reset link not usable" kind="error" message={res.message} link={{ href: '/password/forgot', label: 'Ask for a new link' }} />, 410);
+      if (res.error === 'password') return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} errors={{ password: res.message }} />, 400);
+      return resetUnusable(c, res.message);
     }
+    clearLinkToken(c, 'reset');
     clearSessionCookie(c);
     return c.redirect('/login?reset=1', 303);
   });
 
+  /**
+   * Mail scanners follow links, so the GET only shows a button; the POST confirms (ASVS V3.5.3),
+   * as the registration double opt-in does.
+   */
+  const confirmPurpose = (c: C): 'change' | 'verify' => (c.req.query('change') === '1' ? 'change' : 'verify');
+  const confirmUnusable = (c: C, message = 'This confirmation link is invalid, expired or already used.') =>
+    render(c, 'Confirmation link', <Notice title="Confirmation link not usable" kind="error" message={message} />, 410);
+
   r.get('/email/confirm', { kind: 'public' }, (c) => {
-    const q = tokenQuery.parse(c.req.query());
-    const res = c.get('app').auth.confirmEmail(q.token, c.req.query('change') === '1', auditCtx(c));
-    return res.ok
-      ? render(c, 'Email confirmed', <Notice title="Email address confirmed" message="Thank you: your email address is confirmed." link={{ href: '/', label: 'Continue' }} />)
-      : render(c, 'Confirmation link', <Notice title="Confirmation link not usable" kind="error" message={res.message} />, 410);
+    const purpose = confirmPurpose(c);
+    const hop = exchangeLinkToken(c, purpose, purpose === 'change' ? '/email/confirm?change=1' : '/email/confirm');
+    if (hop) return hop;
+    if (!c.get('app').auth.checkConfirmToken(readLinkToken(c, purpose), purpose === 'change')) return confirmUnusable(c);
+    return render(c, 'Confirm your email address', <ConfirmEmailForm csrf={csrfToken(c)} change={purpose === 'change'} />);
+  });
+
+  r.post('/email/confirm', { kind: 'public' }, (c) => {
+    const purpose = confirmPurpose(c);
+    const res = c.get('app').auth.confirmEmail(readLinkToken(c, purpose), purpose === 'change', auditCtx(c));
+    if (!res.ok) return confirmUnusable(c, res.message);
+    clearLinkToken(c, purpose);
+    return render(c, 'Email confirmed', <Notice title="Email address confirmed" message="Thank you: your email address is confirmed." link={{ href: '/', label: 'Continue' }} />);
   });
 
   // ---- account ------------------------------------------------------------------------------------
-  const accountPage = (c: Parameters<Parameters<typeof r.get>[2]>[0], extra: Partial<Parameters<typeof AccountPage>[0]> = {}, status: 200 | 400 = 200) => {
+  const accountPage = (c: Parameters<Parameters<typeof r.get>[2]>[0], extra: Partial<Parameters<typeof AccountPage>[0]> = {}, status: 200 | 400 | 429 = 200) => {
     const ctx = c.get('app');
     const user = ctx.auth.user(c.get('user')!.id)!;
     const flashKey = c.req.query('done');
@@ -187,21 +217,37 @@ export function authRoutes(): Hono<AppEnv> {
     if (!form.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={hasTotp} sms={hasSms(c)} message="Enter your password." />, 400);
     const res = await c.get('app').auth.reauthenticate(c.get('session')!, form.data.password, form.data.code, auditCtx(c));
     if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={hasTotp} sms={hasSms(c)} message={res.message} />, res.error === 'invalid' ? 401 : 429);
+    setSessionCookie(c, res.token);
     return c.redirect(next, 303);
   });
+
+  /**
+   * The forced first enrolment (no second factor yet, and one is required) goes ahead on the
+   * sign-in session; any other enrolment needs a recent re-authentication, so a stolen session
+   * cannot plant its own authenticator and lock the holder out.
+   */
+  const forcedEnrolment = (c: C) => {
+    const user = c.get('user')!;
+    return !hasSecondFactor(user) && (user.instance_role !== null || c.get('app').orgs.userNeeds2fa(user.id));
+  };
+  const enrolReauth = (c: C) => (forcedEnrolment(c) ? null : requireRecentAuth(c, '/account/2fa/setup'));
 
   r.get('/account/2fa/setup', { kind: 'user', enrol: true }, async (c) => {
     const ctx = c.get('app');
     const user = c.get('user')!;
     if (user.totp_secret) return c.redirect('/account', 303);
+    const redirect = enrolReauth(c);
+    if (redirect) return redirect;
     const { secret, uri } = ctx.auth.startTotp(user.id);
-    const forced = !hasSecondFactor(user) && (user.instance_role !== null || ctx.orgs.userNeeds2fa(user.id));
+    const forced = forcedEnrolment(c);
     return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
   });
 
   r.post('/account/2fa/setup', { kind: 'user', enrol: true }, async (c) => {
     const ctx = c.get('app');
     const user = c.get('user')!;
+    const redirect = enrolReauth(c);
+    if (redirect) return redirect;
     const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
     const res = ctx.auth.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
     if (!res.ok) {
@@ -238,7 +284,7 @@ export function authRoutes(): Hono<AppEnv> {
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ phone: z.string().trim().min(1, 'Required.').max(32) }));
     const res = form.ok ? c.get('app').auth.startPhoneEnrolment(c.get('user')!.id, form.data.phone, auditCtx(c)) : ({ ok: false, message: 'Enter a phone number.' } as const);
-    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="enter" message={res.message} />, 400);
+    if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="enter" message={res.message} />, 'error' in res && res.error !== 'phone' ? 429 : 400);
     return c.redirect('/account/phone?sent=1', 303);
   });
 
@@ -274,7 +320,7 @@ export function authRoutes(): Hono<AppEnv> {
     const form = await parseForm(c, z.object({ email }));
     if (!form.ok) return accountPage(c, { errors: form.errors, values: form.values }, 400);
     const res = c.get('app').auth.requestEmailChange(c.get('user')!.id, form.data.email, auditCtx(c));
-    if (!res.ok) return accountPage(c, { errors: { email: res.message }, values: { email: form.data.email } }, 400);
+    if (!res.ok) return accountPage(c, { errors: { email: res.message }, values: { email: form.data.email } }, res.error === 'limited' ? 429 : 400);
     return c.redirect('/account?done=email', 303);
   });
 
@@ -285,12 +331,16 @@ export function authRoutes(): Hono<AppEnv> {
   });
 
   r.post('/account/sessions/:id/revoke', { kind: 'user', enrol: true }, (c) => {
+    const redirect = requireRecentAuth(c, '/account/sessions');
+    if (redirect) return redirect;
     const id = z.string().max(64).parse(c.req.param('id'));
     c.get('app').auth.revokeSession(c.get('user')!.id, id, auditCtx(c));
     return c.redirect('/account/sessions', 303);
   });
 
   r.post('/account/sessions/revoke-others', { kind: 'user', enrol: true }, (c) => {
+    const redirect = requireRecentAuth(c, '/account/sessions');
+    if (redirect) return redirect;
     c.get('app').auth.revokeOtherSessions(c.get('session')!, auditCtx(c));
     return c.redirect('/account/sessions', 303);
   });

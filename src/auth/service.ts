@@ -3,12 +3,13 @@ import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
-import { checkPassword } from './password-policy.ts';
+import { BASE_CONTEXT_WORDS, checkPassword } from './password-policy.ts';
 import { burnPasswordTime, hashPassword, verifyPassword } from './password.ts';
 import { generateRecoveryCodes, hashRecoveryCode } from './recovery-codes.ts';
 import { type AuthRepo, type UserRow, authRepo } from './repo.ts';
 import { type SessionService, recentlyAuthenticated } from './sessions.ts';
-import { type Throttle, accountRules, ipRules } from './throttle.ts';
+import { type QuotaRule, type SendLimits, type SendQuota, waitInWords } from './send-quota.ts';
+import { type Throttle, accountKey, accountRules, ipRules, lockKey, lockRules, networkOf } from './throttle.ts';
 import { hashToken, randomToken } from './token.ts';
 import { generateTotpSecret, totpUri, verifyTotp } from './totp.ts';
 import type { SessionRow } from './repo.ts';
@@ -46,10 +47,21 @@ export interface AuthDeps {
   /** Absolute base URL for links in emails. */
   baseUrl: () => string;
   instanceName: string;
+  /** Names of the person's organizations: context words for passwords. */
+  orgNamesOf: (userId: string) => string[];
   writer: Writer;
+  /** Limits on reset/email-change mail and SMS codes, per recipient and per network. */
+  quota: SendQuota;
+  sendLimits: SendLimits;
   /** Told inside the transaction that locked an account. */
   alerts: Pick<SecurityAlerts, 'accountLocked'>;
 }
+
+/**
+ * A sign-in code by SMS is bound to the session that asked for it (ASVS V6.6.2): the purpose
+ * names that session, so another pending sign-in of the same account cannot use it.
+ */
+const smsLoginPurpose = (session: SessionRow) => `login_${createHash('sha256').update(session.id).digest('hex').slice(0, 24)}`;
 
 export const emailKey = (email: string) => createHash('sha256').update(email.trim().toLowerCase()).digest('hex').slice(0, 24);
 
@@ -71,6 +83,11 @@ export class AuthService {
     return this.d.writer.tx(fn);
   }
 
+  /** "tessera", the instance name and the person's organizations (ASVS V6.2.11); the policy adds the email's local part. */
+  private contextWords(userId: string | null): string[] {
+    return [...BASE_CONTEXT_WORDS, this.d.instanceName, ...(userId ? this.d.orgNamesOf(userId) : [])];
+  }
+
   private ownerSeen = false;
   /** Setup stays open until the first owner exists; owners are never deleted, so remember it. */
   instanceHasOwner(): boolean {
@@ -90,7 +107,7 @@ export class AuthService {
   // ---- setup and accounts -------------------------------------------------------------------
 
   async createOwner(setupToken: string, input: { email: string; name: string; password: string }, ctx: AuditContext): Promise<Result<{ userId: string; token: string }, 'token' | 'password' | 'exists'>> {
-    const pw = checkPassword(input.password, input);
+    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(input.password);
     return this.tx(() => {
@@ -123,7 +140,7 @@ export class AuthService {
     join: (user: UserRow) => Result<object>,
     ctx: AuditContext,
   ): Promise<Result<{ userId: string; token: string }, 'password' | 'exists' | 'invalid'>> {
-    const pw = checkPassword(input.password, input);
+    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(input.password);
     const rollback = new Error('invitation could not be accepted');
@@ -154,30 +171,35 @@ export class AuthService {
 
   // ---- login ---------------------------------------------------------------------------------
 
+  /** `current` is the session the browser already holds: a successful sign-in ends it. */
   async login(
     email: string,
     password: string,
     ctx: AuditContext,
+    current: SessionRow | null = null,
   ): Promise<Result<{ token: string; userId: string; mfaPending: boolean }, 'invalid' | 'throttled' | 'locked' | 'disabled'>> {
     const user = this.repo.userByEmail(email.trim());
-    const accountKey = user ? `account:${user.id}` : `account:email:${emailKey(email)}`;
+    // An unknown address gets keys of the same shape, so throttling does not tell it apart.
+    const account = user ? accountKey(user.id) : accountKey(`email:${emailKey(email)}`);
+    const lock = user ? lockKey(user.id, ctx.ip) : lockKey(`email:${emailKey(email)}`, ctx.ip);
     const ipKey = `ip:${ctx.ip ?? 'unknown'}`;
     const actor = { ...ctx, actor: { type: 'user' as const, id: user?.id ?? null } };
-    for (const key of [ipKey, accountKey]) {
+    for (const key of [ipKey, lock, account]) {
       const v = this.d.throttle.check(key);
       if (!v.allowed) {
         await burnPasswordTime(password);
         this.d.audit.record(actor, 'auth.login', user ? { type: 'user', id: user.id } : null, 'denied', { reason: v.locked ? 'locked' : 'throttled', scope: key.split(':')[0], ...(user ? {} : { emailHash: emailKey(email) }) });
         const wait = Math.ceil(v.retryAfterMs / 1000);
         return v.locked
-          ? { ok: false, error: 'locked', message: `Too many failed attempts: sign-in is locked for ${Math.ceil(wait / 60)} minutes. An administrator can unlock it sooner.`, retryAfterMs: v.retryAfterMs }
+          ? { ok: false, error: 'locked', message: `Too many failed attempts from your network: sign-in is locked here for ${Math.ceil(wait / 60)} minutes. An administrator can unlock it sooner.`, retryAfterMs: v.retryAfterMs }
           : { ok: false, error: 'throttled', message: `Too many failed attempts. Wait ${wait} seconds, then try again.`, retryAfterMs: v.retryAfterMs };
       }
     }
     if (!user) {
       await burnPasswordTime(password);
       this.tx(() => {
-        this.d.throttle.fail(accountKey, accountRules);
+        this.d.throttle.fail(account, accountRules);
+        this.d.throttle.fail(lock, lockRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', null, 'failure', { reason: 'unknown_email', emailHash: emailKey(email) });
       });
@@ -186,10 +208,12 @@ export class AuthService {
     const check = await verifyPassword(password, user.password_hash);
     if (!check.ok) {
       this.tx(() => {
-        const locked = this.d.throttle.fail(accountKey, accountRules);
+        this.d.throttle.fail(account, accountRules);
+        const locked = this.d.throttle.fail(lock, lockRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', { type: 'user', id: user.id }, 'failure', { reason: 'bad_password', lockedNow: locked });
-        if (locked) this.d.alerts.accountLocked(user, ctx);
+        // fail() reports the lock only on the attempt that sets it: one notice per lock.
+        if (locked) this.d.alerts.accountLocked(user, networkOf(ctx.ip), ctx);
       });
       return { ok: false, error: 'invalid', message: INVALID_LOGIN };
     }
@@ -203,7 +227,8 @@ export class AuthService {
       if (newHash) this.repo.setPassword(user.id, newHash, user.password_changed_at);
       const mfaPending = hasSecondFactor(user);
       // Success on the password clears the account's back-off only when no second factor follows.
-      if (!mfaPending) this.d.throttle.clear(accountKey);
+      if (!mfaPending) this.clearAttempts(user.id, ctx);
+      if (current) this.d.sessions.invalidate(current.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: !mfaPending });
       this.d.audit.record(actor, mfaPending ? 'auth.password_ok' : 'auth.login', { type: 'user', id: user.id }, 'success', newHash ? { rehashed: true } : {});
       return { ok: true as const, token, userId: user.id, mfaPending };
@@ -217,9 +242,8 @@ export class AuthService {
   secondFactor(session: SessionRow, code: string, ctx: AuditContext): Result<{ token: string }, 'invalid' | 'throttled' | 'locked'> {
     const user = this.repo.userById(session.user_id);
     if (!user || !hasSecondFactor(user)) return { ok: false, error: 'invalid', message: 'Two-factor authentication is not set up for this account.' };
-    const key = `account:${user.id}`;
     const actor = { ...ctx, actor: { type: 'user' as const, id: user.id } };
-    const v = this.d.throttle.check(key);
+    const v = this.checkAttempts(user.id, ctx);
     if (!v.allowed) {
       this.d.audit.record(actor, 'auth.2fa', { type: 'user', id: user.id }, 'denied', { reason: v.locked ? 'locked' : 'throttled' });
       return v.locked
@@ -227,13 +251,13 @@ export class AuthService {
         : { ok: false, error: 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.`, retryAfterMs: v.retryAfterMs };
     }
     return this.tx(() => {
-      const method = this.checkSecondFactor(user, code);
+      const method = this.checkSecondFactor(user, session, code);
       if (!method.ok) {
-        this.d.throttle.fail(key, accountRules);
+        this.failAttempt(user, ctx);
         this.d.audit.record(actor, 'auth.2fa', { type: 'user', id: user.id }, 'failure', { reason: method.reason });
         return { ok: false as const, error: 'invalid' as const, message: method.reason === 'replayed' ? 'That code was already used. Wait for the next code.' : 'That code is not correct.' };
       }
-      this.d.throttle.clear(key);
+      this.clearAttempts(user.id, ctx);
       this.d.sessions.invalidate(session.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
       this.d.audit.record(actor, 'auth.login', { type: 'user', id: user.id }, 'success', { secondFactor: method.method });
@@ -241,8 +265,24 @@ export class AuthService {
     });
   }
 
+  /** Second factors and re-authentication share the sign-in keys: back-off per account, lock per account + network. */
+  private checkAttempts(userId: string, ctx: AuditContext) {
+    const lock = this.d.throttle.check(lockKey(userId, ctx.ip));
+    return lock.allowed ? this.d.throttle.check(accountKey(userId)) : lock;
+  }
+
+  private failAttempt(user: UserRow, ctx: AuditContext): void {
+    this.d.throttle.fail(accountKey(user.id), accountRules);
+    if (this.d.throttle.fail(lockKey(user.id, ctx.ip), lockRules)) this.d.alerts.accountLocked(user, networkOf(ctx.ip), ctx);
+  }
+
+  private clearAttempts(userId: string, ctx: AuditContext): void {
+    this.d.throttle.clear(accountKey(userId));
+    this.d.throttle.clear(lockKey(userId, ctx.ip));
+  }
+
   /** Inside a transaction: consumes a TOTP step or a recovery code. */
-  private checkSecondFactor(user: UserRow, code: string): { ok: true; method: 'totp' | 'recovery' | 'sms' } | { ok: false; reason: 'invalid' | 'replayed' } {
+  private checkSecondFactor(user: UserRow, session: SessionRow, code: string): { ok: true; method: 'totp' | 'recovery' | 'sms' } | { ok: false; reason: 'invalid' | 'replayed' } {
     if (!hasSecondFactor(user)) return { ok: false, reason: 'invalid' };
     const trimmed = code.trim();
     if (/^\d[\d ]{5,7}$/.test(trimmed)) {
@@ -253,7 +293,7 @@ export class AuthService {
         if (r.ok) return this.repo.useTotpStep(user.id, r.step) ? { ok: true, method: 'totp' } : { ok: false, reason: 'replayed' };
         totpResult = r;
       }
-      if (user.phone_verified_at && this.d.smsCodes.verify(user.id, 'login_code', trimmed.replace(/\s/g, '')) === 'ok') return { ok: true, method: 'sms' };
+      if (user.phone_verified_at && this.d.smsCodes.verify(user.id, smsLoginPurpose(session), trimmed.replace(/\s/g, '')) === 'ok') return { ok: true, method: 'sms' };
       return totpResult;
     }
     if (trimmed.length >= 10 && trimmed.length <= 40 && this.repo.useRecoveryCode(user.id, hashRecoveryCode(trimmed), this.iso())) {
@@ -275,25 +315,29 @@ export class AuthService {
     return recentlyAuthenticated(session, this.d.now());
   }
 
-  async reauthenticate(session: SessionRow, password: string, code: string, ctx: AuditContext): Promise<Result<object, 'invalid' | 'throttled' | 'locked'>> {
+  /**
+   * Password (+ code) again. Success replaces the session with a new id marked as recently
+   * authenticated (ASVS V7.2.4): a token copied before the re-authentication stops working.
+   */
+  async reauthenticate(session: SessionRow, password: string, code: string, ctx: AuditContext): Promise<Result<{ token: string }, 'invalid' | 'throttled' | 'locked'>> {
     const user = this.repo.userById(session.user_id);
     if (!user) return { ok: false, error: 'invalid', message: INVALID_LOGIN };
-    const key = `account:${user.id}`;
     const actor = { ...ctx, actor: { type: 'user' as const, id: user.id } };
-    const v = this.d.throttle.check(key);
+    const v = this.checkAttempts(user.id, ctx);
     if (!v.allowed) return { ok: false, error: v.locked ? 'locked' : 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.` };
     const pw = await verifyPassword(password, user.password_hash);
     return this.tx(() => {
-      const second = hasSecondFactor(user) ? this.checkSecondFactor(user, code) : ({ ok: true, method: 'totp' } as const);
+      const second = hasSecondFactor(user) ? this.checkSecondFactor(user, session, code) : ({ ok: true, method: 'totp' } as const);
       if (!pw.ok || !second.ok) {
-        this.d.throttle.fail(key, accountRules);
+        this.failAttempt(user, ctx);
         this.d.audit.record(actor, 'auth.reauth', { type: 'user', id: user.id }, 'failure', { reason: !pw.ok ? 'bad_password' : 'bad_code' });
         return { ok: false as const, error: 'invalid' as const, message: hasSecondFactor(user) ? 'The password or the code is not correct.' : 'The password is not correct.' };
       }
-      this.d.throttle.clear(key);
-      this.d.sessions.markReauthenticated(session.id);
+      this.clearAttempts(user.id, ctx);
+      this.d.sessions.invalidate(session.id);
+      const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
       this.d.audit.record(actor, 'auth.reauth', { type: 'user', id: user.id });
-      return { ok: true as const };
+      return { ok: true as const, token };
     });
   }
 
@@ -366,7 +410,7 @@ export class AuthService {
       this.repo.disableTotp(user.id);
       this.repo.deleteRecoveryCodes(user.id);
       this.d.sessions.invalidateAll(user.id);
-      this.d.throttle.clear(`account:${user.id}`);
+      this.d.throttle.clearAccount(user.id);
       this.d.audit.record(ctx, 'auth.2fa_reset', { type: 'user', id: user.id }, 'success', { via: 'cli' });
     });
     return { ok: true, userId: user.id };
@@ -374,35 +418,42 @@ export class AuthService {
 
   // ---- SMS as a second factor --------------------------------------------------------------------
 
-  private sendSmsCode(user: UserRow, to: string, purpose: 'login_code' | 'enrol_code', ctx: AuditContext): Result<object, 'throttled'> {
+  /** `codePurpose` binds the code: the pending sign-in's own purpose for sign-in codes, `enrol_code` for enrolment. */
+  private sendSmsCode(user: UserRow, to: string, purpose: 'login_code' | 'enrol_code', codePurpose: string, ctx: AuditContext): Result<object, 'throttled' | 'limited'> {
     const key = `sms:${user.id}`;
     const v = this.d.throttle.check(key);
     if (!v.allowed) return { ok: false, error: 'throttled', message: `A code was sent recently. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds before asking for another.`, retryAfterMs: v.retryAfterMs };
-    this.tx(() => {
+    return this.tx(() => {
+      // Per number as well as per account: many accounts must not be able to bomb one phone.
+      const quota = this.takeQuota('sms', createHash('sha256').update(to).digest('hex').slice(0, 24), ctx);
+      if (!quota.ok) {
+        this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.sms_code_sent', { type: 'user', id: user.id }, 'denied', { purpose, reason: 'send_limit' });
+        return quota;
+      }
       this.d.throttle.fail(key, smsSendRules);
-      const code = this.d.smsCodes.issue(user.id, purpose);
+      const code = this.d.smsCodes.issue(user.id, codePurpose);
       const name = this.d.instanceName ? `Tessera ${this.d.instanceName}` : 'Tessera';
       this.d.sms.enqueue({ userId: user.id, purpose, to, body: `${code} is your ${name} ${purpose === 'login_code' ? 'sign-in' : 'verification'} code. It expires in 5 minutes. Never share it.` });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.sms_code_sent', { type: 'user', id: user.id }, 'success', { purpose });
+      return { ok: true as const };
     });
-    return { ok: true };
   }
 
   /** On the 2FA page: text a sign-in code to the verified phone. */
-  sendLoginSms(session: SessionRow, ctx: AuditContext): Result<object, 'throttled' | 'no-phone'> {
+  sendLoginSms(session: SessionRow, ctx: AuditContext): Result<object, 'throttled' | 'limited' | 'no-phone'> {
     const user = this.repo.userById(session.user_id);
     if (!user?.phone || !user.phone_verified_at) return { ok: false, error: 'no-phone', message: 'No verified phone number is set up for this account.' };
-    return this.sendSmsCode(user, user.phone, 'login_code', ctx);
+    return this.sendSmsCode(user, user.phone, 'login_code', smsLoginPurpose(session), ctx);
   }
 
   /** Step 1 of phone enrolment: remember the number and text it a code. */
-  startPhoneEnrolment(userId: string, input: string, ctx: AuditContext): Result<object, 'phone' | 'throttled'> {
+  startPhoneEnrolment(userId: string, input: string, ctx: AuditContext): Result<object, 'phone' | 'throttled' | 'limited'> {
     const phone = normalizePhone(input);
     if (!phone) return { ok: false, error: 'phone', message: 'Enter the number in international format, starting with + and the country code, e.g. +41 44 668 18 00.' };
     const user = this.repo.userById(userId);
     if (!user) return { ok: false, error: 'phone', message: 'No such account.' };
     this.repo.setPhonePending(userId, phone);
-    return this.sendSmsCode({ ...user, phone_pending: phone }, phone, 'enrol_code', ctx);
+    return this.sendSmsCode({ ...user, phone_pending: phone }, phone, 'enrol_code', 'enrol_code', ctx);
   }
 
   /** Step 2: the code proves the person receives SMS there; a 2FA change rotates the session. */
@@ -444,7 +495,7 @@ export class AuthService {
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.password_changed', { type: 'user', id: user.id }, 'failure', { reason: 'bad_current_password' });
       return { ok: false, error: 'invalid', message: 'Your current password is not correct.' };
     }
-    const pw = checkPassword(next, user);
+    const pw = checkPassword(next, { ...user, contextWords: this.contextWords(user.id) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(next);
     return this.tx(() => {
@@ -456,18 +507,47 @@ export class AuthService {
     });
   }
 
-  /** Always looks the same from outside; mails a link only when the account exists. */
-  requestPasswordReset(email: string, ctx: AuditContext): void {
+  /**
+   * Always looks the same from outside; mails a link only when the account exists. The limits
+   * count requests for unknown addresses too, so a refusal does not tell whether one exists.
+   */
+  requestPasswordReset(email: string, ctx: AuditContext): Result<object, 'limited'> {
     const user = this.repo.userByEmail(email.trim());
-    this.tx(() => {
+    return this.tx(() => {
+      const quota = this.takeQuota('mail', emailKey(email), ctx);
+      if (!quota.ok) {
+        this.d.audit.record({ ...ctx, actor: { type: 'user', id: user?.id ?? null } }, 'auth.password_reset_requested', user ? { type: 'user', id: user.id } : null, 'denied', { reason: 'send_limit', ...(user ? {} : { emailHash: emailKey(email) }) });
+        return quota;
+      }
       if (!user || user.disabled_at) {
         this.d.audit.record(ctx, 'auth.password_reset_requested', null, 'failure', { reason: user ? 'disabled' : 'unknown_email', emailHash: emailKey(email) });
-        return;
+        return { ok: true as const };
       }
       const token = this.issueEmailToken(user.id, 'password_reset', RESET_MINUTES * 60_000);
       this.d.mailer.enqueue({ to: user.email, ...renderMail('passwordReset', { name: user.name, link: `${this.d.baseUrl()}/password/reset?token=${token}`, minutes: RESET_MINUTES }) });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.password_reset_requested', { type: 'user', id: user.id });
+      return { ok: true as const };
     });
+  }
+
+  /** Inside the sending transaction: one more message to `recipientHash` from the caller's network, or the human answer. */
+  private takeQuota(channel: 'mail' | 'sms', recipientHash: string, ctx: AuditContext): Result<object, 'limited'> {
+    const l = this.d.sendLimits;
+    const rules: QuotaRule[] = [
+      { key: `quota:${channel}:${recipientHash}:15m`, limit: l.per15Min, windowMs: 15 * 60_000, scope: 'recipient' },
+      { key: `quota:${channel}:${recipientHash}:1d`, limit: l.perDay, windowMs: 24 * 3_600_000, scope: 'recipient' },
+      { key: `quota:net:${networkOf(ctx.ip)}:1h`, limit: l.perNetworkHour, windowMs: 3_600_000, scope: 'network' },
+    ];
+    const v = this.d.quota.take(rules);
+    if (v.ok) return { ok: true };
+    const wait = waitInWords(v.retryAfterMs);
+    const message =
+      v.scope === 'network'
+        ? `Many messages were requested from your network recently; wait ${wait} before asking again.`
+        : channel === 'mail'
+          ? `We've sent several emails to this address recently; wait ${wait} before asking again. Check your spam folder too.`
+          : `We've sent several codes to this number recently; wait ${wait} before asking again.`;
+    return { ok: false, error: 'limited', message, retryAfterMs: v.retryAfterMs };
   }
 
   checkResetToken(token: string): boolean {
@@ -479,14 +559,14 @@ export class AuthService {
     const row = this.findEmailToken(token, 'password_reset');
     const user = row && this.repo.userById(row.user_id);
     if (!row || !user) return { ok: false, error: 'token', message: 'This reset link is invalid, expired or already used. Ask for a new one.' };
-    const pw = checkPassword(password, user);
+    const pw = checkPassword(password, { ...user, contextWords: this.contextWords(user.id) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(password);
     return this.tx(() => {
       if (!this.repo.useEmailToken(row.id, this.d.now())) return { ok: false as const, error: 'token' as const, message: 'This reset link was already used. Ask for a new one.' };
       this.repo.setPassword(user.id, hash, this.iso());
       this.d.sessions.invalidateAll(user.id);
-      this.d.throttle.clear(`account:${user.id}`);
+      this.d.throttle.clearAccount(user.id);
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.password_reset', { type: 'user', id: user.id });
       return { ok: true as const };
     });
@@ -516,17 +596,27 @@ export class AuthService {
     this.d.mailer.enqueue({ to: user.email, ...renderMail('verifyEmail', { name: user.name, link: `${this.d.baseUrl()}/email/confirm?token=${token}` }) });
   }
 
-  requestEmailChange(userId: string, newEmail: string, ctx: AuditContext): Result<object, 'taken'> {
+  requestEmailChange(userId: string, newEmail: string, ctx: AuditContext): Result<object, 'taken' | 'limited'> {
     const user = this.repo.userById(userId);
     if (!user) return { ok: false, error: 'taken', message: 'No such account.' };
     const existing = this.repo.userByEmail(newEmail);
     if (existing && existing.id !== userId) return { ok: false, error: 'taken', message: 'Another account already uses that email address.' };
-    this.tx(() => {
+    return this.tx(() => {
+      const quota = this.takeQuota('mail', emailKey(newEmail), ctx);
+      if (!quota.ok) {
+        this.d.audit.record({ ...ctx, actor: { type: 'user', id: userId } }, 'auth.email_change_requested', { type: 'user', id: userId }, 'denied', { reason: 'send_limit' });
+        return quota;
+      }
       const token = this.issueEmailToken(userId, 'email_change', VERIFY_HOURS * 3600_000, newEmail.trim());
       this.d.mailer.enqueue({ to: newEmail.trim(), ...renderMail('verifyEmail', { name: user.name, link: `${this.d.baseUrl()}/email/confirm?change=1&token=${token}` }) });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: userId } }, 'auth.email_change_requested', { type: 'user', id: userId });
+      return { ok: true as const };
     });
-    return { ok: true };
+  }
+
+  /** Whether a confirmation link is still usable (to show its button), without using it. */
+  checkConfirmToken(token: string, change: boolean): boolean {
+    return this.findEmailToken(token, change ? 'email_change' : 'verify_email') !== undefined;
   }
 
   confirmEmail(token: string, change: boolean, ctx: AuditContext): Result<{ userId: string }, 'token' | 'taken'> {
@@ -587,15 +677,39 @@ export class AuthService {
     });
   }
 
+  /** An instance admin ends every session of one person; owners can be signed out only by owners. */
+  signOutEverywhere(actorUser: UserRow, userId: string, ctx: AuditContext): Result<{ count: number }, 'unknown' | 'forbidden'> {
+    const target = this.repo.userById(userId);
+    if (!target) return { ok: false, error: 'unknown', message: 'No such account.' };
+    if (target.instance_role === 'owner' && actorUser.instance_role !== 'owner') {
+      this.d.audit.record(ctx, 'user.signed_out', { type: 'user', id: userId }, 'denied', { reason: 'owner-target' });
+      return { ok: false, error: 'forbidden', message: 'Only instance owners can sign out an owner.' };
+    }
+    return this.tx(() => {
+      const count = this.d.sessions.invalidateAll(userId);
+      this.d.audit.record(ctx, 'user.signed_out', { type: 'user', id: userId }, 'success', { count });
+      return { ok: true as const, count };
+    });
+  }
+
+  /** Ends every session on the instance but the caller's own (after a suspected compromise). */
+  signOutEveryone(session: SessionRow, ctx: AuditContext): number {
+    return this.tx(() => {
+      const count = this.d.sessions.invalidateEveryoneExcept(session.id);
+      this.d.audit.record(ctx, 'auth.all_sessions_revoked', null, 'success', { count });
+      return count;
+    });
+  }
+
   unlock(userId: string, ctx: AuditContext): void {
     this.tx(() => {
-      this.d.throttle.clear(`account:${userId}`);
+      this.d.throttle.clearAccount(userId);
       this.d.audit.record(ctx, 'auth.unlocked', { type: 'user', id: userId });
     });
   }
 
   isLocked(userId: string): boolean {
-    return this.d.throttle.isLocked(`account:${userId}`);
+    return this.d.throttle.accountLockedAnywhere(userId);
   }
 
   listUsers(limit = 200, offset = 0): UserRow[] {

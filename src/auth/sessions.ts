@@ -7,6 +7,13 @@ export interface SessionPolicy {
   absoluteMs: number;
 }
 
+/**
+ * At most this many signed-in sessions per person (ASVS V7.1.2): a new sign-in ends the session
+ * used longest ago. Pending sign-ins (password done, second factor not yet) do not count, so
+ * someone who knows only the password cannot push the holder's devices out.
+ */
+export const MAX_SESSIONS_PER_USER = 10;
+
 /** A session that proved the password but not yet the second factor lives only this long. */
 const MFA_PENDING_MS = 10 * 60 * 1000;
 /** last_seen is written at most this often, so reads do not turn every request into a write. */
@@ -28,15 +35,24 @@ export class SessionService {
     db: DB,
     private readonly policy: SessionPolicy,
     private readonly now: () => number,
+    /** Stricter lengths for this person (their organizations' policy), or null; see orgs/session-policy.ts. */
+    private readonly stricterFor: (userId: string) => SessionPolicy | null = () => null,
   ) {
     this.repo = authRepo(db);
+  }
+
+  /** The instance policy, tightened by the person's organizations; read on every request, so a role change applies at once. */
+  policyFor(userId: string): SessionPolicy {
+    const s = this.stricterFor(userId);
+    return s ? { idleMs: Math.min(s.idleMs, this.policy.idleMs), absoluteMs: Math.min(s.absoluteMs, this.policy.absoluteMs) } : this.policy;
   }
 
   create(userId: string, opts: { mfaPending: boolean; ip: string | null; userAgent: string | null; reauth?: boolean }): { token: string; session: SessionRow } {
     const id = randomToken(16);
     const secret = randomToken(32);
     const t = this.now();
-    const absolute = t + (opts.mfaPending ? MFA_PENDING_MS : this.policy.absoluteMs);
+    const policy = this.policyFor(userId);
+    const absolute = t + (opts.mfaPending ? MFA_PENDING_MS : policy.absoluteMs);
     const session: SessionRow = {
       id,
       secret_hash: hashToken(secret),
@@ -45,13 +61,14 @@ export class SessionService {
       csrf_token: randomToken(32),
       created_at: t,
       last_seen_at: t,
-      expires_at: Math.min(t + this.policy.idleMs, absolute),
+      expires_at: Math.min(t + policy.idleMs, absolute),
       absolute_expires_at: absolute,
       reauth_at: opts.reauth ? t : null,
       ip: opts.ip,
       user_agent: opts.userAgent ? opts.userAgent.slice(0, 300) : null,
     };
     this.repo.insertSession(session);
+    if (!opts.mfaPending) this.repo.trimUserSessions(userId, MAX_SESSIONS_PER_USER);
     return { token: `${id}.${secret}`, session };
   }
 
@@ -72,9 +89,17 @@ export class SessionService {
       if (user) this.repo.deleteUserSessions(user.id);
       return null;
     }
+    // The stored expiry was set under the policy of its day; a stricter one now (a new role, an
+    // organization's setting) applies from the next request.
+    const policy = this.policyFor(user.id);
+    const absolute = Math.min(session.absolute_expires_at, session.mfa_pending ? session.absolute_expires_at : session.created_at + policy.absoluteMs);
+    if (t >= session.last_seen_at + policy.idleMs || t >= absolute) {
+      this.repo.deleteSession(session.id);
+      return null;
+    }
     if (t - session.last_seen_at >= TOUCH_EVERY_MS) {
       session.last_seen_at = t;
-      session.expires_at = Math.min(t + this.policy.idleMs, session.absolute_expires_at);
+      session.expires_at = Math.min(t + policy.idleMs, absolute);
       session.ip = ip;
       try {
         this.repo.touchSession(session.id, t, session.expires_at, ip);
@@ -96,6 +121,11 @@ export class SessionService {
     return this.repo.deleteUserSessions(userId);
   }
 
+  /** Every session of every person but `keepId` (an admin's "sign everyone out"). */
+  invalidateEveryoneExcept(keepId: string): number {
+    return this.repo.deleteAllSessionsExcept(keepId);
+  }
+
   invalidateOthers(userId: string, keepId: string): number {
     return this.repo.deleteUserSessionsExcept(userId, keepId);
   }
@@ -107,10 +137,6 @@ export class SessionService {
 
   list(userId: string): SessionRow[] {
     return this.repo.listUserSessions(userId);
-  }
-
-  markReauthenticated(sessionId: string): void {
-    this.repo.setReauth(sessionId, this.now());
   }
 
   purgeExpired(): number {

@@ -26,7 +26,7 @@ export function identifyCaller(c: Context<AppEnv>): void {
   c.set('apiToken', null);
   const auth = c.req.header('authorization');
   if (auth?.startsWith('Bearer ')) {
-    const found = app.orgs.authenticateToken(auth.slice(7).trim());
+    const found = app.orgs.authenticateToken(auth.slice(7).trim(), { actor: { type: 'system' }, ip: c.get('clientIp'), userAgent: c.req.header('user-agent') ?? null, requestId: c.get('requestId') });
     if (found) {
       c.set('apiToken', found.token);
       c.set('user', found.user);

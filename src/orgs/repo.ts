@@ -11,6 +11,9 @@ export interface OrgRow {
   privacy_notice: string;
   controller_contact: string;
   organizer_contact: string;
+  /** For members whose role reads attendee data; see session-policy.ts. */
+  session_idle_minutes: number;
+  session_absolute_hours: number;
 }
 
 /** What a new event's contact and privacy fields start with; the event keeps its own copy. */
@@ -70,6 +73,7 @@ export function orgsRepo(db: DB) {
       WHERE m.user_id = ? AND m.disabled_at IS NULL ORDER BY o.name`),
     setRequire2fa: db.prepare('UPDATE organizations SET require_2fa = ? WHERE id = ?'),
     setAllowlist: db.prepare('UPDATE organizations SET ip_allowlist = ? WHERE id = ?'),
+    setSessionPolicy: db.prepare('UPDATE organizations SET session_idle_minutes = @idle, session_absolute_hours = @absolute WHERE id = @id'),
     setPrivacyDefaults: db.prepare('UPDATE organizations SET privacy_notice = @privacy_notice, controller_contact = @controller_contact, organizer_contact = @organizer_contact WHERE id = @id'),
     userInOrgRequiring2fa: db.prepare(`SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id
       WHERE m.user_id = ? AND m.disabled_at IS NULL AND o.require_2fa = 1 LIMIT 1`),
@@ -106,6 +110,7 @@ export function orgsRepo(db: DB) {
   return {
     insertOrg: (o: OrgRow) => void s.insertOrg.run(o),
     orgBySlug: (slug: string) => s.orgBySlug.get(slug) as OrgRow | undefined,
+    setSessionPolicy: (orgId: string, p: { idle: number; absolute: number }) => void s.setSessionPolicy.run({ id: orgId, ...p }),
     orgById: (orgId: string) => s.orgById.get(orgId) as OrgRow | undefined,
     listOrgs: () => s.listOrgs.all() as OrgRow[],
     orgsForUser: (userId: string) => s.orgsForUser.all(userId) as (OrgRow & { role: OrgRole })[],

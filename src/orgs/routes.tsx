@@ -18,6 +18,7 @@ import { auditCtx, guard } from '../http/guard.ts';
 import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
+import { SESSION_POLICY_BOUNDS } from './session-policy.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -188,6 +189,10 @@ export function orgRoutes(): Hono<AppEnv> {
 
   for (const action of ['disable', 'enable'] as const) {
     r.post(`/orgs/:orgSlug/members/:userId/${action}`, { kind: 'org', permission: 'members.manage' }, (c) => {
+      if (action === 'disable') {
+        const redirect = requireRecentAuth(c, membersUrl(c));
+        if (redirect) return redirect;
+      }
       const org = c.get('org');
       const res = c.get('app').orgs.setMemberDisabled(org, c.get('user')!, roleOf(c), userIdParam.parse(c.req.param('userId')), action === 'disable', auditCtx(c, org.id));
       return res.ok ? c.redirect(membersUrl(c, `${action}d`), 303) : failed(c, res);
@@ -195,6 +200,8 @@ export function orgRoutes(): Hono<AppEnv> {
   }
 
   r.post('/orgs/:orgSlug/members/:userId/remove', { kind: 'org', permission: 'members.manage' }, (c) => {
+    const redirect = requireRecentAuth(c, membersUrl(c));
+    if (redirect) return redirect;
     const org = c.get('org');
     const userId = userIdParam.parse(c.req.param('userId'));
     const res = c.get('app').orgs.removeMember(org, roleOf(c), userId, auditCtx(c, org.id));
@@ -217,6 +224,7 @@ export function orgRoutes(): Hono<AppEnv> {
     '2fa-off': 'Two-factor authentication is no longer required.',
     ip: 'Allowed addresses saved.',
     privacy: 'Defaults for new events saved. Existing events keep their own texts.',
+    sessions: 'Session lengths saved. They apply from the next request of each member.',
   };
   const settingsPage = (c: C, extra: { flash?: FlashMsg; errors?: Record<string, string>; allowlist?: string; privacy?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
@@ -277,6 +285,17 @@ export function orgRoutes(): Hono<AppEnv> {
     return c.redirect(`/orgs/${org.slug}/settings?done=privacy`, 303);
   });
 
+  r.post('/orgs/:orgSlug/settings/sessions', { kind: 'org', permission: 'org.settings' }, async (c) => {
+    const org = c.get('org');
+    const [idleMin, idleMax] = SESSION_POLICY_BOUNDS.idleMinutes;
+    const [absMin, absMax] = SESSION_POLICY_BOUNDS.absoluteHours;
+    const whole = (min: number, max: number, unit: string) => z.coerce.number('Enter a number.').int('Enter a whole number.').min(min, `At least ${min} ${unit}.`).max(max, `At most ${max} ${unit}.`);
+    const form = await parseForm(c, z.object({ idle_minutes: whole(idleMin, idleMax, 'minutes'), absolute_hours: whole(absMin, absMax, 'hours') }));
+    if (!form.ok) return settingsPage(c, { errors: form.errors }, 400);
+    c.get('app').orgs.setSessionPolicy(org, { idleMinutes: form.data.idle_minutes, absoluteHours: form.data.absolute_hours }, auditCtx(c, org.id));
+    return c.redirect(`/orgs/${org.slug}/settings?done=sessions`, 303);
+  });
+
   // ---- API tokens ------------------------------------------------------------------------------
 
   const tokensPage = (
@@ -328,6 +347,8 @@ export function orgRoutes(): Hono<AppEnv> {
 
   r.post('/orgs/:orgSlug/tokens/:id/revoke', { kind: 'org', permission: 'tokens.manage' }, (c) => {
     const org = c.get('org');
+    const redirect = requireRecentAuth(c, `/orgs/${org.slug}/tokens`);
+    if (redirect) return redirect;
     const ok = c.get('app').orgs.revokeToken(org, z.string().min(1).max(64).parse(c.req.param('id')), auditCtx(c, org.id));
     if (!ok) return tokensPage(c, { flash: { kind: 'error', text: 'That token was already revoked or does not exist.' } }, 404);
     return c.redirect(`/orgs/${org.slug}/tokens?done=revoked`, 303);

@@ -9,7 +9,9 @@ import type { Writer } from '../db/writer.ts';
 import { type Limit, type RateLimiter, waitText } from '../http/rate-limit.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
+import { networkOf } from '../auth/throttle.ts';
 import { ipAllowed } from './ip-allowlist.ts';
+import { AAL2_DEFAULTS } from './session-policy.ts';
 import { type OrgRole, type Permission, assignableRoles, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
 import { type ApiTokenRow, type InvitationRow, type MemberView, type MembershipRow, type OrgPrivacyDefaults, type OrgRow, orgsRepo } from './repo.ts';
 
@@ -77,7 +79,7 @@ export class OrgService {
   createOrg(actor: UserRow, input: { name: string; slug: string }, ctx: AuditContext): Result<{ org: OrgRow }, 'slug'> {
     return this.tx(() => {
       if (this.repo.orgBySlug(input.slug)) return { ok: false as const, error: 'slug' as const, message: 'That address is already taken; choose another.' };
-      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '' };
+      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '', session_idle_minutes: AAL2_DEFAULTS.idleMinutes, session_absolute_hours: AAL2_DEFAULTS.absoluteHours };
       this.repo.insertOrg(org);
       this.repo.insertMembership({ org_id: org.id, user_id: actor.id, role: 'owner', event_scope: null, created_at: this.iso() });
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.created', { type: 'organization', id: org.id });
@@ -299,6 +301,14 @@ export class OrgService {
     });
   }
 
+  /** Session lengths for this organization's members who read attendee data (bounds checked by the caller's schema and the table). */
+  setSessionPolicy(org: OrgRow, input: { idleMinutes: number; absoluteHours: number }, ctx: AuditContext): void {
+    this.tx(() => {
+      this.repo.setSessionPolicy(org.id, { idle: input.idleMinutes, absolute: input.absoluteHours });
+      this.d.audit.record({ ...ctx, orgId: org.id }, 'org.session_policy_changed', { type: 'organization', id: org.id }, 'success', input);
+    });
+  }
+
   // ---- API tokens --------------------------------------------------------------------------------
 
   createToken(org: OrgRow, actor: UserRow, actorRole: OrgRole, input: { name: string; permissions: Permission[]; days: number }, ctx: AuditContext): Result<{ token: string; id: string }, 'permissions'> {
@@ -333,16 +343,39 @@ export class OrgService {
   }
 
   /** `Authorization: Bearer tsr_<id>.<secret>`: live, unexpired, its creator still enabled. */
-  authenticateToken(bearer: string): { token: ApiTokenRow; user: UserRow } | null {
+  /**
+   * A bearer token's caller, or null. Failures (malformed, unknown, wrong secret, revoked,
+   * expired, disabled creator) are audited (ASVS V16.3.1), at most once a minute per token id (or
+   * "no token") and network, so a flood of bad requests cannot flood the audit log.
+   */
+  authenticateToken(bearer: string, ctx: AuditContext): { token: ApiTokenRow; user: UserRow } | null {
     const m = /^tsr_([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/.exec(bearer);
-    if (!m) return null;
-    const row = this.repo.tokenById(m[1] as string);
-    if (!row || !constantTimeEqual(hashToken(m[2] as string), row.secret_hash)) return null;
+    const row = m ? this.repo.tokenById(m[1] as string) : undefined;
     const t = this.d.now();
-    if (row.revoked_at !== null || row.expires_at <= t) return null;
+    const fail = (reason: string) => {
+      this.auditTokenFailure(row ?? null, reason, ctx, t);
+      return null;
+    };
+    if (!m) return fail('malformed');
+    if (!row) return fail('unknown');
+    if (!constantTimeEqual(hashToken(m[2] as string), row.secret_hash)) return fail('bad_secret');
+    if (row.revoked_at !== null) return fail('revoked');
+    if (row.expires_at <= t) return fail('expired');
     const user = this.d.userById(row.user_id);
-    if (!user || user.disabled_at) return null;
+    if (!user || user.disabled_at) return fail('creator_disabled');
     if (row.last_used_at === null || t - row.last_used_at > 60_000) this.repo.touchToken(row.id, t);
     return { token: row, user };
+  }
+
+  /** When each (token id or "none", network) was last audited; in memory, pruned as it grows. */
+  private readonly tokenFailureSeen = new Map<string, number>();
+
+  private auditTokenFailure(row: ApiTokenRow | null, reason: string, ctx: AuditContext, t: number): void {
+    const key = `${row?.id ?? 'none'}|${networkOf(ctx.ip)}`;
+    const last = this.tokenFailureSeen.get(key);
+    if (last !== undefined && t - last < 60_000) return;
+    if (this.tokenFailureSeen.size >= 10_000) for (const [k, at] of this.tokenFailureSeen) if (t - at >= 60_000) this.tokenFailureSeen.delete(k);
+    this.tokenFailureSeen.set(key, t);
+    this.d.audit.record({ ...ctx, orgId: row?.org_id ?? null }, 'api_token.auth_failed', row ? { type: 'api_token', id: row.id } : null, 'failure', { reason });
   }
 }

@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { UserRow } from '../../src/auth/repo.ts';
-import { ActionButton } from '../components/form.tsx';
+import { ActionButton, Csrf, Field } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { AdminNav } from './nav.tsx';
 
@@ -45,6 +45,7 @@ export function AdminUsersPage({ csrf, users, viewerId, flash }: { csrf: string;
                   ) : (
                     <ActionButton action={`/admin/users/${u.id}/disable`} label="Disable" csrf={csrf} variant="contrast" confirm={`Disable ${u.name}? All their sessions and API tokens end now.`} />
                   )}
+                  {u.id === viewerId ? null : <ActionButton action={`/admin/users/${u.id}/sign-out`} label="Sign out everywhere" csrf={csrf} confirm={`Sign ${u.name} out on every device?`} />}
                   {locked ? <ActionButton action={`/admin/users/${u.id}/unlock`} label="Unlock sign-in" csrf={csrf} /> : null}
                 </td>
               </tr>
@@ -52,6 +53,19 @@ export function AdminUsersPage({ csrf, users, viewerId, flash }: { csrf: string;
           })}
         </tbody>
       </table>
+      <article>
+        <h2>Sign everyone out</h2>
+        <p>After a suspected compromise: ends every session on this instance except yours. Everyone signs in again with their password and second factor.</p>
+        <form method="post" action="/admin/sessions/sign-out-all">
+          <Csrf token={csrf} />
+          <Field name="confirm" label={`Type "${SIGN_OUT_ALL_PHRASE}" to confirm`} required autocomplete="off" maxlength={40} />
+          <button type="submit" class="contrast">
+            Sign everyone out
+          </button>
+        </form>
+      </article>
     </>
   );
 }
+
+export const SIGN_OUT_ALL_PHRASE = 'sign out everyone';

@@ -21,13 +21,13 @@ export function SetupInvalidPage({ reason }: { reason: 'invalid' | 'expired' | '
   );
 }
 
-export function SetupForm({ csrf, token, errors = {}, values = {}, message }: Form & { token: string }) {
+export function SetupForm({ csrf, errors = {}, values = {}, message }: Form) {
   return (
     <article>
       <h1>Set up Tessera</h1>
       <p>Create the instance owner account. You will set up two-factor authentication right after.</p>
       {message ? <Flash kind="error">{message}</Flash> : null}
-      <form method="post" action={`/setup?token=${encodeURIComponent(token)}`}>
+      <form method="post" action="/setup">
         <Csrf token={csrf} />
         <Field name="name" label="Your name" value={values.name} error={errors.name} required autocomplete="name" maxlength={120} />
         <Field name="email" label="Email address" type="email" value={values.email} error={errors.email} required autocomplete="email" maxlength={254} />

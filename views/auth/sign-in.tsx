@@ -57,10 +57,11 @@ export function ReauthForm({ csrf, message, next, hasTotp, sms }: Form & { next:
   );
 }
 
-export function ForgotForm({ csrf, sent }: Form & { sent: boolean }) {
+export function ForgotForm({ csrf, sent, message }: Form & { sent: boolean }) {
   return (
     <article>
       <h1>Reset your password</h1>
+      {message ? <Flash kind="error">{message}</Flash> : null}
       {sent ? (
         <Flash kind="ok">If an account uses that address, we have sent it a link to choose a new password. The link works once, for 30 minutes.</Flash>
       ) : (
@@ -74,18 +75,31 @@ export function ForgotForm({ csrf, sent }: Form & { sent: boolean }) {
   );
 }
 
-export function ResetForm({ csrf, token, errors = {}, message }: Form & { token: string }) {
+export function ResetForm({ csrf, errors = {}, message }: Form) {
   return (
     <article>
       <h1>Choose a new password</h1>
       {message ? <Flash kind="error">{message}</Flash> : null}
       <form method="post" action="/password/reset">
         <Csrf token={csrf} />
-        <input type="hidden" name="token" value={token} />
         <Field name="password" label="New password" type="password" error={errors.password} required autocomplete="new-password" minlength={12} maxlength={256} help={PW_HELP} />
         <button type="submit">Set new password</button>
       </form>
       <p>After this you sign in again with your new password and, if you use it, your authenticator app.</p>
+    </article>
+  );
+}
+
+/** The page behind an emailed confirmation link: a button, so a mail scanner's GET changes nothing. */
+export function ConfirmEmailForm({ csrf, change }: { csrf: string; change: boolean }) {
+  return (
+    <article>
+      <h1>Confirm your email address</h1>
+      <p>{change ? 'Press the button to use this address for your Tessera account from now on.' : 'Press the button to confirm that this address is yours.'}</p>
+      <form method="post" action={change ? '/email/confirm?change=1' : '/email/confirm'}>
+        <Csrf token={csrf} />
+        <button type="submit">Confirm email address</button>
+      </form>
     </article>
   );
 }

@@ -2,7 +2,7 @@
 import type { FieldErrors } from '../../src/http/forms.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { MemberView, OrgPrivacyDefaults, OrgRow } from '../../src/orgs/repo.ts';
-import { Csrf, FieldError, type FormState } from '../components/form.tsx';
+import { Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { OrgNav } from './nav.tsx';
 
@@ -64,6 +64,7 @@ export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; memb
           <button type="submit">Save allowed addresses</button>
         </form>
       </article>
+      <SessionLengths csrf={csrf} action={`${base}/sessions`} org={org} errors={errors} />
       <PrivacyDefaults csrf={csrf} action={`${base}/privacy`} values={p.privacy} errors={errors} />
     </>
   );
@@ -104,6 +105,26 @@ function PrivacyDefaults(p: { csrf: string; action: string; values: OrgPrivacyDe
         <DefaultText name="privacy_notice" label="Privacy notice (optional)" value={values.privacy_notice} error={errors.privacy_notice} maxlength={5000} rows={4} help="How attendees' data is used and how long it is kept." />
         <DefaultText name="controller_contact" label="Data controller contact (optional)" value={values.controller_contact} error={errors.controller_contact} maxlength={1000} rows={2} help="Who is responsible for the data (name and address)." />
         <button type="submit">Save defaults</button>
+      </form>
+    </article>
+  );
+}
+
+/** How long sessions of members who read attendee data may last (defaults: NIST SP 800-63B AAL2). */
+function SessionLengths(p: { csrf: string; action: string; org: OrgRow; errors: FieldErrors }) {
+  return (
+    <article>
+      <h2>Session lengths</h2>
+      <p>
+        Owners, admins and organizers see attendees' personal data. Their sessions end after this long without activity, and after this long in total
+        however active. The defaults (30 minutes, 12 hours) follow NIST SP 800-63B for AAL2. Someone in several organizations gets the strictest values.
+        Other roles keep the instance's lengths.
+      </p>
+      <form method="post" action={p.action}>
+        <Csrf token={p.csrf} />
+        <Field name="idle_minutes" label="Idle timeout (minutes, 5 to 720)" type="number" value={String(p.org.session_idle_minutes)} error={p.errors.idle_minutes} required inputmode="numeric" maxlength={3} />
+        <Field name="absolute_hours" label="Maximum session length (hours, 1 to 168)" type="number" value={String(p.org.session_absolute_hours)} error={p.errors.absolute_hours} required inputmode="numeric" maxlength={3} />
+        <button type="submit">Save session lengths</button>
       </form>
     </article>
   );
