@@ -38,4 +38,20 @@ describe('logs', () => {
     const row = s.ctx.db.prepare(`SELECT at FROM audit_log WHERE action = 'test.logged' ORDER BY seq DESC LIMIT 1`).get() as { at: string };
     expect(row.at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
+
+  it('writes logs only where the inventory says: the database, data/access-log/*.jsonl and the technical log stream', async () => {
+    await fetch(`${s.url}/login`);
+    s.ctx.accessLog.flush();
+    const fs = await import('node:fs');
+    const path = await import('node:path');
+    const expected = new Set(['tessera.db', 'tessera.db-wal', 'tessera.db-shm', 'keyring.json', 'access-log', 'audit-head.json', 'tessera.pid']);
+    const stray = fs.readdirSync(s.dataDir).filter((f) => !expected.has(f));
+    expect(stray).toEqual([]);
+    const days = fs.readdirSync(path.join(s.dataDir, 'access-log'));
+    expect(days.length).toBeGreaterThan(0);
+    for (const d of days) expect(d).toMatch(/^\d{4}-\d\d-\d\d\.jsonl$/);
+    // Nothing writes .log files anywhere under the instance's directory.
+    const walk = (dir: string): string[] => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+    expect(walk(s.dataDir).filter((f) => /\.log$/.test(f))).toEqual([]);
+  });
 });

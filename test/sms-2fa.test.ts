@@ -107,4 +107,13 @@ describe('SMS second factor', () => {
     expect((await mine.post('/login/2fa', { code })).status).toBe(303);
     expect((await mine.get('/account')).status).toBe(200);
   });
+
+  it('explains the risks of SMS where a phone is enrolled, and offers the stronger app', async () => {
+    const u = await createUser(s, { email: testEmail('sms-risk'), totp: true });
+    const c = await signedInClient(s, u.user);
+    const page = await c.get('/account/phone');
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/data-testid="sms-risk"[^>]*>\s*<small>SMS is the weaker second factor: messages can be intercepted, and a number can be taken over by a SIM swap/);
+    expect(page.text).toContain('An authenticator app is safer');
+  });
 });

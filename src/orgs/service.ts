@@ -10,6 +10,7 @@ import { type Limit, type RateLimiter, waitText } from '../http/rate-limit.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { networkOf } from '../auth/throttle.ts';
+import { WritesRefusedError } from '../db/faults.ts';
 import { ipAllowed } from './ip-allowlist.ts';
 import { AAL2_DEFAULTS } from './session-policy.ts';
 import { type OrgRole, type Permission, assignableRoles, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
@@ -376,6 +377,12 @@ export class OrgService {
     if (last !== undefined && t - last < 60_000) return;
     if (this.tokenFailureSeen.size >= 10_000) for (const [k, at] of this.tokenFailureSeen) if (t - at >= 60_000) this.tokenFailureSeen.delete(k);
     this.tokenFailureSeen.set(key, t);
-    this.d.audit.record({ ...ctx, orgId: row?.org_id ?? null }, 'api_token.auth_failed', row ? { type: 'api_token', id: row.id } : null, 'failure', { reason });
+    try {
+      this.d.audit.record({ ...ctx, orgId: row?.org_id ?? null }, 'api_token.auth_failed', row ? { type: 'api_token', id: row.id } : null, 'failure', { reason });
+    } catch (e) {
+      // Refused writes (read-only after a failed sync, full disk) must not turn a 401 into a 500.
+      const code = (e as { code?: unknown }).code;
+      if (!(e instanceof WritesRefusedError) && code !== 'SQLITE_READONLY' && code !== 'SQLITE_FULL') throw e;
+    }
   }
 }

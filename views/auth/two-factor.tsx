@@ -40,6 +40,9 @@ export function PhonePage({ csrf, step, message, phone }: Form & { step: 'enter'
     <article>
       <h1>SMS codes</h1>
       <p>Tessera texts you a 6-digit code when you sign in. An authenticator app is safer; use SMS if you cannot use one.</p>
+      <p data-testid="sms-risk">
+        <small>SMS is the weaker second factor: messages can be intercepted, and a number can be taken over by a SIM swap or redirected by the carrier. Only a number you confirm with a texted code is used.</small>
+      </p>
       {message ? <Flash kind="error">{message}</Flash> : null}
       {step === 'done' ? (
         <>
