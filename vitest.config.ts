@@ -7,6 +7,9 @@ export default defineConfig({
     // the sources) must not fail because two cores are shared by four runs.
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // expect.poll waits for a condition; its 1 s default is a speed claim a loaded 2-core machine
+    // can miss between a click and the next page's paint. 30 s is a hang guard, not a target.
+    expect: { poll: { timeout: 30_000, interval: 50 } },
     pool: 'forks',
     globalSetup: ['test/global-setup.ts'],
   },
