@@ -10,6 +10,8 @@ import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
+import { eventAccessRoutes } from '../events/access-routes.tsx';
+import { eventFormRoutes } from '../events/form-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
@@ -65,6 +67,8 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', orgRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
   app.route('/', eventAdminRoutes());
+  app.route('/', eventAccessRoutes());
+  app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
 
   app.notFound((c) =>
