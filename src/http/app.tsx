@@ -13,6 +13,7 @@ import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAccessRoutes } from '../events/access-routes.tsx';
 import { eventFormRoutes } from '../events/form-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
+import { inviteRoutes } from '../orgs/invite-routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
 import { csrfProtection } from './csrf.ts';
@@ -65,6 +66,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', publicEventRoutes());
   app.route('/', attendeeLinkRoutes());
   app.route('/', orgRoutes());
+  app.route('/', inviteRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
   app.route('/', eventAdminRoutes());
   app.route('/', eventAccessRoutes());
