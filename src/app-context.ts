@@ -4,6 +4,7 @@ import type { AuditLog } from './audit/service.ts';
 import type { EmailLinks } from './auth/email-links.ts';
 import type { PhoneService } from './auth/phone.ts';
 import type { AuthService } from './auth/service.ts';
+import type { TotpEnrolment } from './auth/totp-enrolment.ts';
 import type { UserAdmin } from './auth/user-admin.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { SetupService } from './auth/setup.ts';
@@ -42,6 +43,8 @@ export interface AppContext {
   auth: AuthService;
   /** password reset, email verification and email change links */
   emailLinks: EmailLinks;
+  /** an authenticator app as second factor: enrolment, recovery codes, removal */
+  totp: TotpEnrolment;
   /** a phone number as second factor: enrolment and SMS sign-in codes */
   phone: PhoneService;
   /** instance administration of accounts: list, disable, sign out, unlock */

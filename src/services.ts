@@ -5,6 +5,7 @@ import type { AuditLog } from './audit/service.ts';
 import { EmailLinks } from './auth/email-links.ts';
 import { PhoneService } from './auth/phone.ts';
 import { AuthService } from './auth/service.ts';
+import { TotpEnrolment } from './auth/totp-enrolment.ts';
 import { UserAdmin } from './auth/user-admin.ts';
 import { SessionService } from './auth/sessions.ts';
 import { SetupService } from './auth/setup.ts';
@@ -85,9 +86,10 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const emailLinks = new EmailLinks({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, now, baseUrl, instanceName: cfg.instanceName, orgNamesOf });
   const phone = new PhoneService({ db, writer, audit, sessions, throttle, quota, sendLimits, sms, smsCodes, now, instanceName: cfg.instanceName });
   const auth = new AuthService({ db, writer, audit, sessions, throttle, setup, smsCodes, emailLinks, alerts, now, instanceName: cfg.instanceName, orgNamesOf });
+  const totp = new TotpEnrolment({ db, writer, audit, sessions, throttle, now, instanceName: cfg.instanceName });
   const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, now });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
 }

@@ -164,7 +164,7 @@ describe('sign-in, sessions and second factor', () => {
     expect(replay.status).toBe(401);
     expect(replay.text).toContain('already used');
 
-    const codes = s.ctx.auth.regenerateRecoveryCodes(u.user.id, { actor: { type: 'user', id: u.user.id } });
+    const codes = s.ctx.totp.regenerateRecoveryCodes(u.user.id, { actor: { type: 'user', id: u.user.id } });
     const rc = await c2.post('/login/2fa', { code: codes[0]!.toUpperCase() });
     expect(rc.status).toBe(303);
     const c3 = new Client(s.url);
@@ -172,7 +172,7 @@ describe('sign-in, sessions and second factor', () => {
     await c3.post('/login', { email: u.user.email, password: u.password });
     await c3.get('/login/2fa');
     expect((await c3.post('/login/2fa', { code: codes[0]! })).status).toBe(401);
-    expect(s.ctx.auth.recoveryCodesLeft(u.user.id)).toBe(9);
+    expect(s.ctx.totp.recoveryCodesLeft(u.user.id)).toBe(9);
   });
 
   it('brute force: back-off, then a lock with a clear message; an admin unlocks', async () => {

@@ -186,7 +186,7 @@ export function authRoutes(): Hono<AppEnv> {
       '2fa-off': 'Two-factor authentication is off.',
     };
     const flash = flashKey && flashes[flashKey] ? { kind: 'ok' as const, text: flashes[flashKey] } : undefined;
-    return render(c, 'Your account', <AccountPage csrf={csrfToken(c)} user={user} recoveryLeft={ctx.auth.recoveryCodesLeft(user.id)} flash={flash} {...extra} />, status);
+    return render(c, 'Your account', <AccountPage csrf={csrfToken(c)} user={user} recoveryLeft={ctx.totp.recoveryCodesLeft(user.id)} flash={flash} {...extra} />, status);
   };
 
   r.get('/account', { kind: 'user', enrol: true }, (c) => accountPage(c));
@@ -238,7 +238,7 @@ export function authRoutes(): Hono<AppEnv> {
     if (user.totp_secret) return c.redirect('/account', 303);
     const redirect = enrolReauth(c);
     if (redirect) return redirect;
-    const { secret, uri } = ctx.auth.startTotp(user.id);
+    const { secret, uri } = ctx.totp.startTotp(user.id);
     const forced = forcedEnrolment(c);
     return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
   });
@@ -249,9 +249,9 @@ export function authRoutes(): Hono<AppEnv> {
     const redirect = enrolReauth(c);
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
-    const res = ctx.auth.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
+    const res = ctx.totp.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
     if (!res.ok) {
-      const { secret, uri } = ctx.auth.startTotp(user.id);
+      const { secret, uri } = ctx.totp.startTotp(user.id);
       return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={false} message={res.message} />, 400);
     }
     setSessionCookie(c, res.token);
@@ -261,14 +261,14 @@ export function authRoutes(): Hono<AppEnv> {
   r.post('/account/2fa/recovery-codes', { kind: 'user' }, (c) => {
     const redirect = needsReauth(c);
     if (redirect) return redirect;
-    const codes = c.get('app').auth.regenerateRecoveryCodes(c.get('user')!.id, auditCtx(c));
+    const codes = c.get('app').totp.regenerateRecoveryCodes(c.get('user')!.id, auditCtx(c));
     return render(c, 'Recovery codes', <RecoveryCodes codes={codes} />);
   });
 
   r.post('/account/2fa/disable', { kind: 'user' }, (c) => {
     const redirect = needsReauth(c);
     if (redirect) return redirect;
-    const res = c.get('app').auth.disableTotp(c.get('session')!, auditCtx(c));
+    const res = c.get('app').totp.disableTotp(c.get('session')!, auditCtx(c));
     setSessionCookie(c, res.token);
     return c.redirect('/account?done=2fa-off', 303);
   });

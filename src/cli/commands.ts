@@ -248,7 +248,7 @@ const cliContext = (what: string) => ({ actor: { type: 'system' as const, id: `c
 
 export async function userReset2fa(cfg: Config, masterKeyFlagGiven: boolean, email: string): Promise<number> {
   return withServices(cfg, masterKeyFlagGiven, (ctx) => {
-    const res = ctx.auth.resetTwoFactorByEmail(email, cliContext('user reset-2fa'));
+    const res = ctx.totp.resetTwoFactorByEmail(email, cliContext('user reset-2fa'));
     if (!res.ok) throw new CliError(res.message);
     out(`two-factor authentication removed and all sessions ended for user ${res.userId}; they must set it up again at their next sign-in`);
     return 0;
