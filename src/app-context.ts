@@ -1,7 +1,11 @@
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { SecurityAlerts } from './audit/alerts.ts';
 import type { AuditLog } from './audit/service.ts';
+import type { EmailLinks } from './auth/email-links.ts';
+import type { PhoneService } from './auth/phone.ts';
 import type { AuthService } from './auth/service.ts';
+import type { TotpEnrolment } from './auth/totp-enrolment.ts';
+import type { UserAdmin } from './auth/user-admin.ts';
 import type { SessionService } from './auth/sessions.ts';
 import type { SetupService } from './auth/setup.ts';
 import type { Config } from './config/config.ts';
@@ -37,6 +41,14 @@ export interface AppContext {
   sessions: SessionService;
   setup: SetupService;
   auth: AuthService;
+  /** password reset, email verification and email change links */
+  emailLinks: EmailLinks;
+  /** an authenticator app as second factor: enrolment, recovery codes, removal */
+  totp: TotpEnrolment;
+  /** a phone number as second factor: enrolment and SMS sign-in codes */
+  phone: PhoneService;
+  /** instance administration of accounts: list, disable, sign out, unlock */
+  userAdmin: UserAdmin;
   orgs: OrgService;
   events: EventService;
   links: AttendeeLinks;

@@ -2,7 +2,11 @@ import type { AppContext } from './app-context.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import { SecurityAlerts } from './audit/alerts.ts';
 import type { AuditLog } from './audit/service.ts';
+import { EmailLinks } from './auth/email-links.ts';
+import { PhoneService } from './auth/phone.ts';
 import { AuthService } from './auth/service.ts';
+import { TotpEnrolment } from './auth/totp-enrolment.ts';
+import { UserAdmin } from './auth/user-admin.ts';
 import { SessionService } from './auth/sessions.ts';
 import { SetupService } from './auth/setup.ts';
 import { SendQuota } from './auth/send-quota.ts';
@@ -78,9 +82,14 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const smsCodes = new SmsCodes({ db, writer, now });
   const quota = new SendQuota(db, now);
   const sendLimits = { per15Min: cfg.authSendsPer15Min, perDay: cfg.authSendsPerDay, perNetworkHour: cfg.authSendsPerNetworkHour };
-  const auth = new AuthService({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, setup, sms, smsCodes, alerts, now, baseUrl, instanceName: cfg.instanceName, orgNamesOf: orgNamesOfUser(db) });
+  const orgNamesOf = orgNamesOfUser(db);
+  const emailLinks = new EmailLinks({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, now, baseUrl, instanceName: cfg.instanceName, orgNamesOf });
+  const phone = new PhoneService({ db, writer, audit, sessions, throttle, quota, sendLimits, sms, smsCodes, now, instanceName: cfg.instanceName });
+  const auth = new AuthService({ db, writer, audit, sessions, throttle, setup, smsCodes, emailLinks, alerts, now, instanceName: cfg.instanceName, orgNamesOf });
+  const totp = new TotpEnrolment({ db, writer, audit, sessions, throttle, now, instanceName: cfg.instanceName });
+  const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, now });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, orgs, events, links, registrations, attendees, alerts, baseUrl };
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
 }

@@ -57,7 +57,7 @@ describe('instance administration', () => {
     const owner = await createUser(s, { email: email('owner'), instanceRole: 'owner', totp: true });
     const admin = await createUser(s, { email: email('admin'), instanceRole: 'admin', totp: true });
     const disabled = await createUser(s, { email: email('disabled') });
-    s.ctx.auth.setDisabled(owner.user, disabled.user.id, true, systemContext(), () => {});
+    s.ctx.userAdmin.setDisabled(owner.user, disabled.user.id, true, systemContext(), () => {});
     for (const who of [owner, admin]) {
       const c = await signedInClient(s, who.user);
       const users = await c.get('/admin/users');
@@ -97,8 +97,8 @@ describe('instance administration', () => {
   it('shows the instance owner their own mail in full (their reset link), and everyone else\'s masked', async () => {
     const owner = await createUser(s, { email: email('mail-owner'), instanceRole: 'owner', totp: true });
     const other = await createUser(s, { email: email('mail-other'), instanceRole: 'admin', totp: true });
-    s.ctx.auth.requestPasswordReset(owner.user.email, systemContext());
-    s.ctx.auth.requestPasswordReset(other.user.email, systemContext());
+    s.ctx.emailLinks.requestPasswordReset(owner.user.email, systemContext());
+    s.ctx.emailLinks.requestPasswordReset(other.user.email, systemContext());
     const mine = await (await signedInClient(s, owner.user)).get('/admin/mail');
     expect(mine.text).toMatch(/<pre>[^<]*\/password\/reset\?token=[^<]*<\/pre>/);
     expect(mine.text).toContain(owner.user.email);
@@ -186,7 +186,7 @@ describe('instance administration', () => {
     const throttle = new Throttle(s.ctx.db, s.ctx.now);
     // Locked from one network (the hard lock is per account + network); sign-in from 127.0.0.1 is another.
     for (let i = 0; i < lockRules.lockAfter; i++) throttle.fail(lockKey(locked.user.id, '203.0.113.9'), lockRules);
-    expect(s.ctx.auth.isLocked(locked.user.id)).toBe(true);
+    expect(s.ctx.userAdmin.isLocked(locked.user.id)).toBe(true);
 
     const c = await signedInClient(s, admin.user);
     const page = await c.get('/admin/users');
@@ -194,7 +194,7 @@ describe('instance administration', () => {
     expect(page.text).toContain(`/admin/users/${locked.user.id}/unlock`);
     const r = await c.post(`/admin/users/${locked.user.id}/unlock`);
     expect(r.status).toBe(303);
-    expect(s.ctx.auth.isLocked(locked.user.id)).toBe(false);
+    expect(s.ctx.userAdmin.isLocked(locked.user.id)).toBe(false);
     expect(auditFor(s, 'auth.unlocked', locked.user.id)).toHaveLength(1);
     expect((await loginViaHttp(s, locked)).cookies.size).toBeGreaterThan(0);
   });

@@ -39,7 +39,7 @@ describe('one-time links: the token leaves the URL', () => {
 
   it('a reset link is exchanged for a short-lived cookie and a clean URL; the form works from the cookie only', async () => {
     const u = await createUser(s, { email: testEmail('link-reset') });
-    s.ctx.auth.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
+    s.ctx.emailLinks.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
     const mail = await sink.waitFor((m) => m.to.includes(u.user.email) && m.subject === 'Reset your password', 10_000);
     const link = linkIn(mail.text, '/password/reset?token=')!;
     const token = new URL(`http://x${link}`).searchParams.get('token')!;
@@ -68,7 +68,7 @@ describe('one-time links: the token leaves the URL', () => {
 
   it('an expired link cookie is refused (the token behind it expired)', async () => {
     const u = await createUser(s, { email: testEmail('link-expired') });
-    s.ctx.auth.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
+    s.ctx.emailLinks.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
     const mail = await sink.waitFor((m) => m.to.includes(u.user.email), 10_000);
     const c = new Client(s.url);
     await c.get(linkIn(mail.text, '/password/reset?token=')!);
@@ -107,7 +107,7 @@ describe('one-time links: the token leaves the URL', () => {
 
   it('the verification link works the same way (GET shows, POST confirms)', async () => {
     const u = await createUser(s, { email: testEmail('link-verify'), verified: false });
-    s.ctx.auth.sendVerification(u.user.id);
+    s.ctx.emailLinks.sendVerification(u.user.id);
     const mail = await sink.waitFor((m) => m.to.includes(u.user.email), 10_000);
     const c = new Client(s.url);
     const hop = await c.get(linkIn(mail.text, '/email/confirm?')!);

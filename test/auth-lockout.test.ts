@@ -43,9 +43,9 @@ describe('lockout keyed on account and network', () => {
     await holder.get('/login');
     expect((await holder.post('/login', { email: victim.user.email, password: victim.password })).status).toBe(303);
     // Admins still see the lock, and can lift it.
-    expect(s.ctx.auth.isLocked(victim.user.id)).toBe(true);
-    s.ctx.auth.unlock(victim.user.id, { actor: { type: 'system' } });
-    expect(s.ctx.auth.isLocked(victim.user.id)).toBe(false);
+    expect(s.ctx.userAdmin.isLocked(victim.user.id)).toBe(true);
+    s.ctx.userAdmin.unlock(victim.user.id, { actor: { type: 'system' } });
+    expect(s.ctx.userAdmin.isLocked(victim.user.id)).toBe(false);
     expect((await attacker.post('/login', { email: victim.user.email, password: victim.password })).status).toBe(303);
   });
 

@@ -46,10 +46,10 @@ describe('throttles on auth mail and SMS', () => {
     const u = await createUser(s, { email: testEmail('quota-day') });
     for (let i = 0; i < 11; i++) {
       if (i % 3 === 0) clock.advance(15 * 60_000);
-      s.ctx.auth.requestPasswordReset(u.user.email, { actor: { type: 'system' }, ip: `198.51.100.${i + 1}` });
+      s.ctx.emailLinks.requestPasswordReset(u.user.email, { actor: { type: 'system' }, ip: `198.51.100.${i + 1}` });
     }
     expect(mailsTo(s, u.user.email)).toBe(10);
-    const r = s.ctx.auth.requestPasswordReset(u.user.email, { actor: { type: 'system' }, ip: '198.51.100.99' });
+    const r = s.ctx.emailLinks.requestPasswordReset(u.user.email, { actor: { type: 'system' }, ip: '198.51.100.99' });
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toMatch(/wait \d+ (minutes|hours)/);
   });
@@ -87,7 +87,7 @@ describe('throttles on auth mail and SMS', () => {
     const results: boolean[] = [];
     for (let i = 0; i < 4; i++) {
       const u = await createUser(s, { email: testEmail(`quota-sms-${i}`) });
-      const r = s.ctx.auth.startPhoneEnrolment(u.user.id, phone, { actor: { type: 'user', id: u.user.id }, ip: `192.0.2.${100 + i}` });
+      const r = s.ctx.phone.startPhoneEnrolment(u.user.id, phone, { actor: { type: 'user', id: u.user.id }, ip: `192.0.2.${100 + i}` });
       results.push(r.ok);
       if (!r.ok && i === 3) expect(r.message).toMatch(/We've sent several codes to this number recently; wait 15 minutes/);
     }

@@ -130,7 +130,7 @@ describe('sign-in, sessions and second factor', () => {
     const u = await createUser(s, { email: testEmail('disabled') });
     const c = await signedInClient(s, u.user);
     expect((await c.get('/account')).status).toBe(200);
-    const r = s.ctx.auth.setDisabled(admin.user, u.user.id, true, { actor: { type: 'user', id: admin.user.id } }, () => {});
+    const r = s.ctx.userAdmin.setDisabled(admin.user, u.user.id, true, { actor: { type: 'user', id: admin.user.id } }, () => {});
     expect(r.ok).toBe(true);
     expect((await c.get('/account')).status).toBe(303);
     const again = new Client(s.url);
@@ -164,7 +164,7 @@ describe('sign-in, sessions and second factor', () => {
     expect(replay.status).toBe(401);
     expect(replay.text).toContain('already used');
 
-    const codes = s.ctx.auth.regenerateRecoveryCodes(u.user.id, { actor: { type: 'user', id: u.user.id } });
+    const codes = s.ctx.totp.regenerateRecoveryCodes(u.user.id, { actor: { type: 'user', id: u.user.id } });
     const rc = await c2.post('/login/2fa', { code: codes[0]!.toUpperCase() });
     expect(rc.status).toBe(303);
     const c3 = new Client(s.url);
@@ -172,7 +172,7 @@ describe('sign-in, sessions and second factor', () => {
     await c3.post('/login', { email: u.user.email, password: u.password });
     await c3.get('/login/2fa');
     expect((await c3.post('/login/2fa', { code: codes[0]! })).status).toBe(401);
-    expect(s.ctx.auth.recoveryCodesLeft(u.user.id)).toBe(9);
+    expect(s.ctx.totp.recoveryCodesLeft(u.user.id)).toBe(9);
   });
 
   it('brute force: back-off, then a lock with a clear message; an admin unlocks', async () => {
@@ -191,7 +191,7 @@ describe('sign-in, sessions and second factor', () => {
     expect(last.status).toBe(401);
     expect(auditActions(s, 'auth.login').some((r) => r.result === 'denied' && JSON.parse(r.details).reason === 'locked')).toBe(true);
     // Back-off without lock: two quick failures after the free ones are throttled.
-    s.ctx.auth.unlock(u.user.id, { actor: { type: 'system' } });
+    s.ctx.userAdmin.unlock(u.user.id, { actor: { type: 'system' } });
     expect((await c.post('/login', { email: u.user.email, password: u.password })).status).toBe(303);
   });
 
@@ -351,7 +351,7 @@ describe('password reset and email confirmation', () => {
 
   it('reset link expires after 30 minutes', async () => {
     const u = await createUser(s, { email: testEmail('reset-expiry') });
-    s.ctx.auth.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
+    s.ctx.emailLinks.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
     const mail = await sink.waitFor((m) => m.to.includes(u.user.email), 10_000);
     const token = new URL(`http://x${linkIn(mail.text, '/password/reset?token=')}`).searchParams.get('token')!;
     clock.advance(31 * 60_000);

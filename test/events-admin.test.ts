@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../src/events/repo.ts';
+import { eventAccessRoutes } from '../src/events/access-routes.tsx';
+import { eventFormRoutes } from '../src/events/form-routes.tsx';
 import { eventAdminRoutes } from '../src/events/routes.tsx';
 import type { OrgRole } from '../src/orgs/permissions.ts';
 import { type OrgRow, orgsRepo } from '../src/orgs/repo.ts';
@@ -280,8 +282,8 @@ describe('organizer event pages', () => {
     const link = await s.ctx.events.createShareLink(foreign, { label: 'partners', password: 'password-123', expiresAt: null }, sys);
     expect(field.ok).toBe(true);
     const before = { event: eventRow(foreign.id), fields: fields({ id: foreign.id }).length };
-    // The routes this file declares, not a hand-written list.
-    const mine = eventAdminRoutes().routes.filter((r) => r.method !== 'ALL' && r.path.includes(':eventId'));
+    // The routes these files declare, not a hand-written list.
+    const mine = [eventAdminRoutes(), eventAccessRoutes(), eventFormRoutes()].flatMap((a) => a.routes).filter((r) => r.method !== 'ALL' && r.path.includes(':eventId'));
     expect(mine.length).toBeGreaterThanOrEqual(14);
     for (const who of ['owner', 'organizer'] as const) {
       for (const r of mine) {

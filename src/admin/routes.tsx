@@ -35,7 +35,7 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   const usersPage = (c: C, flash?: FlashMsg, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
     const key = c.req.query('done');
-    const users = ctx.auth.listUsers(500).map((user) => ({ user, locked: ctx.auth.isLocked(user.id) }));
+    const users = ctx.userAdmin.listUsers(500).map((user) => ({ user, locked: ctx.userAdmin.isLocked(user.id) }));
     return render(
       c,
       'Users',
@@ -61,7 +61,7 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
         ctx.audit.record(auditCtx(c), `user.${action}d`, { type: 'user', id }, 'denied', { reason: 'owner-target' });
         return usersPage(c, { kind: 'error', text: 'Only instance owners can disable or enable an owner.' }, 403);
       }
-      const res = ctx.auth.setDisabled(actor, id, action === 'disable', auditCtx(c), (uid) => ctx.orgs.revokeAllTokensOf(uid));
+      const res = ctx.userAdmin.setDisabled(actor, id, action === 'disable', auditCtx(c), (uid) => ctx.orgs.revokeAllTokensOf(uid));
       return res.ok ? c.redirect(`/admin/users?done=${action}d`, 303) : fail(c, res);
     });
   }
@@ -69,7 +69,7 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   r.post('/admin/users/:id/sign-out', { kind: 'instance-admin' }, (c) => {
     const redirect = requireRecentAuth(c, '/admin/users');
     if (redirect) return redirect;
-    const res = c.get('app').auth.signOutEverywhere(c.get('user')!, userIdParam.parse(c.req.param('id')), auditCtx(c));
+    const res = c.get('app').userAdmin.signOutEverywhere(c.get('user')!, userIdParam.parse(c.req.param('id')), auditCtx(c));
     if (!res.ok) return res.error === 'forbidden' ? usersPage(c, { kind: 'error', text: res.message }, 403) : fail(c, res);
     return c.redirect('/admin/users?done=signed-out', 303);
   });
@@ -80,7 +80,7 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ confirm: z.literal(SIGN_OUT_ALL_PHRASE, `Type "${SIGN_OUT_ALL_PHRASE}" to confirm.`) }));
     if (!form.ok) return usersPage(c, { kind: 'error', text: `Nobody was signed out: type "${SIGN_OUT_ALL_PHRASE}" to confirm.` }, 400);
-    c.get('app').auth.signOutEveryone(c.get('session')!, auditCtx(c));
+    c.get('app').userAdmin.signOutEveryone(c.get('session')!, auditCtx(c));
     return c.redirect('/admin/users?done=all-signed-out', 303);
   });
 
@@ -88,7 +88,7 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
     const ctx = c.get('app');
     const id = userIdParam.parse(c.req.param('id'));
     if (!ctx.auth.user(id)) return fail(c, { error: 'unknown', message: 'No such account.' });
-    ctx.auth.unlock(id, auditCtx(c));
+    ctx.userAdmin.unlock(id, auditCtx(c));
     return c.redirect('/admin/users?done=unlocked', 303);
   });
 

@@ -83,7 +83,7 @@ export function authRoutes(): Hono<AppEnv> {
   );
 
   r.post('/login/2fa/sms', { kind: 'mfa-pending' }, (c) => {
-    const res = c.get('app').auth.sendLoginSms(c.get('session')!, auditCtx(c));
+    const res = c.get('app').phone.sendLoginSms(c.get('session')!, auditCtx(c));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
       return render(c, 'Two-factor authentication', <SecondFactorForm csrf={csrfToken(c)} sms={hasSms(c)} message={res.message} />, 429);
@@ -118,7 +118,7 @@ export function authRoutes(): Hono<AppEnv> {
 
   r.post('/password/forgot', { kind: 'public' }, async (c) => {
     const form = await parseForm(c, z.object({ email: z.string().trim().min(1).max(254) }));
-    const res = form.ok ? c.get('app').auth.requestPasswordReset(form.data.email, auditCtx(c)) : { ok: true as const };
+    const res = form.ok ? c.get('app').emailLinks.requestPasswordReset(form.data.email, auditCtx(c)) : { ok: true as const };
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
       return render(c, 'Reset your password', <ForgotForm csrf={csrfToken(c)} sent={false} message={res.message} />, 429);
@@ -132,16 +132,16 @@ export function authRoutes(): Hono<AppEnv> {
   r.get('/password/reset', { kind: 'public' }, (c) => {
     const hop = exchangeLinkToken(c, 'reset', '/password/reset');
     if (hop) return hop;
-    if (!c.get('app').auth.checkResetToken(readLinkToken(c, 'reset'))) return resetUnusable(c);
+    if (!c.get('app').emailLinks.checkResetToken(readLinkToken(c, 'reset'))) return resetUnusable(c);
     return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} />);
   });
 
   r.post('/password/reset', { kind: 'public' }, async (c) => {
     const token = readLinkToken(c, 'reset');
-    if (!c.get('app').auth.checkResetToken(token)) return resetUnusable(c);
+    if (!c.get('app').emailLinks.checkResetToken(token)) return resetUnusable(c);
     const form = await parseForm(c, z.object({ password }));
     if (!form.ok) return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} errors={form.errors} />, 400);
-    const res = await c.get('app').auth.resetPassword(token, form.data.password, auditCtx(c));
+    const res = await c.get('app').emailLinks.resetPassword(token, form.data.password, auditCtx(c));
     if (!res.ok) {
       if (res.error === 'password') return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} errors={{ password: res.message }} />, 400);
       return resetUnusable(c, res.message);
@@ -163,13 +163,13 @@ export function authRoutes(): Hono<AppEnv> {
     const purpose = confirmPurpose(c);
     const hop = exchangeLinkToken(c, purpose, purpose === 'change' ? '/email/confirm?change=1' : '/email/confirm');
     if (hop) return hop;
-    if (!c.get('app').auth.checkConfirmToken(readLinkToken(c, purpose), purpose === 'change')) return confirmUnusable(c);
+    if (!c.get('app').emailLinks.checkConfirmToken(readLinkToken(c, purpose), purpose === 'change')) return confirmUnusable(c);
     return render(c, 'Confirm your email address', <ConfirmEmailForm csrf={csrfToken(c)} change={purpose === 'change'} />);
   });
 
   r.post('/email/confirm', { kind: 'public' }, (c) => {
     const purpose = confirmPurpose(c);
-    const res = c.get('app').auth.confirmEmail(readLinkToken(c, purpose), purpose === 'change', auditCtx(c));
+    const res = c.get('app').emailLinks.confirmEmail(readLinkToken(c, purpose), purpose === 'change', auditCtx(c));
     if (!res.ok) return confirmUnusable(c, res.message);
     clearLinkToken(c, purpose);
     return render(c, 'Email confirmed', <Notice title="Email address confirmed" message="Thank you: your email address is confirmed." link={{ href: '/', label: 'Continue' }} />);
@@ -186,7 +186,7 @@ export function authRoutes(): Hono<AppEnv> {
       '2fa-off': 'Two-factor authentication is off.',
     };
     const flash = flashKey && flashes[flashKey] ? { kind: 'ok' as const, text: flashes[flashKey] } : undefined;
-    return render(c, 'Your account', <AccountPage csrf={csrfToken(c)} user={user} recoveryLeft={ctx.auth.recoveryCodesLeft(user.id)} flash={flash} {...extra} />, status);
+    return render(c, 'Your account', <AccountPage csrf={csrfToken(c)} user={user} recoveryLeft={ctx.totp.recoveryCodesLeft(user.id)} flash={flash} {...extra} />, status);
   };
 
   r.get('/account', { kind: 'user', enrol: true }, (c) => accountPage(c));
@@ -205,7 +205,7 @@ export function authRoutes(): Hono<AppEnv> {
 
   r.post('/account/reauth/sms', { kind: 'user', enrol: true }, (c) => {
     const next = safeNext(c.req.query('next'), '/account');
-    const res = c.get('app').auth.sendLoginSms(c.get('session')!, auditCtx(c));
+    const res = c.get('app').phone.sendLoginSms(c.get('session')!, auditCtx(c));
     if (!res.ok) return render(c, 'Confirm it is you', <ReauthForm csrf={csrfToken(c)} next={next} hasTotp={true} sms={hasSms(c)} message={res.message} />, 429);
     return c.redirect(`/account/reauth?next=${encodeURIComponent(next)}`, 303);
   });
@@ -238,7 +238,7 @@ export function authRoutes(): Hono<AppEnv> {
     if (user.totp_secret) return c.redirect('/account', 303);
     const redirect = enrolReauth(c);
     if (redirect) return redirect;
-    const { secret, uri } = ctx.auth.startTotp(user.id);
+    const { secret, uri } = ctx.totp.startTotp(user.id);
     const forced = forcedEnrolment(c);
     return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={forced} />);
   });
@@ -249,9 +249,9 @@ export function authRoutes(): Hono<AppEnv> {
     const redirect = enrolReauth(c);
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
-    const res = ctx.auth.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
+    const res = ctx.totp.confirmTotp(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
     if (!res.ok) {
-      const { secret, uri } = ctx.auth.startTotp(user.id);
+      const { secret, uri } = ctx.totp.startTotp(user.id);
       return render(c, 'Set up two-factor authentication', <TotpSetup csrf={csrfToken(c)} secret={secret} qr={await qrSvg(uri)} forced={false} message={res.message} />, 400);
     }
     setSessionCookie(c, res.token);
@@ -261,14 +261,14 @@ export function authRoutes(): Hono<AppEnv> {
   r.post('/account/2fa/recovery-codes', { kind: 'user' }, (c) => {
     const redirect = needsReauth(c);
     if (redirect) return redirect;
-    const codes = c.get('app').auth.regenerateRecoveryCodes(c.get('user')!.id, auditCtx(c));
+    const codes = c.get('app').totp.regenerateRecoveryCodes(c.get('user')!.id, auditCtx(c));
     return render(c, 'Recovery codes', <RecoveryCodes codes={codes} />);
   });
 
   r.post('/account/2fa/disable', { kind: 'user' }, (c) => {
     const redirect = needsReauth(c);
     if (redirect) return redirect;
-    const res = c.get('app').auth.disableTotp(c.get('session')!, auditCtx(c));
+    const res = c.get('app').totp.disableTotp(c.get('session')!, auditCtx(c));
     setSessionCookie(c, res.token);
     return c.redirect('/account?done=2fa-off', 303);
   });
@@ -283,14 +283,14 @@ export function authRoutes(): Hono<AppEnv> {
     const redirect = needsReauth(c);
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ phone: z.string().trim().min(1, 'Required.').max(32) }));
-    const res = form.ok ? c.get('app').auth.startPhoneEnrolment(c.get('user')!.id, form.data.phone, auditCtx(c)) : ({ ok: false, message: 'Enter a phone number.' } as const);
+    const res = form.ok ? c.get('app').phone.startPhoneEnrolment(c.get('user')!.id, form.data.phone, auditCtx(c)) : ({ ok: false, message: 'Enter a phone number.' } as const);
     if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="enter" message={res.message} />, 'error' in res && res.error !== 'phone' ? 429 : 400);
     return c.redirect('/account/phone?sent=1', 303);
   });
 
   r.post('/account/phone/confirm', { kind: 'user', enrol: true }, async (c) => {
     const form = await parseForm(c, z.object({ code: z.string().trim().max(8) }));
-    const res = c.get('app').auth.confirmPhone(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
+    const res = c.get('app').phone.confirmPhone(c.get('session')!, form.ok ? form.data.code : '', auditCtx(c));
     if (!res.ok) return render(c, 'SMS codes', <PhonePage csrf={csrfToken(c)} step="confirm" message={res.message} />, 400);
     setSessionCookie(c, res.token);
     return c.redirect('/account/phone', 303);
@@ -299,7 +299,7 @@ export function authRoutes(): Hono<AppEnv> {
   r.post('/account/phone/remove', { kind: 'user' }, (c) => {
     const redirect = needsReauth(c);
     if (redirect) return redirect;
-    setSessionCookie(c, c.get('app').auth.removePhone(c.get('session')!, auditCtx(c)).token);
+    setSessionCookie(c, c.get('app').phone.removePhone(c.get('session')!, auditCtx(c)).token);
     return c.redirect('/account/phone', 303);
   });
 
@@ -319,7 +319,7 @@ export function authRoutes(): Hono<AppEnv> {
     if (redirect) return redirect;
     const form = await parseForm(c, z.object({ email }));
     if (!form.ok) return accountPage(c, { errors: form.errors, values: form.values }, 400);
-    const res = c.get('app').auth.requestEmailChange(c.get('user')!.id, form.data.email, auditCtx(c));
+    const res = c.get('app').emailLinks.requestEmailChange(c.get('user')!.id, form.data.email, auditCtx(c));
     if (!res.ok) return accountPage(c, { errors: { email: res.message }, values: { email: form.data.email } }, res.error === 'limited' ? 429 : 400);
     return c.redirect('/account?done=email', 303);
   });

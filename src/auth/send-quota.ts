@@ -1,5 +1,8 @@
 import type { DB } from '../db/open.ts';
+import type { AuditContext } from '../audit/service.ts';
 import { authRepo } from './repo.ts';
+import type { Result } from './service.ts';
+import { networkOf } from './throttle.ts';
 
 /**
  * Counting limits on messages Tessera sends on someone's request (password-reset and
@@ -64,4 +67,23 @@ export function waitInWords(ms: number): string {
   if (minutes <= 90) return `${minutes} minute${minutes === 1 ? '' : 's'}`;
   const hours = Math.ceil(minutes / 60);
   return `${hours} hours`;
+}
+
+/** Inside the sending transaction: one more message to `recipientHash` from the caller's network, or the human answer. */
+export function takeSendQuota(quota: SendQuota, l: SendLimits, channel: 'mail' | 'sms', recipientHash: string, ctx: AuditContext): Result<object, 'limited'> {
+  const rules: QuotaRule[] = [
+    { key: `quota:${channel}:${recipientHash}:15m`, limit: l.per15Min, windowMs: 15 * 60_000, scope: 'recipient' },
+    { key: `quota:${channel}:${recipientHash}:1d`, limit: l.perDay, windowMs: 24 * 3_600_000, scope: 'recipient' },
+    { key: `quota:net:${networkOf(ctx.ip)}:1h`, limit: l.perNetworkHour, windowMs: 3_600_000, scope: 'network' },
+  ];
+  const v = quota.take(rules);
+  if (v.ok) return { ok: true };
+  const wait = waitInWords(v.retryAfterMs);
+  const message =
+    v.scope === 'network'
+      ? `Many messages were requested from your network recently; wait ${wait} before asking again.`
+      : channel === 'mail'
+        ? `We've sent several emails to this address recently; wait ${wait} before asking again. Check your spam folder too.`
+        : `We've sent several codes to this number recently; wait ${wait} before asking again.`;
+  return { ok: false, error: 'limited', message, retryAfterMs: v.retryAfterMs };
 }

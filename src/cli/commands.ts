@@ -248,7 +248,7 @@ const cliContext = (what: string) => ({ actor: { type: 'system' as const, id: `c
 
 export async function userReset2fa(cfg: Config, masterKeyFlagGiven: boolean, email: string): Promise<number> {
   return withServices(cfg, masterKeyFlagGiven, (ctx) => {
-    const res = ctx.auth.resetTwoFactorByEmail(email, cliContext('user reset-2fa'));
+    const res = ctx.totp.resetTwoFactorByEmail(email, cliContext('user reset-2fa'));
     if (!res.ok) throw new CliError(res.message);
     out(`two-factor authentication removed and all sessions ended for user ${res.userId}; they must set it up again at their next sign-in`);
     return 0;
@@ -259,7 +259,7 @@ export async function userUnlock(cfg: Config, masterKeyFlagGiven: boolean, email
   return withServices(cfg, masterKeyFlagGiven, (ctx) => {
     const user = ctx.auth.userByEmail(email);
     if (!user) throw new CliError('no account with that email address');
-    ctx.auth.unlock(user.id, cliContext('user unlock'));
+    ctx.userAdmin.unlock(user.id, cliContext('user unlock'));
     out(`sign-in unlocked for user ${user.id}`);
     return 0;
   });
@@ -267,7 +267,7 @@ export async function userUnlock(cfg: Config, masterKeyFlagGiven: boolean, email
 
 export async function userList(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
   return withServices(cfg, masterKeyFlagGiven, (ctx) => {
-    for (const u of ctx.auth.listUsers(10_000)) {
+    for (const u of ctx.userAdmin.listUsers(10_000)) {
       out(`${u.id}  ${(u.instance_role ?? '-').padEnd(5)}  2fa:${u.totp_secret ? 'on ' : 'off'}  ${u.disabled_at ? 'disabled' : 'active  '}  ${u.email}`);
     }
     return 0;

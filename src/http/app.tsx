@@ -10,7 +10,10 @@ import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
+import { eventAccessRoutes } from '../events/access-routes.tsx';
+import { eventFormRoutes } from '../events/form-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
+import { inviteRoutes } from '../orgs/invite-routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
 import { csrfProtection } from './csrf.ts';
@@ -63,8 +66,11 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', publicEventRoutes());
   app.route('/', attendeeLinkRoutes());
   app.route('/', orgRoutes());
+  app.route('/', inviteRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
   app.route('/', eventAdminRoutes());
+  app.route('/', eventAccessRoutes());
+  app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
 
   app.notFound((c) =>

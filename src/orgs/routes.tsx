@@ -5,22 +5,18 @@ import { z } from 'zod';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import { AuditPage } from '../../views/orgs/audit.tsx';
 import { OrgDashboard } from '../../views/orgs/dashboard.tsx';
-import { InviteInvalid, InviteJoin, InviteRegister, InviteSignIn, InviteWrongAccount } from '../../views/orgs/invitations.tsx';
 import { OrgsPage } from '../../views/orgs/list.tsx';
 import { MembersPage } from '../../views/orgs/members.tsx';
 import { PermissionsPage } from '../../views/orgs/permissions.tsx';
 import { SettingsPage } from '../../views/orgs/settings.tsx';
 import { TokensPage } from '../../views/orgs/tokens.tsx';
 import { routes } from '../http/route-permissions.ts';
-import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
-import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { SESSION_POLICY_BOUNDS } from './session-policy.ts';
 import { render } from '../http/render.tsx';
-import { csrfToken } from '../http/session.ts';
 import type { AppEnv } from '../http/types.ts';
 import { parseCidrList } from './ip-allowlist.ts';
 import { type OrgRole, type Permission, assignableRoles, orgRoles, permissions, roleHas } from './permissions.ts';
@@ -58,7 +54,6 @@ const multiLine = (max: number) =>
 const privacyDefaults = z.object({ organizer_contact: oneLine(300), privacy_notice: multiLine(5000), controller_contact: multiLine(1000) });
 
 const userIdParam = z.string().min(1).max(64);
-const tokenQuery = z.object({ token: z.string().max(200).default('') });
 
 /** Current member's role: the org guard always sets the membership on `/orgs/:orgSlug` routes. */
 function roleOf(c: C): OrgRole {
@@ -79,7 +74,7 @@ const memberFlashes: Record<string, string> = {
   scope: 'Event access saved.',
 };
 
-/** Organizations, their members, settings, API tokens and audit pages, invitations and the JSON API. */
+/** Organizations, their members, settings, API tokens and audit pages, and the JSON API. Accepting an invitation (`/invite`) is in `invite-routes.tsx`. */
 export function orgRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
@@ -365,73 +360,6 @@ export function orgRoutes(): Hono<AppEnv> {
     for (const t of ctx.orgs.tokens(org.id)) names.set(`api_token:${t.id}`, t.name);
     names.set(`organization:${org.id}`, org.name);
     return render(c, `Audit log · ${org.name}`, <AuditPage org={org} role={roleOf(c)} rows={ctx.audit.recentForOrg(org.id, 200)} names={names} />);
-  });
-
-  // ---- invitation acceptance ---------------------------------------------------------------------
-
-  // The link from the email: swap the token for a short-lived cookie and show the invitation at
-  // the clean address /invite, so the token does not stay in the history or travel on as a
-  // Referer (or as a login `next` parameter). The invitation survives signing in on the way.
-  r.get('/invite', { kind: 'public' }, (c) => {
-    const ctx = c.get('app');
-    const q = tokenQuery.parse(c.req.query());
-    if (q.token) {
-      if (!ctx.orgs.findInvitation(q.token)) return render(c, 'Invitation', <InviteInvalid />, 410);
-      setLinkCookie(c, 'invite', q.token);
-      return c.redirect('/invite', 303);
-    }
-    const token = readLinkCookie(c, 'invite');
-    const found = token ? ctx.orgs.findInvitation(token) : undefined;
-    if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
-    const info = { csrf: csrfToken(c), orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
-    const session = c.get('session');
-    const user = c.get('user');
-    if (session && session.mfa_pending === 0 && user) {
-      if (user.email.toLowerCase() === found.invitation.email.toLowerCase()) return render(c, `Join ${found.org.name}`, <InviteJoin {...info} />);
-      return render(c, 'Invitation for someone else', <InviteWrongAccount {...info} signedInAs={user.email} />);
-    }
-    if (ctx.orgs.hasAccount(found.invitation.email)) return render(c, `Join ${found.org.name}`, <InviteSignIn {...info} />);
-    return render(c, `Join ${found.org.name}`, <InviteRegister {...info} />);
-  });
-
-  r.post('/invite', { kind: 'public' }, async (c) => {
-    const ctx = c.get('app');
-    const token = readLinkCookie(c, 'invite');
-    const found = token ? ctx.orgs.findInvitation(token) : undefined;
-    if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
-    const info = { csrf: csrfToken(c), orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
-    const session = c.get('session');
-    const user = c.get('user');
-    const done = `/orgs/${found.org.slug}`;
-
-    if (session && session.mfa_pending === 0 && user) {
-      const res = ctx.orgs.acceptInvitation(token, user, auditCtx(c, found.org.id));
-      if (res.ok) {
-        clearLinkCookie(c, 'invite');
-        return c.redirect(done, 303);
-      }
-      if (res.error === 'email') return render(c, 'Invitation for someone else', <InviteWrongAccount {...info} signedInAs={user.email} />, 403);
-      return render(c, 'Invitation', <InviteInvalid />, 410);
-    }
-    // c.redirect sets headers on the context, so build it only when it is the answer.
-    const toLogin = () => c.redirect(`/login?next=${encodeURIComponent('/invite')}`, 303);
-    if (ctx.orgs.hasAccount(found.invitation.email)) return toLogin();
-
-    const form = await parseForm(c, z.object({ name: text(120), password: z.string().min(1, 'Required.').max(256, 'At most 256 characters.') }));
-    if (!form.ok) return render(c, `Join ${found.org.name}`, <InviteRegister {...info} errors={form.errors} values={form.values} />, 400);
-    const res = await ctx.auth.registerInvited(
-      { email: found.invitation.email, name: form.data.name, password: form.data.password },
-      (newUser) => ctx.orgs.acceptInvitation(token, newUser, auditCtx(c, found.org.id)),
-      auditCtx(c, found.org.id),
-    );
-    if (!res.ok) {
-      if (res.error === 'password') return render(c, `Join ${found.org.name}`, <InviteRegister {...info} errors={{ password: res.message }} values={{ name: form.data.name }} />, 400);
-      if (res.error === 'exists') return toLogin();
-      return render(c, 'Invitation', <InviteInvalid />, 410);
-    }
-    clearLinkCookie(c, 'invite');
-    setSessionCookie(c, res.token);
-    return c.redirect(done, 303);
   });
 
   // ---- JSON API --------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+/** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { z } from 'zod';
+import { ShareLinksPage } from '../../views/events/access.tsx';
+import type { FlashMsg } from '../../views/components/flash.tsx';
+import { routes } from '../http/route-permissions.ts';
+import { type FieldErrors, parseForm } from '../http/forms.ts';
+import { auditCtx, guard } from '../http/guard.ts';
+import { render } from '../http/render.tsx';
+import type { AppEnv } from '../http/types.ts';
+import { loadEvent } from './load.ts';
+import type { EventRow } from './repo.ts';
+import { type C, type Values, eventUrl, expirySchema, roleOf, text, uuid, write } from './route-helpers.ts';
+
+/** The organizer's share links of an event (passwords for staff outside the organization). */
+export function eventAccessRoutes(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const r = routes(app, guard);
+
+  // ---- share links ------------------------------------------------------------------------------------------
+
+  const linksPage = (c: C, e: EventRow, extra: { flash?: FlashMsg; created?: { label: string; url: string }; errors?: FieldErrors; values?: Values } = {}, status: ContentfulStatusCode = 200) => {
+    const ctx = c.get('app');
+    const flash = extra.flash ?? (c.req.query('done') === 'revoked' ? ({ kind: 'ok', text: 'Share link revoked.' } as const) : undefined);
+    return render(
+      c,
+      `Share links · ${e.title}`,
+      <ShareLinksPage csrf={c.get('csrfToken')} org={c.get('org')} role={roleOf(c)} e={e} links={ctx.events.shareLinks(e)} created={extra.created} flash={flash} errors={extra.errors} values={extra.values} />,
+      status,
+    );
+  };
+
+  r.get('/orgs/:orgSlug/events/:eventId/share-links', write, (c) => {
+    const l = loadEvent(c);
+    return 'response' in l ? l.response : linksPage(c, l.event);
+  });
+
+  r.post('/orgs/:orgSlug/events/:eventId/share-links', write, async (c) => {
+    const l = loadEvent(c);
+    if ('response' in l) return l.response;
+    const e = l.event;
+    const ctx = c.get('app');
+    const form = await parseForm(c, z.object({ label: text(80), password: z.string().min(8, 'At least 8 characters.').max(256, 'At most 256 characters.'), expires_at: expirySchema(e, ctx.now()) }));
+    if (!form.ok) return linksPage(c, e, { errors: form.errors, values: form.values }, 400);
+    const res = await ctx.events.createShareLink(e, { label: form.data.label, password: form.data.password, expiresAt: form.data.expires_at }, auditCtx(c, e.org_id));
+    // The secret exists only in this response: it is stored as a hash.
+    return linksPage(c, e, { created: { label: form.data.label, url: `${ctx.baseUrl()}/s/${res.token}` } }, 201);
+  });
+
+  r.post('/orgs/:orgSlug/events/:eventId/share-links/:linkId/revoke', write, (c) => {
+    const l = loadEvent(c);
+    if ('response' in l) return l.response;
+    const id = c.req.param('linkId') ?? '';
+    const ok = uuid.test(id) && c.get('app').events.revokeShareLink(l.event, id, auditCtx(c, l.event.org_id));
+    if (!ok) return linksPage(c, l.event, { flash: { kind: 'error', text: 'That share link was already revoked or does not exist.' } }, 404);
+    return c.redirect(`${eventUrl(c, l.event)}/share-links?done=revoked`, 303);
+  });
+
+  return app;
+}
