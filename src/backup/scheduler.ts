@@ -60,6 +60,8 @@ export class SyncScheduler {
   private incarnation: { salt: Buffer; seenFrame: number } | undefined;
   /** frames waiting at the last look */
   private lastPending: number | undefined;
+  /** How many times the WAL was looked at: lets a caller wait for the scheduler instead of a clock. */
+  looks = 0;
   private readonly clock: () => number;
   private readonly header: () => ShmHeader;
   readonly probeMs: number;
@@ -102,6 +104,7 @@ export class SyncScheduler {
 
   /** One look at the WAL; runs a step if one is due. Returns whether it ran one. */
   probe(): boolean {
+    this.looks++;
     const now = this.clock();
     const pendingFrames = this.pendingFrames();
     this.lastPending = pendingFrames;

@@ -139,9 +139,10 @@ describe('BackupService cadence', () => {
       insert.run();
       const before = stored.length;
       const positionBefore = svc.status().position?.frame;
-      // A negative: no condition to wait for, so give the scheduler several looks (every 50 ms).
-      // A slow machine only makes fewer looks, which cannot make this fail wrongly.
-      await new Promise((r) => setTimeout(r, 300));
+      // A negative: let the scheduler look at the WAL several times after the insert, however
+      // long that takes on a busy machine, and check that none of the looks shipped.
+      const looks = svc.schedulerLooks();
+      await waitFor('six more looks at the WAL', () => svc.schedulerLooks() >= looks + 6);
       expect(svc.status().position?.frame).toBe(positionBefore);
       expect(stored.length).toBe(before);
     } finally {

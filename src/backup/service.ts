@@ -170,6 +170,11 @@ export class BackupService {
     if (this.started && !this.stopped) this.scheduler.runStep();
   }
 
+  /** How many times the scheduler has looked at the WAL so far (diagnostics; tests wait on it). */
+  schedulerLooks(): number {
+    return this.scheduler.looks;
+  }
+
   /** A step as the scheduler runs it: true when the replicator captured. */
   private step(): boolean {
     let captured = false;
