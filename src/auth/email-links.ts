@@ -48,10 +48,6 @@ export class EmailLinks {
     return new Date(this.d.now()).toISOString();
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.d.writer.tx(fn);
-  }
-
   /** "tessera", the instance name and the person's organizations (ASVS V6.2.11); the policy adds the email's local part. */
   private contextWords(userId: string): string[] {
     return [...BASE_CONTEXT_WORDS, this.d.instanceName, ...this.d.orgNamesOf(userId)];
@@ -67,7 +63,7 @@ export class EmailLinks {
    */
   requestPasswordReset(email: string, ctx: AuditContext): Result<object, 'limited'> {
     const user = this.repo.userByEmail(email.trim());
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const quota = this.takeQuota('mail', emailKey(email), ctx);
       if (!quota.ok) {
         this.d.audit.record({ ...ctx, actor: { type: 'user', id: user?.id ?? null } }, 'auth.password_reset_requested', user ? { type: 'user', id: user.id } : null, 'denied', { reason: 'send_limit', ...(user ? {} : { emailHash: emailKey(email) }) });
@@ -96,7 +92,7 @@ export class EmailLinks {
     const pw = checkPassword(password, { ...user, contextWords: this.contextWords(user.id) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(password);
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (!this.repo.useEmailToken(row.id, this.d.now())) return { ok: false as const, error: 'token' as const, message: 'This reset link was already used. Ask for a new one.' };
       this.repo.setPassword(user.id, hash, this.iso());
       this.d.sessions.invalidateAll(user.id);
@@ -133,7 +129,7 @@ export class EmailLinks {
     if (!user) return { ok: false, error: 'taken', message: 'No such account.' };
     const existing = this.repo.userByEmail(newEmail);
     if (existing && existing.id !== userId) return { ok: false, error: 'taken', message: 'Another account already uses that email address.' };
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const quota = this.takeQuota('mail', emailKey(newEmail), ctx);
       if (!quota.ok) {
         this.d.audit.record({ ...ctx, actor: { type: 'user', id: userId } }, 'auth.email_change_requested', { type: 'user', id: userId }, 'denied', { reason: 'send_limit' });
@@ -154,7 +150,7 @@ export class EmailLinks {
   confirmEmail(token: string, change: boolean, ctx: AuditContext): Result<{ userId: string }, 'token' | 'taken'> {
     const row = this.findEmailToken(token, change ? 'email_change' : 'verify_email');
     if (!row) return { ok: false, error: 'token', message: 'This confirmation link is invalid, expired or already used.' };
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (!this.repo.useEmailToken(row.id, this.d.now())) return { ok: false as const, error: 'token' as const, message: 'This confirmation link was already used.' };
       const actor = { ...ctx, actor: { type: 'user' as const, id: row.user_id } };
       if (change && row.new_email) {

@@ -45,10 +45,6 @@ export class PhoneService {
     return new Date(this.d.now()).toISOString();
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.d.writer.tx(fn);
-  }
-
   private takeQuota(channel: 'mail' | 'sms', recipientHash: string, ctx: AuditContext): Result<object, 'limited'> {
     return takeSendQuota(this.d.quota, this.d.sendLimits, channel, recipientHash, ctx);
   }
@@ -58,7 +54,7 @@ export class PhoneService {
     const key = `sms:${user.id}`;
     const v = this.d.throttle.check(key);
     if (!v.allowed) return { ok: false, error: 'throttled', message: `A code was sent recently. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds before asking for another.`, retryAfterMs: v.retryAfterMs };
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       // Per number as well as per account: many accounts must not be able to bomb one phone.
       const quota = this.takeQuota('sms', createHash('sha256').update(to).digest('hex').slice(0, 24), ctx);
       if (!quota.ok) {
@@ -102,7 +98,7 @@ export class PhoneService {
       const msg = { invalid: 'That code is not correct.', expired: 'That code has expired. Ask for a new one.', 'too-many': 'Too many wrong codes. Ask for a new one.' }[verdict];
       return { ok: false, error: 'invalid', message: msg };
     }
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       this.repo.confirmPhone(user.id, this.iso());
       this.d.sessions.invalidateAll(user.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
@@ -112,7 +108,7 @@ export class PhoneService {
   }
 
   removePhone(session: SessionRow, ctx: AuditContext): { token: string } {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       this.repo.removePhone(session.user_id);
       this.d.sessions.invalidateAll(session.user_id);
       const { token } = this.d.sessions.create(session.user_id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });

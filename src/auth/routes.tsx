@@ -9,7 +9,7 @@ import { routes } from '../http/route-permissions.ts';
 import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
-import { clearLinkToken, exchangeLinkToken, readLinkToken } from '../http/link-token.ts';
+import { clearLinkCookie, exchangeLinkToken, readLinkCookie } from '../http/link-cookie.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
@@ -33,14 +33,14 @@ export function authRoutes(): Hono<AppEnv> {
     if (ctx.auth.instanceHasOwner()) return c.html(<SetupInvalidPage reason="done" />, 410);
     const hop = exchangeLinkToken(c, 'setup', '/setup');
     if (hop) return hop;
-    const check = ctx.setup.check(readLinkToken(c, 'setup'));
+    const check = ctx.setup.check(readLinkCookie(c, 'setup'));
     if (!check.ok) return c.html(<SetupInvalidPage reason={check.reason} />, check.reason === 'invalid' ? 404 : 410);
     return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} />);
   });
 
   r.post('/setup', { kind: 'public' }, async (c) => {
     const ctx = c.get('app');
-    const token = readLinkToken(c, 'setup');
+    const token = readLinkCookie(c, 'setup');
     if (!ctx.auth.instanceHasOwner() && !ctx.setup.check(token).ok) return c.html(<SetupInvalidPage reason="invalid" />, 404);
     const form = await parseForm(c, z.object({ name: text(120), email, password }));
     if (!form.ok) return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} errors={form.errors} values={form.values} />, 400);
@@ -49,7 +49,7 @@ export function authRoutes(): Hono<AppEnv> {
       if (res.error === 'password') return render(c, 'Set up Tessera', <SetupForm csrf={csrfToken(c)} errors={{ password: res.message }} values={{ name: form.data.name, email: form.data.email }} />, 400);
       return c.html(<SetupInvalidPage reason={res.error === 'exists' ? 'done' : 'used'} />, 410);
     }
-    clearLinkToken(c, 'setup');
+    clearLinkCookie(c, 'setup');
     setSessionCookie(c, res.token);
     return c.redirect('/account/2fa/setup', 303);
   });
@@ -132,12 +132,12 @@ export function authRoutes(): Hono<AppEnv> {
   r.get('/password/reset', { kind: 'public' }, (c) => {
     const hop = exchangeLinkToken(c, 'reset', '/password/reset');
     if (hop) return hop;
-    if (!c.get('app').emailLinks.checkResetToken(readLinkToken(c, 'reset'))) return resetUnusable(c);
+    if (!c.get('app').emailLinks.checkResetToken(readLinkCookie(c, 'reset'))) return resetUnusable(c);
     return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} />);
   });
 
   r.post('/password/reset', { kind: 'public' }, async (c) => {
-    const token = readLinkToken(c, 'reset');
+    const token = readLinkCookie(c, 'reset');
     if (!c.get('app').emailLinks.checkResetToken(token)) return resetUnusable(c);
     const form = await parseForm(c, z.object({ password }));
     if (!form.ok) return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} errors={form.errors} />, 400);
@@ -146,7 +146,7 @@ export function authRoutes(): Hono<AppEnv> {
       if (res.error === 'password') return render(c, 'Choose a new password', <ResetForm csrf={csrfToken(c)} errors={{ password: res.message }} />, 400);
       return resetUnusable(c, res.message);
     }
-    clearLinkToken(c, 'reset');
+    clearLinkCookie(c, 'reset');
     clearSessionCookie(c);
     return c.redirect('/login?reset=1', 303);
   });
@@ -163,15 +163,15 @@ export function authRoutes(): Hono<AppEnv> {
     const purpose = confirmPurpose(c);
     const hop = exchangeLinkToken(c, purpose, purpose === 'change' ? '/email/confirm?change=1' : '/email/confirm');
     if (hop) return hop;
-    if (!c.get('app').emailLinks.checkConfirmToken(readLinkToken(c, purpose), purpose === 'change')) return confirmUnusable(c);
+    if (!c.get('app').emailLinks.checkConfirmToken(readLinkCookie(c, purpose), purpose === 'change')) return confirmUnusable(c);
     return render(c, 'Confirm your email address', <ConfirmEmailForm csrf={csrfToken(c)} change={purpose === 'change'} />);
   });
 
   r.post('/email/confirm', { kind: 'public' }, (c) => {
     const purpose = confirmPurpose(c);
-    const res = c.get('app').emailLinks.confirmEmail(readLinkToken(c, purpose), purpose === 'change', auditCtx(c));
+    const res = c.get('app').emailLinks.confirmEmail(readLinkCookie(c, purpose), purpose === 'change', auditCtx(c));
     if (!res.ok) return confirmUnusable(c, res.message);
-    clearLinkToken(c, purpose);
+    clearLinkCookie(c, purpose);
     return render(c, 'Email confirmed', <Notice title="Email address confirmed" message="Thank you: your email address is confirmed." link={{ href: '/', label: 'Continue' }} />);
   });
 

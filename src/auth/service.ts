@@ -61,10 +61,6 @@ export class AuthService {
     return new Date(this.d.now()).toISOString();
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.d.writer.tx(fn);
-  }
-
   /** "tessera", the instance name and the person's organizations (ASVS V6.2.11); the policy adds the email's local part. */
   private contextWords(userId: string | null): string[] {
     return [...BASE_CONTEXT_WORDS, this.d.instanceName, ...(userId ? this.d.orgNamesOf(userId) : [])];
@@ -92,7 +88,7 @@ export class AuthService {
     const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(input.password);
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (this.repo.countActiveOwners() > 0) return { ok: false as const, error: 'exists' as const, message: 'This instance already has an owner.' };
       if (!this.d.setup.consume(setupToken)) return { ok: false as const, error: 'token' as const, message: 'This setup link is no longer valid. Restart the server for a new one.' };
       const userId = this.insertUser({ email: input.email, name: input.name, hash, instanceRole: 'owner', verified: false });
@@ -128,7 +124,7 @@ export class AuthService {
     const rollback = new Error('invitation could not be accepted');
     let joinMessage = '';
     try {
-      return this.tx(() => {
+      return this.d.writer.tx(() => {
         if (this.repo.userByEmail(input.email.trim())) {
           return { ok: false as const, error: 'exists' as const, message: 'An account with this email address already exists. Sign in to accept the invitation.' };
         }
@@ -179,7 +175,7 @@ export class AuthService {
     }
     if (!user) {
       await burnPasswordTime(password);
-      this.tx(() => {
+      this.d.writer.tx(() => {
         this.d.throttle.fail(account, accountRules);
         this.d.throttle.fail(lock, lockRules);
         this.d.throttle.fail(ipKey, ipRules);
@@ -189,7 +185,7 @@ export class AuthService {
     }
     const check = await verifyPassword(password, user.password_hash);
     if (!check.ok) {
-      this.tx(() => {
+      this.d.writer.tx(() => {
         this.d.throttle.fail(account, accountRules);
         const locked = this.d.throttle.fail(lock, lockRules);
         this.d.throttle.fail(ipKey, ipRules);
@@ -205,7 +201,7 @@ export class AuthService {
       return { ok: false, error: 'disabled', message: 'This account is disabled. Ask your administrator to enable it again.' };
     }
     const newHash = check.needsRehash ? await hashPassword(password) : undefined;
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (newHash) this.repo.setPassword(user.id, newHash, user.password_changed_at);
       const mfaPending = hasSecondFactor(user);
       // Success on the password clears the account's back-off only when no second factor follows.
@@ -232,7 +228,7 @@ export class AuthService {
         ? { ok: false, error: 'locked', message: 'Too many failed attempts: sign-in is locked for a while. An administrator can unlock it sooner.', retryAfterMs: v.retryAfterMs }
         : { ok: false, error: 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.`, retryAfterMs: v.retryAfterMs };
     }
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const method = this.checkSecondFactor(user, session, code);
       if (!method.ok) {
         this.failAttempt(user, ctx);
@@ -285,7 +281,7 @@ export class AuthService {
   }
 
   logout(session: SessionRow, ctx: AuditContext): void {
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.d.sessions.invalidate(session.id);
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: session.user_id } }, 'auth.logout', { type: 'session', id: session.id });
     });
@@ -308,7 +304,7 @@ export class AuthService {
     const v = this.checkAttempts(user.id, ctx);
     if (!v.allowed) return { ok: false, error: v.locked ? 'locked' : 'throttled', message: `Too many failed attempts. Wait ${Math.ceil(v.retryAfterMs / 1000)} seconds, then try again.` };
     const pw = await verifyPassword(password, user.password_hash);
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const second = hasSecondFactor(user) ? this.checkSecondFactor(user, session, code) : ({ ok: true, method: 'totp' } as const);
       if (!pw.ok || !second.ok) {
         this.failAttempt(user, ctx);
@@ -335,7 +331,7 @@ export class AuthService {
     const pw = checkPassword(next, { ...user, contextWords: this.contextWords(user.id) });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(next);
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       this.repo.setPassword(user.id, hash, this.iso());
       this.d.sessions.invalidateAll(user.id);
       const { token } = this.d.sessions.create(user.id, { mfaPending: false, ip: ctx.ip ?? null, userAgent: ctx.userAgent ?? null, reauth: true });
@@ -347,7 +343,7 @@ export class AuthService {
   // ---- sessions --------------------------------------------------------------------------------------
 
   revokeSession(userId: string, sessionId: string, ctx: AuditContext): boolean {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const ok = this.d.sessions.revokeOwn(userId, sessionId);
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: userId } }, 'auth.session_revoked', { type: 'session', id: sessionId }, ok ? 'success' : 'failure');
       return ok;
@@ -355,7 +351,7 @@ export class AuthService {
   }
 
   revokeOtherSessions(session: SessionRow, ctx: AuditContext): number {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const n = this.d.sessions.invalidateOthers(session.user_id, session.id);
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: session.user_id } }, 'auth.sessions_revoked', { type: 'user', id: session.user_id }, 'success', { count: n });
       return n;

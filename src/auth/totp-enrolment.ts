@@ -30,10 +30,6 @@ export class TotpEnrolment {
     return new Date(this.d.now()).toISOString();
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.d.writer.tx(fn);
-  }
-
   startTotp(userId: string): { secret: string; uri: string } {
     const user = this.repo.userById(userId);
     if (!user) throw new Error('no such user');
@@ -53,7 +49,7 @@ export class TotpEnrolment {
       this.d.audit.record(actor, 'auth.2fa_enrol', { type: 'user', id: user.id }, 'failure');
       return { ok: false, error: 'invalid', message: 'That code is not correct. Check the time on your phone and try the current code.' };
     }
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       this.repo.enableTotp(user.id, this.iso(), r.step);
       const codes = this.replaceRecoveryCodes(user.id);
       // A 2FA change ends every other session and rotates this one.
@@ -71,7 +67,7 @@ export class TotpEnrolment {
   }
 
   regenerateRecoveryCodes(userId: string, ctx: AuditContext): string[] {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const codes = this.replaceRecoveryCodes(userId);
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: userId } }, 'auth.recovery_codes_regenerated', { type: 'user', id: userId });
       return codes;
@@ -83,7 +79,7 @@ export class TotpEnrolment {
   }
 
   disableTotp(session: SessionRow, ctx: AuditContext): { token: string } {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       this.repo.disableTotp(session.user_id);
       this.repo.deleteRecoveryCodes(session.user_id);
       this.d.sessions.invalidateAll(session.user_id);
@@ -97,7 +93,7 @@ export class TotpEnrolment {
   resetTwoFactorByEmail(email: string, ctx: AuditContext): Result<{ userId: string }, 'unknown'> {
     const user = this.repo.userByEmail(email.trim());
     if (!user) return { ok: false, error: 'unknown', message: `no account with that email address` };
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.disableTotp(user.id);
       this.repo.deleteRecoveryCodes(user.id);
       this.d.sessions.invalidateAll(user.id);

@@ -26,16 +26,12 @@ export class UserAdmin {
     return new Date(this.d.now()).toISOString();
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.d.writer.tx(fn);
-  }
-
   /** Disabling ends every session and API token at once; the next request is rejected. */
   setDisabled(actorUser: UserRow, userId: string, disabled: boolean, ctx: AuditContext, revokeTokens: (userId: string) => void): Result<object, 'self' | 'unknown' | 'last-owner'> {
     const target = this.repo.userById(userId);
     if (!target) return { ok: false, error: 'unknown', message: 'No such account.' };
     if (target.id === actorUser.id) return { ok: false, error: 'self', message: 'You cannot disable your own account.' };
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (disabled && target.instance_role === 'owner' && this.repo.countActiveOwners() <= 1) {
         return { ok: false as const, error: 'last-owner' as const, message: 'The last instance owner cannot be disabled.' };
       }
@@ -57,7 +53,7 @@ export class UserAdmin {
       this.d.audit.record(ctx, 'user.signed_out', { type: 'user', id: userId }, 'denied', { reason: 'owner-target' });
       return { ok: false, error: 'forbidden', message: 'Only instance owners can sign out an owner.' };
     }
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const count = this.d.sessions.invalidateAll(userId);
       this.d.audit.record(ctx, 'user.signed_out', { type: 'user', id: userId }, 'success', { count });
       return { ok: true as const, count };
@@ -66,7 +62,7 @@ export class UserAdmin {
 
   /** Ends every session on the instance but the caller's own (after a suspected compromise). */
   signOutEveryone(session: SessionRow, ctx: AuditContext): number {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const count = this.d.sessions.invalidateEveryoneExcept(session.id);
       this.d.audit.record(ctx, 'auth.all_sessions_revoked', null, 'success', { count });
       return count;
@@ -74,7 +70,7 @@ export class UserAdmin {
   }
 
   unlock(userId: string, ctx: AuditContext): void {
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.d.throttle.clearAccount(userId);
       this.d.audit.record(ctx, 'auth.unlocked', { type: 'user', id: userId });
     });

@@ -78,10 +78,6 @@ export class EventService {
     this.bySlug = new ReadCache<Readonly<EventRow> | undefined>(d.db);
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.d.writer.tx(fn);
-  }
-
   private iso(): string {
     return new Date(this.d.now()).toISOString();
   }
@@ -117,7 +113,7 @@ export class EventService {
   }
 
   create(org: OrgRow, input: EventInput, ctx: AuditContext): Result<{ event: EventRow }, 'slug'> {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (this.repo.slugTaken(input.slug)) return { ok: false as const, error: 'slug' as const, message: 'That address is already used by another event.' };
       const at = this.iso();
       const event: EventRow = {
@@ -140,7 +136,7 @@ export class EventService {
   }
 
   update(org: OrgRow, event: EventRow, input: EventInput, ctx: AuditContext): Result<object, 'slug'> {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (this.repo.slugTaken(input.slug, event.id)) return { ok: false as const, error: 'slug' as const, message: 'That address is already used by another event.' };
       this.repo.updateEvent({ id: event.id, org_id: org.id, ...input, waitlist_enabled: input.waitlist_enabled ? 1 : 0, double_opt_in: input.double_opt_in ? 1 : 0, updated_at: this.iso() });
       this.d.audit.record({ ...ctx, orgId: org.id }, 'event.updated', { type: 'event', id: event.id });
@@ -152,7 +148,7 @@ export class EventService {
     if (status === 'published' && event.access_mode === 'passcode' && !event.passcode_hash) {
       return { ok: false, error: 'passcode', message: 'Set a passcode before publishing an event that requires one.' };
     }
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.setStatus(org.id, event.id, status, this.iso());
       this.d.audit.record({ ...ctx, orgId: org.id }, `event.${status}`, { type: 'event', id: event.id }, 'success', { from: event.status });
     });
@@ -171,7 +167,7 @@ export class EventService {
 
   /** Deleting an event deletes its registrations: the personal data goes with it. */
   delete(org: OrgRow, event: EventRow, ctx: AuditContext): void {
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.deleteEvent(org.id, event.id);
       this.d.audit.record({ ...ctx, orgId: org.id }, 'event.deleted', { type: 'event', id: event.id }, 'success', { title: event.title });
     });
@@ -179,7 +175,7 @@ export class EventService {
 
   async setPasscode(org: OrgRow, event: EventRow, passcode: string | null, expiresAt: string | null, ctx: AuditContext): Promise<void> {
     const hash = passcode ? await hashPassword(passcode) : null;
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.setPasscode(org.id, event.id, hash, expiresAt, this.iso());
       this.d.audit.record({ ...ctx, orgId: org.id }, passcode ? 'event.passcode_set' : 'event.passcode_removed', { type: 'event', id: event.id }, 'success', { expiresAt });
     });
@@ -197,7 +193,7 @@ export class EventService {
       .slice(0, 40);
     if (!fieldKeyPattern.test(key) || key === 'email' || key === 'name') return { ok: false, error: 'key', message: 'Choose a label made of letters or digits that is not "email" or "name".' };
     if (selectTypes.includes(input.type) && input.options.length < 2) return { ok: false, error: 'options', message: 'A choice field needs at least two options, one per line.' };
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (this.repo.fields(event.org_id, event.id).some((f) => f.key === key)) return { ok: false as const, error: 'key' as const, message: 'This form already has a field with that name.' };
       const field: FieldRow = {
         id: randomUUID(),
@@ -226,7 +222,7 @@ export class EventService {
 
   updateField(event: EventRow, field: FieldRow, input: Omit<FieldInput, 'type' | 'key'>, ctx: AuditContext): Result<object, 'options'> {
     if (selectTypes.includes(field.type) && input.options.length < 2) return { ok: false, error: 'options', message: 'A choice field needs at least two options, one per line.' };
-    this.tx(() => {
+    this.d.writer.tx(() => {
       // The email field stays required and personal: it is how the attendee gets their ticket.
       const builtinEmail = field.builtin === 'email';
       this.repo.updateField({
@@ -250,7 +246,7 @@ export class EventService {
 
   removeField(event: EventRow, field: FieldRow, ctx: AuditContext): Result<object, 'builtin'> {
     if (field.builtin === 'email') return { ok: false, error: 'builtin', message: 'The email address is always collected: it is where the ticket goes.' };
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.deleteField(event.org_id, event.id, field.id);
       this.repo.touchEvent(event.org_id, event.id, this.iso());
       this.d.audit.record({ ...ctx, orgId: event.org_id }, 'event.field_removed', { type: 'form_field', id: field.id }, 'success', { event: event.id, key: field.key });
@@ -259,7 +255,7 @@ export class EventService {
   }
 
   moveField(event: EventRow, fieldId: string, direction: 'up' | 'down', ctx: AuditContext): void {
-    this.tx(() => {
+    this.d.writer.tx(() => {
       const fields = this.repo.fields(event.org_id, event.id);
       const i = fields.findIndex((f) => f.id === fieldId);
       const j = direction === 'up' ? i - 1 : i + 1;
@@ -278,7 +274,7 @@ export class EventService {
   async createShareLink(event: EventRow, input: { label: string; password: string; expiresAt: string | null }, ctx: AuditContext): Promise<{ token: string; link: Omit<ShareLinkRow, 'revoked_at' | 'uses'> }> {
     const token = randomToken(24);
     const link = { id: randomUUID(), org_id: event.org_id, event_id: event.id, label: input.label, token_hash: hashToken(token), password_hash: await hashPassword(input.password), expires_at: input.expiresAt, created_at: this.iso() };
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.insertLink(link);
       this.d.audit.record({ ...ctx, orgId: event.org_id }, 'event.share_link_created', { type: 'share_link', id: link.id }, 'success', { event: event.id, expiresAt: input.expiresAt });
     });
@@ -286,7 +282,7 @@ export class EventService {
   }
 
   revokeShareLink(event: EventRow, linkId: string, ctx: AuditContext): boolean {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const ok = this.repo.revokeLink(event.org_id, event.id, linkId, this.iso());
       this.d.audit.record({ ...ctx, orgId: event.org_id }, 'event.share_link_revoked', { type: 'share_link', id: linkId }, ok ? 'success' : 'failure');
       return ok;
@@ -344,7 +340,7 @@ export class EventService {
       return { ok: false, error: 'expired', message: 'This event no longer accepts its passcode. Ask the organizer.' };
     }
     const ok = (await verifyPassword(passcode, event.passcode_hash)).ok;
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (!ok) {
         this.guessFailed(event, ctx);
         this.d.audit.record(actor, 'event.passcode_used', { type: 'event', id: event.id }, 'failure');
@@ -368,7 +364,7 @@ export class EventService {
     const blocked = this.blockedGuess(event, ctx);
     if (blocked) return blocked;
     const ok = (await verifyPassword(password, link.password_hash)).ok;
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const actor = { ...ctx, orgId: event.org_id };
       if (!ok) {
         this.guessFailed(event, ctx);

@@ -2,42 +2,53 @@ import type { Context } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 
 /**
- * Secret links (an attendee's manage and confirm links, share links, invitations) are exchanged
- * on their first GET for a short-lived cookie, and the browser is sent on to a clean address.
- * The token then stays out of the address bar, the history, bookmarks synced elsewhere and the
- * Referer of every later request; it lives only in the email (or wherever it was shared), which
- * re-issues the cookie each time it is opened.
+ * Secret links carry their token in the URL only for the first GET: it is exchanged for a
+ * short-lived cookie and the browser is sent on to a clean address, so the token stays out of
+ * the address bar, the history, synced bookmarks and every later Referer (ASVS V14.2.1). It lives
+ * only in the email (or wherever the link was shared), which re-issues the cookie when opened.
  *
- * `__Host-` (Secure, Path=/, no Domain), HttpOnly so page scripts never read it, SameSite=Lax so
- * the top-level navigation from a mail client carries it to the clean page.
+ * `__Host-` (Secure, Path=/, no Domain), HttpOnly so page scripts never read it, SameSite=Lax
+ * (not Strict): the first GET comes from a mail client, a cross-site navigation that must set
+ * and send it.
  */
-export type LinkCookie = 'manage' | 'confirm' | 'share' | 'invite';
+export type LinkKind = 'manage' | 'confirm' | 'share' | 'invite' | 'reset' | 'verify' | 'change' | 'setup';
 
-const NAMES: Record<LinkCookie, string> = {
-  manage: '__Host-tessera_reg',
-  confirm: '__Host-tessera_confirm',
-  share: '__Host-tessera_share',
-  invite: '__Host-tessera_invite',
+/** Attendee, share and invitation links: long enough to fill a form or create an account. */
+const SHARED = /^[A-Za-z0-9._~-]{16,300}$/;
+/** One-time account links (32 random bytes, base64url): long enough to choose a password. */
+const ACCOUNT = /^[A-Za-z0-9_-]{43}$/;
+
+const LINKS: Record<LinkKind, { name: string; seconds: number; token: RegExp }> = {
+  manage: { name: '__Host-tessera_reg', seconds: 30 * 60, token: SHARED },
+  confirm: { name: '__Host-tessera_confirm', seconds: 30 * 60, token: SHARED },
+  share: { name: '__Host-tessera_share', seconds: 30 * 60, token: SHARED },
+  invite: { name: '__Host-tessera_invite', seconds: 60 * 60, token: SHARED },
+  reset: { name: '__Host-tessera_link_reset', seconds: 10 * 60, token: ACCOUNT },
+  verify: { name: '__Host-tessera_link_verify', seconds: 10 * 60, token: ACCOUNT },
+  change: { name: '__Host-tessera_link_change', seconds: 10 * 60, token: ACCOUNT },
+  setup: { name: '__Host-tessera_link_setup', seconds: 10 * 60, token: ACCOUNT },
 };
 
-/**
- * How long the exchanged cookie works. Long enough to read the page, fill a form, or create an
- * account and come back; short, because the link in the email brings it back whenever needed.
- */
-export const LINK_COOKIE_SECONDS: Record<LinkCookie, number> = { manage: 30 * 60, confirm: 30 * 60, share: 30 * 60, invite: 60 * 60 };
-
-/** A link token has only URL-safe characters: anything else is not one of ours. */
-const TOKEN = /^[A-Za-z0-9._~-]{16,300}$/;
-
-export function setLinkCookie(c: Context, kind: LinkCookie, token: string): void {
-  setCookie(c, NAMES[kind], token, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: LINK_COOKIE_SECONDS[kind] });
+export function setLinkCookie(c: Context, kind: LinkKind, token: string): void {
+  setCookie(c, LINKS[kind].name, token, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: LINKS[kind].seconds });
 }
 
-export function readLinkCookie(c: Context, kind: LinkCookie): string {
-  const v = getCookie(c, NAMES[kind]) ?? '';
-  return TOKEN.test(v) ? v : '';
+/** The stored token, or '' when there is none or it is not shaped like one of ours. */
+export function readLinkCookie(c: Context, kind: LinkKind): string {
+  const v = getCookie(c, LINKS[kind].name) ?? '';
+  return LINKS[kind].token.test(v) ? v : '';
 }
 
-export function clearLinkCookie(c: Context, kind: LinkCookie): void {
-  deleteCookie(c, NAMES[kind], { path: '/', secure: true });
+export function clearLinkCookie(c: Context, kind: LinkKind): void {
+  deleteCookie(c, LINKS[kind].name, { path: '/', secure: true });
+}
+
+/** GET with `?token=`: stores it and answers with the redirect to `cleanUrl`; null when the URL has no token. */
+export function exchangeLinkToken(c: Context, kind: LinkKind, cleanUrl: string): Response | null {
+  const token = c.req.query('token');
+  if (token === undefined) return null;
+  // A malformed token is not stored; the clean page then says the link is not usable.
+  if (LINKS[kind].token.test(token)) setLinkCookie(c, kind, token);
+  else clearLinkCookie(c, kind);
+  return c.redirect(cleanUrl, 303);
 }

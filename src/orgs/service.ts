@@ -57,10 +57,6 @@ export class OrgService {
     this.repo = orgsRepo(d.db);
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.d.writer.tx(fn);
-  }
-
   private iso(): string {
     return new Date(this.d.now()).toISOString();
   }
@@ -78,7 +74,7 @@ export class OrgService {
   }
 
   createOrg(actor: UserRow, input: { name: string; slug: string }, ctx: AuditContext): Result<{ org: OrgRow }, 'slug'> {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       if (this.repo.orgBySlug(input.slug)) return { ok: false as const, error: 'slug' as const, message: 'That address is already taken; choose another.' };
       const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '', session_idle_minutes: AAL2_DEFAULTS.idleMinutes, session_absolute_hours: AAL2_DEFAULTS.absoluteHours };
       this.repo.insertOrg(org);
@@ -143,7 +139,7 @@ export class OrgService {
         : `This address has received several invitations today. Nothing was sent; try again in ${waitText(v.retryAfterMs)}, or ask the person to check their inbox.`;
       return { ok: false, error: 'throttled', message, retryAfterMs: v.retryAfterMs };
     }
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const token = randomToken(32);
       const t = this.d.now();
       const id = randomUUID();
@@ -155,7 +151,7 @@ export class OrgService {
   }
 
   revokeInvitation(org: OrgRow, id: string, ctx: AuditContext): boolean {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const ok = this.repo.revokeInvitation(org.id, id, this.d.now());
       this.d.audit.record({ ...ctx, orgId: org.id }, 'member.invitation_revoked', { type: 'invitation', id }, ok ? 'success' : 'failure');
       return ok;
@@ -191,7 +187,7 @@ export class OrgService {
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id }, orgId: found.org.id }, 'member.joined', { type: 'user', id: user.id }, 'success', { role: found.invitation.role, invitation: found.invitation.id });
       return { ok: true as const, org: found.org };
     };
-    return this.d.db.inTransaction ? run() : this.tx(run);
+    return this.d.db.inTransaction ? run() : this.d.writer.tx(run);
   }
 
   // ---- members -------------------------------------------------------------------------------
@@ -204,7 +200,7 @@ export class OrgService {
   }
 
   changeRole(org: OrgRow, actorRole: OrgRole, userId: string, role: OrgRole, ctx: AuditContext): Result<object, 'unknown' | 'forbidden'> {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const target = this.repo.membership(org.id, userId);
       if (!target) return { ok: false as const, error: 'unknown' as const, message: 'No such member.' };
       const problem = this.guardOwnerChange(org, actorRole, target, role);
@@ -221,7 +217,7 @@ export class OrgService {
   }
 
   removeMember(org: OrgRow, actorRole: OrgRole, userId: string, ctx: AuditContext): Result<object, 'unknown' | 'forbidden'> {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const target = this.repo.membership(org.id, userId);
       if (!target) return { ok: false as const, error: 'unknown' as const, message: 'No such member.' };
       const problem = this.guardOwnerChange(org, actorRole, target, null);
@@ -239,7 +235,7 @@ export class OrgService {
   /** Org-scope disable: this organization stops answering the member on their next request. */
   setMemberDisabled(org: OrgRow, actor: UserRow, actorRole: OrgRole, userId: string, disabled: boolean, ctx: AuditContext): Result<object, 'unknown' | 'forbidden'> {
     if (userId === actor.id) return { ok: false, error: 'forbidden', message: 'You cannot disable yourself.' };
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const target = this.repo.membership(org.id, userId);
       if (!target) return { ok: false as const, error: 'unknown' as const, message: 'No such member.' };
       const problem = disabled ? this.guardOwnerChange(org, actorRole, target, null) : null;
@@ -256,7 +252,7 @@ export class OrgService {
    * checks that the ids are this organization's events.
    */
   setEventScope(org: OrgRow, userId: string, eventIds: string[] | null, ctx: AuditContext): Result<object, 'unknown' | 'role'> {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const target = this.repo.membership(org.id, userId);
       if (!target) return { ok: false as const, error: 'unknown' as const, message: 'No such member.' };
       if (!scopableRoles.includes(target.role)) return { ok: false as const, error: 'role' as const, message: 'Only organizer and check-in members can be limited to chosen events.' };
@@ -270,7 +266,7 @@ export class OrgService {
   // ---- policies --------------------------------------------------------------------------------
 
   setRequire2fa(org: OrgRow, on: boolean, ctx: AuditContext): void {
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.setRequire2fa(org.id, on);
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.2fa_policy_changed', { type: 'organization', id: org.id }, 'success', { require2fa: on });
     });
@@ -281,7 +277,7 @@ export class OrgService {
     if (cidrs.length > 0 && !ipAllowed(actorIp, cidrs)) {
       return { ok: false, error: 'lockout', message: `This list does not include your current address (${actorIp ?? 'unknown'}); saving it would lock you out.` };
     }
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.setAllowlist(org.id, cidrs);
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.ip_allowlist_changed', { type: 'organization', id: org.id }, 'success', { entries: cidrs.length });
     });
@@ -293,7 +289,7 @@ export class OrgService {
    * keep their own copy: their attendees registered under the notice those events showed.
    */
   setPrivacyDefaults(org: OrgRow, input: OrgPrivacyDefaults, ctx: AuditContext): void {
-    this.tx(() => {
+    this.d.writer.tx(() => {
       const before = this.repo.orgById(org.id) ?? org;
       this.repo.setPrivacyDefaults(org.id, input);
       // Which fields changed, not their text: the audit row says who changed what, the org row holds the value.
@@ -304,7 +300,7 @@ export class OrgService {
 
   /** Session lengths for this organization's members who read attendee data (bounds checked by the caller's schema and the table). */
   setSessionPolicy(org: OrgRow, input: { idleMinutes: number; absoluteHours: number }, ctx: AuditContext): void {
-    this.tx(() => {
+    this.d.writer.tx(() => {
       this.repo.setSessionPolicy(org.id, { idle: input.idleMinutes, absolute: input.absoluteHours });
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.session_policy_changed', { type: 'organization', id: org.id }, 'success', input);
     });
@@ -316,7 +312,7 @@ export class OrgService {
     const allowed = new Set(rolePermissions[actorRole]);
     const extra = input.permissions.filter((p) => !allowed.has(p) || !(p in permissions));
     if (extra.length > 0 || input.permissions.length === 0) return { ok: false, error: 'permissions', message: 'Choose at least one permission, and only ones your role has.' };
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const id = randomToken(16);
       const secret = randomToken(32);
       const t = this.d.now();
@@ -332,7 +328,7 @@ export class OrgService {
   }
 
   revokeToken(org: OrgRow, id: string, ctx: AuditContext): boolean {
-    return this.tx(() => {
+    return this.d.writer.tx(() => {
       const ok = this.repo.revokeToken(org.id, id, this.d.now());
       this.d.audit.record({ ...ctx, orgId: org.id }, 'token.revoked', { type: 'api_token', id }, ok ? 'success' : 'failure');
       return ok;
