@@ -1,5 +1,8 @@
 import type { DB } from '../db/open.ts';
-import type { OrgRole } from './permissions.ts';
+import { type OrgRole, orgRoles, roleHas } from './permissions.ts';
+
+/** The roles that read attendees' personal data: stricter session lengths apply to them. */
+export const ATTENDEE_ROLES: readonly OrgRole[] = orgRoles.filter((r) => roleHas(r, 'attendees.read'));
 
 export interface OrgRow {
   id: string;
@@ -106,6 +109,10 @@ export function orgsRepo(db: DB) {
     revokeUserTokens: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL'),
     revokeAllUserTokens: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL'),
     touchToken: db.prepare('UPDATE api_tokens SET last_used_at = ? WHERE id = ?'),
+    strictestSessionPolicy: db.prepare(`SELECT min(o.session_idle_minutes) AS idle, min(o.session_absolute_hours) AS absolute
+      FROM memberships m JOIN organizations o ON o.id = m.org_id
+      WHERE m.user_id = ? AND m.disabled_at IS NULL AND m.role IN (${ATTENDEE_ROLES.map(() => '?').join(', ')})`),
+    orgNamesOfUser: db.prepare('SELECT o.name, o.slug FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ?'),
   };
   return {
     insertOrg: (o: OrgRow) => void s.insertOrg.run(o),
@@ -146,6 +153,10 @@ export function orgsRepo(db: DB) {
     revokeUserTokens: (orgId: string, userId: string, at: number) => s.revokeUserTokens.run(at, orgId, userId).changes,
     revokeAllUserTokens: (userId: string, at: number) => s.revokeAllUserTokens.run(at, userId).changes,
     touchToken: (id: string, at: number) => void s.touchToken.run(at, id),
+    /** Names and slugs of every organization the person belongs to (password context words). */
+    orgNamesOfUser: (userId: string) => (s.orgNamesOfUser.all(userId) as { name: string; slug: string }[]).flatMap((r) => [r.name, r.slug]),
+    /** The strictest session lengths among the person's organizations where their role reads attendee data. */
+    strictestSessionPolicy: (userId: string) => s.strictestSessionPolicy.get(userId, ...ATTENDEE_ROLES) as { idle: number | null; absolute: number | null },
   };
 }
 export type OrgsRepo = ReturnType<typeof orgsRepo>;
