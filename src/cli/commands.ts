@@ -4,7 +4,7 @@ import { type Opened, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
 import { acquireInstanceLock } from '../db/instance-lock.ts';
 import { currentVersion, latestVersion } from '../db/migrate.ts';
-import { databasePath } from '../db/open.ts';
+import { type DB, databasePath } from '../db/open.ts';
 import { kekId, keyringPath, purposes } from '../keys/keyring.ts';
 import { KeyError, describeSource, masterKeySource, parseMasterKey } from '../keys/master-key.ts';
 import { NEW_GENERATION_MARKER, type RotationContext, rotateDataKey, rotateDbKey, rotateMasterKey } from '../keys/rotation.ts';
@@ -16,6 +16,7 @@ import { verifyAuditLog } from '../audit/verify.ts';
 import { Metrics } from '../http/metrics.ts';
 import { createLogger } from '../log.ts';
 import { buildContext } from '../services.ts';
+import { seatCountersRepo } from '../registrations/repo.ts';
 import { CliError } from './errors.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -166,7 +167,19 @@ function modeOf(p: string): number | undefined {
   }
 }
 
-/** Read-mostly health check for operators; exit 1 when any check fails. */
+/** The migration that added the event seat counters. */
+const SEAT_COUNTERS_SINCE = 16;
+
+/** Recounts every event's seats; drifted counters are set right (the one write doctor makes). */
+function seatCounterCheck(db: DB): Check {
+  const fixed = seatCountersRepo(db).repair();
+  if (fixed.length === 0) return { name: 'seat counters', status: 'ok', detail: 'every event matches a recount' };
+  const first = fixed[0];
+  const example = first ? ` (e.g. event ${first.event_id}: confirmed ${first.stored_confirmed ?? 'none'} → ${first.confirmed})` : '';
+  return { name: 'seat counters', status: 'warn', detail: `${fixed.length} event(s) drifted from a recount and were repaired${example}` };
+}
+
+/** Read-mostly health check for operators (it repairs drifted seat counters); exit 1 when any check fails. */
 export async function doctor(cfg: Config, masterKeyFlagGiven: boolean): Promise<number> {
   const checks: Check[] = [];
   const src = masterKeySource(cfg, process.env, masterKeyFlagGiven);
@@ -192,6 +205,7 @@ export async function doctor(cfg: Config, masterKeyFlagGiven: boolean): Promise<
     const v = currentVersion(opened.db);
     const latest = latestVersion();
     checks.push({ name: 'schema version', status: v === latest ? 'ok' : v < latest ? 'warn' : 'fail', detail: v === latest ? `${v}` : v < latest ? `${v}, ${latest} available: run tessera migrate` : `${v} is newer than this binary (${latest})` });
+    if (v >= SEAT_COUNTERS_SINCE) checks.push(seatCounterCheck(opened.db));
     opened.db.close();
   } catch (e) {
     checks.push({ name: 'database opens', status: 'fail', detail: (e as Error).message });

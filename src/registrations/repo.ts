@@ -20,6 +20,12 @@ export interface RegistrationRow {
   cancelled_at: string | null;
 }
 
+export interface Seats {
+  confirmed: number;
+  waitlisted: number;
+  pending: number;
+}
+
 export interface AttendeeFilter {
   status?: RegistrationStatus | undefined;
   checkedIn?: boolean | undefined;
@@ -39,7 +45,7 @@ export function registrationsRepo(db: DB) {
     regByCode: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
     codeTaken: db.prepare('SELECT 1 FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
     activeByEmail: db.prepare(`SELECT 1 FROM registrations WHERE org_id = ? AND event_id = ? AND email = ? AND status != 'cancelled' LIMIT 1`),
-    countHolding: db.prepare(`SELECT count(*) AS n FROM registrations WHERE org_id = ? AND event_id = ? AND status = 'confirmed'`),
+    seats: db.prepare('SELECT confirmed, waitlisted, pending FROM event_seats WHERE org_id = ? AND event_id = ?'),
     counts: db.prepare(`SELECT status, count(*) AS n, sum(checked_in_at IS NOT NULL) AS checked FROM registrations WHERE org_id = ? AND event_id = ? GROUP BY status`),
     firstWaitlisted: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status = 'waitlisted' ORDER BY created_at, id LIMIT 1`),
     setRegStatus: db.prepare('UPDATE registrations SET status = @status, updated_at = @at, confirmed_at = coalesce(@confirmed_at, confirmed_at), cancelled_at = @cancelled_at WHERE org_id = @org_id AND id = @id'),
@@ -83,7 +89,8 @@ export function registrationsRepo(db: DB) {
     regByCode: (orgId: string, eventId: string, code: string) => s.regByCode.get(orgId, eventId, code) as RegistrationRow | undefined,
     codeTaken: (orgId: string, eventId: string, code: string) => s.codeTaken.get(orgId, eventId, code) !== undefined,
     activeByEmail: (orgId: string, eventId: string, email: string) => s.activeByEmail.get(orgId, eventId, email) !== undefined,
-    countConfirmed: (orgId: string, eventId: string) => (s.countHolding.get(orgId, eventId) as { n: number }).n,
+    /** The event's seat counters (kept by triggers, migration 0016): one indexed row, not a count. */
+    seats: (orgId: string, eventId: string): Seats => (s.seats.get(orgId, eventId) as Seats | undefined) ?? { confirmed: 0, waitlisted: 0, pending: 0 },
     counts: (orgId: string, eventId: string) => s.counts.all(orgId, eventId) as { status: RegistrationStatus; n: number; checked: number }[],
     firstWaitlisted: (orgId: string, eventId: string) => s.firstWaitlisted.get(orgId, eventId) as RegistrationRow | undefined,
     setRegStatus: (orgId: string, id: string, status: RegistrationStatus, at: string, extra: { confirmed_at?: string | null; cancelled_at?: string | null } = {}) =>
@@ -113,3 +120,37 @@ export function registrationsRepo(db: DB) {
   };
 }
 export type RegistrationsRepo = ReturnType<typeof registrationsRepo>;
+
+/**
+ * Maintenance across every tenant (`tessera doctor`): the seat counters recounted from the
+ * registrations themselves. The triggers of migration 0016 keep them exact; this is the check,
+ * and the repair should a restore from an old copy or a hand edit have let them drift.
+ */
+export function seatCountersRepo(db: DB) {
+  const drift = db.prepare(`
+    WITH actual AS (
+      SELECT org_id, event_id, sum(status = 'confirmed') AS confirmed, sum(status = 'waitlisted') AS waitlisted, sum(status = 'pending') AS pending
+      FROM registrations GROUP BY org_id, event_id)
+    SELECT e.org_id, e.id AS event_id,
+      coalesce(a.confirmed, 0) AS confirmed, coalesce(a.waitlisted, 0) AS waitlisted, coalesce(a.pending, 0) AS pending,
+      s.confirmed AS stored_confirmed, s.waitlisted AS stored_waitlisted, s.pending AS stored_pending
+    FROM events e
+    LEFT JOIN actual a ON a.org_id = e.org_id AND a.event_id = e.id
+    LEFT JOIN event_seats s ON s.org_id = e.org_id AND s.event_id = e.id
+    WHERE s.event_id IS NULL AND a.event_id IS NOT NULL
+       OR s.confirmed IS NOT coalesce(a.confirmed, 0) OR s.waitlisted IS NOT coalesce(a.waitlisted, 0) OR s.pending IS NOT coalesce(a.pending, 0)`);
+  const set = db.prepare(`INSERT INTO event_seats (org_id, event_id, confirmed, waitlisted, pending) VALUES (@org_id, @event_id, @confirmed, @waitlisted, @pending)
+    ON CONFLICT (org_id, event_id) DO UPDATE SET confirmed = excluded.confirmed, waitlisted = excluded.waitlisted, pending = excluded.pending`);
+  type Drift = { org_id: string; event_id: string; confirmed: number; waitlisted: number; pending: number; stored_confirmed: number | null; stored_waitlisted: number | null; stored_pending: number | null };
+  return {
+    /** events whose stored counters differ from a recount (a missing row with registrations counts) */
+    drift: () => drift.all() as Drift[],
+    /** sets the counters of the drifted events to the recount, in one transaction; returns them */
+    repair: (): Drift[] =>
+      db.transaction(() => {
+        const rows = drift.all() as Drift[];
+        for (const r of rows) set.run({ org_id: r.org_id, event_id: r.event_id, confirmed: r.confirmed, waitlisted: r.waitlisted, pending: r.pending });
+        return rows;
+      }).immediate(),
+  };
+}

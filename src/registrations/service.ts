@@ -106,7 +106,7 @@ export class RegistrationService {
 
   /** Whether a seat is free right now (call inside the write transaction). */
   private seatFree(e: EventRow): boolean {
-    return e.capacity === null || this.repo.countConfirmed(e.org_id, e.id) < e.capacity;
+    return e.capacity === null || this.repo.seats(e.org_id, e.id).confirmed < e.capacity;
   }
 
   /** The event's form, compiled once per version (form changes bump the event's updated_at). */
@@ -298,7 +298,7 @@ export class RegistrationService {
    */
   seatsLeft(e: EventRow): number | null {
     if (e.capacity === null) return null;
-    const confirmed = this.confirmedCache.get(e.id, () => this.repo.countConfirmed(e.org_id, e.id));
+    const confirmed = this.confirmedCache.get(e.id, () => this.repo.seats(e.org_id, e.id).confirmed);
     return Math.max(0, e.capacity - confirmed);
   }
 
