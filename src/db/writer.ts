@@ -8,9 +8,10 @@ import type { DB } from './open.ts';
  * - `tx(fn)` runs fn in one BEGIN IMMEDIATE transaction with `synchronous = FULL`: when it
  *   returns, the write is committed and its WAL is on disk. Inside an open transaction it joins it.
  * - `run(fn)` is group commit for the hot path (registrations): writes queued within one
- *   event-loop turn share one transaction (each in its own savepoint, so one failing write rolls
- *   back alone) and one fdatasync of the WAL, run off the event loop. Its promise resolves only
- *   after a sync that started after the batch's COMMIT has finished.
+ *   event-loop turn, or while the previous batch's sync runs, share one transaction (each in its
+ *   own savepoint, so one failing write rolls back alone) and one fdatasync of the WAL, run off
+ *   the event loop. Its promise resolves only after a sync that started after the batch's COMMIT
+ *   has finished.
  * - Batches are numbered. `currentBatch` is the number of the batch a job runs in (0 outside
  *   one: such writes are durable at their own COMMIT); `syncedThrough` is the highest batch known
  *   to be on disk. The outbox stamps rows with the first and sends only rows at or below the
@@ -82,6 +83,8 @@ export class Writer implements Durability {
   private synced = 0;
   private committed = 0;
   private syncing = false;
+  /** a flush found a sync running and left its jobs queued for when it ends */
+  private deferred = false;
   private waiting: { batch: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private probeTimer: NodeJS.Timeout | undefined;
   private readonly maxBatch: number;
@@ -188,6 +191,13 @@ export class Writer implements Durability {
   private flush(): void {
     this.scheduled = false;
     if (this.holds > 0) return; // the last hold's release schedules the next flush
+    // A batch committed now could not be acknowledged before the running sync ends anyway: wait
+    // for it, and the writes arriving meanwhile share one commit (at moderate rates each would
+    // otherwise pay a commit of its own). The wait is bounded by that sync; no latency is added.
+    if (this.syncing) {
+      this.deferred = true;
+      return;
+    }
     const batch = this.queue.splice(0, this.maxBatch);
     if (this.queue.length > 0) this.schedule();
     if (batch.length === 0) return;
@@ -251,12 +261,21 @@ export class Writer implements Durability {
         this.waiting = this.waiting.filter((w) => w.batch > upTo);
         this.syncing = false;
         for (const w of ready) w.resolve();
+        if (this.deferred) {
+          this.deferred = false;
+          this.flush();
+        }
         this.startSync();
       },
       (e: unknown) => {
         this.syncing = false;
         this.opts.faults.raise('wal-sync-failed', `the write-ahead log could not be synced to disk (${errorCode(e)}); writes are refused until the server is restarted`);
         this.rejectWaiting(new WritesRefusedError(this.brokenFault() as Fault));
+        // The jobs left queued for after this sync are refused now too.
+        if (this.deferred) {
+          this.deferred = false;
+          this.flush();
+        }
       },
     );
   }
