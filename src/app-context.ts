@@ -19,6 +19,7 @@ import type { Faults } from './db/faults.ts';
 import type { Writer } from './db/writer.ts';
 import type { AttendeeService } from './registrations/attendees.ts';
 import type { AttendeeLinks } from './registrations/links.ts';
+import type { RegistrationQueue } from './registrations/queue.ts';
 import type { RegistrationService } from './registrations/service.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { SmsOutbox } from './sms/service.ts';
@@ -53,6 +54,8 @@ export interface AppContext {
   events: EventService;
   links: AttendeeLinks;
   registrations: RegistrationService;
+  /** fair admission during an opening rush: the direct path, or the "you are in the queue" page */
+  registrationQueue: RegistrationQueue;
   attendees: AttendeeService;
   alerts: SecurityAlerts;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */

@@ -30,6 +30,7 @@ import { OrgService, invitationLimits } from './orgs/service.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { RegistrationQueue } from './registrations/queue.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
@@ -90,6 +91,7 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, now });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
+  const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, now });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, alerts, baseUrl };
 }

@@ -1,10 +1,11 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { EventPage, OrgPublicPage, PasscodePage } from '../../views/events/public.tsx';
 import { ConfirmationPage } from '../../views/registrations/public.tsx';
+import { QueueGonePage, QueuePage } from '../../views/registrations/queue.tsx';
 import { qrSvg } from '../auth/totp.ts';
 import { escapeHtml } from '../html-escape.ts';
 import { routes } from '../http/route-permissions.ts';
@@ -17,7 +18,9 @@ import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import { eventIcs } from './ics.ts';
 import { renderMarkdown } from './markdown.ts';
+import type { Place } from '../registrations/queue.ts';
 import type { RegistrationRow } from '../registrations/repo.ts';
+import type { Abandoned, RegisterResult } from '../registrations/service.ts';
 import type { EventRow } from './repo.ts';
 
 type C = Context<AppEnv>;
@@ -26,6 +29,8 @@ type C = Context<AppEnv>;
 const SHARE = '/share';
 
 const grantCookie = (e: Pick<EventRow, 'id'>) => `__Host-tessera_ev_${e.id.replace(/-/g, '')}`;
+/** The place in an opening-rush queue: a random ticket, in a cookie so it never shows in a URL or log. */
+const queueCookie = (e: Pick<EventRow, 'id'>) => `__Host-tessera_q_${e.id.replace(/-/g, '')}`;
 
 /**
  * The confirmation page after an anonymous registration is the same for every attendee of an
@@ -192,20 +197,47 @@ export function publicEventRoutes(): Hono<AppEnv> {
     return c.redirect(`/e/${found.event.slug}`, 303);
   });
 
+  /** The answer to a registration, direct or collected from the queue. */
+  const registrationAnswer = (c: C, e: EventRow, raw: Record<string, unknown>, res: RegisterResult | Abandoned) => {
+    const app = c.get('app');
+    if (!res.ok) {
+      // Abandoned: the person left before their turn; whatever we send, nobody reads it.
+      const status = res.error === 'invalid' ? 422 : res.error === 'throttled' ? 429 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
+      if ('retryAfterMs' in res && res.retryAfterMs) c.header('Retry-After', retryAfterSeconds(res.retryAfterMs));
+      const message = res.error === 'abandoned' ? 'Nothing was saved.' : res.message;
+      return eventPage(c, e, { values: asValues(raw), errors: ('errors' in res && res.errors) || {}, message }, status);
+    }
+    const manage = app.links.managePath(res.reg);
+    if (!c.get('user')) return confirmationFromFrame(confirmationFrames, c, e, res.reg, manage);
+    return render(c, 'Registration', <ConfirmationPage e={e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
+  };
+
+  const queuePage = (c: C, e: EventRow, place: Place) => {
+    c.header('Refresh', String(place.refreshSeconds));
+    c.header('Cache-Control', 'no-store');
+    return render(c, `In the queue: ${e.title}`, <QueuePage e={e} place={place} />, 202);
+  };
+
   r.post('/e/:slug/register', { kind: 'public' }, async (c) => {
     const v = visible(c);
     if ('res' in v) return v.res;
     const app = c.get('app');
     const raw = await answerFormBody(c);
-    const res = await app.registrations.register(v.e, raw, auditCtx(c, v.e.org_id));
-    if (!res.ok) {
-      const status = res.error === 'invalid' ? 422 : res.error === 'throttled' ? 429 : res.error === 'duplicate' || res.error === 'full' ? 409 : 400;
-      if (res.retryAfterMs) c.header('Retry-After', retryAfterSeconds(res.retryAfterMs));
-      return eventPage(c, v.e, { values: asValues(raw), errors: res.errors ?? {}, message: res.message }, status);
-    }
-    const manage = app.links.managePath(res.reg);
-    if (!c.get('user')) return confirmationFromFrame(confirmationFrames, c, v.e, res.reg, manage);
-    return render(c, 'Registration', <ConfirmationPage e={v.e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
+    const admission = await app.registrationQueue.register(v.e, raw, auditCtx(c, v.e.org_id), c.req.raw.signal);
+    if (admission.kind !== 'queued') return registrationAnswer(c, v.e, raw, admission.result);
+    setCookie(c, queueCookie(v.e), admission.ticket, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 3600 });
+    return queuePage(c, v.e, admission.place);
+  });
+
+  r.get('/e/:slug/queue', { kind: 'public' }, (c) => {
+    const v = visible(c);
+    if ('res' in v) return v.res;
+    const ticket = getCookie(c, queueCookie(v.e));
+    const status = ticket ? c.get('app').registrationQueue.status(ticket) : ({ state: 'gone' } as const);
+    if (status.state === 'gone' || status.eventId !== v.e.id) return render(c, v.e.title, <QueueGonePage e={v.e} />, 404);
+    if (status.state === 'waiting') return queuePage(c, v.e, status.place);
+    deleteCookie(c, queueCookie(v.e), { path: '/', secure: true });
+    return registrationAnswer(c, v.e, status.values, status.result);
   });
 
   return app;

@@ -62,8 +62,11 @@ export function registrationLimits(cfg: { registrationLimitNetwork: number; regi
 }
 
 export type RegisterError = 'closed' | 'not-open' | 'full' | 'duplicate' | 'invalid' | 'throttled';
-type RegisterFailure = { ok: false; error: RegisterError; message: string; errors?: Record<string, string>; retryAfterMs?: number };
+export type RegisterFailure = { ok: false; error: RegisterError; message: string; errors?: Record<string, string>; retryAfterMs?: number };
 export type RegisterResult = { ok: true; reg: RegistrationRow } | RegisterFailure;
+/** A registration whose person was gone by the time the writer reached it: nothing was written. */
+export type Abandoned = { ok: false; error: 'abandoned' };
+const ABANDONED: Abandoned = { ok: false, error: 'abandoned' };
 
 /**
  * Registering, the waiting list and what the attendee does with their link. Capacity is decided
@@ -166,14 +169,31 @@ export class RegistrationService {
   }
 
   /**
-   * Registers through group commit: under a registration rush many registrations share one
-   * fsync. Resolves only once the registration is durable.
+   * The checks before a registration may queue for the writer: open, valid, within the abuse
+   * limits. Nothing is written; a failure is the answer to give.
    */
-  async register(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): Promise<RegisterResult> {
+  check(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): { fail: RegisterFailure } | { parsed: ParsedRegistration } {
     const p = this.prepare(e, raw);
-    if ('fail' in p) return p.fail;
+    if ('fail' in p) return p;
     const limited = this.overLimit(e, p.parsed.email, ctx);
-    return limited ?? this.d.writer.run(() => this.write(e, p.parsed, ctx));
+    return limited ? { fail: limited } : p;
+  }
+
+  /**
+   * Writes a checked registration through group commit: under a rush many share one fsync.
+   * Resolves only once it is durable. `stillWanted` is asked inside the transaction, right
+   * before the write: a person who gave up meanwhile (closed the connection, left the queue
+   * page) gets no seat, and nobody behind them loses one to them.
+   */
+  commit(e: EventRow, parsed: ParsedRegistration, ctx: AuditContext, stillWanted: () => boolean = () => true): Promise<RegisterResult | Abandoned> {
+    return this.d.writer.run(() => (stillWanted() ? this.write(e, parsed, ctx) : ABANDONED));
+  }
+
+  /** check, then commit: the whole registration for callers without a queue (tests, tools). */
+  async register(e: EventRow, raw: Record<string, unknown>, ctx: AuditContext): Promise<RegisterResult> {
+    const c = this.check(e, raw, ctx);
+    if ('fail' in c) return c.fail;
+    return (await this.commit(e, c.parsed, ctx)) as RegisterResult;
   }
 
   /**
