@@ -136,7 +136,7 @@ describe('the opening-rush queue', () => {
       await inFlight;
     } finally {
       release();
-      queue.close();
+      await queue.close();
     }
     // An invalid form is answered at once, even with people parked: it never waits for a turn.
     const invalid = await queue.register(e, { email: 'not-an-address', name: '' }, sys);

@@ -68,6 +68,34 @@ export class Metrics {
     });
   }
 
+  /** The opening-rush queue: people parked, and how long the writer's oldest registration has waited. */
+  observeRegistrationQueue(read: () => { parked: number; inFlight: number; oldestWaitMs: number }): void {
+    new Gauge({
+      name: 'tessera_registration_queue_parked',
+      help: 'People waiting in the registration queue (the "you are in the queue" page) right now',
+      registers: [this.registry],
+      collect() {
+        this.set(read().parked);
+      },
+    });
+    new Gauge({
+      name: 'tessera_registration_inflight',
+      help: 'Registrations admitted and waiting for the database right now',
+      registers: [this.registry],
+      collect() {
+        this.set(read().inFlight);
+      },
+    });
+    new Gauge({
+      name: 'tessera_registration_oldest_wait_seconds',
+      help: 'How long the oldest admitted registration has waited for the database; past --registration-queue-after-ms new arrivals are queued',
+      registers: [this.registry],
+      collect() {
+        this.set(read().oldestWaitMs / 1000);
+      },
+    });
+  }
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     this.http.observe(method, route, status, seconds);
   }

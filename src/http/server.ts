@@ -112,6 +112,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     opts.walSync ? { walSync: opts.walSync } : {},
   );
   ctx.metrics.observeFaults(() => ctx.faults.list(), FAULT_KINDS);
+  ctx.metrics.observeRegistrationQueue(() => ctx.registrationQueue.stats());
   if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
   if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
 
@@ -210,7 +211,9 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     (closing ??= (async () => {
       for (const j of jobs) j.stop();
       redirect?.close();
+      const queued = ctx.registrationQueue.close();
       const cut = await drain.close(cfg.shutdownTimeoutMs);
+      await queued;
       if (cut) log.warn({ connections: cut, timeoutMs: cfg.shutdownTimeoutMs }, 'shutdown timeout: cut connections with requests still running');
       await ctx.mailer.stop();
       await ctx.sms.stop();

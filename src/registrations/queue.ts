@@ -79,6 +79,7 @@ export class RegistrationQueue {
   private rateCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private lastSweep = 0;
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly registrations: Pick<RegistrationService, 'check' | 'commit'>,
@@ -129,20 +130,27 @@ export class RegistrationQueue {
     return { parked: this.waiting, inFlight: this.inFlight.size, oldestWaitMs: this.oldestWaitMs(this.opts.now()) };
   }
 
-  close(): void {
+  /** Stops admitting parked people; resolves once every admitted registration is written. */
+  close(): Promise<void> {
+    this.stopPump();
+    return Promise.allSettled([...this.running]).then(() => undefined);
+  }
+
+  private stopPump(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
   }
 
-  private async run(e: EventRow, parsed: ParsedRegistration, ctx: AuditContext, stillWanted: () => boolean): Promise<RegisterResult | Abandoned> {
+  private run(e: EventRow, parsed: ParsedRegistration, ctx: AuditContext, stillWanted: () => boolean): Promise<RegisterResult | Abandoned> {
     const id = this.nextSeq++;
     this.inFlight.set(id, this.opts.now());
-    try {
-      return await this.registrations.commit(e, parsed, ctx, stillWanted);
-    } finally {
+    const p = this.registrations.commit(e, parsed, ctx, stillWanted).finally(() => {
       this.inFlight.delete(id);
+      this.running.delete(p);
       this.countAdmission();
-    }
+    });
+    this.running.add(p);
+    return p;
   }
 
   private oldestWaitMs(now: number): number {
@@ -209,7 +217,7 @@ export class RegistrationQueue {
       this.lastSweep = now;
       for (const [t, p] of this.tickets) if (p.state === 'done' && now - (p.doneAt ?? now) > KEEP_DONE_MS) this.tickets.delete(t);
     }
-    if (this.tickets.size === 0) this.close();
+    if (this.tickets.size === 0) this.stopPump();
   }
 
   private finish(entry: Parked, result: RegisterResult): void {
