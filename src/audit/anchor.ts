@@ -115,6 +115,8 @@ export interface AuditAnchorOptions {
   intervalMs?: number;
   /** Makes rows up to the head durable before the anchor names them; the WAL fsync by default. */
   syncDatabase?: () => void;
+  /** The same for the timer, off the event loop; the WAL fdatasync on the thread pool by default. */
+  syncDatabaseAsync?: () => Promise<void>;
 }
 
 /**
@@ -127,6 +129,7 @@ export class AuditAnchor {
   private timer: NodeJS.Timeout | undefined;
   private anchored: ChainHead | undefined;
   private refused = false;
+  private ticking = false;
 
   constructor(private readonly opts: AuditAnchorOptions) {
     this.file = anchorPath(opts.dataDir);
@@ -142,7 +145,7 @@ export class AuditAnchor {
       else this.anchored = read.head;
     }
     this.writeNow();
-    this.timer = setInterval(() => this.writeNow(), this.opts.intervalMs ?? 5000);
+    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs ?? 5000);
     this.timer.unref();
   }
 
@@ -151,6 +154,44 @@ export class AuditAnchor {
    * backup stream carries a copy of the anchor that outlives the data directory.
    */
   writeNow(): AnchorRecord | undefined {
+    const head = this.movedHead();
+    if (!head) return undefined;
+    try {
+      // Group commit syncs the WAL after COMMIT: never vouch for a row a power cut could still take.
+      (this.opts.syncDatabase ?? (() => syncWal(this.opts.dataDir)))();
+      const rec = signAnchor(this.opts.keyring, head, new Date(this.opts.now()));
+      writeFileAtomic(this.file, `${JSON.stringify(rec)}\n`, 0o600);
+      this.anchored = head;
+      return rec;
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message, file: this.file }, 'could not write the audit anchor; will retry');
+      return undefined;
+    }
+  }
+
+  /**
+   * The timer's version of writeNow: the syncs run on the thread pool, because an fdatasync on
+   * the event loop during a registration rush held every request back for as long as the disk took.
+   */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    const head = this.movedHead();
+    if (!head) return;
+    this.ticking = true;
+    try {
+      await (this.opts.syncDatabaseAsync ?? (() => syncWalAsync(this.opts.dataDir)))();
+      const rec = signAnchor(this.opts.keyring, head, new Date(this.opts.now()));
+      await writeFileAtomicAsync(this.file, `${JSON.stringify(rec)}\n`);
+      this.anchored = head;
+    } catch (e) {
+      this.opts.log.error({ err: (e as Error).message, file: this.file }, 'could not write the audit anchor; will retry');
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** The head when it moved past the anchored one along the same chain; undefined otherwise. */
+  private movedHead(): ChainHead | undefined {
     if (this.refused) return undefined;
     // Runs from a timer too: any failure is logged and retried at the next tick, never thrown.
     try {
@@ -161,14 +202,9 @@ export class AuditAnchor {
         this.refuse(`the audit log lost rows it had while running: ${describeMismatch(mismatch)}`);
         return undefined;
       }
-      // Group commit syncs the WAL after COMMIT: never vouch for a row a power cut could still take.
-      (this.opts.syncDatabase ?? (() => syncWal(this.opts.dataDir)))();
-      const rec = signAnchor(this.opts.keyring, head, new Date(this.opts.now()));
-      writeFileAtomic(this.file, `${JSON.stringify(rec)}\n`, 0o600);
-      this.anchored = head;
-      return rec;
+      return head;
     } catch (e) {
-      this.opts.log.error({ err: (e as Error).message, file: this.file }, 'could not write the audit anchor; will retry');
+      this.opts.log.error({ err: (e as Error).message, file: this.file }, 'could not read the audit head; will retry');
       return undefined;
     }
   }
@@ -199,5 +235,39 @@ function syncWal(dataDir: string): void {
     fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+async function syncWalAsync(dataDir: string): Promise<void> {
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(`${databasePath(dataDir)}-wal`, 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** writeFileAtomic with its syncs on the thread pool. */
+async function writeFileAtomicAsync(file: string, data: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await fs.promises.open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.promises.rename(tmp, file);
+  const dir = await fs.promises.open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
 }

@@ -173,7 +173,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (!baseUrl) baseUrl = url;
   ctx.mailer.start();
   ctx.sms.start();
-  const auditAnchor = new AuditAnchor({ dataDir: cfg.dataDir, audit: ctx.audit, keyring: ctx.keyring, now: ctx.now, log });
+  // The writer syncs the WAL anyway: the anchor waits for the batches it names to be on disk.
+  const auditAnchor = new AuditAnchor({ dataDir: cfg.dataDir, audit: ctx.audit, keyring: ctx.keyring, now: ctx.now, log, syncDatabaseAsync: () => ctx.writer.settled() });
   auditAnchor.start();
 
   let redirect: http.Server | undefined;
