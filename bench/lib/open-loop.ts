@@ -34,6 +34,8 @@ export interface OpenLoopResult {
   views: { ms: number[]; failures: number };
   /** ms from the start until the last answer */
   elapsedMs: number;
+  /** requests sent again after a reused keep-alive connection was closed under them */
+  retries: number;
 }
 
 const TIMEOUT_MS = 30_000;
@@ -44,7 +46,12 @@ interface Answer {
   body: string;
 }
 
-function request(agent: http.Agent, base: URL, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
+/**
+ * One request. A keep-alive connection the server closed just as it was reused (its idle timer
+ * fired) fails before any answer; browsers send the request again on a new connection, and so
+ * does this (Node's documented `reusedSocket` check). Counted in `retries`.
+ */
+function request(agent: http.Agent, base: URL, method: string, path: string, headers: Record<string, string>, body: string | undefined, stats: { retries: number }, retry = true): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request({ agent, host: base.hostname, port: base.port, method, path, headers: body ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers, timeout: TIMEOUT_MS }, (res) => {
       const chunks: Buffer[] = [];
@@ -53,7 +60,14 @@ function request(agent: http.Agent, base: URL, method: string, path: string, hea
       res.on('error', reject);
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (retry && req.reusedSocket && (e.code === 'ECONNRESET' || e.message === 'socket hang up')) {
+        stats.retries++;
+        resolve(request(agent, base, method, path, headers, body, stats, false));
+      } else {
+        reject(e);
+      }
+    });
     req.end(body);
   });
 }
@@ -75,13 +89,14 @@ export async function openLoop(opts: { url: string; slug: string; arrivals: Arri
   const viewMs: number[] = [];
   let viewFailures = 0;
   const views: Promise<void>[] = [];
+  const stats = { retries: 0 };
 
   const register = async (a: Arrival): Promise<Outcome> => {
     const scheduledAt = t0 + a.at;
     const since = () => performance.now() - scheduledAt;
     const o: Outcome = { email: a.email, scheduledAt: a.at, firstMs: 0, firstStatus: 0, finalMs: 0, finalStatus: 0, queued: false, told: 'other', code: undefined };
     try {
-      let r = await request(agent, base, 'POST', `/e/${opts.slug}/register`, form, `email=${encodeURIComponent(a.email)}&name=Rush+Attendee`);
+      let r = await request(agent, base, 'POST', `/e/${opts.slug}/register`, form, `email=${encodeURIComponent(a.email)}&name=Rush+Attendee`, stats);
       o.firstMs = since();
       o.firstStatus = r.status;
       let cookie = '';
@@ -91,7 +106,7 @@ export async function openLoop(opts: { url: string; slug: string; arrivals: Arri
         if (set) cookie = set.split(';')[0] ?? '';
         const wait = Number(r.headers.refresh ?? 2) * 1000;
         await new Promise((res) => setTimeout(res, wait));
-        r = await request(agent, base, 'GET', `/e/${opts.slug}/queue`, { cookie });
+        r = await request(agent, base, 'GET', `/e/${opts.slug}/queue`, { cookie }, undefined, stats);
       }
       o.finalMs = since();
       o.finalStatus = r.status;
@@ -107,7 +122,7 @@ export async function openLoop(opts: { url: string; slug: string; arrivals: Arri
 
   const view = async (scheduledAt: number) => {
     try {
-      const r = await request(agent, base, 'GET', `/e/${opts.slug}`, {});
+      const r = await request(agent, base, 'GET', `/e/${opts.slug}`, {}, undefined, stats);
       if (r.status !== 200) viewFailures++;
       viewMs.push(performance.now() - scheduledAt);
     } catch {
@@ -132,7 +147,7 @@ export async function openLoop(opts: { url: string; slug: string; arrivals: Arri
   await Promise.all(views);
   const elapsedMs = performance.now() - t0;
   agent.destroy();
-  return { registrations, views: { ms: viewMs, failures: viewFailures }, elapsedMs };
+  return { registrations, views: { ms: viewMs, failures: viewFailures }, elapsedMs, retries: stats.retries };
 }
 
 export function percentile(values: number[], p: number): number {

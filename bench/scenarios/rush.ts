@@ -82,6 +82,7 @@ async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Fig
       { name: `${prefix}.first2s.direct.p99`, value: percentile(first2s, 99), unit: 'ms' },
       { name: `${prefix}.errors`, value: errors.length, unit: 'requests' },
       { name: `${prefix}.timeouts`, value: timeouts.length, unit: 'requests' },
+      { name: `${prefix}.retriedOnStaleConnection`, value: run.retries, unit: 'requests' },
       { name: `${prefix}.views.p99`, value: percentile(run.views.ms, 99), unit: 'ms' },
       { name: `${prefix}.serverCpuPerRegistration`, value: (cpuAfter - cpuBefore) / Math.max(1, stored.rows.length), unit: 'ms' },
       { name: `${prefix}.lastAnswerAfter`, value: run.elapsedMs, unit: 'ms' },

@@ -1,4 +1,4 @@
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { Cron } from 'croner';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -152,11 +152,14 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   opts.extendApp?.(app);
   let server: NodeServer;
   try {
-    server = (await listen(
-      tlsFiles
-        ? serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port, createServer: https.createServer, serverOptions: { ...tlsFiles, minVersion: 'TLSv1.2' } })
-        : serve({ fetch: app.fetch, hostname: cfg.host, port: cfg.port }),
-    )) as NodeServer;
+    const adaptor = tlsFiles
+      ? createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: { ...tlsFiles, minVersion: 'TLSv1.2' } })
+      : createAdaptorServer({ fetch: app.fetch });
+    // A long accept queue: at a registration opening hundreds of people connect within a few
+    // milliseconds. With Node's default of 511 the queue overflowed while a batch was being
+    // written, the kernel dropped SYNs, and those people waited for the 1 s SYN retransmit (the
+    // "slow first seconds"). The kernel caps it at net.core.somaxconn (4096 by default).
+    server = (await listen(adaptor.listen({ port: cfg.port, host: cfg.host, backlog: ACCEPT_BACKLOG }))) as NodeServer;
   } catch (e) {
     for (const j of jobs) j.stop();
     await backup?.stop(0);
@@ -237,7 +240,10 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, close };
 }
 
-function listen<T extends http.Server | https.Server | ReturnType<typeof serve>>(server: T): Promise<T> {
+/** Connections the kernel may hold for us while the event loop is busy (see the listen call). */
+const ACCEPT_BACKLOG = 4096;
+
+function listen<T extends http.Server | https.Server | ReturnType<typeof createAdaptorServer>>(server: T): Promise<T> {
   return new Promise((resolve, reject) => {
     if (server.listening) return resolve(server);
     server.once('listening', () => resolve(server));
