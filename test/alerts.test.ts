@@ -33,8 +33,8 @@ describe('security alerts', () => {
       clock.advance(61_000);
       await c.post('/login', { email: victim.user.email, password: `wrong guess number ${i}` });
     }
-    await sink.waitFor((m) => m.to.includes(owner.user.email) && m.subject.startsWith('Security alert'), 10_000);
-    await sink.waitFor((m) => m.to.includes(admin.user.email) && m.subject.startsWith('Security alert'), 10_000);
+    await sink.waitFor((m) => m.to.includes(owner.user.email) && m.subject.startsWith('Security alert'));
+    await sink.waitFor((m) => m.to.includes(admin.user.email) && m.subject.startsWith('Security alert'));
     const alert = sink.messages.find((m) => m.to.includes(owner.user.email))!;
     expect(alert.subject).toBe('Security alert: An account in your organization was locked');
     expect(alert.text).toContain(victim.user.id);

@@ -40,7 +40,7 @@ describe('one-time links: the token leaves the URL', () => {
   it('a reset link is exchanged for a short-lived cookie and a clean URL; the form works from the cookie only', async () => {
     const u = await createUser(s, { email: testEmail('link-reset') });
     s.ctx.emailLinks.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
-    const mail = await sink.waitFor((m) => m.to.includes(u.user.email) && m.subject === 'Reset your password', 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(u.user.email) && m.subject === 'Reset your password');
     const link = linkIn(mail.text, '/password/reset?token=')!;
     const token = new URL(`http://x${link}`).searchParams.get('token')!;
     const c = new Client(s.url);
@@ -69,7 +69,7 @@ describe('one-time links: the token leaves the URL', () => {
   it('an expired link cookie is refused (the token behind it expired)', async () => {
     const u = await createUser(s, { email: testEmail('link-expired') });
     s.ctx.emailLinks.requestPasswordReset(u.user.email, { actor: { type: 'system' } });
-    const mail = await sink.waitFor((m) => m.to.includes(u.user.email), 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(u.user.email));
     const c = new Client(s.url);
     await c.get(linkIn(mail.text, '/password/reset?token=')!);
     clock.advance(31 * 60_000);
@@ -80,7 +80,7 @@ describe('one-time links: the token leaves the URL', () => {
     const u = await createUser(s, { email: testEmail('link-change') });
     const me = await signedInClient(s, u.user);
     expect((await me.post('/account/email', { email: testEmail('link-changed') })).location).toBe('/account?done=email');
-    const mail = await sink.waitFor((m) => m.to.includes(testEmail('link-changed')), 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(testEmail('link-changed')));
     const link = linkIn(mail.text, '/email/confirm?')!;
     // A mail scanner follows the link (and the redirect): nothing changes.
     const scanner = new Client(s.url);
@@ -108,7 +108,7 @@ describe('one-time links: the token leaves the URL', () => {
   it('the verification link works the same way (GET shows, POST confirms)', async () => {
     const u = await createUser(s, { email: testEmail('link-verify'), verified: false });
     s.ctx.emailLinks.sendVerification(u.user.id);
-    const mail = await sink.waitFor((m) => m.to.includes(u.user.email), 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(u.user.email));
     const c = new Client(s.url);
     const hop = await c.get(linkIn(mail.text, '/email/confirm?')!);
     expectLinkCookie(hop, '__Host-tessera_link_verify');

@@ -23,16 +23,21 @@ let server: TestServer;
 let backupDir: string;
 let restores = 0;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const shm = () => readShmHeader(path.join(server.dataDir, 'tessera.db-shm'));
 const stats = () => ({ held: 0, ...(server.backup?.status().checkpoints ?? { worker: 0, locked: 0 }) });
 
-async function shipped(): Promise<void> {
+/** Waits for a sync step after the rows just written (a step captures every frame committed before it). */
+async function captured(): Promise<void> {
   const before = Date.now();
-  await waitFor('backup to catch up', () => {
-    const s = server.backup?.status();
-    return caughtUp(s) && s?.lastCycleAt !== undefined && Date.parse(s.lastCycleAt) > before;
+  await waitFor('a sync step after the last writes', () => {
+    const at = server.backup?.status().lastCycleAt;
+    return at !== undefined && Date.parse(at) > before;
   });
+}
+
+async function shipped(): Promise<void> {
+  await captured();
+  await waitFor('backup to catch up', () => caughtUp(server.backup?.status()));
 }
 
 async function restoreMatchesLive(): Promise<void> {
@@ -71,13 +76,14 @@ describe('checkpoints with a backup target', () => {
       server.ctx.db.transaction(() => {
         for (let j = 0; j < 10; j++) insertProbe(server.ctx.db, `light-${i}-${j}`, 3000);
       })();
-      await sleep(SYNC_MS / 2);
+      // Each round in a segment of its own.
+      await captured();
     }
     await waitFor('a checkpoint on the worker', () => stats().worker > 0);
     // Quiet now: a checkpoint copies everything back, and the next commit restarts the WAL.
     await waitFor('the WAL to start over', async () => {
       insertProbe(server.ctx.db, 'nudge', 10);
-      await sleep(SYNC_MS);
+      await captured();
       return !shm().salt.equals(salt);
     });
     await shipped();
@@ -94,10 +100,11 @@ describe('checkpoints with a backup target', () => {
     let n = 0;
     let salt = shm().salt;
     let restarts = 0;
-    const until = Date.now() + 2500;
-    // Past 2.5 s only until the WAL has started over once (a slow machine writes less).
-    const hardStop = Date.now() + 20_000;
-    while (Date.now() < until || (restarts === 0 && Date.now() < hardStop)) {
+    // Until the WAL has started over with checkpoints mostly on the worker and 300 rows written
+    // (a slow machine takes longer; the deadline is a hang guard).
+    const hardStop = Date.now() + 60_000;
+    const done = () => restarts > 0 && n > 300 && stats().worker - before.worker > stats().locked - before.locked;
+    while (!done() && Date.now() < hardStop) {
       server.ctx.db.transaction(() => {
         for (let j = 0; j < 3; j++) insertProbe(server.ctx.db, `steady-${n++}`, 500);
       })();
@@ -129,11 +136,11 @@ describe('checkpoints with a backup target', () => {
     let salt = shm().salt;
     let restarts = 0;
     let n = 0;
-    const until = Date.now() + 2500;
-    // Past 2.5 s only until a held round has restarted the WAL (a busy machine writes less).
-    const hardStop = Date.now() + 20_000;
+    // Until a held round has restarted the WAL and 300 rows are written (a busy machine takes
+    // longer; the deadline is a hang guard).
+    const hardStop = Date.now() + 60_000;
     const done = () => restarts > 0 && stats().held > before.held && n > 300;
-    while (Date.now() < until || (!done() && Date.now() < hardStop)) {
+    while (!done() && Date.now() < hardStop) {
       // Three writers per group commit, as requests arrive in a busy server.
       await Promise.all([0, 1, 2].map(() => batcher.run(() => insertProbe(server.ctx.db, `batched-${n++}`, 500))));
       const now = shm().salt;

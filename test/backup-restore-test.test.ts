@@ -137,7 +137,7 @@ describe('daily backup restore test', () => {
     expect(row.ok).toBe(0);
     expect(row.error).toBe(r?.error);
 
-    const mail = await sink.waitFor((m) => m.to.includes(owner.user.email) && m.subject === 'Security alert: The daily backup restore test failed', 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(owner.user.email) && m.subject === 'Security alert: The daily backup restore test failed');
     expect(mail.text).toContain(path.basename(snap ?? ''));
     const audit = auditRows().at(-1);
     expect(audit?.result).toBe('failure');

@@ -64,7 +64,7 @@ describe('public event pages and registration', () => {
     const qr = await c.get(`${manage}/ticket.svg`);
     expect(qr.headers.get('content-type')).toBe('image/svg+xml');
     expect(qr.text).toContain('<svg');
-    const mail = await sink.waitFor((m) => m.to.includes(testEmail('reg-one')), 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(testEmail('reg-one')));
     expect(mail.subject).toBe('Your ticket: Ticket Day');
     expect(mail.text).toContain(code!);
     expect(mail.text).toContain(manage!);
@@ -214,7 +214,7 @@ describe('public event pages and registration', () => {
     const client = anon();
     await client.follow(manageA);
     expect((await client.post('/my-registration/cancel')).location).toBe('/my-registration?done=cancelled');
-    const promoted = await sink.waitFor((m) => m.to.includes(testEmail('wl-b')) && m.subject.startsWith('Your ticket'), 10_000);
+    const promoted = await sink.waitFor((m) => m.to.includes(testEmail('wl-b')) && m.subject.startsWith('Your ticket'));
     expect(promoted.subject).toBe('Your ticket: Tiny Event');
     const status = (email: string) => (s.ctx.db.prepare('SELECT status FROM registrations WHERE event_id = ? AND email = ?').get(e.id, email) as { status: string }).status;
     expect(status(testEmail('wl-a'))).toBe('cancelled');
@@ -238,7 +238,7 @@ describe('public event pages and registration', () => {
     const r = await anon().post(`/e/${e.slug}/register`, { email: testEmail('optin'), name: 'O' });
     expect(r.status).toBe(201);
     expect(count(e.id, 'pending')).toBe(1);
-    const mail = await sink.waitFor((m) => m.to.includes(testEmail('optin')) && m.subject.startsWith('Please confirm'), 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(testEmail('optin')) && m.subject.startsWith('Please confirm'));
     const link = /https?:\/\/\S+(\/r\/\S+\/confirm)/.exec(mail.text)![1]!;
     const c = anon();
     expect((await c.follow(link)).status).toBe(200);

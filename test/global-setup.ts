@@ -2,21 +2,32 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { buildCliBundle } from './support/cli-bundle.ts';
 
 /**
  * Runs once per `vitest run`. Every test server writes its technical log under
  * test-artifacts/logs; after the run we prove no test person's email or name reached it.
- * It also unpacks the Chromium used by browser journeys once, so workers never race to do it.
+ * It also unpacks the Chromium used by browser journeys once, so workers never race to do it,
+ * and bundles the CLI once for the tests that spawn it (test/support/cli-bundle.ts).
  */
 export const artifacts = path.resolve('test-artifacts');
 const logDir = path.join(artifacts, 'logs');
 
-export default async function setup(): Promise<() => Promise<void>> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   fs.rmSync(logDir, { recursive: true, force: true });
   fs.mkdirSync(logDir, { recursive: true });
   process.env.TESSERA_TEST_LOG_DIR = logDir;
   await prepareChromium();
+  const cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-test-cli-'));
+  // Forks inherit process.env, so test/support/cli.ts finds the bundle here.
+  process.env.TESSERA_TEST_CLI_BUNDLE = await buildCliBundle(cliDir);
+  // In watch mode the sources change between runs: the children must run the current ones.
+  project.onTestsRerun(async () => {
+    await buildCliBundle(cliDir);
+  });
   return async () => {
+    fs.rmSync(cliDir, { recursive: true, force: true });
     const leaks: string[] = [];
     for (const f of fs.readdirSync(logDir)) {
       const text = fs.readFileSync(path.join(logDir, f), 'utf8');

@@ -145,7 +145,7 @@ describe('events journey (Chromium)', () => {
     await check(visitor, '08-confirmation');
 
     // 3. The ticket email: code in the text, the QR as a PNG and the calendar file attached.
-    const mail = await sink.waitFor((m) => m.to.includes(attendee.email), 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(attendee.email));
     expect(mail.subject.startsWith('Your ticket')).toBe(true);
     expect(mail.text).toContain(code);
     const png = mail.attachments.find((a) => a.filename === 'ticket.png');

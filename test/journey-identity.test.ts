@@ -89,7 +89,7 @@ describe('identity journey (Chromium)', () => {
     await owner.getByLabel('Role', { exact: true }).selectOption('organizer');
     await owner.getByRole('button', { name: 'Send invitation' }).click();
     await check(owner, '07-members');
-    const mail = await sink.waitFor((m) => m.to.includes(testEmail('journey-member')), 10_000);
+    const mail = await sink.waitFor((m) => m.to.includes(testEmail('journey-member')));
     const link = /https?:\/\/\S+\/invite\?token=[A-Za-z0-9_-]+/.exec(mail.text)![0];
 
     // 6. The member accepts through the emailed link, creating an account.

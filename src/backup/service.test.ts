@@ -55,11 +55,13 @@ describe('BackupService spool', () => {
     let svc = new BackupService(opts);
     svc.start();
     expect(fs.existsSync(staleTemp)).toBe(false);
-    for (let i = 0; i < 20; i++) {
+    // A row per look until five segments wait in the spool, however many sync steps that takes.
+    let rows = 0;
+    await waitFor('segments to spill into the spool', () => {
       db.prepare('INSERT INTO t (v) VALUES (randomblob(3000))').run();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    await waitFor('segments to spill into the spool', () => listFiles(spool).filter((f) => f.endsWith('.seg')).length >= 5);
+      rows++;
+      return listFiles(spool).filter((f) => f.endsWith('.seg')).length >= 5;
+    });
     const st = svc.status();
     expect(st.targets[0]?.failures).toBeGreaterThan(0);
     expect(st.targets[0]?.pendingSegments).toBeGreaterThanOrEqual(5);
@@ -74,7 +76,7 @@ describe('BackupService spool', () => {
     fs.rmSync(targetRoot);
     svc = new BackupService(opts);
     svc.start();
-    await waitFor('everything shipped', () => caughtUp(svc.status()) && listFiles(spool).length === 0, 15_000);
+    await waitFor('everything shipped', () => caughtUp(svc.status()) && listFiles(spool).length === 0);
     await svc.stop(5000);
     db.close();
     const cat = await readCatalog(target);
@@ -83,7 +85,7 @@ describe('BackupService spool', () => {
     // The first generation restores on its own, to its last segment.
     const r = await restoreBackup({ source: target, keyring, keyringFile: keyringPath(dataDir), to: path.join(root, 'restored'), generation: cat.generations[0]?.id });
     expect(r.position.segmentIndex).toBe(indexes.at(-1));
-    expect(r.fingerprint?.t?.rows).toBe(20);
+    expect(r.fingerprint?.t?.rows).toBe(rows);
   });
 });
 
@@ -190,9 +192,9 @@ describe('BackupService without the checkpoint worker', () => {
       const salt = shm().salt;
       const insert = db.prepare('INSERT INTO t (v) VALUES (randomblob(3000))');
       for (let i = 0; i < 40; i++) insert.run();
-      await waitFor('the WAL to start over', async () => {
+      // A row per look: the first one after a checkpoint that copied everything back restarts it.
+      await waitFor('the WAL to start over', () => {
         insert.run();
-        await new Promise((r) => setTimeout(r, 150));
         return !shm().salt.equals(salt);
       });
       await waitFor('everything shipped', () => caughtUp(svc.status()) && svc.status().position?.frame === shm().mxFrame);
@@ -223,8 +225,9 @@ describe('BackupService shutdown', () => {
     // second process may), and lets go a little later.
     const other = openDatabase(dbFile, { key: keyring.active('db').key });
     other.exec('BEGIN IMMEDIATE');
+    // stop() makes its first attempt at once, into the lock; only a retry can capture the rows.
     const stopping = svc.stop(5000);
-    await new Promise((r) => setTimeout(r, 150));
+    await new Promise((r) => setImmediate(r));
     other.exec('ROLLBACK');
     other.close();
     await stopping;

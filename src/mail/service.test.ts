@@ -313,25 +313,36 @@ describe('Mailer with an SMTP server', () => {
   });
 
   it('delivers right after enqueue when the loop runs, and stop() waits for a send in flight', async () => {
-    const s = await sink({ delayMs: 200 });
+    // The sink keeps the reply to a message open while `gate` is set: a send stays in flight
+    // exactly until the test lets it finish, however slow the machine.
+    let gate: PromiseWithResolvers<void> | undefined;
+    const s = await sink({ hold: () => gate?.promise });
     const m = mailer({ smtpUrl: s.url, intervalMs: 60_000 });
+    const early = m.enqueue(resetMail());
     m.start();
-    // The first pass runs at start with an empty outbox; only the kick can deliver within the minute.
-    await new Promise((r) => setTimeout(r, 50));
+    // The pass at start delivers what was queued before; the next timed pass is a minute away.
+    await s.waitFor((x) => x.messageId === `<${early}@events.example.org>`);
     const first = m.enqueue(resetMail());
-    await s.waitFor((x) => x.messageId === `<${first}@events.example.org>`, 3_000);
+    // Only the kick of enqueue can deliver this one within the minute.
+    await s.waitFor((x) => x.messageId === `<${first}@events.example.org>`);
 
-    const second = m.enqueue(resetMail());
-    for (let i = 0; i < 200 && m.get(second)!.status !== 'sending'; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(m.get(second)!.status).toBe('sending');
-    await m.stop();
-    expect(m.get(second)!.status).toBe('sent');
+    gate = Promise.withResolvers<void>();
+    const held = m.enqueue(resetMail());
+    await waitFor('the third mail to be in flight', () => m.get(held)!.status === 'sending');
+    let stopped = false;
+    const stopping = m.stop().then(() => (stopped = true));
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    gate.resolve();
+    await stopping;
+    expect(m.get(held)!.status).toBe('sent');
 
-    // Stopped: nothing is delivered any more.
+    // Stopped: an enqueue schedules nothing. A pass it scheduled would have claimed the row by
+    // the time a zero-delay timer set after it fires (timers of equal delay fire in order).
     const third = m.enqueue(resetMail());
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 0));
     expect(m.get(third)!.status).toBe('queued');
-    expect(s.messages).toHaveLength(2);
+    expect(s.messages).toHaveLength(3);
   });
 
   it('purges finished mail past its age and keeps what is still queued', async () => {

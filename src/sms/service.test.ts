@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PERSON_SURNAME, testEmail } from '../../test/support/people.ts';
 import { type SmsStub, startSmsStub } from '../../test/support/sms-stub.ts';
+import { waitFor } from '../../test/support/backup.ts';
 import { tempDir } from '../../test/support/temp.ts';
 import { migrate } from '../db/migrate.ts';
 import { type DB, openDatabase, transaction } from '../db/open.ts';
@@ -265,23 +266,36 @@ describe('SmsOutbox with a provider', () => {
   });
 
   it('delivers right after enqueue when the loop runs, and stop() waits for a send in flight', async () => {
-    const s = await stub({ delayMs: 200 });
+    // The stub keeps its answer open while `gate` is set: a send stays in flight exactly until
+    // the test lets it finish, however slow the machine.
+    let gate: PromiseWithResolvers<void> | undefined;
+    const s = await stub({ hold: () => gate?.promise });
     const o = outbox({ sender: senderFor(s), intervalMs: 60_000 });
-    o.start();
-    await new Promise((r) => setTimeout(r, 50));
     o.enqueue(loginSms());
-    await s.waitFor(1, 3_000);
+    o.start();
+    // The pass at start delivers what was queued before; the next timed pass is a minute away.
+    await s.waitFor(1);
+    // Only the kick of enqueue can deliver this one within the minute.
+    o.enqueue(loginSms());
+    await s.waitFor(2);
 
-    const second = o.enqueue(loginSms());
-    for (let i = 0; i < 200 && o.get(second)!.status !== 'sending'; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(o.get(second)!.status).toBe('sending');
-    await o.stop();
-    expect(o.get(second)!.status).toBe('sent');
+    gate = Promise.withResolvers<void>();
+    const held = o.enqueue(loginSms());
+    await waitFor('the third SMS to be in flight', () => o.get(held)!.status === 'sending');
+    let stopped = false;
+    const stopping = o.stop().then(() => (stopped = true));
+    await new Promise((r) => setImmediate(r));
+    expect(stopped).toBe(false);
+    gate.resolve();
+    await stopping;
+    expect(o.get(held)!.status).toBe('sent');
 
+    // Stopped: an enqueue schedules nothing. A pass it scheduled would have claimed the row by
+    // the time a zero-delay timer set after it fires (timers of equal delay fire in order).
     const third = o.enqueue(loginSms());
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 0));
     expect(o.get(third)!.status).toBe('queued');
-    expect(s.requests).toHaveLength(2);
+    expect(s.requests).toHaveLength(3);
   });
 
   it('refuses a malformed message with a one-line error that does not echo it', () => {

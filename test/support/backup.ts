@@ -3,8 +3,11 @@ import path from 'node:path';
 import type { BackupStatus } from '../../src/backup/status-file.ts';
 import type { DB } from '../../src/db/open.ts';
 
-/** Polls until fn() is truthy; throws with `what` after timeoutMs. */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 10_000, everyMs = 25): Promise<NonNullable<T>> {
+/**
+ * Polls until fn() is truthy; throws with `what` after timeoutMs. The deadline is a hang guard
+ * for a loaded machine, not a speed claim: a passing wait ends as soon as fn() holds.
+ */
+export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -31,6 +31,11 @@ export interface SmsStubOptions {
   rejectNumber?: (to: string) => boolean;
   /** Hold every answer this long, to keep a send in flight. */
   delayMs?: number;
+  /**
+   * Asked once per request: the answer waits for the promise it returns (none: no wait). Keeps a
+   * send in flight for exactly as long as a test needs, however slow the machine.
+   */
+  hold?: () => Promise<void> | undefined;
 }
 
 export interface SmsStub {
@@ -97,11 +102,14 @@ export async function startSmsStub(opts: SmsStubOptions = {}): Promise<SmsStub> 
       const answer = (status: number, json: object) => {
         record.status = status;
         // Recorded when answered: what the client considers handled.
+        const held = opts.hold?.();
         setTimeout(() => {
-          requests.push(record);
-          res.writeHead(status, { 'content-type': 'application/json' });
-          res.end(JSON.stringify(json));
-          for (const w of waiters) w();
+          void (held ?? Promise.resolve()).then(() => {
+            requests.push(record);
+            res.writeHead(status, { 'content-type': 'application/json' });
+            res.end(JSON.stringify(json));
+            for (const w of waiters) w();
+          });
         }, opts.delayMs ?? 0);
       };
       const error = (status: number, code: number, message: string) =>
@@ -152,7 +160,8 @@ export async function startSmsStub(opts: SmsStubOptions = {}): Promise<SmsStub> 
     },
     up: () => (server.listening ? Promise.resolve() : listen(port)),
     down: stop,
-    waitFor(count, timeoutMs = 5_000) {
+    // The deadline is a hang guard for a loaded machine: a passing wait ends at the request.
+    waitFor(count, timeoutMs = 30_000) {
       return new Promise<void>((resolve, reject) => {
         const check = () => {
           if (requests.length < count) return;

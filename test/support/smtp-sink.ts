@@ -28,6 +28,11 @@ export interface SmtpSinkOptions {
   rejectRecipient?: (address: string) => boolean;
   /** Hold the reply to DATA this long, to keep a send in flight. */
   delayMs?: number;
+  /**
+   * Asked once per message: the reply to DATA waits for the promise it returns (none: no wait).
+   * Keeps a send in flight for exactly as long as a test needs, however slow the machine.
+   */
+  hold?: () => Promise<void> | undefined;
 }
 
 export interface SmtpSink {
@@ -85,10 +90,13 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
               raw: raw.toString('utf8'),
             };
             // Recorded when acknowledged: what the sender considers delivered.
+            const held = opts.hold?.();
             setTimeout(() => {
-              messages.push(mail);
-              cb();
-              for (const w of waiters) w();
+              void (held ?? Promise.resolve()).then(() => {
+                messages.push(mail);
+                cb();
+                for (const w of waiters) w();
+              });
             }, opts.delayMs ?? 0);
           },
           (e: unknown) => cb(e instanceof Error ? e : new Error(String(e))),
@@ -110,7 +118,8 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
-    waitFor(pred, timeoutMs = 5_000) {
+    // The deadline is a hang guard for a loaded machine: a passing wait ends at the message.
+    waitFor(pred, timeoutMs = 30_000) {
       return new Promise<ReceivedMail>((resolve, reject) => {
         const check = () => {
           const found = messages.find(pred);

@@ -12,7 +12,7 @@ export interface WaitOptions {
 
 /** Polls until fn() returns a truthy value and returns it; throws after the deadline. */
 export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   let lastError: unknown;
   for (;;) {
     try {
@@ -25,7 +25,7 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
     }
     if (Date.now() > deadline) {
       const why = lastError instanceof Error ? `: ${lastError.message}` : '';
-      throw new Error(`timed out after ${opts.timeoutMs ?? 10_000} ms waiting for ${opts.what ?? 'the condition'}${why}`);
+      throw new Error(`timed out after ${opts.timeoutMs ?? 30_000} ms waiting for ${opts.what ?? 'the condition'}${why}`);
     }
     await new Promise((r) => setTimeout(r, opts.everyMs ?? 20));
   }
