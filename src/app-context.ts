@@ -20,7 +20,9 @@ import type { Writer } from './db/writer.ts';
 import type { AttendeeService } from './registrations/attendees.ts';
 import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationService } from './registrations/service.ts';
+import type { DashboardService } from './orgs/dashboard.ts';
 import type { OrgService } from './orgs/service.ts';
+import type { RegistrationStats } from './registrations/stats.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
@@ -54,6 +56,10 @@ export interface AppContext {
   links: AttendeeLinks;
   registrations: RegistrationService;
   attendees: AttendeeService;
+  /** counts for dashboards: seats per event, registrations per day, newest registrations */
+  stats: RegistrationStats;
+  /** the organization's landing page: coming events, newest registrations, what needs attention */
+  dashboard: DashboardService;
   alerts: SecurityAlerts;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;

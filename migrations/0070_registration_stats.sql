@@ -1,0 +1,4 @@
+-- The organization dashboard lists the newest registrations across its events: without this index
+-- that read sorts every registration the organization ever had. (Registrations per day use the
+-- existing (org_id, event_id, status, created_at) index, one range per status.)
+CREATE INDEX registrations_org_created ON registrations (org_id, created_at);
