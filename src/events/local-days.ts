@@ -30,7 +30,9 @@ export function localDays(tz: string, fromMs: number, toMs: number): LocalDay[] 
   // A few years at most: the callers ask for weeks, this only guards against a runaway loop.
   for (let i = 0; i < 3700; i++) {
     const next = nextDate(day);
-    const to = resolveLocal(`${next}T00:00`, tz).utc;
+    // Most days are 24 hours: check that guess with one lookup, resolve properly only when it is off.
+    const guess = new Date(Date.parse(from) + DAY_MS).toISOString();
+    const to = utcToZoned(guess, tz) === `${next}T00:00` ? guess : resolveLocal(`${next}T00:00`, tz).utc;
     out.push({ day, from, to });
     if (day >= last) break;
     day = next;

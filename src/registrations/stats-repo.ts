@@ -16,8 +16,11 @@ export interface RecentRegistration {
  */
 export function statsRepo(db: DB) {
   const s = {
-    counts: db.prepare(`SELECT event_id, status, count(*) AS n, sum(checked_in_at IS NOT NULL) AS checked FROM registrations
+    // Both counts come from indexes alone: status from (org_id, event_id, status, …), check-ins from the partial index of checked-in rows.
+    counts: db.prepare(`SELECT event_id, status, count(*) AS n FROM registrations
       WHERE org_id = ? AND event_id IN (SELECT value FROM json_each(?)) GROUP BY event_id, status`),
+    checkedIn: db.prepare(`SELECT event_id, count(*) AS n FROM registrations
+      WHERE org_id = ? AND event_id IN (SELECT value FROM json_each(?)) AND checked_in_at IS NOT NULL GROUP BY event_id`),
     // One index range per status and day on (org_id, event_id, status, created_at): days arrive as a JSON array of bounds.
     perDay: db.prepare(`SELECT d.value ->> 'day' AS day,
         (SELECT count(*) FROM registrations r WHERE r.org_id = ? AND r.event_id = ? AND r.status IN ('pending', 'confirmed', 'waitlisted', 'cancelled')
@@ -27,7 +30,8 @@ export function statsRepo(db: DB) {
       WHERE org_id = ? AND event_id IN (SELECT value FROM json_each(?)) ORDER BY created_at DESC, id DESC LIMIT ?`),
   };
   return {
-    counts: (orgId: string, eventIds: readonly string[]) => s.counts.all(orgId, JSON.stringify(eventIds)) as { event_id: string; status: RegistrationStatus; n: number; checked: number | null }[],
+    counts: (orgId: string, eventIds: readonly string[]) => s.counts.all(orgId, JSON.stringify(eventIds)) as { event_id: string; status: RegistrationStatus; n: number }[],
+    checkedIn: (orgId: string, eventIds: readonly string[]) => s.checkedIn.all(orgId, JSON.stringify(eventIds)) as { event_id: string; n: number }[],
     perDay: (orgId: string, eventId: string, days: readonly LocalDay[]) => s.perDay.all(orgId, eventId, JSON.stringify(days)) as { day: string; n: number }[],
     recent: (orgId: string, eventIds: readonly string[], limit: number) => s.recent.all(orgId, JSON.stringify(eventIds), limit) as RecentRegistration[],
   };

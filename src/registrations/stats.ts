@@ -25,9 +25,11 @@ export class RegistrationStats {
     if (eventIds.length === 0) return out;
     for (const r of this.repo.counts(orgId, eventIds)) {
       const c = out.get(r.event_id);
-      if (!c) continue;
-      c[r.status] = r.n;
-      c.checkedIn += r.checked ?? 0;
+      if (c) c[r.status] = r.n;
+    }
+    for (const r of this.repo.checkedIn(orgId, eventIds)) {
+      const c = out.get(r.event_id);
+      if (c) c.checkedIn = r.n;
     }
     return out;
   }
