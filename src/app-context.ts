@@ -21,7 +21,9 @@ import type { AttendeeService } from './registrations/attendees.ts';
 import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationQueue } from './registrations/queue.ts';
 import type { RegistrationService } from './registrations/service.ts';
+import type { DashboardService } from './orgs/dashboard.ts';
 import type { OrgService } from './orgs/service.ts';
+import type { RegistrationStats } from './registrations/stats.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
@@ -57,6 +59,10 @@ export interface AppContext {
   /** fair admission during an opening rush: the direct path, or the "you are in the queue" page */
   registrationQueue: RegistrationQueue;
   attendees: AttendeeService;
+  /** counts for dashboards: seats per event, registrations per day, newest registrations */
+  stats: RegistrationStats;
+  /** the organization's landing page: coming events, newest registrations, what needs attention */
+  dashboard: DashboardService;
   alerts: SecurityAlerts;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;

@@ -26,12 +26,14 @@ import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
 import { smtpRequiresTls } from './config/transport.ts';
+import { DashboardService } from './orgs/dashboard.ts';
 import { OrgService, invitationLimits } from './orgs/service.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { RegistrationQueue } from './registrations/queue.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
+import { RegistrationStats } from './registrations/stats.ts';
 import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
 
@@ -93,5 +95,8 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, now });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, alerts, baseUrl };
+  const stats = new RegistrationStats({ db, now });
+  // Attention sources of other capabilities (privacy's open data requests, audit's security alerts) are added to `sources` as they arrive.
+  const dashboard = new DashboardService({ events, stats, invitations: (orgId) => orgs.openInvitations(orgId), sources: [], now });
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
 }

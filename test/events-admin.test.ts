@@ -357,12 +357,18 @@ describe('organizer event pages', () => {
     const short = await c.post(`${base()}/${id}/passcode`, { passcode: 'abc12' });
     expect(short.status).toBe(400);
     expect(short.text).toContain('At least 6 characters.');
+    // The passcode lives on the Access page: its errors come back there, next to the field.
+    expect(short.text).toContain(`<h1>Access to ${eventRow(id)!.title}</h1>`);
+    expect(short.text).toContain('id="f-passcode-error"');
     const past = await c.post(`${base()}/${id}/passcode`, { passcode: 'open-sesame', expires_at: '2020-01-01T10:00' });
     expect(past.status).toBe(400);
     expect(past.text).toContain('Choose a time in the future');
     expect(eventRow(id)?.passcode_hash).toBeNull();
 
-    expect((await c.post(`${base()}/${id}/passcode`, { passcode: 'open-sesame', expires_at: '2099-01-01T10:00' })).status).toBe(303);
+    const setIt = await c.post(`${base()}/${id}/passcode`, { passcode: 'open-sesame', expires_at: '2099-01-01T10:00' });
+    expect(setIt.status).toBe(303);
+    expect(setIt.location).toBe(`${base()}/${id}/share-links?done=passcode-set#passcode`);
+    expect((await c.get(setIt.location!)).text).toMatch(/data-testid="passcode-state">set, valid until 2099-01-01 10:00/);
     expect(eventRow(id)?.passcode_hash).toMatch(/^\$argon2id\$/);
     expect(eventRow(id)?.passcode_expires_at).toBe('2099-01-01T09:00:00.000Z');
     expect((await c.post(`${base()}/${id}/status`, { to: 'publish' })).status).toBe(303);
@@ -380,7 +386,7 @@ describe('organizer event pages', () => {
     const pub = createEvent(s, org);
     const sw = await c.post(`${base()}/${pub.id}/edit`, eventForm({ slug: pub.slug, access_mode: 'passcode' }));
     expect(sw.status).toBe(409);
-    expect(sw.text).toContain('Set a passcode on the overview page first');
+    expect(sw.text).toContain('Set a passcode under Access first');
     expect(eventRow(pub.id)?.access_mode).toBe('public');
   });
 
@@ -514,6 +520,7 @@ describe('organizer event pages', () => {
     const first = await stale.post(`${base()}/${e.id}/delete`, { confirm_slug: e.slug });
     expect(first.status).toBe(303);
     expect(first.location).toMatch(/^\/account\/reauth\?next=/);
+    expect(decodeURIComponent(first.location!)).toContain(`${base()}/${e.id}/edit#delete`);
     expect(eventRow(e.id)).toBeDefined();
     await stale.get(first.location!);
     const confirmed = await stale.request('POST', first.location!, { form: { password: people.organizer.password } });
@@ -524,6 +531,8 @@ describe('organizer event pages', () => {
     const wrong = await stale.post(`${base()}/${e.id}/delete`, { confirm_slug: 'not-the-slug' });
     expect(wrong.status).toBe(400);
     expect(wrong.text).toContain(`Type ${e.slug} exactly to confirm.`);
+    // The refusal shows the Settings page again, with the message in its danger zone.
+    expect(wrong.text).toMatch(/<section id="delete" class="danger-zone"[\s\S]*id="f-confirm_slug-error"/);
     expect(eventRow(e.id)).toBeDefined();
 
     const done = await stale.post(`${base()}/${e.id}/delete`, { confirm_slug: e.slug });

@@ -110,10 +110,15 @@ describe('events journey (Chromium)', () => {
 
     await organizer.getByRole('link', { name: 'Overview' }).click();
     await organizer.waitForURL(`**${base}`);
+    // The passcode is an access setting: the overview points to the Access page for it.
+    await organizer.getByRole('link', { name: 'set it under Access' }).click();
+    await organizer.waitForURL(`**${base}/share-links#passcode`);
     await organizer.getByLabel(/^Passcode/).fill(passcode);
     await organizer.getByRole('button', { name: 'Set passcode' }).click();
     await organizer.waitForURL('**?done=passcode-set*');
     await expect.poll(() => organizer.getByTestId('passcode-state').textContent()).toBe('set, no expiry');
+    await organizer.getByRole('link', { name: 'Overview' }).click();
+    await organizer.waitForURL(`**${base}`);
     await organizer.getByRole('button', { name: 'Publish' }).click();
     await organizer.waitForURL('**?done=published');
     await expect.poll(() => organizer.getByTestId('event-status').textContent()).toBe('Published');

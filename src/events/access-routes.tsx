@@ -5,28 +5,49 @@ import { z } from 'zod';
 import { ShareLinksPage } from '../../views/events/access.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import { routes } from '../http/route-permissions.ts';
-import { type FieldErrors, parseForm } from '../http/forms.ts';
+import { CONTROL_CHARS, type FieldErrors, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import { loadEvent } from './load.ts';
 import type { EventRow } from './repo.ts';
-import { type C, type Values, eventUrl, expirySchema, roleOf, text, uuid, write } from './route-helpers.ts';
+import { type C, type Values, bad, eventUrl, expirySchema, roleOf, text, uuid, write } from './route-helpers.ts';
 
-/** The organizer's share links of an event (passwords for staff outside the organization). */
+const accessFlashes: Record<string, string> = {
+  revoked: 'Share link revoked.',
+  'passcode-set': 'Passcode saved.',
+  'passcode-removed': 'Passcode removed. Nobody can open this event while its access mode requires a passcode.',
+};
+
+/** An event's Access page: its passcode and its share links (passwords for people outside the organization). */
 export function eventAccessRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
 
   // ---- share links ------------------------------------------------------------------------------------------
 
-  const linksPage = (c: C, e: EventRow, extra: { flash?: FlashMsg; created?: { label: string; url: string }; errors?: FieldErrors; values?: Values } = {}, status: ContentfulStatusCode = 200) => {
+  /** The form's state goes to the form that was sent: the passcode's or the new share link's. */
+  type Extra = { flash?: FlashMsg; created?: { label: string; url: string }; errors?: FieldErrors; values?: Values; passcode?: { errors?: FieldErrors; values?: Values } };
+  const linksPage = (c: C, e: EventRow, extra: Extra = {}, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
-    const flash = extra.flash ?? (c.req.query('done') === 'revoked' ? ({ kind: 'ok', text: 'Share link revoked.' } as const) : undefined);
+    const done = c.req.query('done') ?? '';
+    const flash = extra.flash ?? (accessFlashes[done] ? ({ kind: 'ok', text: accessFlashes[done] } as const) : undefined);
     return render(
       c,
-      `Share links · ${e.title}`,
-      <ShareLinksPage csrf={c.get('csrfToken')} org={c.get('org')} role={roleOf(c)} e={e} links={ctx.events.shareLinks(e)} created={extra.created} flash={flash} errors={extra.errors} values={extra.values} />,
+      `Access · ${e.title}`,
+      <ShareLinksPage
+        csrf={c.get('csrfToken')}
+        org={c.get('org')}
+        role={roleOf(c)}
+        e={e}
+        links={ctx.events.shareLinks(e)}
+        passcodeState={ctx.events.passcodeState(e)}
+        passcodeForm={extra.passcode ?? {}}
+        created={extra.created}
+        flash={flash}
+        errors={extra.errors}
+        values={extra.values}
+      />,
       status,
     );
   };
@@ -55,6 +76,28 @@ export function eventAccessRoutes(): Hono<AppEnv> {
     const ok = uuid.test(id) && c.get('app').events.revokeShareLink(l.event, id, auditCtx(c, l.event.org_id));
     if (!ok) return linksPage(c, l.event, { flash: { kind: 'error', text: 'That share link was already revoked or does not exist.' } }, 404);
     return c.redirect(`${eventUrl(c, l.event)}/share-links?done=revoked`, 303);
+  });
+
+  // ---- passcode -------------------------------------------------------------------------------------------
+
+  r.post('/orgs/:orgSlug/events/:eventId/passcode', write, async (c) => {
+    const l = loadEvent(c);
+    if ('response' in l) return l.response;
+    const e = l.event;
+    const ctx = c.get('app');
+    const org = c.get('org');
+    const form = await parseForm(c, z.object({ passcode: z.string().min(6, 'At least 6 characters.').max(200, 'At most 200 characters.').refine((v) => !CONTROL_CHARS.test(v), bad), expires_at: expirySchema(e, ctx.now()) }));
+    if (!form.ok) return linksPage(c, e, { passcode: { errors: form.errors, values: form.values }, flash: { kind: 'error', text: 'The passcode was not saved.' } }, 400);
+    await ctx.events.setPasscode(org, e, form.data.passcode, form.data.expires_at, auditCtx(c, org.id));
+    return c.redirect(`${eventUrl(c, e)}/share-links?done=passcode-set#passcode`, 303);
+  });
+
+  r.post('/orgs/:orgSlug/events/:eventId/passcode/remove', write, async (c) => {
+    const l = loadEvent(c);
+    if ('response' in l) return l.response;
+    const org = c.get('org');
+    await c.get('app').events.setPasscode(org, l.event, null, null, auditCtx(c, org.id));
+    return c.redirect(`${eventUrl(c, l.event)}/share-links?done=passcode-removed#passcode`, 303);
   });
 
   return app;

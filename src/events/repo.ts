@@ -85,6 +85,8 @@ export function eventsRepo(db: DB) {
     slugTaken: db.prepare('SELECT 1 FROM events WHERE slug = ? AND id != ?'),
     events: db.prepare(`SELECT ${eventCols} FROM events WHERE org_id = ? ORDER BY starts_at DESC`),
     publicEvents: db.prepare(`SELECT ${eventCols} FROM events WHERE org_id = ? AND status = 'published' AND access_mode = 'public' ORDER BY starts_at`),
+    notEnded: db.prepare(`SELECT ${eventCols} FROM events WHERE org_id = ? AND ends_at > ? AND status != 'archived' ORDER BY starts_at, id`),
+    hasEvents: db.prepare('SELECT 1 FROM events WHERE org_id = ? LIMIT 1'),
     setStatus: db.prepare('UPDATE events SET status = ?, updated_at = ? WHERE org_id = ? AND id = ?'),
     touchEvent: db.prepare('UPDATE events SET updated_at = ? WHERE org_id = ? AND id = ?'),
     setPasscode: db.prepare('UPDATE events SET passcode_hash = ?, passcode_expires_at = ?, updated_at = ? WHERE org_id = ? AND id = ?'),
@@ -118,6 +120,9 @@ export function eventsRepo(db: DB) {
     slugTaken: (slug: string, exceptId = '') => s.slugTaken.get(slug, exceptId) !== undefined,
     events: (orgId: string) => s.events.all(orgId) as EventRow[],
     publicEvents: (orgId: string) => s.publicEvents.all(orgId) as EventRow[],
+    /** Events still to come or running at `at`, soonest first; archived ones are done with. */
+    notEnded: (orgId: string, at: string) => s.notEnded.all(orgId, at) as EventRow[],
+    hasEvents: (orgId: string) => s.hasEvents.get(orgId) !== undefined,
     setStatus: (orgId: string, id: string, status: EventStatus, at: string) => s.setStatus.run(status, at, orgId, id).changes === 1,
     /** Marks the event changed (its form, say) so cached public renderings are not reused. */
     touchEvent: (orgId: string, id: string, at: string) => void s.touchEvent.run(at, orgId, id),

@@ -18,6 +18,7 @@ import { loadEvent } from './load.ts';
 import { renderMarkdown } from './markdown.ts';
 import type { EventRow } from './repo.ts';
 import type { StatusAction } from './service.ts';
+import { qrSvg } from '../auth/totp.ts';
 import { timeZones, utcToZoned } from './zoned-time.ts';
 import { type TimeField, defaultZone, readEventForm, timeFields, timeLabels, valuesOf } from './event-form.ts';
 import { type C, type Values, bad, eventUrl, eventsUrl, expirySchema, multiline, read, roleOf, write } from './route-helpers.ts';
@@ -31,8 +32,6 @@ const eventFlashes: Record<string, string> = {
   closed: 'Registration closed.',
   reopened: 'Registration reopened: the event is published again.',
   archived: 'Event archived: its public page is offline.',
-  'passcode-set': 'Passcode saved.',
-  'passcode-removed': 'Passcode removed. Nobody can open this event while its access mode requires a passcode.',
 };
 
 function dstNotes(c: C, e: EventRow): string[] {
@@ -63,7 +62,7 @@ function flashOf(c: C, e?: EventRow): FlashMsg | undefined {
 /** The flash key each status change redirects with. */
 const statusDone: Record<StatusAction, string> = { publish: 'published', close: 'closed', reopen: 'reopened', archive: 'archived' };
 
-/** The organizer's event pages: list, create/edit, overview, status, passcode, delete. Share links are in `access-routes.tsx`, the form builder in `form-routes.tsx`. */
+/** The organizer's event pages: list, create/edit (with the delete danger zone), overview, status. Access (passcode, share links) is in `access-routes.tsx`, the form builder in `form-routes.tsx`. */
 export function eventAdminRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
@@ -80,7 +79,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     return render(c, `Events · ${org.name}`, <EventsListPage org={org} role={roleOf(c)} rows={rows} canCreate={!scoped && roleHas(roleOf(c), 'events.write')} scoped={scoped} flash={flash} />);
   });
 
-  const formPage = (c: C, p: { e?: EventRow; values: Values; errors?: FieldErrors; flash?: FlashMsg }, status: ContentfulStatusCode = 200) => {
+  const formPage = (c: C, p: { e?: EventRow; values: Values; errors?: FieldErrors; flash?: FlashMsg; deleteError?: string }, status: ContentfulStatusCode = 200) => {
     const org = c.get('org');
     const action = p.e ? `${eventUrl(c, p.e)}/edit` : eventsUrl(c);
     return render(
@@ -98,6 +97,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
         values={p.values}
         errors={p.errors}
         flash={p.flash}
+        danger={p.e && roleHas(roleOf(c), 'events.write') ? { action: `${eventUrl(c, p.e)}/delete`, slug: p.e.slug, error: p.deleteError } : undefined}
       />,
       status,
     );
@@ -136,8 +136,9 @@ export function eventAdminRoutes(): Hono<AppEnv> {
 
   // ---- one event -----------------------------------------------------------------------------------------
 
-  const dashboard = (c: C, e: EventRow, extra: { flash?: FlashMsg; errors?: FieldErrors; values?: Values } = {}, status: ContentfulStatusCode = 200) => {
+  const dashboard = async (c: C, e: EventRow, extra: { flash?: FlashMsg } = {}, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
+    const publicUrl = `${ctx.baseUrl()}/e/${e.slug}`;
     return render(
       c,
       e.title,
@@ -146,14 +147,14 @@ export function eventAdminRoutes(): Hono<AppEnv> {
         org={c.get('org')}
         role={roleOf(c)}
         e={e}
-        counts={ctx.attendees.counts(e)}
-        publicUrl={`${ctx.baseUrl()}/e/${e.slug}`}
+        counts={ctx.stats.counts(e.org_id, [e.id]).get(e.id)!}
+        perDay={ctx.stats.perDayOfEvent(e)}
+        publicUrl={publicUrl}
+        qrSvg={await qrSvg(publicUrl)}
         canWrite={roleHas(roleOf(c), 'events.write')}
         statusActions={ctx.events.statusActions(e)}
         passcodeState={ctx.events.passcodeState(e)}
         flash={extra.flash ?? flashOf(c, e)}
-        errors={extra.errors}
-        values={extra.values}
       />,
       status,
     );
@@ -180,7 +181,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     if (!form.ok) return formPage(c, { e, values: form.values, errors: form.errors }, 400);
     // A published event switched to "passcode" without one would lock everybody out at once.
     if (form.input.access_mode === 'passcode' && !e.passcode_hash && (e.status === 'published' || e.status === 'closed')) {
-      return formPage(c, { e, values: form.values, errors: { access_mode: 'Set a passcode on the overview page first: this event is public now and would become unreachable.' } }, 409);
+      return formPage(c, { e, values: form.values, errors: { access_mode: 'Set a passcode under Access first: this event is public now and would become unreachable.' } }, 409);
     }
     const res = ctx.events.update(org, e, form.input, auditCtx(c, org.id));
     if (!res.ok) return formPage(c, { e, values: form.values, errors: { slug: res.message } }, 409);
@@ -208,37 +209,15 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     if ('response' in l) return l.response;
     const e = l.event;
     // Deleting throws away attendees' registrations: ask for the password again first.
-    const redirect = requireRecentAuth(c, `${eventUrl(c, e)}#delete`);
+    const redirect = requireRecentAuth(c, `${eventUrl(c, e)}/edit#delete`);
     if (redirect) return redirect;
     const org = c.get('org');
     const form = await parseForm(c, z.object({ confirm_slug: z.string().trim().max(100).default('') }));
     if (!form.ok || form.data.confirm_slug !== e.slug) {
-      return dashboard(c, e, { errors: { confirm_slug: `Type ${e.slug} exactly to confirm.` }, flash: { kind: 'error', text: 'The event was not deleted.' } }, 400);
+      return formPage(c, { e, values: valuesOf(e), deleteError: `Type ${e.slug} exactly to confirm.`, flash: { kind: 'error', text: 'The event was not deleted.' } }, 400);
     }
     c.get('app').events.delete(org, e, auditCtx(c, org.id));
     return c.redirect(`${eventsUrl(c)}?done=deleted`, 303);
-  });
-
-  // ---- passcode -------------------------------------------------------------------------------------------
-
-  r.post('/orgs/:orgSlug/events/:eventId/passcode', write, async (c) => {
-    const l = loadEvent(c);
-    if ('response' in l) return l.response;
-    const e = l.event;
-    const ctx = c.get('app');
-    const org = c.get('org');
-    const form = await parseForm(c, z.object({ passcode: z.string().min(6, 'At least 6 characters.').max(200, 'At most 200 characters.').refine((v) => !CONTROL_CHARS.test(v), bad), expires_at: expirySchema(e, ctx.now()) }));
-    if (!form.ok) return dashboard(c, e, { errors: form.errors, values: form.values, flash: { kind: 'error', text: 'The passcode was not saved.' } }, 400);
-    await ctx.events.setPasscode(org, e, form.data.passcode, form.data.expires_at, auditCtx(c, org.id));
-    return c.redirect(`${eventUrl(c, e)}?done=passcode-set#passcode`, 303);
-  });
-
-  r.post('/orgs/:orgSlug/events/:eventId/passcode/remove', write, async (c) => {
-    const l = loadEvent(c);
-    if ('response' in l) return l.response;
-    const org = c.get('org');
-    await c.get('app').events.setPasscode(org, l.event, null, null, auditCtx(c, org.id));
-    return c.redirect(`${eventUrl(c, l.event)}?done=passcode-removed#passcode`, 303);
   });
 
   return app;

@@ -86,6 +86,16 @@ export class EventService {
     return this.repo.events(org.id).filter((e) => eventInScope(membership, e.id));
   }
 
+  /** Events that have not ended (and are not archived) that this member may work on, soonest first: the dashboard's list. */
+  upcoming(org: OrgRow, membership: MembershipRow | null): EventRow[] {
+    return this.repo.notEnded(org.id, this.iso()).filter((e) => eventInScope(membership, e.id));
+  }
+
+  /** Whether the organization has any event at all (the dashboard's first-steps state). */
+  hasEvents(org: OrgRow): boolean {
+    return this.repo.hasEvents(org.id);
+  }
+
   get(org: OrgRow, eventId: string): EventRow | undefined {
     return this.repo.eventById(org.id, eventId);
   }

@@ -105,8 +105,8 @@ export function orgRoutes(): Hono<AppEnv> {
     const ctx = c.get('app');
     const org = c.get('org');
     const myRole = roleOf(c);
-    const counts = roleHas(myRole, 'members.read') ? { members: ctx.orgs.members(org.id).length, invitations: ctx.orgs.openInvitations(org.id).length } : null;
-    return render(c, org.name, <OrgDashboard org={org} role={myRole} counts={counts} />);
+    const data = ctx.dashboard.build(org, c.get('membership')!);
+    return render(c, org.name, <OrgDashboard org={org} role={myRole} data={data} now={ctx.now()} canReadAttendees={roleHas(myRole, 'attendees.read')} />);
   });
 
   r.get('/orgs/:orgSlug/permissions', { kind: 'org', permission: 'org.read' }, (c) => render(c, 'Roles and permissions', <PermissionsPage org={c.get('org')} role={roleOf(c)} />));

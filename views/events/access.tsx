@@ -24,7 +24,7 @@ export function PasscodeSection(p: { csrf: string; base: string; e: EventRow; st
       <p>
         {e.access_mode === 'passcode'
           ? 'Visitors must enter this passcode to see the event and register.'
-          : 'The passcode is only asked for when the access mode is "Passcode required" (change it under Edit details).'}{' '}
+          : 'The passcode is only asked for when the access mode is "Passcode required" (change it in the event\'s settings).'}{' '}
         Current passcode: <strong data-testid="passcode-state">{passcodeText(e, p.state)}</strong>.
       </p>
       <form method="post" action={`${p.base}/passcode`}>
@@ -44,6 +44,8 @@ export function ShareLinksPage(p: {
   role: OrgRole;
   e: EventRow;
   links: ShareLinkView[];
+  passcodeState: PasscodeState;
+  passcodeForm: FormState;
   created?: { label: string; url: string } | undefined;
   flash?: FlashMsg | undefined;
 } & FormState) {
@@ -51,9 +53,11 @@ export function ShareLinksPage(p: {
   const base = `/orgs/${p.org.slug}/events/${e.id}/share-links`;
   return (
     <>
-      <h1>Share links of {e.title}</h1>
+      <h1>Access to {e.title}</h1>
       <EventNav org={p.org} role={p.role} e={e} />
       <FlashBox flash={p.flash} />
+      <PasscodeSection csrf={p.csrf} base={`/orgs/${p.org.slug}/events/${e.id}`} e={e} state={p.passcodeState} errors={p.passcodeForm.errors} values={p.passcodeForm.values} />
+      <h2 id="share-links">Share links</h2>
       {e.access_mode !== 'passcode' ? (
         <Flash kind="error">This event is not protected: anyone with its address can open it, so share links add nothing. Set the access mode to "Passcode required" to use them.</Flash>
       ) : null}

@@ -26,6 +26,8 @@ export function EventFormPage(p: {
   previewHtml: string;
   timeZones: readonly string[];
   flash?: FlashMsg | undefined;
+  /** Deleting, offered at the bottom of an existing event's settings, apart from the form. */
+  danger?: { action: string; slug: string; error?: string | undefined } | undefined;
 } & FormState) {
   const { errors = {}, values = {} } = p;
   const tz = values.timezone ?? 'UTC';
@@ -109,7 +111,7 @@ export function EventFormPage(p: {
             ]}
             selected={values.access_mode ?? 'public'}
             error={errors.access_mode}
-            help="For a passcode event, set the passcode on the event's overview page before publishing. Share links work for passcode events."
+            help="For a passcode event, set the passcode under Access before publishing. Share links work for passcode events."
           />
         </fieldset>
         <fieldset>
@@ -132,6 +134,27 @@ export function EventFormPage(p: {
           Preview the description (does not save)
         </button>
       </form>
+      {p.danger ? <DangerZone csrf={p.csrf} {...p.danger} /> : null}
     </>
+  );
+}
+
+/** Deleting an event, set apart from everything else on the page: it cannot be undone. */
+function DangerZone(p: { csrf: string; action: string; slug: string; error?: string | undefined }) {
+  return (
+    <section id="delete" class="danger-zone" aria-labelledby="delete-heading">
+      <h2 id="delete-heading">Danger zone: delete this event</h2>
+      <p>
+        Deleting removes the event, its form, its share links and <strong>all its registrations</strong> for good. To take it offline and keep the registrations, archive it on the overview
+        instead. You may be asked for your password again.
+      </p>
+      <form method="post" action={p.action}>
+        <Csrf token={p.csrf} />
+        <Field name="confirm_slug" label={`Type the event address (${p.slug}) to confirm`} error={p.error} required autocomplete="off" />
+        <button type="submit" class="contrast">
+          Delete event and registrations
+        </button>
+      </form>
+    </section>
   );
 }

@@ -1,19 +1,38 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import { raw } from 'hono/html';
 import type { EventRow } from '../../src/events/repo.ts';
 import type { PasscodeState, StatusAction } from '../../src/events/service.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
-import { ActionButton, Csrf, Field, type FormState } from '../components/form.tsx';
+import type { DayCount } from '../../src/registrations/stats.ts';
+import { BarChart, ProgressBar, dayPoints, formatNumber } from '../components/charts.tsx';
+import { Csrf } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { PasscodeSection, passcodeText } from './access.tsx';
+import { passcodeText } from './access.tsx';
 import { type EventCounts, EventNav, accessLabels, localWhen, statusLabels } from './shared.tsx';
 
-const statusActionLabels: Record<StatusAction, { label: string; confirm?: string }> = {
-  publish: { label: 'Publish' },
-  close: { label: 'Close registration' },
-  reopen: { label: 'Reopen registration' },
-  archive: { label: 'Archive', confirm: 'Archive this event? Its public page goes offline.' },
+const statusActionLabels: Record<StatusAction, { label: string; confirm?: string; help: string }> = {
+  publish: { label: 'Publish', help: 'Opens the public page and, within the registration window, the form.' },
+  close: { label: 'Close registration', help: 'The public page stays; nobody new can register.' },
+  reopen: { label: 'Reopen registration', help: 'Publishes the event again and reopens the form.' },
+  archive: { label: 'Archive', confirm: 'Archive this event? Its public page goes offline.', help: 'Takes the public page offline; the registrations are kept.' },
 };
+
+/** The one action the page leads with for each state; the others are secondary. */
+const primaryAction: Record<EventRow['status'], StatusAction | undefined> = { draft: 'publish', published: undefined, closed: 'reopen', archived: undefined };
+
+function Figure({ label, value, of, testid, note }: { label: string; value: number; of?: string | undefined; testid: string; note?: string | undefined }) {
+  return (
+    <div class="figure">
+      <p class="figure-value" data-testid={testid}>
+        {formatNumber(value)}
+        {of ? <span class="figure-of"> of {of}</span> : null}
+      </p>
+      <p class="figure-label">{label}</p>
+      {note ? <p class="figure-note">{note}</p> : null}
+    </div>
+  );
+}
 
 export function EventDashboard(p: {
   csrf: string;
@@ -21,101 +40,116 @@ export function EventDashboard(p: {
   role: OrgRole;
   e: EventRow;
   counts: EventCounts;
+  perDay: DayCount[];
   publicUrl: string;
+  qrSvg: string;
   canWrite: boolean;
   statusActions: StatusAction[];
   passcodeState: PasscodeState;
   flash?: FlashMsg | undefined;
-} & FormState) {
-  const { e, errors = {}, values = {} } = p;
+}) {
+  const { e, counts, canWrite } = p;
   const base = `/orgs/${p.org.slug}/events/${e.id}`;
-  const { canWrite } = p;
+  const visible = e.status === 'published' || e.status === 'closed';
+  const needsPasscode = e.access_mode === 'passcode' && p.passcodeState !== 'set';
+  const primary = primaryAction[e.status];
   return (
-    <>
+    <div class="event-overview">
       <h1>{e.title}</h1>
       <EventNav org={p.org} role={p.role} e={e} />
       <FlashBox flash={p.flash} />
-      <article>
-        <p>
-          Status: <strong data-testid="event-status">{statusLabels[e.status]}</strong>
-          <br />
-          Starts {localWhen(e.starts_at, e.timezone)}, ends {localWhen(e.ends_at, e.timezone)}
-          {e.venue ? (
-            <>
-              <br />
-              Venue: {e.venue}
-            </>
-          ) : null}
-          {e.online_url ? (
-            <>
-              <br />
-              Online: {e.online_url}
-            </>
-          ) : null}
-          <br />
+      <p class="event-summary">
+        <span class={`status-badge status-${e.status}`} data-testid="event-status">
+          {statusLabels[e.status]}
+        </span>{' '}
+        {localWhen(e.starts_at, e.timezone)} – {localWhen(e.ends_at, e.timezone)}
+        {e.venue ? <> · {e.venue}</> : null}
+        {e.online_url ? <> · online</> : null}
+      </p>
+
+      <section aria-label="Numbers" class="no-print">
+        <div class="figures">
+          <Figure label="Confirmed" value={counts.confirmed} of={e.capacity === null ? 'unlimited' : formatNumber(e.capacity)} testid="count-confirmed" />
+          <Figure label="Waiting list" value={counts.waitlisted} testid="count-waitlisted" note={e.waitlist_enabled ? undefined : 'Waiting list off'} />
+          <Figure label="Checked in" value={counts.checkedIn} of={formatNumber(counts.confirmed)} testid="count-checked-in" />
+        </div>
+        <p class="figure-more">
+          {formatNumber(counts.pending)} awaiting email confirmation · {formatNumber(counts.cancelled)} cancelled
+        </p>
+      </section>
+
+      <section aria-labelledby="per-day-heading" class="no-print">
+        <h2 id="per-day-heading">Registrations per day</h2>
+        <BarChart id="per-day" points={dayPoints(p.perDay)} title={`Registrations per day (${e.timezone.replace(/_/g, ' ')})`} />
+      </section>
+
+      <section aria-labelledby="checkin-heading" class="no-print">
+        <h2 id="checkin-heading">Check-in</h2>
+        <ProgressBar id="checkin" value={counts.checkedIn} max={counts.confirmed} label="Checked in" unit="confirmed attendees checked in" />
+        {e.capacity !== null ? <ProgressBar id="seats" value={counts.confirmed} max={e.capacity} label="Seats taken" unit="seats taken" /> : null}
+      </section>
+
+      <section aria-labelledby="public-heading" class="public-link">
+        <h2 id="public-heading">Public page</h2>
+        <p class="no-print">
+          {visible ? (e.access_mode === 'public' ? 'Listed on the organization page.' : 'Not listed: only people with the link (and the passcode, if any) can open it.') : 'Not visible to the public until published.'}{' '}
           Access: {accessLabels[e.access_mode]}
-          {e.access_mode === 'passcode' ? ` — passcode ${passcodeText(e, p.passcodeState)}` : ''}
+          {e.access_mode === 'passcode' ? <> — passcode <span data-testid="overview-passcode">{passcodeText(e, p.passcodeState)}</span></> : null}.{' '}
+          {canWrite ? <a href={`${base}/share-links`}>Manage access</a> : null}
         </p>
-        <p>
-          Public page: <a href={`/e/${e.slug}`}>{p.publicUrl}</a>
-          <br />
-          <small>{e.status === 'published' || e.status === 'closed' ? (e.access_mode === 'public' ? 'Listed on the organization page.' : 'Not listed: only people with the link (and the passcode, if any) can open it.') : 'Not visible to the public until published.'}</small>
+        <p class="copy-line">
+          <a href={`/e/${e.slug}`} id="public-url" data-testid="public-url">
+            {p.publicUrl}
+          </a>{' '}
+          <span class="no-print">
+            <button type="button" class="secondary outline" data-copy="public-url" hidden>
+              Copy link
+            </button>{' '}
+            <span class="copy-status" role="status"></span>
+          </span>
         </p>
-        {canWrite ? (
-          <p>
-            {p.statusActions.map((a) => (
-              <ActionButton action={`${base}/status`} label={statusActionLabels[a].label} csrf={p.csrf} hidden={{ to: a }} confirm={statusActionLabels[a].confirm} variant={a === 'publish' || a === 'reopen' ? 'outline' : 'secondary'} />
-            ))}
-          </p>
-        ) : null}
-      </article>
-
-      <h2>Registrations</h2>
-      <table>
-        <tbody>
-          <tr>
-            <th scope="row">Confirmed</th>
-            <td data-testid="count-confirmed">
-              {p.counts.confirmed} of {e.capacity ?? 'unlimited'}
-            </td>
-          </tr>
-          <tr>
-            <th scope="row">Waiting list</th>
-            <td>{p.counts.waitlisted}</td>
-          </tr>
-          <tr>
-            <th scope="row">Awaiting email confirmation</th>
-            <td>{p.counts.pending}</td>
-          </tr>
-          <tr>
-            <th scope="row">Cancelled</th>
-            <td>{p.counts.cancelled}</td>
-          </tr>
-          <tr>
-            <th scope="row">Checked in</th>
-            <td>{p.counts.checkedIn}</td>
-          </tr>
-        </tbody>
-      </table>
-
-      {canWrite ? <PasscodeSection csrf={p.csrf} base={base} e={e} state={p.passcodeState} errors={errors} values={values} /> : null}
+        <figure class="qr-print">
+          <div class="qr" role="img" aria-label={`QR code that opens ${p.publicUrl}`}>
+            {raw(p.qrSvg)}
+          </div>
+          <figcaption>
+            Scan to open the event page. <span class="print-only">{p.publicUrl}</span>
+            <button type="button" class="secondary outline no-print" data-print hidden>
+              Print the QR code
+            </button>
+          </figcaption>
+        </figure>
+      </section>
 
       {canWrite ? (
-        <article id="delete">
-          <h2>Delete this event</h2>
+        <section aria-labelledby="actions-heading" class="no-print">
+          <h2 id="actions-heading">What next</h2>
+          {needsPasscode && e.status === 'draft' ? (
+            <p>
+              This event needs a passcode before it can be published: <a href={`${base}/share-links#passcode`}>set it under Access</a>.
+            </p>
+          ) : null}
+          <div class="event-actions">
+            {p.statusActions.map((a) => (
+              <div class="event-action">
+                <form method="post" action={`${base}/status`} class="inline-action" data-confirm={statusActionLabels[a].confirm}>
+                  <Csrf token={p.csrf} />
+                  <input type="hidden" name="to" value={a} />
+                  <button type="submit" class={a === primary ? undefined : 'secondary'}>
+                    {statusActionLabels[a].label}
+                  </button>
+                </form>
+                <small>{statusActionLabels[a].help}</small>
+              </div>
+            ))}
+          </div>
           <p>
-            Deleting removes the event, its form, its share links and <strong>all its registrations</strong> for good. To archive it instead, use Archive. You may be asked for your password
-            again.
+            <small>
+              Change the details under <a href={`${base}/edit`}>Settings</a>; deleting the event is at the bottom of that page.
+            </small>
           </p>
-          <form method="post" action={`${base}/delete`}>
-            <Csrf token={p.csrf} />
-            <Field name="confirm_slug" label={`Type the event address (${e.slug}) to confirm`} value={values.confirm_slug} error={errors.confirm_slug} required autocomplete="off" />
-            <button type="submit" class="contrast">
-              Delete event and registrations
-            </button>
-          </form>
-        </article>
+        </section>
       ) : null}
-    </>
+    </div>
   );
 }
