@@ -1,3 +1,4 @@
+import type { InstanceSettings } from './admin/settings-service.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { SecurityAlerts } from './audit/alerts.ts';
 import type { AuditLog } from './audit/service.ts';
@@ -32,6 +33,8 @@ export interface AppContext {
   log: Logger;
   metrics: Metrics;
   accessLog: AccessLogWriter;
+  /** settings edited on /admin/settings (flags and env vars win); the services read them on each use */
+  instanceSettings: InstanceSettings;
   /** the instance's fault states (read-only after a failed sync, disk full) */
   faults: Faults;
   /** the one path for durable writes (group commit, sync, hold) */

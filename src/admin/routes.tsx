@@ -15,6 +15,7 @@ import { parseForm } from '../http/forms.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
+import { settingsRoutes } from './settings-routes.tsx';
 
 type C = Context<AppEnv>;
 
@@ -128,6 +129,7 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   });
 
   r.get('/admin/permissions', { kind: 'instance-admin' }, (c) => render(c, 'Roles and permissions', <AdminPermissionsPage />));
+  settingsRoutes(r, restoreTester);
 
   return app;
 }

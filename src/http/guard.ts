@@ -3,6 +3,7 @@ import type { AuditContext } from '../audit/service.ts';
 import { hasSecondFactor } from '../auth/service.ts';
 import type { Access } from './route-permissions.ts';
 import { errorResponse } from './error-page.tsx';
+import { ipAllowed } from '../orgs/ip-allowlist.ts';
 import type { AppEnv } from './types.ts';
 
 /** Audit context of the current request: who, from where, which request. */
@@ -61,6 +62,11 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
       if (user?.instance_role !== 'owner' && user?.instance_role !== 'admin') {
         app.audit.record(auditCtx(c), 'access.denied', { type: 'route', id: c.req.routePath }, 'denied', { reason: 'instance-admin' });
         return errorResponse(c, 403, 'Not allowed', 'This page is for instance administrators.');
+      }
+      // Security settings: /admin may be limited to the operators' networks.
+      if (!ipAllowed(c.get('clientIp'), app.instanceSettings.adminNetworks())) {
+        app.audit.record(auditCtx(c), 'access.denied', { type: 'route', id: c.req.routePath }, 'denied', { reason: 'admin-network' });
+        return errorResponse(c, 403, 'Not allowed from this network', 'Instance administration is only reachable from the networks listed in the security settings.');
       }
       return next();
     }
