@@ -58,8 +58,8 @@ function SettingField({ f, state }: { f: FieldView; state?: SectionState | undef
         <fieldset data-setting={def.name}>
           <legend>{def.label}</legend>
           <p data-secret-state={f.secretSet ? 'set' : 'unset'}>{f.secretSet ? 'A value is saved. It is never shown again; type a new one to replace it.' : 'Nothing saved.'}</p>
-          <Field name={def.name} label={f.secretSet ? `Replace ${def.label.toLowerCase()}` : def.label} type="password" autocomplete="new-password" error={error} maxlength={512} />
-          {f.secretSet ? <Check name={`${def.name}_clear`} label={`Remove the saved ${def.label.toLowerCase()}`} checked={false} /> : null}
+          <Field name={def.name} label={f.secretSet ? `${def.label} (replaces the saved one)` : def.label} type="password" autocomplete="new-password" error={error} maxlength={512} />
+          {f.secretSet ? <Check name={`${def.name}_clear`} label={`Remove the saved ${def.label}`} checked={false} /> : null}
         </fieldset>
       );
     default:
@@ -77,7 +77,7 @@ function SectionForm({ id, fields, csrf, state }: { id: SectionId; fields: Field
       {fields.map((f) => (
         <SettingField f={f} state={mine} />
       ))}
-      {editable ? <button type="submit">Save {SECTION_TITLES[id].toLowerCase()} settings</button> : null}
+      {editable ? <button type="submit">Save {SECTION_TITLES[id]} settings</button> : null}
     </form>
   );
 }
