@@ -22,6 +22,7 @@ import type { AttendeeService } from './registrations/attendees.ts';
 import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationService } from './registrations/service.ts';
 import type { OrgService } from './orgs/service.ts';
+import type { OrgDirectory } from './orgs/directory.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
@@ -53,6 +54,8 @@ export interface AppContext {
   /** instance administration of accounts: list, disable, sign out, unlock */
   userAdmin: UserAdmin;
   orgs: OrgService;
+  /** instance admins' view of all organizations: list, rename, suspend, resend invitations */
+  orgDirectory: OrgDirectory;
   events: EventService;
   links: AttendeeLinks;
   registrations: RegistrationService;

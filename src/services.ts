@@ -28,6 +28,7 @@ import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
 import { OrgService, invitationLimits } from './orgs/service.ts';
+import { OrgDirectory } from './orgs/directory.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
@@ -101,9 +102,10 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const phone = new PhoneService({ db, writer, audit, sessions, throttle, quota, sendLimits, sms, smsCodes, now, instanceName });
   const auth = new AuthService({ db, writer, audit, sessions, throttle, setup, smsCodes, emailLinks, alerts, now, instanceName, orgNamesOf, policy: () => ({ passwordMinLength: instanceSettings.passwordMinLength(), lockRules: instanceSettings.lockRules() }) });
   const totp = new TotpEnrolment({ db, writer, audit, sessions, throttle, now, instanceName });
-  const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, now });
-  const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg), newOrgRequire2fa: instanceSettings.newOrgRequire2fa });
+  const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, mailer, now });
+  const orgDirectory = new OrgDirectory({ db, writer, audit, mailer, now, baseUrl });
+  const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg), newOrgRequire2fa: instanceSettings.newOrgRequire2fa, isSuspended: (id) => orgDirectory.isSuspended(id) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, instanceSettings, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
+  return { ...core, instanceSettings, orgDirectory, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
 }

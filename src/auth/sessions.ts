@@ -70,7 +70,10 @@ export class SessionService {
       user_agent: opts.userAgent ? opts.userAgent.slice(0, 300) : null,
     };
     this.repo.insertSession(session);
-    if (!opts.mfaPending) this.repo.trimUserSessions(userId, MAX_SESSIONS_PER_USER);
+    if (!opts.mfaPending) {
+      this.repo.trimUserSessions(userId, MAX_SESSIONS_PER_USER);
+      this.repo.setLastSignIn(userId, new Date(t).toISOString());
+    }
     return { token: `${id}.${secret}`, session };
   }
 

@@ -26,6 +26,7 @@ const toLogin = (c: Context<AppEnv>) => {
 
 const denyMessages = {
   'membership-disabled': 'Your access to this organization has been disabled by one of its administrators.',
+  suspended: 'This organization has been suspended by the administrators of this Tessera instance. Nothing can be changed or viewed here until they lift the suspension.',
   ip: 'This organization only accepts staff connections from its allowed network addresses, and yours is not one of them.',
   permission: 'Your role in this organization does not allow this.',
   'token-scope': 'This API token does not carry the permission for this.',

@@ -34,6 +34,8 @@ export interface OrgDeps {
   inviteLimits: { org: Limit; address: Limit };
   /** Whether a new organization starts with two-factor sign-in required (instance settings). */
   newOrgRequire2fa: () => boolean;
+  /** Suspended by an instance admin (orgs/directory.ts): members can no longer act. */
+  isSuspended: (orgId: string) => boolean;
 }
 
 export function invitationLimits(cfg: { invitationLimitOrg: number; invitationLimitAddress: number }): OrgDeps['inviteLimits'] {
@@ -42,7 +44,7 @@ export function invitationLimits(cfg: { invitationLimitOrg: number; invitationLi
 
 export type OrgAccess =
   | { ok: true; org: OrgRow; membership: MembershipRow | null }
-  | { ok: false; status: 403 | 404; reason: 'no-org' | 'not-member' | 'membership-disabled' | 'ip' | 'permission' | 'token-scope'; org?: OrgRow };
+  | { ok: false; status: 403 | 404; reason: 'no-org' | 'not-member' | 'membership-disabled' | 'suspended' | 'ip' | 'permission' | 'token-scope'; org?: OrgRow };
 
 export type TokenState = 'active' | 'expired' | 'revoked';
 export type ApiTokenView = ApiTokenRow & { state: TokenState };
@@ -104,6 +106,7 @@ export class OrgService {
       if (!membership) return { ok: false, status: 404, reason: 'not-member', org };
     }
     if (membership.disabled_at) return { ok: false, status: 403, reason: 'membership-disabled', org };
+    if (this.d.isSuspended(org.id)) return { ok: false, status: 403, reason: 'suspended', org };
     if (!ipAllowed(ip, allowlistOf(org))) return { ok: false, status: 403, reason: 'ip', org };
     if (!roleHas(membership.role, permission)) return { ok: false, status: 403, reason: 'permission', org };
     if ('token' in who && !(JSON.parse(who.token.permissions) as string[]).includes(permission)) return { ok: false, status: 403, reason: 'token-scope', org };
