@@ -1,3 +1,4 @@
+import type { InstanceSettings } from './admin/settings-service.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { SecurityAlerts } from './audit/alerts.ts';
 import type { AuditLog } from './audit/service.ts';
@@ -24,6 +25,7 @@ import type { RegistrationService } from './registrations/service.ts';
 import type { DashboardService } from './orgs/dashboard.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { RegistrationStats } from './registrations/stats.ts';
+import type { OrgDirectory } from './orgs/directory.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
@@ -35,6 +37,8 @@ export interface AppContext {
   log: Logger;
   metrics: Metrics;
   accessLog: AccessLogWriter;
+  /** settings edited on /admin/settings (flags and env vars win); the services read them on each use */
+  instanceSettings: InstanceSettings;
   /** the instance's fault states (read-only after a failed sync, disk full) */
   faults: Faults;
   /** the one path for durable writes (group commit, sync, hold) */
@@ -53,6 +57,8 @@ export interface AppContext {
   /** instance administration of accounts: list, disable, sign out, unlock */
   userAdmin: UserAdmin;
   orgs: OrgService;
+  /** instance admins' view of all organizations: list, rename, suspend, resend invitations */
+  orgDirectory: OrgDirectory;
   events: EventService;
   links: AttendeeLinks;
   registrations: RegistrationService;

@@ -17,6 +17,8 @@ import type { Config } from './config/config.ts';
 import { Faults } from './db/faults.ts';
 import type { DB } from './db/open.ts';
 import { settingsRepo } from './config/repo.ts';
+import { InstanceSettings } from './admin/settings-service.ts';
+import { TwilioCompatibleSender } from './sms/sender.ts';
 import { type SyncFn, Writer } from './db/writer.ts';
 import { eventIcs } from './events/ics.ts';
 import { EventService } from './events/service.ts';
@@ -25,16 +27,15 @@ import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
-import { smtpRequiresTls } from './config/transport.ts';
 import { DashboardService } from './orgs/dashboard.ts';
 import { OrgService, invitationLimits } from './orgs/service.ts';
+import { OrgDirectory } from './orgs/directory.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { RegistrationQueue } from './registrations/queue.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { RegistrationStats } from './registrations/stats.ts';
-import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
 
 /** What exists before the services: the opened instance and the process's plumbing. */
@@ -53,11 +54,15 @@ export interface Core {
  * The composition root: builds every service once, in dependency order, and hands each its
  * dependencies through the constructor. The HTTP app, the CLI and the jobs all use this.
  */
-export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?: SyncFn } = {}): AppContext {
+export function buildContext(core: Core, listenUrl: () => string, opts: { walSync?: SyncFn } = {}): AppContext {
   const { cfg, db, audit, log, now } = core;
   const faults = new Faults(now);
   const settings = settingsRepo(db);
   const writer = new Writer(db, { faults, ...(opts.walSync ? { sync: opts.walSync } : {}), probe: () => settings.put('write_probe', JSON.stringify(new Date(now()).toISOString()), new Date(now()).toISOString()) });
+  // Read by the services on each use: a change saved on /admin/settings applies without a restart.
+  const instanceSettings = new InstanceSettings({ db, writer, audit, keyring: core.keyring, cfg, now });
+  const baseUrl = () => instanceSettings.publicUrl() ?? listenUrl();
+  const instanceName = instanceSettings.instanceName;
   const outboxDeps = { db, log, now, durability: writer, faults };
 
   const throttle = new Throttle(db, now);
@@ -67,36 +72,47 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const links = new AttendeeLinks({ db, tokens, baseUrl, eventById: (orgId, id) => events.eventById(orgId, id) });
   const mailer = new Mailer({
     ...outboxDeps,
-    smtpUrl: cfg.smtpUrl,
-    requireTls: smtpRequiresTls(cfg),
     from: cfg.mailFrom,
+    smtp: () => instanceSettings.smtp(),
+    fromOf: instanceSettings.mailFrom,
     registrations: links,
     eventIcs: (orgId, eventId) => {
       const e = events.eventById(orgId, eventId);
       return e && eventIcs(e, `${baseUrl()}/e/${e.slug}`, new Date(now()));
     },
   });
-  const sms = new SmsOutbox({ ...outboxDeps, sender: smsSenderFromConfig(cfg) });
+  let smsSender: { key: string; sender: TwilioCompatibleSender } | undefined;
+  const sms = new SmsOutbox({
+    ...outboxDeps,
+    senderOf: () => {
+      const p = instanceSettings.smsProvider();
+      if (!p) return undefined;
+      const key = JSON.stringify(p);
+      if (smsSender?.key !== key) smsSender = { key, sender: new TwilioCompatibleSender(p) };
+      return smsSender.sender;
+    },
+  });
   const alerts = new SecurityAlerts({ db, audit, mailer, log });
   faults.subscribe((e) => void alerts.instanceFault(e));
 
-  const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now, orgSessionLimits(db));
+  const sessions = new SessionService(db, instanceSettings.sessionPolicy, now, orgSessionLimits(db));
   const setup = new SetupService(db, writer, audit, now);
   const smsCodes = new SmsCodes({ db, writer, now });
   const quota = new SendQuota(db, now);
   const sendLimits = { per15Min: cfg.authSendsPer15Min, perDay: cfg.authSendsPerDay, perNetworkHour: cfg.authSendsPerNetworkHour };
   const orgNamesOf = orgNamesOfUser(db);
-  const emailLinks = new EmailLinks({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, now, baseUrl, instanceName: cfg.instanceName, orgNamesOf });
-  const phone = new PhoneService({ db, writer, audit, sessions, throttle, quota, sendLimits, sms, smsCodes, now, instanceName: cfg.instanceName });
-  const auth = new AuthService({ db, writer, audit, sessions, throttle, setup, smsCodes, emailLinks, alerts, now, instanceName: cfg.instanceName, orgNamesOf });
-  const totp = new TotpEnrolment({ db, writer, audit, sessions, throttle, now, instanceName: cfg.instanceName });
-  const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, now });
-  const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
+  const emailLinks = new EmailLinks({ db, writer, audit, sessions, throttle, quota, sendLimits, mailer, now, baseUrl, instanceName, orgNamesOf, passwordMinLength: instanceSettings.passwordMinLength });
+  const phone = new PhoneService({ db, writer, audit, sessions, throttle, quota, sendLimits, sms, smsCodes, now, instanceName });
+  const auth = new AuthService({ db, writer, audit, sessions, throttle, setup, smsCodes, emailLinks, alerts, now, instanceName, orgNamesOf, policy: () => ({ passwordMinLength: instanceSettings.passwordMinLength(), lockRules: instanceSettings.lockRules() }) });
+  const totp = new TotpEnrolment({ db, writer, audit, sessions, throttle, now, instanceName });
+  const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, mailer, now });
+  const orgDirectory = new OrgDirectory({ db, writer, audit, mailer, now, baseUrl });
+  const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg), newOrgRequire2fa: instanceSettings.newOrgRequire2fa, isSuspended: (id) => orgDirectory.isSuspended(id) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, now });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
   const stats = new RegistrationStats({ db, now });
   // Attention sources of other capabilities (privacy's open data requests, audit's security alerts) are added to `sources` as they arrive.
   const dashboard = new DashboardService({ events, stats, invitations: (orgId) => orgs.openInvitations(orgId), sources: [], now });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
+  return { ...core, instanceSettings, orgDirectory, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
 }

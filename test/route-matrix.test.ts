@@ -6,7 +6,7 @@ import { staticUrl } from '../src/http/static.ts';
 import type { AppEnv } from '../src/http/types.ts';
 import { type OrgRole, orgRoles, roleHas } from '../src/orgs/permissions.ts';
 import { Client, type Resp } from './support/client.ts';
-import { addMember, createUser, signedInClient } from './support/identity.ts';
+import { addMember, createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
 import { type Tenant, createTenant, newApiToken, newField, newInvitation, newMember, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
@@ -66,7 +66,8 @@ type ParamKind =
   | 'confirmToken'
   | 'staticFile'
   | 'accountUserId'
-  | 'sessionId';
+  | 'sessionId'
+  | 'adminOrgId';
 
 const paramNames = (path: string) => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
@@ -82,11 +83,13 @@ function paramKind(path: string, name: string): ParamKind | undefined {
     case 'userId':
       return name;
     case 'id':
-      if (before.endsWith('/invitations/')) return 'invitationId';
+      if (before.endsWith('/invitations/')) return 'invitationId'; // also /admin/invitations/:id
       if (before.endsWith('/tokens/')) return 'tokenId';
       if (before === '/admin/users/') return 'accountUserId';
       if (before === '/account/sessions/') return 'sessionId';
       return undefined;
+    case 'orgId':
+      return before === '/admin/orgs/' ? 'adminOrgId' : undefined;
     case 'slug':
       return before === '/e/' ? 'eventSlug' : undefined;
     case 'token':
@@ -101,7 +104,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
 }
 
 /** Parameters whose object a successful unsafe request uses up (removes, revokes, cancels, checks in, disables). */
-const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId']);
+const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'adminOrgId']);
 
 /** The tenant's shared object of each kind. */
 function sharedId(t: Tenant, kind: ParamKind): string {
@@ -121,6 +124,7 @@ function sharedId(t: Tenant, kind: ParamKind): string {
     staticFile: () => staticFile,
     accountUserId: () => t.member.id,
     sessionId: () => s.ctx.sessions.list(t.owner.user.id)[0]!.id,
+    adminOrgId: () => t.org.id,
   };
   return ids[kind]();
 }
@@ -154,6 +158,9 @@ async function freshId(t: Tenant, kind: ParamKind): Promise<string> {
       return newApiToken(t).id;
     case 'accountUserId':
       return (await createUser(s, { email: testEmail(`matrix-target-${Math.random().toString(36).slice(2)}`), totp: true })).user.id;
+    case 'adminOrgId':
+      // Suspending or renaming org A itself would change what every later request sees.
+      return createOrg(s, t.owner.user, uniqueSlug('matrix-org')).id;
     case 'sessionId': {
       const u = await createUser(s, { email: testEmail(`matrix-sess-${Math.random().toString(36).slice(2)}`), totp: true });
       return s.ctx.sessions.create(u.user.id, { mfaPending: false, ip: '127.0.0.1', userAgent: 'test' }).session.id;

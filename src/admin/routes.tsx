@@ -15,16 +15,22 @@ import { parseForm } from '../http/forms.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
+import { settingsRoutes } from './settings-routes.tsx';
+import { orgAdminRoutes } from './org-routes.tsx';
+import { RESET_2FA_REASONS, type Reset2faReason } from '../auth/user-admin.ts';
 
 type C = Context<AppEnv>;
 
 const userIdParam = z.string().min(1).max(64);
+const reset2faForm = z.object({ reason: z.enum(RESET_2FA_REASONS.map(([v]) => v) as [Reset2faReason, ...Reset2faReason[]], 'Choose why the second factor is reset.') });
 const flashes: Record<string, string> = {
   disabled: 'Account disabled. Its sessions and API tokens ended.',
   enabled: 'Account enabled again.',
   unlocked: 'Sign-in unlocked.',
   'signed-out': 'Signed out everywhere: all of their sessions ended.',
   'all-signed-out': 'Everyone else is signed out: every other session ended.',
+  '2fa-reset': 'Second factor removed and sessions ended. They set up a new one at their next sign-in; they were told by email.',
+  'invitation-resent': 'Invitation sent again with a new link; the old link no longer works.',
 };
 
 /** Instance administration: accounts, the dev mail outbox, the permission table. */
@@ -35,11 +41,20 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   const usersPage = (c: C, flash?: FlashMsg, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
     const key = c.req.query('done');
-    const users = ctx.userAdmin.listUsers(500).map((user) => ({ user, locked: ctx.userAdmin.isLocked(user.id) }));
+    const viewer = c.get('user')!;
+    const q = (c.req.query('q') ?? '').slice(0, 200);
+    const users = ctx.userAdmin.search(q, 500).map((user) => ({ user, locked: ctx.userAdmin.isLocked(user.id), allowed: ctx.userAdmin.allowed(viewer, user) }));
     return render(
       c,
       'Users',
-      <AdminUsersPage csrf={c.get('csrfToken')} users={users} viewerId={c.get('user')!.id} flash={flash ?? (key && flashes[key] ? { kind: 'ok', text: flashes[key] } : undefined)} />,
+      <AdminUsersPage
+        csrf={c.get('csrfToken')}
+        users={users}
+        viewerId={viewer.id}
+        q={q}
+        invitations={ctx.orgDirectory.pendingInvitations()}
+        flash={flash ?? (key && flashes[key] ? { kind: 'ok', text: flashes[key] } : undefined)}
+      />,
       status,
     );
   };
@@ -92,6 +107,22 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
     return c.redirect('/admin/users?done=unlocked', 303);
   });
 
+  /** The reason is a code from a fixed list: the audit row must hold no free text about a person. */
+  r.post('/admin/users/:id/reset-2fa', { kind: 'instance-admin' }, async (c) => {
+    const redirect = requireRecentAuth(c, '/admin/users');
+    if (redirect) return redirect;
+    const form = await parseForm(c, reset2faForm);
+    if (!form.ok) return usersPage(c, { kind: 'error', text: `Nothing was reset: ${form.errors.reason ?? 'choose a reason.'}` }, 400);
+    const res = c.get('app').userAdmin.resetSecondFactor(c.get('user')!, userIdParam.parse(c.req.param('id')), form.data.reason, auditCtx(c));
+    if (!res.ok) return res.error === 'forbidden' ? usersPage(c, { kind: 'error', text: res.message }, 403) : fail(c, res);
+    return c.redirect('/admin/users?done=2fa-reset', 303);
+  });
+
+  r.post('/admin/invitations/:id/resend', { kind: 'instance-admin' }, (c) => {
+    const res = c.get('app').orgDirectory.resendInvitation(c.get('user')!, userIdParam.parse(c.req.param('id')), auditCtx(c));
+    return res.ok ? c.redirect('/admin/users?done=invitation-resent', 303) : fail(c, res);
+  });
+
   r.get('/admin/mail', { kind: 'instance-admin' }, (c) => {
     const mailer = c.get('app').mailer;
     const user = c.get('user');
@@ -128,6 +159,8 @@ export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   });
 
   r.get('/admin/permissions', { kind: 'instance-admin' }, (c) => render(c, 'Roles and permissions', <AdminPermissionsPage />));
+  settingsRoutes(r, restoreTester);
+  orgAdminRoutes(r);
 
   return app;
 }

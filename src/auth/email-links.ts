@@ -26,9 +26,12 @@ export interface EmailLinksDeps {
   now: () => number;
   /** Absolute base URL for links in emails. */
   baseUrl: () => string;
-  instanceName: string;
+  /** The instance name as configured now (settings page or flag). */
+  instanceName: () => string;
   /** Names of the person's organizations: context words for passwords. */
   orgNamesOf: (userId: string) => string[];
+  /** The instance's minimum password length as configured now. */
+  passwordMinLength: () => number;
   /** Limits on reset/email-change mail, per recipient and per network. */
   quota: SendQuota;
   sendLimits: SendLimits;
@@ -50,7 +53,7 @@ export class EmailLinks {
 
   /** "tessera", the instance name and the person's organizations (ASVS V6.2.11); the policy adds the email's local part. */
   private contextWords(userId: string): string[] {
-    return [...BASE_CONTEXT_WORDS, this.d.instanceName, ...this.d.orgNamesOf(userId)];
+    return [...BASE_CONTEXT_WORDS, this.d.instanceName(), ...this.d.orgNamesOf(userId)];
   }
 
   private takeQuota(channel: 'mail' | 'sms', recipientHash: string, ctx: AuditContext): Result<object, 'limited'> {
@@ -89,7 +92,7 @@ export class EmailLinks {
     const row = this.findEmailToken(token, 'password_reset');
     const user = row && this.repo.userById(row.user_id);
     if (!row || !user) return { ok: false, error: 'token', message: 'This reset link is invalid, expired or already used. Ask for a new one.' };
-    const pw = checkPassword(password, { ...user, contextWords: this.contextWords(user.id) });
+    const pw = checkPassword(password, { ...user, contextWords: this.contextWords(user.id), minLength: this.d.passwordMinLength() });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(password);
     return this.d.writer.tx(() => {

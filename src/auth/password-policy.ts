@@ -68,14 +68,16 @@ function withoutContext(password: string, terms: readonly string[]): { rest: str
   return { rest, hit };
 }
 
-export function checkPassword(password: string, ctx?: { email?: string; name?: string; contextWords?: readonly string[] }): PasswordCheck {
+/** `minLength`: the instance's minimum (settings page), never below PASSWORD_MIN_LENGTH. */
+export function checkPassword(password: string, ctx?: { email?: string; name?: string; contextWords?: readonly string[]; minLength?: number }): PasswordCheck {
   const normalized = normalizePassword(password);
+  const min = Math.max(PASSWORD_MIN_LENGTH, ctx?.minLength ?? PASSWORD_MIN_LENGTH);
   // Code points, not UTF-16 units: an emoji or a CJK extension character is one character to a person.
   const length = [...normalized].length;
-  if (length < PASSWORD_MIN_LENGTH) {
+  if (length < min) {
     return {
       ok: false,
-      message: `Use at least ${PASSWORD_MIN_LENGTH} characters (this password has ${length}). A few unrelated words make a long password easy to remember.`,
+      message: `Use at least ${min} characters (this password has ${length}). A few unrelated words make a long password easy to remember.`,
     };
   }
   if (length > PASSWORD_MAX_LENGTH) {
@@ -101,7 +103,7 @@ export function checkPassword(password: string, ctx?: { email?: string; name?: s
   const local = ctx?.email ? ctx.email.slice(0, Math.max(ctx.email.lastIndexOf('@'), 0)) : '';
   const terms = contextTerms([...(ctx?.contextWords ?? []), local]);
   const { rest, hit } = withoutContext(normalized, terms);
-  if (hit !== undefined && [...rest].length < PASSWORD_MIN_LENGTH) {
+  if (hit !== undefined && [...rest].length < min) {
     return {
       ok: false,
       message: `Do not build your password around “${hit}” (the name of this service, your organization or your email address): it is among the first things an attacker tries. Add more unrelated words.`,

@@ -28,7 +28,8 @@ export interface PhoneDeps {
   sms: SmsOutbox;
   smsCodes: SmsCodes;
   now: () => number;
-  instanceName: string;
+  /** The instance name as configured now (settings page or flag). */
+  instanceName: () => string;
   /** Limits on SMS codes, per number and per network. */
   quota: SendQuota;
   sendLimits: SendLimits;
@@ -63,7 +64,7 @@ export class PhoneService {
       }
       this.d.throttle.fail(key, smsSendRules);
       const code = this.d.smsCodes.issue(user.id, codePurpose);
-      const name = this.d.instanceName ? `Tessera ${this.d.instanceName}` : 'Tessera';
+      const name = this.d.instanceName() ? `Tessera ${this.d.instanceName()}` : 'Tessera';
       this.d.sms.enqueue({ userId: user.id, purpose, to, body: `${code} is your ${name} ${purpose === 'login_code' ? 'sign-in' : 'verification'} code. It expires in 5 minutes. Never share it.` });
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.sms_code_sent', { type: 'user', id: user.id }, 'success', { purpose });
       return { ok: true as const };

@@ -18,6 +18,8 @@ export interface UserRow {
   phone_verified_at: string | null;
   password_changed_at: string;
   created_at: string;
+  /** When a session with both factors last began (migration 0040). */
+  last_sign_in_at: string | null;
 }
 
 export interface SessionRow {
@@ -65,6 +67,8 @@ export function authRepo(db: DB) {
     anyOwner: db.prepare(`SELECT 1 FROM users WHERE instance_role = 'owner' LIMIT 1`),
     activeOwners: db.prepare(`SELECT * FROM users WHERE instance_role = 'owner' AND disabled_at IS NULL ORDER BY created_at`),
     listUsers: db.prepare('SELECT * FROM users ORDER BY created_at LIMIT ? OFFSET ?'),
+    searchUsers: db.prepare(`SELECT * FROM users WHERE email LIKE @like ESCAPE '\\' OR name LIKE @like ESCAPE '\\' ORDER BY created_at LIMIT @limit`),
+    setLastSignIn: db.prepare('UPDATE users SET last_sign_in_at = ? WHERE id = ?'),
     setPassword: db.prepare('UPDATE users SET password_hash = ?, password_changed_at = ? WHERE id = ?'),
     setName: db.prepare('UPDATE users SET name = ? WHERE id = ?'),
     setEmail: db.prepare('UPDATE users SET email = ?, email_verified_at = ? WHERE id = ?'),
@@ -119,6 +123,9 @@ export function authRepo(db: DB) {
     anyOwner: () => s.anyOwner.get() !== undefined,
     activeOwners: () => s.activeOwners.all() as UserRow[],
     listUsers: (limit: number, offset: number) => s.listUsers.all(limit, offset) as UserRow[],
+    /** Accounts whose email or name contains `q` (LIKE wildcards in `q` are taken literally). */
+    searchUsers: (q: string, limit: number) => s.searchUsers.all({ like: `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`, limit }) as UserRow[],
+    setLastSignIn: (id: string, at: string) => void s.setLastSignIn.run(at, id),
     setPassword: (id: string, hash: string, at: string) => void s.setPassword.run(hash, at, id),
     setName: (id: string, name: string) => void s.setName.run(name, id),
     setEmail: (id: string, email: string, verifiedAt: string | null) => void s.setEmail.run(email, verifiedAt, id),

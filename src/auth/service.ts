@@ -6,7 +6,7 @@ import { burnPasswordTime, hashPassword, verifyPassword } from './password.ts';
 import { hashRecoveryCode } from './recovery-codes.ts';
 import { type AuthRepo, type UserRow, authRepo } from './repo.ts';
 import { type SessionService, recentlyAuthenticated } from './sessions.ts';
-import { type Throttle, accountKey, accountRules, ipRules, lockKey, lockRules, networkOf } from './throttle.ts';
+import { type Throttle, type ThrottleRules, accountKey, accountRules, ipRules, lockKey, networkOf } from './throttle.ts';
 import { verifyTotp } from './totp.ts';
 import type { SessionRow } from './repo.ts';
 import type { SetupService } from './setup.ts';
@@ -33,9 +33,12 @@ export interface AuthDeps {
   setup: SetupService;
   smsCodes: SmsCodes;
   now: () => number;
-  instanceName: string;
+  /** The instance name as configured now (settings page or flag). */
+  instanceName: () => string;
   /** Names of the person's organizations: context words for passwords. */
   orgNamesOf: (userId: string) => string[];
+  /** The minimum password length and the sign-in lock as configured now (settings page). */
+  policy: () => { passwordMinLength: number; lockRules: ThrottleRules };
   writer: Writer;
   /** Mails the address-verification link (for the owner made at setup). */
   emailLinks: Pick<EmailLinks, 'sendVerification'>;
@@ -63,7 +66,7 @@ export class AuthService {
 
   /** "tessera", the instance name and the person's organizations (ASVS V6.2.11); the policy adds the email's local part. */
   private contextWords(userId: string | null): string[] {
-    return [...BASE_CONTEXT_WORDS, this.d.instanceName, ...(userId ? this.d.orgNamesOf(userId) : [])];
+    return [...BASE_CONTEXT_WORDS, this.d.instanceName(), ...(userId ? this.d.orgNamesOf(userId) : [])];
   }
 
   private ownerSeen = false;
@@ -85,7 +88,7 @@ export class AuthService {
   // ---- setup and accounts -------------------------------------------------------------------
 
   async createOwner(setupToken: string, input: { email: string; name: string; password: string }, ctx: AuditContext): Promise<Result<{ userId: string; token: string }, 'token' | 'password' | 'exists'>> {
-    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null) });
+    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null), minLength: this.d.policy().passwordMinLength });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(input.password);
     return this.d.writer.tx(() => {
@@ -118,7 +121,7 @@ export class AuthService {
     join: (user: UserRow) => Result<object>,
     ctx: AuditContext,
   ): Promise<Result<{ userId: string; token: string }, 'password' | 'exists' | 'invalid'>> {
-    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null) });
+    const pw = checkPassword(input.password, { ...input, contextWords: this.contextWords(null), minLength: this.d.policy().passwordMinLength });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(input.password);
     const rollback = new Error('invitation could not be accepted');
@@ -177,7 +180,7 @@ export class AuthService {
       await burnPasswordTime(password);
       this.d.writer.tx(() => {
         this.d.throttle.fail(account, accountRules);
-        this.d.throttle.fail(lock, lockRules);
+        this.d.throttle.fail(lock, this.d.policy().lockRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', null, 'failure', { reason: 'unknown_email', emailHash: emailKey(email) });
       });
@@ -187,7 +190,7 @@ export class AuthService {
     if (!check.ok) {
       this.d.writer.tx(() => {
         this.d.throttle.fail(account, accountRules);
-        const locked = this.d.throttle.fail(lock, lockRules);
+        const locked = this.d.throttle.fail(lock, this.d.policy().lockRules);
         this.d.throttle.fail(ipKey, ipRules);
         this.d.audit.record(actor, 'auth.login', { type: 'user', id: user.id }, 'failure', { reason: 'bad_password', lockedNow: locked });
         // fail() reports the lock only on the attempt that sets it: one notice per lock.
@@ -251,7 +254,7 @@ export class AuthService {
 
   private failAttempt(user: UserRow, ctx: AuditContext): void {
     this.d.throttle.fail(accountKey(user.id), accountRules);
-    if (this.d.throttle.fail(lockKey(user.id, ctx.ip), lockRules)) this.d.alerts.accountLocked(user, networkOf(ctx.ip), ctx);
+    if (this.d.throttle.fail(lockKey(user.id, ctx.ip), this.d.policy().lockRules)) this.d.alerts.accountLocked(user, networkOf(ctx.ip), ctx);
   }
 
   private clearAttempts(userId: string, ctx: AuditContext): void {
@@ -328,7 +331,7 @@ export class AuthService {
       this.d.audit.record({ ...ctx, actor: { type: 'user', id: user.id } }, 'auth.password_changed', { type: 'user', id: user.id }, 'failure', { reason: 'bad_current_password' });
       return { ok: false, error: 'invalid', message: 'Your current password is not correct.' };
     }
-    const pw = checkPassword(next, { ...user, contextWords: this.contextWords(user.id) });
+    const pw = checkPassword(next, { ...user, contextWords: this.contextWords(user.id), minLength: this.d.policy().passwordMinLength });
     if (!pw.ok) return { ok: false, error: 'password', message: pw.message };
     const hash = await hashPassword(next);
     return this.d.writer.tx(() => {

@@ -33,7 +33,8 @@ export class SessionService {
   private readonly repo;
   constructor(
     db: DB,
-    private readonly policy: SessionPolicy,
+    /** The instance lengths as configured now (flag, env or the settings page). */
+    private readonly policy: () => SessionPolicy,
     private readonly now: () => number,
     /** Stricter lengths for this person (their organizations' policy), or null; see orgs/session-policy.ts. */
     private readonly stricterFor: (userId: string) => SessionPolicy | null = () => null,
@@ -44,7 +45,8 @@ export class SessionService {
   /** The instance policy, tightened by the person's organizations; read on every request, so a role change applies at once. */
   policyFor(userId: string): SessionPolicy {
     const s = this.stricterFor(userId);
-    return s ? { idleMs: Math.min(s.idleMs, this.policy.idleMs), absoluteMs: Math.min(s.absoluteMs, this.policy.absoluteMs) } : this.policy;
+    const p = this.policy();
+    return s ? { idleMs: Math.min(s.idleMs, p.idleMs), absoluteMs: Math.min(s.absoluteMs, p.absoluteMs) } : p;
   }
 
   create(userId: string, opts: { mfaPending: boolean; ip: string | null; userAgent: string | null; reauth?: boolean }): { token: string; session: SessionRow } {
@@ -68,7 +70,10 @@ export class SessionService {
       user_agent: opts.userAgent ? opts.userAgent.slice(0, 300) : null,
     };
     this.repo.insertSession(session);
-    if (!opts.mfaPending) this.repo.trimUserSessions(userId, MAX_SESSIONS_PER_USER);
+    if (!opts.mfaPending) {
+      this.repo.trimUserSessions(userId, MAX_SESSIONS_PER_USER);
+      this.repo.setLastSignIn(userId, new Date(t).toISOString());
+    }
     return { token: `${id}.${secret}`, session };
   }
 

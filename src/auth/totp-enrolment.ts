@@ -16,7 +16,8 @@ export interface TotpEnrolmentDeps {
   sessions: SessionService;
   throttle: Throttle;
   now: () => number;
-  instanceName: string;
+  /** The instance name as configured now (settings page or flag). */
+  instanceName: () => string;
 }
 
 /** An authenticator app as second factor: enrolment, recovery codes, removal and the CLI reset. */
@@ -36,7 +37,7 @@ export class TotpEnrolment {
     // Reuse a pending secret so reloading the page does not invalidate the app already scanned.
     const secret = user.totp_pending_secret ?? generateTotpSecret();
     if (!user.totp_pending_secret) this.repo.setPendingTotp(userId, secret);
-    return { secret, uri: totpUri({ secret, account: user.email, issuer: `Tessera ${this.d.instanceName}`.trim() }) };
+    return { secret, uri: totpUri({ secret, account: user.email, issuer: `Tessera ${this.d.instanceName()}`.trim() }) };
   }
 
   /** Confirms enrolment with a first valid code; returns fresh recovery codes and a new session. */

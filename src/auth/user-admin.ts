@@ -1,6 +1,7 @@
 import type { AuditContext, AuditLog } from '../audit/service.ts';
 import type { DB } from '../db/open.ts';
 import type { Writer } from '../db/writer.ts';
+import type { Mailer } from '../mail/service.ts';
 import { type AuthRepo, type SessionRow, type UserRow, authRepo } from './repo.ts';
 import type { Result } from './service.ts';
 import type { SessionService } from './sessions.ts';
@@ -12,7 +13,24 @@ export interface UserAdminDeps {
   audit: AuditLog;
   sessions: SessionService;
   throttle: Throttle;
+  mailer: Pick<Mailer, 'enqueue'>;
   now: () => number;
+}
+
+/** Why an admin resets someone's second factor: asked on the page, kept in the audit row (a code, never free text). */
+export const RESET_2FA_REASONS = [
+  ['lost-device', 'Lost or broken phone or authenticator'],
+  ['new-device', 'New phone, old factor not moved'],
+  ['compromise', 'Suspected compromise of the factor'],
+  ['other', 'Other (verified the person another way)'],
+] as const;
+export type Reset2faReason = (typeof RESET_2FA_REASONS)[number][0];
+
+/** What an admin may do to an account; the page shows only these buttons, the routes check the same rule. */
+export interface AllowedActions {
+  disable: boolean;
+  signOut: boolean;
+  reset2fa: boolean;
 }
 
 /** Instance administration of accounts: listing, disabling, signing out, unlocking. */
@@ -24,6 +42,41 @@ export class UserAdmin {
 
   private iso(): string {
     return new Date(this.d.now()).toISOString();
+  }
+
+  /** Nobody acts on their own account here (their account page does that); only owners act on owners. */
+  allowed(actor: UserRow, target: UserRow): AllowedActions {
+    const ok = target.id !== actor.id && (target.instance_role !== 'owner' || actor.instance_role === 'owner');
+    return { disable: ok, signOut: ok, reset2fa: ok && (target.totp_secret !== null || target.phone_verified_at !== null) };
+  }
+
+  /**
+   * Removes every second factor (authenticator, phone, recovery codes) and ends the person's
+   * sessions: at the next sign-in they set one up again. The person is told by email.
+   */
+  resetSecondFactor(actor: UserRow, userId: string, reason: Reset2faReason, ctx: AuditContext): Result<object, 'unknown' | 'forbidden' | 'none'> {
+    const target = this.repo.userById(userId);
+    if (!target) return { ok: false, error: 'unknown', message: 'No such account.' };
+    const may = this.allowed(actor, target);
+    if (!may.signOut) {
+      this.d.audit.record(ctx, 'user.2fa_reset', { type: 'user', id: userId }, 'denied', { reason: target.id === actor.id ? 'self' : 'owner-target' });
+      return { ok: false, error: 'forbidden', message: target.id === actor.id ? 'Change your own second factor on your account page.' : 'Only instance owners can reset an owner\u2019s second factor.' };
+    }
+    if (!may.reset2fa) return { ok: false, error: 'none', message: 'This account has no second factor to reset.' };
+    return this.d.writer.tx(() => {
+      this.repo.disableTotp(userId);
+      this.repo.removePhone(userId);
+      this.repo.deleteRecoveryCodes(userId);
+      const sessions = this.d.sessions.invalidateAll(userId);
+      this.d.mailer.enqueue({
+        template: 'account.2fa_reset',
+        to: target.email,
+        subject: 'Your two-factor sign-in was reset',
+        text: `Hello ${target.name},\n\nan administrator of this Tessera instance removed the second factor (authenticator app, phone and recovery codes) from your account and signed you out everywhere. When you next sign in with your password you will be asked to set up a second factor again.\n\nIf you did not ask for this, tell your administrator at once.\n`,
+      });
+      this.d.audit.record(ctx, 'user.2fa_reset', { type: 'user', id: userId }, 'success', { reason, sessions });
+      return { ok: true as const };
+    });
   }
 
   /** Disabling ends every session and API token at once; the next request is rejected. */
@@ -82,5 +135,11 @@ export class UserAdmin {
 
   listUsers(limit = 200, offset = 0): UserRow[] {
     return this.repo.listUsers(limit, offset);
+  }
+
+  /** Accounts whose email or name contains the text; all of them (up to `limit`) for an empty search. */
+  search(q: string, limit = 200): UserRow[] {
+    const text = q.trim();
+    return text === '' ? this.repo.listUsers(limit, 0) : this.repo.searchUsers(text, limit);
   }
 }

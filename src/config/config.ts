@@ -97,7 +97,11 @@ export const settings = {
 export type SettingName = keyof typeof settings;
 export type Config = {
   [K in SettingName]: z.output<(typeof settings)[K]['schema']>;
-} & { masterKeyFileDefault: string };
+} & {
+  masterKeyFileDefault: string;
+  /** Settings given by a flag, env var, file or credential (not defaults), and where from: these win over stored settings. */
+  explicit: Partial<Record<SettingName, string>>;
+};
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -171,6 +175,7 @@ export function loadConfig(
     }
   }
   cfg.dataDir = path.resolve(cfg.dataDir);
+  cfg.explicit = sources;
   // The default key file sits beside the data dir, never inside it, so copying or backing up
   // data/ never copies the key that unlocks it.
   cfg.masterKeyFileDefault = path.resolve(path.dirname(cfg.dataDir), 'keys', 'master.key');

@@ -91,12 +91,15 @@ export function publicEventRoutes(): Hono<AppEnv> {
   const confirmationFrames = new Map<string, (string | Slot)[]>();
 
   const notFound = (c: C) => errorResponse(c, 404, 'Event not found', 'There is no public event at this address. Check the link you were given.');
+  /** An instance admin suspended the organization (orgs/directory.ts). */
+  const unavailable = (c: C) => errorResponse(c, 403, 'Unavailable', 'This organization and its events are unavailable at the moment.');
 
   /** The event if this browser may see it; otherwise the passcode page (or 404). */
   const visible = (c: C): { e: EventRow } | { res: Response | Promise<Response> } => {
     const app = c.get('app');
     const e = app.events.publicEvent(c.req.param('slug') ?? '');
     if (!e) return { res: notFound(c) };
+    if (app.orgDirectory.isSuspended(e.org_id)) return { res: unavailable(c) };
     // Only passcode events have a grant cookie to read; the others skip the cookie parse.
     const grant = e.access_mode === 'passcode' ? getCookie(c, grantCookie(e)) : undefined;
     if (!app.events.hasAccess(e, grant)) return { res: render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} csrf={c.get('csrfToken')} />, 401) };
@@ -128,6 +131,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const app = c.get('app');
     const org = app.orgs.bySlug(c.req.param('orgSlug') ?? '');
     if (!org) return errorResponse(c, 404, 'Not found', 'There is no organization at this address.');
+    if (app.orgDirectory.isSuspended(org.id)) return unavailable(c);
     return render(c, org.name, <OrgPublicPage name={org.name} events={app.events.publicEvents(org.id)} />);
   });
 
@@ -150,6 +154,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const app = c.get('app');
     const e = app.events.publicEvent(c.req.param('slug') ?? '');
     if (!e) return notFound(c);
+    if (app.orgDirectory.isSuspended(e.org_id)) return unavailable(c);
     const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await answerFormBody(c));
     const res = await app.events.tryPasscode(e, body.success ? body.data.passcode : '', auditCtx(c, e.org_id));
     if (!res.ok) {
@@ -165,7 +170,8 @@ export function publicEventRoutes(): Hono<AppEnv> {
     render(c, e.title, <PasscodePage e={e} action={SHARE} label="Password for this link" message={message} csrf={c.get('csrfToken')} />, status);
   const sharedLink = (c: C) => {
     const token = readLinkCookie(c, 'share');
-    return token ? c.get('app').events.findShareLink(token) : undefined;
+    const found = token ? c.get('app').events.findShareLink(token) : undefined;
+    return found && !c.get('app').orgDirectory.isSuspended(found.event.org_id) ? found : undefined;
   };
 
   // The share link: swap its token for a short-lived cookie and show the password form at a

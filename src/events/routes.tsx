@@ -20,7 +20,7 @@ import type { EventRow } from './repo.ts';
 import type { StatusAction } from './service.ts';
 import { qrSvg } from '../auth/totp.ts';
 import { timeZones, utcToZoned } from './zoned-time.ts';
-import { type TimeField, defaultZone, readEventForm, timeFields, timeLabels, valuesOf } from './event-form.ts';
+import { type TimeField, readEventForm, timeFields, timeLabels, valuesOf } from './event-form.ts';
 import { type C, type Values, bad, eventUrl, eventsUrl, expirySchema, multiline, read, roleOf, write } from './route-helpers.ts';
 
 // ---- flashes ---------------------------------------------------------------------------------------------
@@ -112,7 +112,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
     if (refused) return refused;
     // The organization's defaults are copied into the form: the event stores its own values from here on.
     const { organizer_contact, privacy_notice, controller_contact } = c.get('org');
-    return formPage(c, { values: { timezone: defaultZone(), duplicate_policy: 'reject', access_mode: 'public', organizer_contact, privacy_notice, controller_contact } });
+    return formPage(c, { values: { timezone: c.get('app').instanceSettings.timeZone(), duplicate_policy: 'reject', access_mode: 'public', organizer_contact, privacy_notice, controller_contact } });
   });
 
   r.post('/orgs/:orgSlug/events/markdown-preview', write, async (c) => {

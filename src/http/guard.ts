@@ -3,6 +3,7 @@ import type { AuditContext } from '../audit/service.ts';
 import { hasSecondFactor } from '../auth/service.ts';
 import type { Access } from './route-permissions.ts';
 import { errorResponse } from './error-page.tsx';
+import { ipAllowed } from '../orgs/ip-allowlist.ts';
 import type { AppEnv } from './types.ts';
 
 /** Audit context of the current request: who, from where, which request. */
@@ -25,6 +26,7 @@ const toLogin = (c: Context<AppEnv>) => {
 
 const denyMessages = {
   'membership-disabled': 'Your access to this organization has been disabled by one of its administrators.',
+  suspended: 'This organization has been suspended by the administrators of this Tessera instance. Nothing can be changed or viewed here until they lift the suspension.',
   ip: 'This organization only accepts staff connections from its allowed network addresses, and yours is not one of them.',
   permission: 'Your role in this organization does not allow this.',
   'token-scope': 'This API token does not carry the permission for this.',
@@ -61,6 +63,11 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
       if (user?.instance_role !== 'owner' && user?.instance_role !== 'admin') {
         app.audit.record(auditCtx(c), 'access.denied', { type: 'route', id: c.req.routePath }, 'denied', { reason: 'instance-admin' });
         return errorResponse(c, 403, 'Not allowed', 'This page is for instance administrators.');
+      }
+      // Security settings: /admin may be limited to the operators' networks.
+      if (!ipAllowed(c.get('clientIp'), app.instanceSettings.adminNetworks())) {
+        app.audit.record(auditCtx(c), 'access.denied', { type: 'route', id: c.req.routePath }, 'denied', { reason: 'admin-network' });
+        return errorResponse(c, 403, 'Not allowed from this network', 'Instance administration is only reachable from the networks listed in the security settings.');
       }
       return next();
     }

@@ -20,6 +20,13 @@ export interface MailerOptions extends OutboxDeps {
   /** STARTTLS or nothing: see smtpRequiresTls in config/transport.ts (false for loopback or with the flag). */
   requireTls?: boolean | undefined;
   from: string;
+  /**
+   * The SMTP server as it is configured now (the instance settings); when given it replaces
+   * smtpUrl/requireTls, so a change on the settings page applies to the next message.
+   */
+  smtp?: () => { url: string; requireTls: boolean } | undefined;
+  /** The sender as configured now; replaces `from` when given. */
+  fromOf?: () => string;
   now: () => number;
   /** How often the loop looks for due messages when nothing kicks it. */
   intervalMs?: number;
@@ -183,18 +190,14 @@ type SmtpTransport = ReturnType<typeof createSmtpTransport>;
  */
 export class Mailer {
   private readonly outbox: Outbox<StoredMailRow>;
-  private readonly from: string;
-  private transport: SmtpTransport | undefined;
+  private transport: { key: string; t: SmtpTransport } | undefined;
   private readonly requireTls: boolean;
 
   constructor(private readonly opts: MailerOptions) {
-    this.from = opts.from;
     // Unless told otherwise, the policy without the operator's flag: TLS unless the server is on loopback.
     this.requireTls = opts.requireTls ?? smtpRequiresTls({ smtpUrl: opts.smtpUrl, allowInsecureTransport: [] });
-    const messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(opts.from)?.[1] ?? 'tessera.invalid';
-    const smtpUrl = opts.smtpUrl;
     const channel: Channel<StoredMailRow> | undefined =
-      smtpUrl === undefined
+      opts.smtpUrl === undefined && opts.smtp === undefined
         ? undefined
         : {
             name: 'mail',
@@ -207,9 +210,10 @@ export class Mailer {
             logFields: (row) => ({ template: row.template }),
             deliver: async (stored) => {
               const row = this.rendered(stored);
-              this.transport ??= createSmtpTransport(smtpUrl, this.requireTls);
-              await this.transport.sendMail({
-                from: this.from,
+              const from = this.from();
+              const messageIdDomain = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from)?.[1] ?? 'tessera.invalid';
+              await this.currentTransport().sendMail({
+                from,
                 to: row.to_address,
                 subject: row.subject,
                 text: row.text_body,
@@ -223,7 +227,42 @@ export class Mailer {
               return null;
             },
           };
-    this.outbox = new Outbox(opts, 'mail_outbox', channel, 'no SMTP configured');
+    this.outbox = new Outbox(opts, 'mail_outbox', channel, 'no SMTP configured', () => this.smtp() !== undefined);
+  }
+
+  private smtp(): { url: string; requireTls: boolean } | undefined {
+    if (this.opts.smtp) return this.opts.smtp();
+    return this.opts.smtpUrl === undefined ? undefined : { url: this.opts.smtpUrl, requireTls: this.requireTls };
+  }
+
+  private from(): string {
+    return this.opts.fromOf?.() ?? this.opts.from;
+  }
+
+  /** The pooled transport for the server configured now; a changed server gets a new one. */
+  private currentTransport(): SmtpTransport {
+    const smtp = this.smtp();
+    if (!smtp) throw new MailError('no SMTP server is configured');
+    const key = `${smtp.requireTls}|${smtp.url}`;
+    if (this.transport?.key !== key) {
+      this.transport?.t.close();
+      this.transport = { key, t: createSmtpTransport(smtp.url, smtp.requireTls) };
+    }
+    return this.transport.t;
+  }
+
+  /**
+   * "Send test email" on the settings page: one message straight to `to` with the server
+   * configured now, bypassing the outbox, and what went wrong in words when it failed.
+   */
+  async sendTest(to: string, subject: string, text: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    if (!this.smtp()) return { ok: false, error: 'no SMTP server is configured' };
+    try {
+      await this.currentTransport().sendMail({ from: this.from(), to, subject, text, headers: { 'Auto-Submitted': 'auto-generated' } });
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, error: describeSmtpError(e) };
+    }
   }
 
   /** True when no SMTP server is configured: mail is kept for the instance owner to read. */
@@ -276,10 +315,9 @@ export class Mailer {
    * be written (a full disk, a failed sync). Without SMTP the technical log is all there is.
    */
   async sendNow(msg: OutgoingMail): Promise<boolean> {
-    if (this.opts.smtpUrl === undefined) return false;
-    this.transport ??= createSmtpTransport(this.opts.smtpUrl, this.requireTls);
+    if (this.smtp() === undefined) return false;
     try {
-      await this.transport.sendMail({ from: this.from, to: msg.to, subject: msg.subject, text: msg.text, headers: { 'Auto-Submitted': 'auto-generated' } });
+      await this.currentTransport().sendMail({ from: this.from(), to: msg.to, subject: msg.subject, text: msg.text, headers: { 'Auto-Submitted': 'auto-generated' } });
       return true;
     } catch (e) {
       this.opts.log.error({ template: msg.template, error: describeSmtpError(e) }, 'direct mail failed');
@@ -336,7 +374,7 @@ export class Mailer {
   /** Stops the loop and waits for a batch in progress. */
   async stop(): Promise<void> {
     await this.outbox.stop();
-    this.transport?.close();
+    this.transport?.t.close();
     this.transport = undefined;
   }
 

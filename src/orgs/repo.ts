@@ -17,6 +17,21 @@ export interface OrgRow {
   /** For members whose role reads attendee data; see session-policy.ts. */
   session_idle_minutes: number;
   session_absolute_hours: number;
+  /** Set by an instance admin: members cannot act, public pages say unavailable (migration 0040). */
+  suspended_at?: string | null;
+  suspended_by?: string | null;
+}
+
+/** One organization on the instance admins' list. */
+export interface OrgSummaryRow extends OrgRow {
+  members: number;
+  /** Approximate bytes of the organization's events, registrations and mail (text columns). */
+  storage_bytes: number;
+}
+
+export interface PendingInvitationRow extends InvitationRow {
+  org_name: string;
+  org_slug: string;
 }
 
 /** What a new event's contact and privacy fields start with; the event keeps its own copy. */
@@ -113,6 +128,21 @@ export function orgsRepo(db: DB) {
       FROM memberships m JOIN organizations o ON o.id = m.org_id
       WHERE m.user_id = ? AND m.disabled_at IS NULL AND m.role IN (${ATTENDEE_ROLES.map(() => '?').join(', ')})`),
     orgNamesOfUser: db.prepare('SELECT o.name, o.slug FROM memberships m JOIN organizations o ON o.id = m.org_id WHERE m.user_id = ?'),
+
+    // Instance administration: across organizations by design (instance admins only, /admin/orgs).
+    summaries: db.prepare(`SELECT o.*,
+        (SELECT count(*) FROM memberships m WHERE m.org_id = o.id AND m.disabled_at IS NULL) AS members,
+        coalesce((SELECT sum(length(e.title) + length(e.description_md) + length(e.privacy_notice) + length(e.organizer_contact) + 200) FROM events e WHERE e.org_id = o.id), 0)
+        + coalesce((SELECT sum(length(r.email) + length(r.name) + length(r.answers) + 200) FROM registrations r WHERE r.org_id = o.id), 0)
+        + coalesce((SELECT sum(length(coalesce(x.text_body, '')) + length(coalesce(x.html_body, '')) + length(coalesce(x.params, '')) + 200) FROM mail_outbox x WHERE x.org_id = o.id), 0) AS storage_bytes
+      FROM organizations o ORDER BY o.name`),
+    owners: db.prepare(`SELECT u.id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND m.role = 'owner' AND m.disabled_at IS NULL ORDER BY u.name`),
+    suspendedIds: db.prepare('SELECT id FROM organizations WHERE suspended_at IS NOT NULL').pluck(),
+    rename: db.prepare('UPDATE organizations SET name = ? WHERE id = ?'),
+    setSuspended: db.prepare('UPDATE organizations SET suspended_at = ?, suspended_by = ? WHERE id = ?'),
+    allOpenInvitations: db.prepare(`SELECT i.*, o.name AS org_name, o.slug AS org_slug FROM invitations i JOIN organizations o ON o.id = i.org_id
+      WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ? ORDER BY i.created_at DESC LIMIT 200`),
+    invitationById: db.prepare('SELECT * FROM invitations WHERE id = ?'),
   };
   return {
     insertOrg: (o: OrgRow) => void s.insertOrg.run(o),
@@ -157,6 +187,15 @@ export function orgsRepo(db: DB) {
     orgNamesOfUser: (userId: string) => (s.orgNamesOfUser.all(userId) as { name: string; slug: string }[]).flatMap((r) => [r.name, r.slug]),
     /** The strictest session lengths among the person's organizations where their role reads attendee data. */
     strictestSessionPolicy: (userId: string) => s.strictestSessionPolicy.get(userId, ...ATTENDEE_ROLES) as { idle: number | null; absolute: number | null },
+
+    summaries: () => s.summaries.all() as OrgSummaryRow[],
+    owners: (orgId: string) => s.owners.all(orgId) as { id: string; name: string; email: string }[],
+    suspendedIds: () => s.suspendedIds.all() as string[],
+    rename: (orgId: string, name: string) => s.rename.run(name, orgId).changes === 1,
+    setSuspended: (orgId: string, at: string | null, by: string | null) => s.setSuspended.run(at, by, orgId).changes === 1,
+    allOpenInvitations: (now: number) => s.allOpenInvitations.all(now) as PendingInvitationRow[],
+    /** Instance admins name an invitation by id alone; the row says which organization it belongs to. */
+    invitationById: (id: string) => s.invitationById.get(id) as InvitationRow | undefined,
   };
 }
 export type OrgsRepo = ReturnType<typeof orgsRepo>;

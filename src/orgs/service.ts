@@ -32,6 +32,10 @@ export interface OrgDeps {
   /** in-memory abuse counters (src/http/rate-limit.ts) and the invitation limits */
   limiter: RateLimiter;
   inviteLimits: { org: Limit; address: Limit };
+  /** Whether a new organization starts with two-factor sign-in required (instance settings). */
+  newOrgRequire2fa: () => boolean;
+  /** Suspended by an instance admin (orgs/directory.ts): members can no longer act. */
+  isSuspended: (orgId: string) => boolean;
 }
 
 export function invitationLimits(cfg: { invitationLimitOrg: number; invitationLimitAddress: number }): OrgDeps['inviteLimits'] {
@@ -40,7 +44,7 @@ export function invitationLimits(cfg: { invitationLimitOrg: number; invitationLi
 
 export type OrgAccess =
   | { ok: true; org: OrgRow; membership: MembershipRow | null }
-  | { ok: false; status: 403 | 404; reason: 'no-org' | 'not-member' | 'membership-disabled' | 'ip' | 'permission' | 'token-scope'; org?: OrgRow };
+  | { ok: false; status: 403 | 404; reason: 'no-org' | 'not-member' | 'membership-disabled' | 'suspended' | 'ip' | 'permission' | 'token-scope'; org?: OrgRow };
 
 export type TokenState = 'active' | 'expired' | 'revoked';
 export type ApiTokenView = ApiTokenRow & { state: TokenState };
@@ -73,13 +77,14 @@ export class OrgService {
     return this.repo.userInOrgRequiring2fa(userId);
   }
 
-  createOrg(actor: UserRow, input: { name: string; slug: string }, ctx: AuditContext): Result<{ org: OrgRow }, 'slug'> {
+  /** `require2fa` overrides the instance default for new organizations (Security settings). */
+  createOrg(actor: UserRow, input: { name: string; slug: string; require2fa?: boolean }, ctx: AuditContext): Result<{ org: OrgRow }, 'slug'> {
     return this.d.writer.tx(() => {
       if (this.repo.orgBySlug(input.slug)) return { ok: false as const, error: 'slug' as const, message: 'That address is already taken; choose another.' };
-      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '', session_idle_minutes: AAL2_DEFAULTS.idleMinutes, session_absolute_hours: AAL2_DEFAULTS.absoluteHours };
+      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: (input.require2fa ?? this.d.newOrgRequire2fa()) ? 1 : 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '', session_idle_minutes: AAL2_DEFAULTS.idleMinutes, session_absolute_hours: AAL2_DEFAULTS.absoluteHours };
       this.repo.insertOrg(org);
       this.repo.insertMembership({ org_id: org.id, user_id: actor.id, role: 'owner', event_scope: null, created_at: this.iso() });
-      this.d.audit.record({ ...ctx, orgId: org.id }, 'org.created', { type: 'organization', id: org.id });
+      this.d.audit.record({ ...ctx, orgId: org.id }, 'org.created', { type: 'organization', id: org.id }, 'success', { require2fa: org.require_2fa === 1 });
       return { ok: true as const, org };
     });
   }
@@ -101,6 +106,7 @@ export class OrgService {
       if (!membership) return { ok: false, status: 404, reason: 'not-member', org };
     }
     if (membership.disabled_at) return { ok: false, status: 403, reason: 'membership-disabled', org };
+    if (this.d.isSuspended(org.id)) return { ok: false, status: 403, reason: 'suspended', org };
     if (!ipAllowed(ip, allowlistOf(org))) return { ok: false, status: 403, reason: 'ip', org };
     if (!roleHas(membership.role, permission)) return { ok: false, status: 403, reason: 'permission', org };
     if ('token' in who && !(JSON.parse(who.token.permissions) as string[]).includes(permission)) return { ok: false, status: 403, reason: 'token-scope', org };

@@ -63,6 +63,8 @@ export class Outbox<R extends OutboxRowBase, N extends NewRow<R> = NewRow<R>> {
     private readonly channel: Channel<R> | undefined,
     /** what the log says when a message is kept for lack of a provider */
     private readonly devReason: string,
+    /** Whether the channel is configured right now (settings can change while running); default: always. */
+    private readonly enabled: () => boolean = () => true,
   ) {
     this.repo = outboxRepo<R, N>(d.db, table);
     this.noun = table.split('_')[0] as string;
@@ -75,7 +77,7 @@ export class Outbox<R extends OutboxRowBase, N extends NewRow<R> = NewRow<R>> {
   }
 
   get devMode(): boolean {
-    return this.channel === undefined;
+    return this.channel === undefined || !this.enabled();
   }
 
   /** Queues one row (joining the caller's transaction, or its group-commit batch). */
@@ -94,7 +96,7 @@ export class Outbox<R extends OutboxRowBase, N extends NewRow<R> = NewRow<R>> {
    */
   async process(): Promise<number> {
     const channel = this.channel;
-    if (!channel || !this.d.faults.writable) return 0;
+    if (!channel || this.devMode || !this.d.faults.writable) return 0;
     const requeued = this.repo.requeueExpiredClaims(iso(this.d.now()));
     if (requeued > 0) this.d.log.warn({ count: requeued, outbox: this.table }, 'outbox claims expired; messages queued again');
     if (channel.maxAgeMs !== undefined) {

@@ -44,7 +44,9 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
 
   const fromCookie = (c: C, kind: 'manage' | 'confirm') => {
     const token = readLinkCookie(c, kind);
-    return token ? c.get('app').links.byToken(kind, token) : undefined;
+    const found = token ? c.get('app').links.byToken(kind, token) : undefined;
+    // A suspended organization's attendees cannot act either (orgs/directory.ts).
+    return found && !c.get('app').orgDirectory.isSuspended(found.reg.org_id) ? found : undefined;
   };
   const invalidLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This personal link is not valid any more. Ask the organizer to send it again.');
   const expired = (c: C) => errorResponse(c, 404, 'Open your personal link again', 'This page is open for 30 minutes after you follow the personal link from your email. Open that link again to see your registration.');

@@ -14,6 +14,8 @@ export { SmsError };
 export interface SmsOutboxOptions extends OutboxDeps {
   /** The provider; without one every message stays in the dev outbox. */
   sender?: SmsSender | undefined;
+  /** The provider as configured now (instance settings); replaces `sender` when given. */
+  senderOf?: () => SmsSender | undefined;
   /** How often the loop looks for due messages when nothing kicks it. */
   intervalMs?: number;
   /** After this many failed attempts a message is marked failed. */
@@ -67,10 +69,13 @@ function invalid(what: string, error: z.ZodError): SmsError {
 export class SmsOutbox {
   private readonly outbox: Outbox<SmsRow>;
 
+  private readonly senderNow: () => SmsSender | undefined;
+
   constructor(opts: SmsOutboxOptions) {
-    const sender = opts.sender;
+    const fixed = opts.sender;
+    const senderNow = (this.senderNow = opts.senderOf ?? (() => fixed));
     const channel: Channel<SmsRow> | undefined =
-      sender === undefined
+      fixed === undefined && opts.senderOf === undefined
         ? undefined
         : {
             name: 'sms',
@@ -83,9 +88,25 @@ export class SmsOutbox {
             describeError: (e) => (e instanceof SmsError ? e.message : 'sender error'),
             isPermanent: (e) => e instanceof SmsError && e.permanent,
             logFields: (row) => ({ purpose: row.purpose }),
-            deliver: async (row) => (await sender.send(row.to_number, row.body)).providerId,
+            deliver: async (row) => {
+              const sender = senderNow();
+              if (!sender) throw new SmsError('no SMS provider configured');
+              return (await sender.send(row.to_number, row.body)).providerId;
+            },
           };
-    this.outbox = new Outbox(opts, 'sms_outbox', channel, 'no SMS provider configured');
+    this.outbox = new Outbox(opts, 'sms_outbox', channel, 'no SMS provider configured', () => senderNow() !== undefined);
+  }
+
+  /** "Send test SMS" on the settings page: one message now, bypassing the outbox; the error in words when it fails. */
+  async sendTest(to: string, body: string): Promise<{ ok: true } | { ok: false; error: string }> {
+    const sender = this.senderNow();
+    if (!sender) return { ok: false, error: 'no SMS provider is configured' };
+    try {
+      await sender.send(to, body);
+      return { ok: true };
+    } catch (e) {
+      return { ok: false, error: e instanceof SmsError ? e.message : 'sender error' };
+    }
   }
 
   /** True when no provider is configured: messages are kept for the instance owner to read. */

@@ -45,8 +45,13 @@ export async function createUser(s: TestServer, opts: { email: string; name?: st
   return { user: ctx.auth.user(id)!, password, totpSecret };
 }
 
-export function createOrg(s: TestServer, owner: UserRow, slug: string, name = `Org ${slug}`): OrgRow {
-  const r = s.ctx.orgs.createOrg(owner, { name, slug }, systemContext());
+/**
+ * An organization for a test about something else: it does not require 2FA (unlike the product's
+ * default for new organizations, tested in admin-settings.test.ts), so members set up without an
+ * authenticator can work in it. Pass `require2fa` to get the other kind.
+ */
+export function createOrg(s: TestServer, owner: UserRow, slug: string, name = `Org ${slug}`, opts: { require2fa?: boolean } = {}): OrgRow {
+  const r = s.ctx.orgs.createOrg(owner, { name, slug, require2fa: opts.require2fa ?? false }, systemContext());
   if (!r.ok) throw new Error(r.message);
   return r.org;
 }

@@ -5,7 +5,13 @@ export function AdminNav() {
     <nav aria-label="Administration pages">
       <ul>
         <li>
+          <a href="/admin/settings">Settings</a>
+        </li>
+        <li>
           <a href="/admin/users">Users</a>
+        </li>
+        <li>
+          <a href="/admin/orgs">Organizations</a>
         </li>
         <li>
           <a href="/admin/mail">Mail</a>
@@ -15,6 +21,9 @@ export function AdminNav() {
         </li>
         <li>
           <a href="/admin/backups">Backups</a>
+        </li>
+        <li>
+          <a href="/admin/retention">Retention</a>
         </li>
       </ul>
     </nav>

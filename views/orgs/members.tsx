@@ -74,6 +74,7 @@ export function MembersPage(p: {
   flash?: FlashMsg | undefined;
 } & FormState) {
   const { csrf, org, role, members, invitations, canManage, assignable, errors = {}, values = {} } = p;
+  const activeOwners = members.filter((m) => m.role === 'owner' && m.state === 'active').length;
   const base = `/orgs/${org.slug}`;
   return (
     <>
@@ -94,6 +95,7 @@ export function MembersPage(p: {
         <tbody>
           {members.map((m) => {
             const self = m.user_id === p.viewerId;
+            const mayActOn = (x: typeof m) => assignable.includes(x.role) && !(x.role === 'owner' && activeOwners <= 1);
             return (
               <tr data-member={m.user_id}>
                 <td>
@@ -125,12 +127,13 @@ export function MembersPage(p: {
                 <td>{memberStateLabels[m.state]}</td>
                 {canManage ? (
                   <td>
-                    {self ? null : m.disabled_at ? (
+                    {/* Only what the service would allow: admins do not act on owners, nobody on the last owner. */}
+                    {self || !mayActOn(m) ? null : m.disabled_at ? (
                       <ActionButton action={`${base}/members/${m.user_id}/enable`} label="Enable" csrf={csrf} />
                     ) : (
                       <ActionButton action={`${base}/members/${m.user_id}/disable`} label="Disable" csrf={csrf} confirm={`Disable ${m.name} in ${org.name}?`} />
                     )}
-                    <ActionButton action={`${base}/members/${m.user_id}/remove`} label="Remove" csrf={csrf} variant="contrast" confirm={`Remove ${m.name} from ${org.name}?`} />
+                    {mayActOn(m) ? <ActionButton action={`${base}/members/${m.user_id}/remove`} label="Remove" csrf={csrf} variant="contrast" confirm={`Remove ${m.name} from ${org.name}?`} /> : null}
                   </td>
                 ) : null}
               </tr>
