@@ -1,6 +1,10 @@
 import type { AppContext } from './app-context.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import { SecurityAlerts } from './audit/alerts.ts';
+import { ChainStatus } from './audit/chain-status.ts';
+import { DenialLog } from './audit/denials.ts';
+import { LogRetention } from './audit/retention.ts';
+import { AuditSearch } from './audit/search.ts';
 import type { AuditLog } from './audit/service.ts';
 import { EmailLinks } from './auth/email-links.ts';
 import { PhoneService } from './auth/phone.ts';
@@ -91,5 +95,9 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
+  const denials = new DenialLog(db, audit, now);
+  const auditSearch = new AuditSearch({ db, audit, now, userIdByEmail: (e) => auth.userByEmail(e)?.id });
+  const chainStatus = new ChainStatus({ db, audit, keyring: core.keyring, alerts, dataDir: cfg.dataDir, log, now });
+  const logRetention = new LogRetention({ audit, accessLog: core.accessLog, denials, auditDays: cfg.auditLogRetentionDays, accessLogDays: cfg.accessLogRetentionDays, now });
+  return { ...core, denials, auditSearch, chainStatus, logRetention, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
 }

@@ -66,7 +66,8 @@ type ParamKind =
   | 'confirmToken'
   | 'staticFile'
   | 'accountUserId'
-  | 'sessionId';
+  | 'sessionId'
+  | 'auditSeq';
 
 const paramNames = (path: string) => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
@@ -87,6 +88,8 @@ function paramKind(path: string, name: string): ParamKind | undefined {
       if (before === '/admin/users/') return 'accountUserId';
       if (before === '/account/sessions/') return 'sessionId';
       return undefined;
+    case 'seq':
+      return before.endsWith('/audit/entries/') ? 'auditSeq' : undefined;
     case 'slug':
       return before === '/e/' ? 'eventSlug' : undefined;
     case 'token':
@@ -121,6 +124,8 @@ function sharedId(t: Tenant, kind: ParamKind): string {
     staticFile: () => staticFile,
     accountUserId: () => t.member.id,
     sessionId: () => s.ctx.sessions.list(t.owner.user.id)[0]!.id,
+    // An entry of the tenant's own audit log (the oldest: its org.created row).
+    auditSeq: () => String(s.ctx.db.prepare('SELECT min(seq) FROM audit_log WHERE org_id = ?').pluck().get(t.org.id)),
   };
   return ids[kind]();
 }

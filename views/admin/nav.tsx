@@ -16,6 +16,12 @@ export function AdminNav() {
         <li>
           <a href="/admin/backups">Backups</a>
         </li>
+        <li>
+          <a href="/admin/audit">Audit log</a>
+        </li>
+        <li>
+          <a href="/admin/access-log">Access log</a>
+        </li>
       </ul>
     </nav>
   );
