@@ -39,7 +39,7 @@ export interface ChainStatusDeps {
 /**
  * `audit verify` run by the server: daily (croner, see jobs.ts) and on demand from the instance
  * audit page. Each result is kept (the page shows the latest) and audited; a failure raises a
- * security alert to the instance owners. Never two runs at once.
+ * security alert to the instance owners (once a day while it keeps failing). Never two runs at once.
  */
 export class ChainStatus {
   private readonly repo;
@@ -57,11 +57,14 @@ export class ChainStatus {
     return this.running !== undefined;
   }
 
+  /** Runs a check after the one in progress, if any: each request gets its own result and row. */
   run(trigger: 'schedule' | 'manual', ctx: AuditContext): Promise<AuditReport> {
-    this.running ??= this.check(trigger, ctx).finally(() => {
-      this.running = undefined;
-    });
-    return this.running;
+    const run: Promise<AuditReport> = (this.running ?? Promise.resolve()).catch(() => undefined).then(() => this.check(trigger, ctx));
+    this.running = run;
+    void run.finally(() => {
+      if (this.running === run) this.running = undefined;
+    }).catch(() => undefined);
+    return run;
   }
 
   /** Waits for a running check (shutdown). */
@@ -73,14 +76,15 @@ export class ChainStatus {
     const report = await verifyAuditLogAsync(this.d.audit, this.d.keyring, this.d.dataDir);
     const at = new Date(this.d.now()).toISOString();
     const ok = report.exitCode === 0;
+    const prev = this.repo.latest();
     this.d.db
       .transaction(() => {
         this.repo.insert(at, trigger, report);
         this.d.audit.record({ ...ctx, orgId: null }, 'audit.verified', { type: 'audit_log', id: 'instance' }, ok ? 'success' : 'failure', { trigger, rows: report.rows, exitCode: report.exitCode, findings: report.findings.map((f) => f.kind) });
       })
       .immediate();
-    if (!ok) {
-      this.d.log.error({ exitCode: report.exitCode, findings: report.findings.map((f) => f.message) }, 'audit chain verification failed');
+    if (!ok) this.d.log.error({ exitCode: report.exitCode, findings: report.findings.map((f) => f.message) }, 'audit chain verification failed');
+    if (!ok && (!prev || prev.ok === 1 || prev.at.slice(0, 10) !== at.slice(0, 10))) {
       this.d.alerts.raise({ key: `audit-verify:${at.slice(0, 10)}`, title: 'The audit log failed verification', lines: [...report.findings.map((f) => f.message), `Checked ${report.rows} rows at ${at} (${trigger}). Run \`tessera audit verify\` on the server for the details.`] }, ctx);
     }
     return report;
