@@ -1,6 +1,10 @@
 import type { InstanceSettings } from './admin/settings-service.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { SecurityAlerts } from './audit/alerts.ts';
+import type { ChainStatus } from './audit/chain-status.ts';
+import type { DenialLog } from './audit/denials.ts';
+import type { LogRetention } from './audit/retention.ts';
+import type { AuditSearch } from './audit/search.ts';
 import type { AuditLog } from './audit/service.ts';
 import type { EmailLinks } from './auth/email-links.ts';
 import type { PhoneService } from './auth/phone.ts';
@@ -70,6 +74,14 @@ export interface AppContext {
   /** the organization's landing page: coming events, newest registrations, what needs attention */
   dashboard: DashboardService;
   alerts: SecurityAlerts;
+  /** outsiders' refusals, aggregated per actor, route and hour in the instance log */
+  denials: DenialLog;
+  /** the audit pages: search, entry, export, "who accessed this attendee" */
+  auditSearch: AuditSearch;
+  /** the last `audit verify` result; runs daily and on demand */
+  chainStatus: ChainStatus;
+  /** how long audit rows and access logs are kept; run daily */
+  logRetention: LogRetention;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

@@ -1,6 +1,10 @@
 import type { AppContext } from './app-context.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import { SecurityAlerts } from './audit/alerts.ts';
+import { ChainStatus } from './audit/chain-status.ts';
+import { DenialLog } from './audit/denials.ts';
+import { LogRetention } from './audit/retention.ts';
+import { AuditSearch } from './audit/search.ts';
 import type { AuditLog } from './audit/service.ts';
 import { EmailLinks } from './auth/email-links.ts';
 import { PhoneService } from './auth/phone.ts';
@@ -114,5 +118,9 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const stats = new RegistrationStats({ db, now });
   // Attention sources of other capabilities (privacy's open data requests, audit's security alerts) are added to `sources` as they arrive.
   const dashboard = new DashboardService({ events, stats, invitations: (orgId) => orgs.openInvitations(orgId), sources: [], now });
-  return { ...core, instanceSettings, orgDirectory, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
+  const denials = new DenialLog(db, audit, now);
+  const auditSearch = new AuditSearch({ db, audit, now, userIdByEmail: (e) => auth.userByEmail(e)?.id });
+  const chainStatus = new ChainStatus({ db, audit, keyring: core.keyring, alerts, dataDir: cfg.dataDir, log, now });
+  const logRetention = new LogRetention({ audit, accessLog: core.accessLog, denials, auditDays: cfg.auditLogRetentionDays, accessLogDays: cfg.accessLogRetentionDays, now });
+  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
 }

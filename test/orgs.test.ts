@@ -82,7 +82,11 @@ describe('organizations (trust-proxy server)', () => {
     expect(s.ctx.orgs.bySlug(a.org.slug)).toMatchObject({ require_2fa: 0, ip_allowlist: '[]' });
     expect(s.ctx.orgs.openInvitations(a.org.id)).toHaveLength(1);
     expect(s.ctx.orgs.tokens(a.org.id).every((t) => t.revoked_at === null)).toBe(true);
-    expect(auditRows(s, a.org, 'access.denied').filter((r) => r.actor_id === b.people.owner.user.id).length).toBe(orgRoutes.length);
+    // An outsider's refusals go to the instance log, one row per route and hour, none to org A's.
+    expect(auditRows(s, a.org, 'access.denied').filter((r) => r.actor_id === b.people.owner.user.id)).toHaveLength(0);
+    const outsider = s.ctx.db.prepare(`SELECT target_id FROM audit_log WHERE action = 'access.denied' AND org_id IS NULL AND actor_id = ?`).all(b.people.owner.user.id) as { target_id: string }[];
+    expect(new Set(outsider.map((r) => r.target_id)).size).toBe(outsider.length);
+    expect(outsider.length).toBeGreaterThan(0);
   });
 
   it('enforces the IP allowlist: a request from elsewhere gets 403 with a clear page and an audit row', async () => {

@@ -67,7 +67,8 @@ type ParamKind =
   | 'staticFile'
   | 'accountUserId'
   | 'sessionId'
-  | 'adminOrgId';
+  | 'adminOrgId'
+  | 'auditSeq';
 
 const paramNames = (path: string) => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
@@ -90,6 +91,8 @@ function paramKind(path: string, name: string): ParamKind | undefined {
       return undefined;
     case 'orgId':
       return before === '/admin/orgs/' ? 'adminOrgId' : undefined;
+    case 'seq':
+      return before.endsWith('/audit/entries/') ? 'auditSeq' : undefined;
     case 'slug':
       return before === '/e/' ? 'eventSlug' : undefined;
     case 'token':
@@ -125,6 +128,8 @@ function sharedId(t: Tenant, kind: ParamKind): string {
     accountUserId: () => t.member.id,
     sessionId: () => s.ctx.sessions.list(t.owner.user.id)[0]!.id,
     adminOrgId: () => t.org.id,
+    // An entry of the tenant's own audit log (the oldest: its org.created row).
+    auditSeq: () => String(s.ctx.db.prepare('SELECT min(seq) FROM audit_log WHERE org_id = ?').pluck().get(t.org.id)),
   };
   return ids[kind]();
 }

@@ -84,3 +84,68 @@ export class AccessLogWriter {
     if (s) await new Promise<void>((resolve) => s.end(resolve));
   }
 }
+
+export interface AccessLogQuery {
+  /** YYYY-MM-DD (UTC) */
+  day: string;
+  /** an exact status ("404") or a class ("4xx") */
+  status?: string;
+  /** part of the route pattern */
+  route?: string;
+  userId?: string;
+  /** matching lines already shown, newest first */
+  skip?: number;
+}
+
+/** The day files present, newest first. */
+export function accessLogDays(dir: string): string[] {
+  let files: string[];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return files
+    .map((f) => /^(\d{4}-\d{2}-\d{2})\.jsonl$/.exec(f)?.[1])
+    .filter((d): d is string => !!d)
+    .sort()
+    .reverse();
+}
+
+/**
+ * One page of a day's access log for the instance admin viewer, newest first. A day file is at
+ * most tens of MB (one short line per request), read whole; a line that does not parse (a crash
+ * mid-write) is skipped, never an error.
+ */
+export async function readAccessLog(dir: string, q: AccessLogQuery, limit: number): Promise<{ entries: AccessLogEntry[]; more: boolean }> {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(q.day)) return { entries: [], more: false };
+  let text: string;
+  try {
+    text = await fs.promises.readFile(path.join(dir, `${q.day}.jsonl`), 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { entries: [], more: false };
+    throw e;
+  }
+  const lines = text.split('\n');
+  const statusOk = (s: number) => !q.status || (/^[1-5]xx$/.test(q.status) ? String(s)[0] === q.status[0] : String(s) === q.status);
+  const entries: AccessLogEntry[] = [];
+  let skip = q.skip ?? 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (!line) continue;
+    let e: AccessLogEntry;
+    try {
+      e = JSON.parse(line) as AccessLogEntry;
+    } catch {
+      continue;
+    }
+    if (!statusOk(e.status) || (q.route && !e.route.includes(q.route)) || (q.userId && e.userId !== q.userId)) continue;
+    if (skip > 0) {
+      skip--;
+      continue;
+    }
+    if (entries.length === limit) return { entries, more: true };
+    entries.push(e);
+  }
+  return { entries, more: false };
+}

@@ -92,6 +92,12 @@ export type AnchorMismatch =
  * anchored row stays missing and the chain it belonged to still ends below it.
  */
 export function checkAnchor(audit: AuditLog, anchored: ChainHead): AnchorMismatch | undefined {
+  // A head that retention has pruned since is vouched for by the signed checkpoint instead.
+  const cp = audit.checkpoint();
+  if (cp.state === 'ok' && anchored.seq <= cp.head.seq) {
+    if (anchored.seq === cp.head.seq && !(cp.head.mac.length === anchored.mac.length && timingSafeEqual(cp.head.mac, anchored.mac))) return { kind: 'rollback', anchoredSeq: anchored.seq };
+    return undefined;
+  }
   const endsAt = audit.lastSeqAtOrBelow(anchored.seq);
   if (endsAt < anchored.seq) return { kind: 'truncation', anchoredSeq: anchored.seq, endsAt, lastSeq: audit.head()?.seq ?? 0 };
   const mac = audit.macAt(anchored.seq) as Buffer;

@@ -1,4 +1,5 @@
 import type { DB } from '../db/open.ts';
+import type { CheckpointRow } from './checkpoint.ts';
 
 export interface AuditRow {
   seq: number;
@@ -17,9 +18,11 @@ export interface AuditRow {
   key_id: string;
   prev_mac: Buffer;
   mac: Buffer;
+  /** generated from details.subject: the person's pseudonym (pseudonym.ts), when the row is about one */
+  subject?: string | null;
 }
 
-export type NewAuditRow = Omit<AuditRow, 'seq'>;
+export type NewAuditRow = Omit<AuditRow, 'seq' | 'subject'>;
 
 export function auditRepo(db: DB) {
   const last = db.prepare('SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1');
@@ -30,7 +33,21 @@ export function auditRepo(db: DB) {
   const at = db.prepare('SELECT mac FROM audit_log WHERE seq = ?').pluck();
   const atOrBelow = db.prepare('SELECT max(seq) FROM audit_log WHERE seq <= ?').pluck();
   const forOrg = db.prepare('SELECT * FROM audit_log WHERE org_id = ? ORDER BY seq DESC LIMIT ?');
+  const checkpoint = db.prepare('SELECT seq, mac, last_at, pruned_at, pruned_total, key_id, sig FROM audit_checkpoint WHERE id = 1');
+  const putCheckpoint = db.prepare(`INSERT INTO audit_checkpoint (id, seq, mac, last_at, pruned_at, pruned_total, key_id, sig) VALUES (1, @seq, @mac, @last_at, @pruned_at, @pruned_total, @key_id, @sig)
+    ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, last_at = excluded.last_at, pruned_at = excluded.pruned_at, pruned_total = excluded.pruned_total, key_id = excluded.key_id, sig = excluded.sig`);
+  const lastBefore = db.prepare('SELECT seq FROM audit_log WHERE at < ? ORDER BY at DESC, seq DESC LIMIT 1').pluck();
+  const first = db.prepare('SELECT seq FROM audit_log ORDER BY seq LIMIT 1').pluck();
+  const rowAt = db.prepare('SELECT seq, at, mac FROM audit_log WHERE seq = ?');
+  const deleteThrough = db.prepare('DELETE FROM audit_log WHERE seq <= ?');
   return {
+    checkpoint: () => checkpoint.get() as CheckpointRow | undefined,
+    putCheckpoint: (r: CheckpointRow) => putCheckpoint.run(r),
+    /** The newest row written before `at` (0 when none). */
+    lastSeqBefore: (at: string) => (lastBefore.get(at) as number | undefined) ?? 0,
+    firstSeq: () => first.get() as number | undefined,
+    rowAt: (seq: number) => rowAt.get(seq) as { seq: number; at: string; mac: Buffer } | undefined,
+    deleteThrough: (seq: number) => deleteThrough.run(seq).changes,
     lastMac(): { seq: number; mac: Buffer } | undefined {
       return last.get() as { seq: number; mac: Buffer } | undefined;
     },

@@ -1,6 +1,8 @@
 import { type KeyObject, createHmac, timingSafeEqual } from 'node:crypto';
 import type { DB } from '../db/open.ts';
 import type { DataKey, Keyring } from '../keys/keyring.ts';
+import { type CheckpointRead, checkCheckpoint, signCheckpoint } from './checkpoint.ts';
+import { personPseudonym, personPseudonyms } from './pseudonym.ts';
 import { type AuditRow, type NewAuditRow, auditRepo } from './repo.ts';
 
 /** Who did it and from where; services receive it from routes, the CLI or jobs. */
@@ -67,6 +69,16 @@ export class AuditLog {
     return this.db.inTransaction ? write() : this.db.transaction(write).immediate();
   }
 
+  /** The pseudonym a row about this person carries in details.subject (see pseudonym.ts). */
+  personPseudonym(orgId: string, email: string): string {
+    return personPseudonym(this.keyring, orgId, email);
+  }
+
+  /** Every pseudonym the person may have in this organization's rows, for a search. */
+  personPseudonyms(orgId: string, email: string): string[] {
+    return personPseudonyms(this.keyring, orgId, email);
+  }
+
   /** The newest row's seq and MAC: what the anchor (anchor.ts) vouches for. */
   head(): ChainHead | undefined {
     return this.repo.lastMac();
@@ -87,16 +99,70 @@ export class AuditLog {
     return this.repo.recentForOrg(orgId, Math.min(Math.max(1, Math.trunc(limit)), 1000));
   }
 
+  /** The signed record of rows removed by retention (checkpoint.ts). */
+  checkpoint(): CheckpointRead {
+    return checkCheckpoint(this.keyring, this.repo.checkpoint());
+  }
+
+  /**
+   * Retention: removes rows written before `before`, in slices of `slice` rows, each slice with
+   * its checkpoint in one transaction, so the chain verifies after every step. The newest row
+   * is never removed (a row saying what was pruned is written first), so the head the anchor
+   * vouches for survives. Returns the number of rows removed.
+   */
+  prune(before: Date, ctx: AuditContext, slice = 10_000): number {
+    const through = this.repo.lastSeqBefore(before.toISOString());
+    const firstSeq = this.repo.firstSeq();
+    if (!through || firstSeq === undefined || through < firstSeq) return 0;
+    this.record(ctx, 'audit.pruned', { type: 'audit_log', id: 'instance' }, 'success', { before: before.toISOString(), throughSeq: through });
+    let removed = 0;
+    for (let from = firstSeq; from <= through; from += slice) {
+      const upTo = Math.min(through, from + slice - 1);
+      removed += this.db
+        .transaction(() => {
+          const row = this.repo.rowAt(upTo);
+          if (!row) return 0;
+          const prior = this.repo.checkpoint();
+          const n = this.repo.deleteThrough(upTo);
+          this.repo.putCheckpoint(signCheckpoint(this.keyring, { seq: row.seq, mac: row.mac, last_at: row.at, pruned_at: new Date().toISOString(), pruned_total: (prior?.pruned_total ?? 0) + n }));
+          return n;
+        })
+        .immediate();
+    }
+    return removed;
+  }
+
   /**
    * Walks the whole chain and stops at the first row that does not hold. It proves every row it
    * reads; only the anchor (anchor.ts) can tell whether rows after the last one are missing.
    */
   verify(): ChainCheck {
-    let prev: Buffer = GENESIS;
-    let after = 0;
+    const walk = this.walk();
+    for (;;) {
+      const step = walk.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /** The same walk, giving the event loop a turn after every 1000 rows (the daily check in the server). */
+  async verifyAsync(): Promise<ChainCheck> {
+    const walk = this.walk();
+    for (;;) {
+      const step = walk.next();
+      if (step.done) return step.value;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  private *walk(): Generator<void, ChainCheck> {
+    // After retention the chain starts at the signed checkpoint of what was pruned.
+    const cp = this.checkpoint();
+    if (cp.state === 'invalid') return { ok: false, rows: 0, last: undefined, kind: 'checkpoint', brokenAt: 0, reason: cp.reason };
+    let prev: Buffer = cp.state === 'ok' ? cp.head.mac : GENESIS;
+    let after = cp.state === 'ok' ? cp.head.seq : 0;
     let rows = 0;
-    let expectedSeq = 1;
-    let last: ChainHead | undefined;
+    let expectedSeq = after + 1;
+    let last: ChainHead | undefined = cp.state === 'ok' ? cp.head : undefined;
     for (;;) {
       const batch: AuditRow[] = this.repo.pageAfter(after, 1000);
       if (batch.length === 0) break;
@@ -122,6 +188,7 @@ export class AuditLog {
         expectedSeq = row.seq + 1;
         after = row.seq;
       }
+      yield;
     }
     return { ok: true, rows, last };
   }
@@ -137,7 +204,7 @@ export interface ChainBreak {
   rows: number;
   /** The last row that verified before the break. */
   last: ChainHead | undefined;
-  kind: 'gap' | 'link' | 'edited' | 'unknown-key';
+  kind: 'gap' | 'link' | 'edited' | 'unknown-key' | 'checkpoint';
   brokenAt: number;
   reason: string;
 }

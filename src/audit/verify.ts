@@ -1,6 +1,6 @@
 import type { Keyring } from '../keys/keyring.ts';
 import { type AnchorRecord, anchorPath, checkAnchor, describeMismatch, readAnchor } from './anchor.ts';
-import type { AuditLog } from './service.ts';
+import type { AuditLog, ChainCheck } from './service.ts';
 
 /**
  * `tessera audit verify`: the chain walk (every row present proves itself) plus the anchor (no
@@ -15,6 +15,8 @@ export const auditExitCodes = {
   truncation: 5,
   rollback: 6,
   'bad-anchor': 7,
+  /** the signed record of rows removed by retention does not hold */
+  'bad-checkpoint': 8,
 } as const;
 
 export type FindingKind = Exclude<keyof typeof auditExitCodes, 'ok'>;
@@ -36,10 +38,18 @@ export interface AuditReport {
 }
 
 export function verifyAuditLog(audit: AuditLog, keyring: Keyring, dataDir: string): AuditReport {
+  return report(audit, keyring, dataDir, audit.verify());
+}
+
+/** The same check without holding the event loop for the whole walk (the server's daily run). */
+export async function verifyAuditLogAsync(audit: AuditLog, keyring: Keyring, dataDir: string): Promise<AuditReport> {
+  return report(audit, keyring, dataDir, await audit.verifyAsync());
+}
+
+function report(audit: AuditLog, keyring: Keyring, dataDir: string, chain: ChainCheck): AuditReport {
   const findings: Finding[] = [];
   const warnings: string[] = [];
   const file = anchorPath(dataDir);
-  const chain = audit.verify();
   const read = readAnchor(file, keyring);
   let anchor: AuditReport['anchor'];
   if (read.state === 'missing') {
@@ -54,8 +64,11 @@ export function verifyAuditLog(audit: AuditLog, keyring: Keyring, dataDir: strin
     if (mismatch) findings.push({ kind: mismatch.kind, seq: mismatch.anchoredSeq, message: describeMismatch(mismatch) });
   }
   if (!chain.ok) {
-    const kind: FindingKind = chain.kind === 'gap' ? 'gap' : 'broken';
-    findings.push({ kind, seq: chain.brokenAt, message: `audit chain broken at row ${chain.brokenAt}: ${chain.reason} (${chain.rows} rows read)` });
+    if (chain.kind === 'checkpoint') findings.push({ kind: 'bad-checkpoint', message: `bad checkpoint: ${chain.reason}` });
+    else {
+      const kind: FindingKind = chain.kind === 'gap' ? 'gap' : 'broken';
+      findings.push({ kind, seq: chain.brokenAt, message: `audit chain broken at row ${chain.brokenAt}: ${chain.reason} (${chain.rows} rows read)` });
+    }
   }
   const first = findings[0];
   return { rows: chain.rows, anchor, findings, warnings, exitCode: first ? auditExitCodes[first.kind] : auditExitCodes.ok };

@@ -48,6 +48,8 @@ export const settings = {
   trustProxy: { env: 'TESSERA_TRUST_PROXY', flag: 'trust-proxy', schema: boolSchema.default(false), help: 'honour X-Forwarded-For / X-Forwarded-Proto from a reverse proxy' },
   publicUrl: { env: 'TESSERA_PUBLIC_URL', flag: 'public-url', schema: z.url({ protocol: /^https?$/ }).optional(), help: 'external base URL used in links and emails' },
   logLevel: { env: 'TESSERA_LOG_LEVEL', flag: 'log-level', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), help: 'technical log level' },
+  auditLogRetentionDays: { env: 'TESSERA_AUDIT_LOG_RETENTION_DAYS', flag: 'audit-log-retention-days', schema: z.coerce.number().int().min(30).max(3650).default(365), help: 'days to keep audit log entries (older ones are removed daily, leaving a signed checkpoint)' },
+  auditVerifyCron: { env: 'TESSERA_AUDIT_VERIFY_CRON', flag: 'audit-verify-cron', schema: z.string().refine(isCron, 'must be a cron expression').default('47 3 * * *'), help: 'when the server verifies the audit chain (cron, UTC)' },
   accessLogRetentionDays: { env: 'TESSERA_ACCESS_LOG_RETENTION_DAYS', flag: 'access-log-retention-days', schema: z.coerce.number().int().min(1).max(3650).default(90), help: 'days to keep HTTP access logs' },
   metricsToken: { env: 'TESSERA_METRICS_TOKEN', flag: 'metrics-token', schema: z.string().min(16, 'must be at least 16 characters').regex(/^[\x21-\x7e]+$/, 'must be printable characters without spaces').optional(), help: 'bearer token for /metrics and the /readyz details from other hosts (without it: loopback only)' },
   ...secretSources('metricsToken', 'metrics-token', 'TESSERA_METRICS_TOKEN', 'metrics token'),

@@ -61,7 +61,7 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
     if (access.kind === 'user') return next();
     if (access.kind === 'instance-admin') {
       if (user?.instance_role !== 'owner' && user?.instance_role !== 'admin') {
-        app.audit.record(auditCtx(c), 'access.denied', { type: 'route', id: c.req.routePath }, 'denied', { reason: 'instance-admin' });
+        app.denials.record(auditCtx(c), c.req.routePath, null, 'instance-admin');
         return errorResponse(c, 403, 'Not allowed', 'This page is for instance administrators.');
       }
       // Security settings: /admin may be limited to the operators' networks.
@@ -76,7 +76,9 @@ export function guard(access: Access): MiddlewareHandler<AppEnv> {
     const who = token ? { token } : { user: user! };
     const decision = app.orgs.access(slug, who, c.get('clientIp'), access.permission);
     if (!decision.ok) {
-      app.audit.record(auditCtx(c, decision.org?.id ?? null), 'access.denied', { type: 'route', id: c.req.routePath }, 'denied', { reason: decision.reason, permission: access.permission });
+      // A member's refusal is the organization's business; an outsider's goes to the instance log.
+      if (decision.status === 404) app.denials.record(auditCtx(c), c.req.routePath, decision.org?.id ?? null, decision.reason, { permission: access.permission });
+      else app.audit.record(auditCtx(c, decision.org?.id ?? null), 'access.denied', { type: 'route', id: c.req.routePath }, 'denied', { reason: decision.reason, permission: access.permission });
       if (decision.status === 404) return errorResponse(c, 404, 'Not found', 'There is nothing at this address, or you are not a member of this organization.', api);
       return errorResponse(c, 403, 'Not allowed', denyMessages[decision.reason as keyof typeof denyMessages] ?? 'Not allowed.', api);
     }

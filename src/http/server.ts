@@ -116,13 +116,19 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
   if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
 
-  const pruneAccessLog = () => {
-    const removed = ctx.accessLog.prune(cfg.accessLogRetentionDays, new Date(ctx.now()));
-    if (removed.length) log.info({ removed: removed.length, retentionDays: cfg.accessLogRetentionDays }, 'pruned access logs');
+  // Log retention (audit rows, access-log files) at start and daily; the audit chain check daily after it.
+  const pruneLogs = () => {
+    try {
+      const removed = ctx.logRetention.run(systemContext());
+      if (removed.auditRows || removed.accessLogFiles.length) log.info({ auditRows: removed.auditRows, accessLogFiles: removed.accessLogFiles.length, ...ctx.logRetention.policy }, 'pruned old logs');
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'log retention failed; will retry tomorrow');
+    }
   };
-  pruneAccessLog();
+  pruneLogs();
   const jobs = [
-    new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneAccessLog),
+    new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneLogs),
+    new Cron(cfg.auditVerifyCron, { timezone: 'UTC', protect: true, unref: true }, () => void ctx.chainStatus.run('schedule', systemContext()).catch((e: Error) => log.error({ err: e.message }, 'audit chain check failed to run'))),
     new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, () => {
       ctx.sessions.purgeExpired();
     }),
@@ -223,6 +229,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       await ctx.sms.stop();
       await ctx.accessLog.close();
       await restoreTester.settled(cfg.shutdownTimeoutMs);
+      await ctx.chainStatus.settled();
       // Ships every committed change (bounded by the shutdown timeout) before the DB closes.
       await backup?.stop(cfg.shutdownTimeoutMs);
       await checkpoints?.close();

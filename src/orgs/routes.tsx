@@ -3,7 +3,6 @@ import { type Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { AuditPage } from '../../views/orgs/audit.tsx';
 import { OrgDashboard } from '../../views/orgs/dashboard.tsx';
 import { OrgsPage } from '../../views/orgs/list.tsx';
 import { MembersPage } from '../../views/orgs/members.tsx';
@@ -74,7 +73,7 @@ const memberFlashes: Record<string, string> = {
   scope: 'Event access saved.',
 };
 
-/** Organizations, their members, settings, API tokens and audit pages, and the JSON API. Accepting an invitation (`/invite`) is in `invite-routes.tsx`. */
+/** Organizations, their members, settings and API tokens, and the JSON API. Accepting an invitation (`/invite`) is in `invite-routes.tsx`. */
 export function orgRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
@@ -349,18 +348,7 @@ export function orgRoutes(): Hono<AppEnv> {
     return c.redirect(`/orgs/${org.slug}/tokens?done=revoked`, 303);
   });
 
-  // ---- audit -----------------------------------------------------------------------------------
-
-  r.get('/orgs/:orgSlug/audit', { kind: 'org', permission: 'audit.read' }, (c) => {
-    const ctx = c.get('app');
-    const org = c.get('org');
-    // Names for the ids the rows mention: members and this organization's tokens.
-    const names = new Map<string, string>();
-    for (const m of ctx.orgs.members(org.id)) names.set(`user:${m.user_id}`, m.name);
-    for (const t of ctx.orgs.tokens(org.id)) names.set(`api_token:${t.id}`, t.name);
-    names.set(`organization:${org.id}`, org.name);
-    return render(c, `Audit log · ${org.name}`, <AuditPage org={org} role={roleOf(c)} rows={ctx.audit.recentForOrg(org.id, 200)} names={names} />);
-  });
+  // The audit pages are in src/audit/routes.tsx.
 
   // ---- JSON API --------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import { loadEvent } from '../events/load.ts';
 import type { EventRow, FieldRow } from '../events/repo.ts';
 import { exportFileName, streamCsv, streamJson } from './export.ts';
 import type { AttendeeFilter, RegistrationRow } from './repo.ts';
+import { attendeeAccesses } from '../audit/attendee-accesses.tsx';
 
 type C = Context<AppEnv>;
 
@@ -260,7 +261,7 @@ export function attendeeRoutes(): Hono<AppEnv> {
     render(
       c,
       `${reg.name || reg.attendee_code} · ${e.title}`,
-      <AttendeeDetailPage csrf={c.get('csrfToken')} org={c.get('org')} event={e} fields={c.get('app').events.fields(e)} reg={reg} reveal={reveal} canWrite={can(c, 'attendees.write')} {...extra} />,
+      <AttendeeDetailPage csrf={c.get('csrfToken')} org={c.get('org')} event={e} fields={c.get('app').events.fields(e)} reg={reg} reveal={reveal} canWrite={can(c, 'attendees.write')} accesses={can(c, 'audit.read') ? attendeeAccesses(c.get('app'), c.get('org'), reg) : undefined} {...extra} />,
       status,
     );
 

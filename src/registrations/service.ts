@@ -163,7 +163,7 @@ export class RegistrationService {
       cancelled_at: null,
     };
     this.repo.insertReg(reg);
-    this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status });
+    this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status, subject: this.d.audit.personPseudonym(reg.org_id, reg.email) });
     this.sendStatusMail(event, reg);
     return { ok: true, reg };
   }

@@ -25,6 +25,12 @@ export function AdminNav() {
         <li>
           <a href="/admin/retention">Retention</a>
         </li>
+        <li>
+          <a href="/admin/audit">Audit log</a>
+        </li>
+        <li>
+          <a href="/admin/access-log">Access log</a>
+        </li>
       </ul>
     </nav>
   );

@@ -1,45 +1,34 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { Names } from '../../src/audit/names.ts';
 import type { AuditRow } from '../../src/audit/repo.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
-import { when } from '../components/when.ts';
+import { AuditEntry } from '../audit/entry.tsx';
+import { type AuditSearchProps, AuditFilterForm, AuditResults } from '../audit/search.tsx';
 import { OrgNav } from './nav.tsx';
 
-export function AuditPage({ org, role, rows, names }: { org: OrgRow; role: OrgRole; rows: AuditRow[]; names: Map<string, string> }) {
-  const actor = (r: AuditRow) => {
-    if (r.actor_type === 'system') return 'system';
-    const name = r.actor_id ? names.get(`${r.actor_type}:${r.actor_id}`) : undefined;
-    return `${r.actor_type === 'api_token' ? 'API token' : r.actor_type} ${name ?? r.actor_id?.slice(0, 8) ?? ''}`.trim();
-  };
+/** An organization's audit log: filter, results (paged with htmx or plain links), exports. */
+export function AuditPage(p: AuditSearchProps & { org: OrgRow; role: OrgRole; retentionDays: number }) {
   return (
     <>
-      <h1>Audit log of {org.name}</h1>
+      <h1>Audit log of {p.org.name}</h1>
+      <OrgNav org={p.org} role={p.role} />
+      <p>
+        Everything done in this organization, by whom and from where. Entries are kept for {p.retentionDays} days. Refused attempts by people outside the organization are kept in the
+        instance's security log instead.
+      </p>
+      <AuditFilterForm {...p} />
+      <AuditResults {...p} />
+    </>
+  );
+}
+
+export function AuditEntryPage({ org, role, row, names }: { org: OrgRow; role: OrgRole; row: AuditRow; names: Names }) {
+  return (
+    <>
+      <h1>Audit entry {row.seq}</h1>
       <OrgNav org={org} role={role} />
-      <p>The latest {rows.length} entries, newest first.</p>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Time</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Target</th>
-            <th scope="col">Result</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr data-action={r.action}>
-              <td>{when(r.at)}</td>
-              <td>{actor(r)}</td>
-              <td>
-                <code>{r.action}</code>
-              </td>
-              <td>{r.target_type ? `${r.target_type} ${names.get(`${r.target_type}:${r.target_id}`) ?? r.target_id ?? ''}`.trim() : '–'}</td>
-              <td>{r.result}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <AuditEntry row={row} names={names} back={`/orgs/${org.slug}/audit`} />
     </>
   );
 }

@@ -1,5 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { EventRow, FieldRow } from '../../src/events/repo.ts';
+import type { Child } from 'hono/jsx';
 import type { FieldErrors } from '../../src/http/forms.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
@@ -20,6 +21,8 @@ export interface DetailProps {
   flash?: FlashMsg | undefined;
   errors?: FieldErrors | undefined;
   values?: Record<string, string | string[]> | undefined;
+  /** "who accessed this attendee's data" (views/audit/accesses.tsx), for roles that read the audit log */
+  accesses?: Child;
 }
 
 export function AttendeeDetailPage(p: DetailProps) {
@@ -113,6 +116,7 @@ export function AttendeeDetailPage(p: DetailProps) {
           </article>
         </>
       ) : null}
+      {p.accesses ?? null}
     </>
   );
 }

@@ -1,0 +1,35 @@
+import { createHmac, hkdfSync } from 'node:crypto';
+import type { Keyring } from '../keys/keyring.ts';
+
+/**
+ * A person's pseudonym in the audit log: HMAC-SHA256 over the organization id and the normalized
+ * email, under a subkey of the audit-chain key. Audit rows name an attendee by it (details.subject),
+ * never by email, so an erasure leaves the log untouched and a search by email still finds the
+ * history. Per organization on purpose: the same person in two organizations has two pseudonyms,
+ * so one organization's log cannot be joined with another's.
+ *
+ * The audit key rotates: a row keeps the pseudonym of the key that was active when it was
+ * written, so a search asks for the person under every audit key (`personPseudonyms`).
+ */
+const INFO = 'tessera person pseudonym v1';
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+function pseudonymUnder(key: Buffer, orgId: string, email: string): string {
+  // A subkey of its own (HKDF), so a pseudonym can never collide with a chain MAC or an anchor.
+  const sub = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), INFO, 32));
+  return createHmac('sha256', sub).update(orgId).update('\u0000').update(normalizeEmail(email)).digest('base64url').slice(0, 32);
+}
+
+/** The pseudonym new rows carry: under the active audit key. */
+export function personPseudonym(keyring: Keyring, orgId: string, email: string): string {
+  return pseudonymUnder(keyring.active('audit').key, orgId, email);
+}
+
+/** Every pseudonym the person may appear under in this organization's log (one per audit key). */
+export function personPseudonyms(keyring: Keyring, orgId: string, email: string): string[] {
+  const keys = keyring.list().filter((k) => k.purpose === 'audit' && k.status !== 'pending');
+  return keys.map((k) => pseudonymUnder(keyring.byId(k.id)!.key, orgId, email));
+}
