@@ -22,6 +22,9 @@ import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationService } from './registrations/service.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { SmsOutbox } from './sms/service.ts';
+import type { ErasureService } from './privacy/erasure.ts';
+import type { HoldService } from './privacy/holds.ts';
+import type { RetentionService } from './privacy/retention.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
 export interface AppContext {
@@ -55,6 +58,12 @@ export interface AppContext {
   registrations: RegistrationService;
   attendees: AttendeeService;
   alerts: SecurityAlerts;
+  /** erasure of attendees' personal data and the erasure ledger (implements PersonEraser) */
+  erasure: ErasureService;
+  /** legal holds that keep a registration past retention */
+  holds: HoldService;
+  /** the retention policy chain and the job that erases what is due */
+  retention: RetentionService;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

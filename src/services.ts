@@ -33,6 +33,14 @@ import { RateLimiter } from './http/rate-limit.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
+import { configuredTargets } from './backup/config.ts';
+import { backupsHoldingExpireBy } from './backup/retention.ts';
+import { alertRecipientsRepo } from './audit/repo.ts';
+import { ErasureService } from './privacy/erasure.ts';
+import { HoldService } from './privacy/holds.ts';
+import { LedgerCrypto, ledgerFilePath } from './privacy/ledger.ts';
+import { LedgerStore } from './privacy/ledger-store.ts';
+import { RetentionService } from './privacy/retention.ts';
 
 /** What exists before the services: the opened instance and the process's plumbing. */
 export interface Core {
@@ -91,5 +99,15 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
+  const ledgerCrypto = new LedgerCrypto(core.keyring);
+  const backupTargets = configuredTargets(cfg);
+  const ledger = new LedgerStore({ crypto: ledgerCrypto, file: ledgerFilePath(core.keyring.file), targets: backupTargets, log });
+  const erasure = new ErasureService({
+    db, writer, audit, crypto: ledgerCrypto, ledger, log, now,
+    backupsExpireBy: (at) => (backupTargets.length ? backupsHoldingExpireBy(at, cfg.backupRetentionDays, cfg.backupSnapshotHours * 3_600_000) : null),
+  });
+  const holds = new HoldService({ db, writer, audit, now });
+  const recipients = alertRecipientsRepo(db);
+  const retention = new RetentionService({ db, writer, audit, erasure, mailer, recipients: (orgId) => recipients.orgAdmins(orgId), now, log, baseUrl });
+  return { ...core, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
 }
