@@ -120,11 +120,19 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     if (removed.length) log.info({ removed: removed.length, retentionDays: cfg.accessLogRetentionDays }, 'pruned access logs');
   };
   pruneAccessLog();
+  // Before the first request: a database older than the erasure ledger (restored from a backup,
+  // or an old copy put back by hand) must not show anyone who was erased after it was made.
+  const replayed = ctx.erasure.replayLocal();
+  if (replayed.rejected) log.warn({ rejected: replayed.rejected }, 'erasure ledger: some records beside the keyring are unreadable (damaged or altered)');
+  const retention = () =>
+    void ctx.retention.run().catch((e: unknown) => log.error({ err: (e as Error).message }, 'retention: pass failed'));
   const jobs = [
     new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneAccessLog),
     new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, () => {
       ctx.sessions.purgeExpired();
     }),
+    // Retention runs by itself: at start (below) and hourly.
+    new Cron('41 * * * *', { timezone: 'UTC', protect: true, unref: true }, retention),
   ];
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
@@ -172,6 +180,12 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (!baseUrl) baseUrl = url;
   ctx.mailer.start();
   ctx.sms.start();
+  // The targets' copies of the ledger: entries only they hold are applied, and entries they
+  // miss are shipped; then the first retention pass.
+  const ledgerSync = ctx.erasure
+    .replayFromTargets()
+    .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'erasure ledger: backup targets not checked'))
+    .finally(retention);
   const auditAnchor = new AuditAnchor({ dataDir: cfg.dataDir, audit: ctx.audit, keyring: ctx.keyring, now: ctx.now, log });
   auditAnchor.start();
 
@@ -212,6 +226,10 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       redirect?.close();
       const cut = await drain.close(cfg.shutdownTimeoutMs);
       if (cut) log.warn({ connections: cut, timeoutMs: cfg.shutdownTimeoutMs }, 'shutdown timeout: cut connections with requests still running');
+      await ctx.retention.stop();
+      // The first look at the targets' ledger copies: bounded, since a target may not answer.
+      await Promise.race([ledgerSync, new Promise((r) => setTimeout(r, cfg.shutdownTimeoutMs).unref())]);
+      await ctx.erasure.settled();
       await ctx.mailer.stop();
       await ctx.sms.stop();
       await ctx.accessLog.close();

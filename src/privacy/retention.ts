@@ -155,8 +155,17 @@ export class RetentionService {
     return { days, from, eraseOn: dayOf(due(days)), fields };
   }
 
+  private stopped = false;
+
+  /** No new pass starts and a running one ends after its current transaction (shutdown). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => undefined);
+  }
+
   /** One pass; a second call while one runs gets the running one's report. */
   run(opts: { dryRun?: boolean; ctx?: AuditContext } = {}): Promise<RetentionReport> {
+    if (this.stopped) return Promise.resolve({ dryRun: !!opts.dryRun, actions: [], warned: [], erased: 0 });
     if (opts.dryRun) return this.pass(true, opts.ctx ?? systemContext());
     this.running ??= this.pass(false, opts.ctx ?? systemContext()).finally(() => {
       this.running = undefined;
@@ -168,6 +177,7 @@ export class RetentionService {
     const p = this.instancePolicy();
     const report: RetentionReport = { dryRun, actions: [], warned: [], erased: 0 };
     for (const ev of this.repo.eventsWithData()) {
+      if (this.stopped) break;
       const t = this.d.now();
       const nowIso = new Date(t).toISOString();
       const { days } = eventRetentionDays(p, ev.org_retention_days, ev.retention_days);
@@ -202,7 +212,7 @@ export class RetentionService {
     for (;;) {
       const all = fields[0] === ALL_FIELDS;
       const rows = all ? this.repo.dueBatch(ev.org_id, ev.id, nowIso, ERASE_BATCH) : this.repo.fieldBatch(ev.org_id, ev.id, fields[0] as string, nowIso, ERASE_BATCH);
-      if (rows.length === 0) return total;
+      if (rows.length === 0 || this.stopped) return total;
       const n = this.d.erasure.eraseRegistrations(ev.org_id, ev.id, rows, fields, 'retention', ctx);
       total += n;
       // A batch that changed nothing would repeat forever.
