@@ -6,6 +6,7 @@ import { ErrorPage } from '../../views/components/errors.tsx';
 import { HomePage } from '../../views/auth/home.tsx';
 import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';
+import { privacyRoutes } from '../privacy/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
@@ -68,6 +69,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', orgRoutes());
   app.route('/', inviteRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
+  app.route('/', privacyRoutes());
   app.route('/', eventAdminRoutes());
   app.route('/', eventAccessRoutes());
   app.route('/', eventFormRoutes());

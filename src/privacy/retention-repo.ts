@@ -46,6 +46,8 @@ export function retentionRepo(db: DB) {
     setEventDays: db.prepare('UPDATE events SET retention_days = ? WHERE org_id = ? AND id = ?'),
     setFieldDays: db.prepare('UPDATE form_fields SET retention_days = ? WHERE org_id = ? AND event_id = ? AND key = ? AND builtin IS NULL'),
     orgDays: db.prepare('SELECT retention_days FROM organizations WHERE id = ?'),
+    eventDays: db.prepare('SELECT retention_days FROM events WHERE org_id = ? AND id = ?'),
+    allFields: db.prepare('SELECT key, label, retention_days FROM form_fields WHERE org_id = ? AND event_id = ? AND builtin IS NULL ORDER BY position'),
   };
   return {
     eventsWithData: () => s.eventsWithData.all() as RetentionEventRow[],
@@ -61,6 +63,9 @@ export function retentionRepo(db: DB) {
     setOrgDays: (orgId: string, days: number | null) => s.setOrgDays.run(days, orgId).changes === 1,
     setEventDays: (orgId: string, eventId: string, days: number | null) => s.setEventDays.run(days, orgId, eventId).changes === 1,
     setFieldDays: (orgId: string, eventId: string, key: string, days: number | null) => s.setFieldDays.run(days, orgId, eventId, key).changes === 1,
+    eventDays: (orgId: string, eventId: string) => (s.eventDays.get(orgId, eventId) as { retention_days: number | null } | undefined)?.retention_days ?? null,
+    /** Every field that can have its own retention (name and email follow the registration). */
+    allFields: (orgId: string, eventId: string) => s.allFields.all(orgId, eventId) as { key: string; label: string; retention_days: number | null }[],
     orgDays: (orgId: string) => (s.orgDays.get(orgId) as { retention_days: number | null } | undefined)?.retention_days ?? null,
   };
 }

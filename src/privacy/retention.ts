@@ -103,6 +103,11 @@ export class RetentionService {
     return this.repo.orgDays(orgId);
   }
 
+  /** The event's own setting (null: inherited) and each field's, for the settings form. */
+  eventSettings(orgId: string, eventId: string): { days: number | null; fields: { key: string; label: string; days: number | null }[] } {
+    return { days: this.repo.eventDays(orgId, eventId), fields: this.repo.allFields(orgId, eventId).map((f) => ({ key: f.key, label: f.label, days: f.retention_days })) };
+  }
+
   setOrgDays(orgId: string, days: number | null, ctx: AuditContext): PolicyResult {
     const c = this.checkRange(days);
     if (!c.ok) return c;
@@ -191,13 +196,15 @@ export class RetentionService {
         continue;
       }
       const held = this.repo.countHeld(ev.org_id, ev.id, nowIso);
+      const allDue = t >= dueAt(ev.ends_at, days, ev.warned_at, p.warnDays);
       for (const f of fields) {
-        if (f.days >= days || t < dueAt(ev.ends_at, f.days, ev.warned_at, p.warnDays)) continue;
+        // When everything is due, the fields go with it in one pass.
+        if (allDue || f.days >= days || t < dueAt(ev.ends_at, f.days, ev.warned_at, p.warnDays)) continue;
         const n = dryRun ? this.repo.countField(ev.org_id, ev.id, f.key, nowIso) : await this.purge(ev, [f.key], nowIso, ctx);
         if (n > 0) report.actions.push({ orgId: ev.org_id, eventId: ev.id, event: ev.slug, fields: [f.key], registrations: n, held });
         if (!dryRun) report.erased += n;
       }
-      if (t < dueAt(ev.ends_at, days, ev.warned_at, p.warnDays)) continue;
+      if (!allDue) continue;
       const n = dryRun ? this.repo.countDue(ev.org_id, ev.id, nowIso) : await this.purge(ev, [ALL_FIELDS], nowIso, ctx);
       if (n > 0 || held > 0) report.actions.push({ orgId: ev.org_id, eventId: ev.id, event: ev.slug, fields: [ALL_FIELDS], registrations: n, held });
       if (!dryRun) report.erased += n;

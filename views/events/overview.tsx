@@ -6,6 +6,8 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import { ActionButton, Csrf, Field, type FormState } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { PasscodeSection, passcodeText } from './access.tsx';
+import type { EventSchedule } from '../../src/privacy/retention.ts';
+import { RetentionSummary } from '../privacy/retention.tsx';
 import { type EventCounts, EventNav, accessLabels, localWhen, statusLabels } from './shared.tsx';
 
 const statusActionLabels: Record<StatusAction, { label: string; confirm?: string }> = {
@@ -25,6 +27,8 @@ export function EventDashboard(p: {
   canWrite: boolean;
   statusActions: StatusAction[];
   passcodeState: PasscodeState;
+  /** when the attendees' personal data is erased (privacy/retention.ts) */
+  retention?: EventSchedule | undefined;
   flash?: FlashMsg | undefined;
 } & FormState) {
   const { e, errors = {}, values = {} } = p;
@@ -69,6 +73,7 @@ export function EventDashboard(p: {
           </p>
         ) : null}
       </article>
+      <RetentionSummary schedule={p.retention} settingsUrl={canWrite ? `${base}/retention` : undefined} />
 
       <h2>Registrations</h2>
       <table>

@@ -1,4 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
+import type { Child } from 'hono/jsx';
 import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import type { FieldErrors } from '../../src/http/forms.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
@@ -20,6 +21,8 @@ export interface DetailProps {
   flash?: FlashMsg | undefined;
   errors?: FieldErrors | undefined;
   values?: Record<string, string | string[]> | undefined;
+  /** the legal-hold section (privacy capability) */
+  holds?: Child;
 }
 
 export function AttendeeDetailPage(p: DetailProps) {
@@ -113,6 +116,7 @@ export function AttendeeDetailPage(p: DetailProps) {
           </article>
         </>
       ) : null}
+      {p.holds ?? null}
     </>
   );
 }
