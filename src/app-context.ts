@@ -31,6 +31,9 @@ import type { OrgService } from './orgs/service.ts';
 import type { RegistrationStats } from './registrations/stats.ts';
 import type { OrgDirectory } from './orgs/directory.ts';
 import type { SmsOutbox } from './sms/service.ts';
+import type { ErasureService } from './privacy/erasure.ts';
+import type { HoldService } from './privacy/holds.ts';
+import type { RetentionService } from './privacy/retention.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
 export interface AppContext {
@@ -82,6 +85,12 @@ export interface AppContext {
   chainStatus: ChainStatus;
   /** how long audit rows and access logs are kept; run daily */
   logRetention: LogRetention;
+  /** erasure of attendees' personal data and the erasure ledger (implements PersonEraser) */
+  erasure: ErasureService;
+  /** legal holds that keep a registration past retention */
+  holds: HoldService;
+  /** the retention policy chain and the job that erases what is due */
+  retention: RetentionService;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

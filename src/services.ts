@@ -41,6 +41,14 @@ import { RegistrationQueue } from './registrations/queue.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { RegistrationStats } from './registrations/stats.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
+import { configuredTargets } from './backup/config.ts';
+import { backupsHoldingExpireBy } from './backup/retention.ts';
+import { alertRecipientsRepo } from './audit/repo.ts';
+import { ErasureService } from './privacy/erasure.ts';
+import { HoldService } from './privacy/holds.ts';
+import { LedgerCrypto, ledgerFilePath } from './privacy/ledger.ts';
+import { LedgerStore } from './privacy/ledger-store.ts';
+import { RetentionService } from './privacy/retention.ts';
 
 /** What exists before the services: the opened instance and the process's plumbing. */
 export interface Core {
@@ -122,5 +130,15 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const auditSearch = new AuditSearch({ db, audit, now, userIdByEmail: (e) => auth.userByEmail(e)?.id });
   const chainStatus = new ChainStatus({ db, audit, keyring: core.keyring, alerts, dataDir: cfg.dataDir, log, now });
   const logRetention = new LogRetention({ audit, accessLog: core.accessLog, denials, auditDays: cfg.auditLogRetentionDays, accessLogDays: cfg.accessLogRetentionDays, now });
-  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
+  const ledgerCrypto = new LedgerCrypto(core.keyring);
+  const backupTargets = configuredTargets(cfg);
+  const ledger = new LedgerStore({ crypto: ledgerCrypto, file: ledgerFilePath(core.keyring.file), targets: backupTargets, log });
+  const erasure = new ErasureService({
+    db, writer, audit, crypto: ledgerCrypto, ledger, log, now,
+    backupsExpireBy: (at) => (backupTargets.length ? backupsHoldingExpireBy(at, cfg.backupRetentionDays, cfg.backupSnapshotHours * 3_600_000) : null),
+  });
+  const holds = new HoldService({ db, writer, audit, now });
+  const recipients = alertRecipientsRepo(db);
+  const retention = new RetentionService({ db, writer, audit, erasure, mailer, recipients: (orgId) => recipients.orgAdmins(orgId), now, log, baseUrl });
+  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
 }

@@ -7,7 +7,8 @@ import { type DB, DatabaseOpenError, openDatabase, rekeyPragma } from '../db/ope
 import type { Keyring } from '../keys/keyring.ts';
 import { WalApplier } from './apply.ts';
 import { type Catalog, type SegmentEntry, type SnapshotEntry, readCatalog } from './catalog.ts';
-import { replayErasureLedger } from './erasure-ledger.ts';
+import { completeLedgerFile, replayErasureLedger } from './erasure-ledger.ts';
+import { ledgerFilePath } from '../privacy/ledger.ts';
 import { BackupError, BackupGapError, BackupKeyError, NoSnapshotError, TamperedObjectError, TargetError } from './errors.ts';
 import { type Fingerprint, fingerprint } from './fingerprint.ts';
 import { type ObjectHeader, type SegmentHeader, type SnapshotHeader, decodeBuffer, readObject } from './object-format.ts';
@@ -33,6 +34,8 @@ export interface RestoreOptions {
   audit?: AuditContext;
   /** compute the per-table fingerprint (default true; it reads every row once more) */
   fingerprint?: boolean;
+  /** more erasure ledger files to replay (the instance's own, when the keyring came from elsewhere) */
+  ledgerFiles?: string[];
 }
 
 export interface RestorePosition {
@@ -194,7 +197,13 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
       rekeyed = true;
     }
     const fp = opts.fingerprint === false ? undefined : fingerprint(db);
-    const { replayed } = replayErasureLedger(db);
+    const toLedger = ledgerFilePath(path.join(to, 'keyring.json'));
+    const ledger = await replayErasureLedger(db, {
+      keyring: opts.keyring,
+      files: [...new Set([ledgerFilePath(opts.keyringFile), toLedger, ...(opts.ledgerFiles ?? [])])],
+      source: opts.source,
+      audit: opts.audit ? { log: new AuditLog(db, opts.keyring), ctx: opts.audit } : undefined,
+    });
     const pos = applier.position();
     const lastSeg = segments.at(-1);
     const restoredTo = new Date(lastSeg ? lastSeg.time : snap.time);
@@ -216,6 +225,8 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
     const ringTmp = path.join(work, 'keyring.json');
     fs.writeFileSync(ringTmp, ring, { mode: 0o600 });
     fs.renameSync(ringTmp, path.join(to, 'keyring.json'));
+    // The restored directory carries the whole ledger, so its next start replays it too.
+    completeLedgerFile(toLedger, opts.keyring, ledger.entries);
     return {
       dir: to,
       dbFile: path.join(to, 'tessera.db'),
@@ -230,7 +241,7 @@ export async function restoreBackup(opts: RestoreOptions): Promise<RestoreResult
       sourceDbKeyId: snapHeader.dbKeyId,
       rekeyed,
       fingerprint: fp,
-      erasuresReplayed: replayed,
+      erasuresReplayed: ledger.replayed,
     };
   } finally {
     if (db?.open) db.close();

@@ -223,3 +223,13 @@ export class RetentionPass {
     }
   }
 }
+
+/**
+ * A safe upper bound for when the last backup object still holding data erased at `erasedAt`
+ * is deleted: the first snapshot taken after the erasure (within one interval; one more, since
+ * that snapshot's WAL part can still carry older page images) must fall behind the retention
+ * window, and then the hourly retention pass removes what lies before it.
+ */
+export function backupsHoldingExpireBy(erasedAt: number, retentionDays: number, snapshotIntervalMs: number): number {
+  return erasedAt + 2 * snapshotIntervalMs + retentionDays * DAY + 3_600_000;
+}

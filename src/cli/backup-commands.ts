@@ -19,12 +19,14 @@ import type { Config } from '../config/config.ts';
 import { acquireInstanceLock, describeHolder, otherLiveHolder } from '../db/instance-lock.ts';
 import { databasePath } from '../db/open.ts';
 import { masterKeySource, readMasterKey } from '../keys/master-key.ts';
+import { keyringPath } from '../keys/keyring.ts';
+import { ledgerFilePath } from '../privacy/ledger.ts';
 import { createLogger } from '../log.ts';
 import { CliError } from './errors.ts';
 import { addSettingOptions, flagsFrom, keyOptions } from './options.ts';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-type WithConfig = (cmd: Command, fn: (cfg: Config, cmd: Command) => Promise<number | void>) => Command;
+export type WithConfig = (cmd: Command, fn: (cfg: Config, cmd: Command) => Promise<number | void>) => Command;
 
 /** Backup failures are one line an operator can act on; anything else stays unexpected. */
 async function oneLine<T>(fn: () => Promise<T>): Promise<T> {
@@ -81,12 +83,14 @@ export async function restoreCommand(cfg: Config, flagGiven: boolean, f: Restore
         force: f.force,
         progress: progressReporter('restore'),
         fingerprint: false,
+        ledgerFiles: [ledgerFilePath(keyringPath(cfg.dataDir))],
         audit: { actor: { type: 'system', id: 'cli:restore' }, userAgent: `tessera-cli (${process.env.USER ?? 'unknown user'})` },
       });
       out(`restored ${r.snapshot} and ${r.segments} segment(s) from ${r.source} (${humanBytes(r.bytes)} in ${(r.durationMs / 1000).toFixed(1)} s)`);
       out(`data is current at ${r.restoredTo.toISOString()} (generation ${r.position.generation}, WAL ${r.position.walIndex}:${r.position.frame})`);
       out(`integrity_check: ok${r.rekeyed ? `; rekeyed from ${r.sourceDbKeyId} to the current database key` : ''}`);
       out(`keyring: ${ring.origin}`);
+      out(`erasure ledger: ${r.erasuresReplayed} registration(s) erased again (erased after the restored point)`);
       out(`start it with: tessera serve --data-dir ${r.dir}`);
       return 0;
     });

@@ -243,7 +243,7 @@ export async function doctor(cfg: Config, masterKeyFlagGiven: boolean): Promise<
 }
 
 /** Opens the instance for a one-off CLI action with the full service wiring, then closes it. */
-async function withServices<T>(cfg: Config, masterKeyFlagGiven: boolean, fn: (ctx: AppContext) => T | Promise<T>): Promise<T> {
+export async function withServices<T>(cfg: Config, masterKeyFlagGiven: boolean, fn: (ctx: AppContext) => T | Promise<T>): Promise<T> {
   const opened = await openInstance(cfg, { allowCreate: false, migrate: true, masterKeyFlagGiven });
   const log = createLogger(cfg.logLevel === 'info' ? 'warn' : cfg.logLevel);
   const ctx = buildContext(
@@ -258,7 +258,7 @@ async function withServices<T>(cfg: Config, masterKeyFlagGiven: boolean, fn: (ct
   }
 }
 
-const cliContext = (what: string) => ({ actor: { type: 'system' as const, id: `cli:${what}` }, userAgent: `tessera-cli (${process.env.USER ?? 'unknown user'})` });
+export const cliContext = (what: string) => ({ actor: { type: 'system' as const, id: `cli:${what}` }, userAgent: `tessera-cli (${process.env.USER ?? 'unknown user'})` });
 
 export async function userReset2fa(cfg: Config, masterKeyFlagGiven: boolean, email: string): Promise<number> {
   return withServices(cfg, masterKeyFlagGiven, (ctx) => {

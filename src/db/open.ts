@@ -70,17 +70,25 @@ export function openDatabase(file: string, opts: OpenOptions): DB {
       throw e;
     }
     if (!opts.readonly) db.pragma('journal_mode = WAL');
-    db.pragma('foreign_keys = ON');
-    db.pragma('temp_store = MEMORY');
-    db.pragma('busy_timeout = 5000');
-    // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency;
-    // FULL makes every commit durable, which is what acknowledged registrations need.
-    db.pragma('synchronous = FULL');
+    connectionPragmas(db);
     return db;
   } catch (e) {
     db.close();
     throw e;
   }
+}
+
+/** Per-connection settings every Tessera connection runs with (also used on test databases). */
+export function connectionPragmas(db: DB): void {
+  db.pragma('foreign_keys = ON');
+  db.pragma('temp_store = MEMORY');
+  db.pragma('busy_timeout = 5000');
+  // In WAL mode NORMAL loses at most the last transactions on power loss, never consistency;
+  // FULL makes every commit durable, which is what acknowledged registrations need.
+  db.pragma('synchronous = FULL');
+  // Deleted and overwritten content is zeroed, so erased personal data does not linger in free
+  // space inside pages or on the freelist (issue 21: erasure must leave no trace in the file).
+  db.pragma('secure_delete = ON');
 }
 
 /** Runs fn in one write transaction (BEGIN IMMEDIATE): it commits whole or not at all. */

@@ -154,6 +154,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
         canWrite={roleHas(roleOf(c), 'events.write')}
         statusActions={ctx.events.statusActions(e)}
         passcodeState={ctx.events.passcodeState(e)}
+        retention={ctx.retention.schedule(e.org_id, e.id)}
         flash={extra.flash ?? flashOf(c, e)}
       />,
       status,

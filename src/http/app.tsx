@@ -7,6 +7,7 @@ import { HomePage } from '../../views/auth/home.tsx';
 import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';
 import { auditRoutes } from '../audit/routes.tsx';
+import { privacyRoutes } from '../privacy/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
@@ -70,6 +71,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', inviteRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
   app.route('/', auditRoutes());
+  app.route('/', privacyRoutes());
   app.route('/', eventAdminRoutes());
   app.route('/', eventAccessRoutes());
   app.route('/', eventFormRoutes());

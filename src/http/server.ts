@@ -126,12 +126,20 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     }
   };
   pruneLogs();
+  // Before the first request: a database older than the erasure ledger (restored from a backup,
+  // or an old copy put back by hand) must not show anyone who was erased after it was made.
+  const replayed = ctx.erasure.replayLocal();
+  if (replayed.rejected) log.warn({ rejected: replayed.rejected }, 'erasure ledger: some records beside the keyring are unreadable (damaged or altered)');
+  const retention = () =>
+    void ctx.retention.run().catch((e: unknown) => log.error({ err: (e as Error).message }, 'retention: pass failed'));
   const jobs = [
     new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneLogs),
     new Cron(cfg.auditVerifyCron, { timezone: 'UTC', protect: true, unref: true }, () => void ctx.chainStatus.run('schedule', systemContext()).catch((e: Error) => log.error({ err: e.message }, 'audit chain check failed to run'))),
     new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, () => {
       ctx.sessions.purgeExpired();
     }),
+    // Retention runs by itself: at start (below) and hourly.
+    new Cron('41 * * * *', { timezone: 'UTC', protect: true, unref: true }, retention),
   ];
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
@@ -182,6 +190,12 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (!baseUrl) baseUrl = url;
   ctx.mailer.start();
   ctx.sms.start();
+  // The targets' copies of the ledger: entries only they hold are applied, and entries they
+  // miss are shipped; then the first retention pass.
+  const ledgerSync = ctx.erasure
+    .replayFromTargets()
+    .catch((e: unknown) => log.warn({ err: (e as Error).message }, 'erasure ledger: backup targets not checked'))
+    .finally(retention);
   // The writer syncs the WAL anyway: the anchor waits for the batches it names to be on disk.
   const auditAnchor = new AuditAnchor({ dataDir: cfg.dataDir, audit: ctx.audit, keyring: ctx.keyring, now: ctx.now, log, syncDatabaseAsync: () => ctx.writer.settled() });
   auditAnchor.start();
@@ -225,6 +239,10 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       const cut = await drain.close(cfg.shutdownTimeoutMs);
       await queued;
       if (cut) log.warn({ connections: cut, timeoutMs: cfg.shutdownTimeoutMs }, 'shutdown timeout: cut connections with requests still running');
+      await ctx.retention.stop();
+      // The first look at the targets' ledger copies: bounded, since a target may not answer.
+      await Promise.race([ledgerSync, new Promise((r) => setTimeout(r, cfg.shutdownTimeoutMs).unref())]);
+      await ctx.erasure.settled();
       await ctx.mailer.stop();
       await ctx.sms.stop();
       await ctx.accessLog.close();

@@ -18,6 +18,8 @@ export interface RegistrationRow {
   updated_at: string;
   confirmed_at: string | null;
   cancelled_at: string | null;
+  /** set when retention or an erasure request removed the personal data (privacy/erasure.ts) */
+  erased_at: string | null;
 }
 
 export interface Seats {

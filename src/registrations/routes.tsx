@@ -4,6 +4,7 @@ import { stream } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { AttendeeDetailPage } from '../../views/registrations/detail.tsx';
+import { HoldsSection } from '../../views/privacy/retention.tsx';
 import { formValuesOf } from '../../views/registrations/answers.tsx';
 import { CheckinCard, CheckinCounts, CheckinCountsOob, CheckinPage, CheckinResults } from '../../views/registrations/checkin.tsx';
 import { AttendeeResults, AttendeesPage } from '../../views/registrations/list.tsx';
@@ -101,6 +102,8 @@ const detailFlashes: Record<string, FlashMsg> = {
   saved: { kind: 'ok', text: 'Changes saved.' },
   cancelled: { kind: 'ok', text: 'Registration cancelled. The attendee was emailed; a waiting-list seat was offered if one was freed.' },
   resent: { kind: 'ok', text: 'Email queued again.' },
+  held: { kind: 'ok', text: 'Hold placed: retention and erasure requests skip this registration until the hold ends.' },
+  released: { kind: 'ok', text: 'Hold released.' },
 };
 
 /** Attendee list, detail, edit, bulk message, exports and the check-in desk of one event. */
@@ -261,7 +264,18 @@ export function attendeeRoutes(): Hono<AppEnv> {
     render(
       c,
       `${reg.name || reg.attendee_code} · ${e.title}`,
-      <AttendeeDetailPage csrf={c.get('csrfToken')} org={c.get('org')} event={e} fields={c.get('app').events.fields(e)} reg={reg} reveal={reveal} canWrite={can(c, 'attendees.write')} accesses={can(c, 'audit.read') ? attendeeAccesses(c.get('app'), c.get('org'), reg) : undefined} {...extra} />,
+      <AttendeeDetailPage
+        csrf={c.get('csrfToken')}
+        org={c.get('org')}
+        event={e}
+        fields={c.get('app').events.fields(e)}
+        reg={reg}
+        reveal={reveal}
+        canWrite={can(c, 'attendees.write')}
+        accesses={can(c, 'audit.read') ? attendeeAccesses(c.get('app'), c.get('org'), reg) : undefined}
+        holds={<HoldsSection csrf={c.get('csrfToken')} holds={c.get('app').holds.list(e.org_id, reg.id)} action={`/orgs/${c.get('org').slug}/events/${e.id}/attendees/${reg.id}/holds`} canWrite={can(c, 'attendees.write')} erased={reg.erased_at !== null} />}
+        {...extra}
+      />,
       status,
     );
 

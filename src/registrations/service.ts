@@ -161,6 +161,7 @@ export class RegistrationService {
       updated_at: at,
       confirmed_at: status === 'confirmed' ? at : null,
       cancelled_at: null,
+      erased_at: null,
     };
     this.repo.insertReg(reg);
     this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status, subject: this.d.audit.personPseudonym(reg.org_id, reg.email) });

@@ -9,6 +9,8 @@ import { BarChart, ProgressBar, dayPoints, formatNumber } from '../components/ch
 import { Csrf } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { passcodeText } from './access.tsx';
+import type { EventSchedule } from '../../src/privacy/retention.ts';
+import { RetentionSummary } from '../privacy/retention.tsx';
 import { type EventCounts, EventNav, accessLabels, localWhen, statusLabels } from './shared.tsx';
 
 const statusActionLabels: Record<StatusAction, { label: string; confirm?: string; help: string }> = {
@@ -46,6 +48,8 @@ export function EventDashboard(p: {
   canWrite: boolean;
   statusActions: StatusAction[];
   passcodeState: PasscodeState;
+  /** when the attendees' personal data is erased (privacy/retention.ts) */
+  retention?: EventSchedule | undefined;
   flash?: FlashMsg | undefined;
 }) {
   const { e, counts, canWrite } = p;
@@ -120,6 +124,8 @@ export function EventDashboard(p: {
           </figcaption>
         </figure>
       </section>
+
+      <RetentionSummary schedule={p.retention} settingsUrl={canWrite ? `${base}/retention` : undefined} />
 
       {canWrite ? (
         <section aria-labelledby="actions-heading" class="no-print">

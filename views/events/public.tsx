@@ -5,6 +5,8 @@ import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import { eventWhen as when } from '../../src/events/when.ts';
 import { Flash } from '../components/flash.tsx';
 import { Csrf, FieldError } from '../components/form.tsx';
+import type { EventSchedule } from '../../src/privacy/retention.ts';
+import { ErasureDateNote } from '../privacy/retention.tsx';
 
 
 export type Values = Record<string, string | string[]>;
@@ -150,7 +152,7 @@ export function RegistrationForm({ e, fields, action, values = {}, errors = {}, 
   );
 }
 
-export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined }) {
+export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf, erasure }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined; erasure?: EventSchedule | undefined }) {
   return (
     <article>
       <EventHeader e={e} descriptionHtml={descriptionHtml} />
@@ -164,6 +166,7 @@ export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values,
             {seatsLeft === 0 && !e.waitlist_enabled && !e.double_opt_in ? null : (
               <RegistrationForm e={e} fields={fields} action={`/e/${e.slug}/register`} values={values} errors={errors} message={message} submit={seatsLeft === 0 && e.waitlist_enabled ? 'Join the waiting list' : 'Register'} csrf={csrf} />
             )}
+            <ErasureDateNote schedule={erasure} />
           </>
         )}
       </section>

@@ -1,6 +1,6 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import type { Child } from 'hono/jsx';
+import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import type { FieldErrors } from '../../src/http/forms.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
@@ -23,6 +23,8 @@ export interface DetailProps {
   values?: Record<string, string | string[]> | undefined;
   /** "who accessed this attendee's data" (views/audit/accesses.tsx), for roles that read the audit log */
   accesses?: Child;
+  /** the legal-hold section (privacy capability) */
+  holds?: Child;
 }
 
 export function AttendeeDetailPage(p: DetailProps) {
@@ -117,6 +119,7 @@ export function AttendeeDetailPage(p: DetailProps) {
         </>
       ) : null}
       {p.accesses ?? null}
+      {p.holds ?? null}
     </>
   );
 }
