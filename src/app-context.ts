@@ -21,6 +21,7 @@ import type { AttendeeService } from './registrations/attendees.ts';
 import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationService } from './registrations/service.ts';
 import type { OrgService } from './orgs/service.ts';
+import type { PrivacyNotices } from './privacy/notice.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
@@ -55,6 +56,8 @@ export interface AppContext {
   registrations: RegistrationService;
   attendees: AttendeeService;
   alerts: SecurityAlerts;
+  /** each event's generated privacy notice, and the version each registration was shown */
+  notices: PrivacyNotices;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

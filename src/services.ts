@@ -30,6 +30,7 @@ import { OrgService, invitationLimits } from './orgs/service.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
+import { PrivacyNotices } from './privacy/notice.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
@@ -89,7 +90,10 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const totp = new TotpEnrolment({ db, writer, audit, sessions, throttle, now, instanceName: cfg.instanceName });
   const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, now });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg) });
-  const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
+  // The erasure date comes from the retention capability once it exists; until then the notice
+  // points to the controller for it.
+  const notices = new PrivacyNotices({ db, fieldsOf: (e) => events.fields(e), erasureDate: () => null, now });
+  const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg), notices });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, baseUrl };
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, notices, baseUrl };
 }

@@ -85,6 +85,18 @@ export const templates = {
     );
   },
 
+  registrationDuplicate(p: { name: string; event: string; manageLink: string }): MailContent {
+    return compose(
+      `You are already registered: ${p.event}`,
+      [
+        `Hello ${p.name || 'there'},`,
+        `someone (probably you) tried to register this address for ${p.event} again. You are already registered, so nothing changed.`,
+        'Your personal link below shows your registration and ticket. If you did not try to register, you can ignore this message.',
+      ],
+      { href: p.manageLink, label: 'Manage my registration' },
+    );
+  },
+
   registrationCancelled(p: { name: string; event: string }): MailContent {
     return compose(`Cancelled: ${p.event}`, [`Hello ${p.name || 'there'},`, `your registration for ${p.event} is cancelled. If this is a mistake, contact the organizer.`]);
   },

@@ -65,6 +65,10 @@ export class OrgService {
     return this.repo.orgBySlug(slug);
   }
 
+  byId(orgId: string): OrgRow | undefined {
+    return this.repo.orgById(orgId);
+  }
+
   forUser(userId: string) {
     return this.repo.orgsForUser(userId);
   }

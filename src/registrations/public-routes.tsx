@@ -23,7 +23,7 @@ function valuesOf(reg: RegistrationRow): Record<string, string | string[]> {
   for (const [k, v] of Object.entries(answers)) {
     if (Array.isArray(v)) out[k] = v;
     else if (typeof v === 'boolean') out[k] = v ? 'on' : '';
-    else if (typeof v === 'object') out[k] = 'on';
+    else if (typeof v === 'object') out[k] = v.accepted ? 'on' : '';
     else out[k] = answerText(v);
   }
   return out;

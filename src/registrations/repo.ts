@@ -18,6 +18,8 @@ export interface RegistrationRow {
   updated_at: string;
   confirmed_at: string | null;
   cancelled_at: string | null;
+  /** the privacy notice version shown at registration (privacy_notices.id) */
+  notice_id: string | null;
 }
 
 export interface AttendeeFilter {
@@ -31,14 +33,14 @@ export interface AttendeeFilter {
 /** Tenant data: every statement takes the organization id; lookups by a link's id return it. */
 export function registrationsRepo(db: DB) {
   const s = {
-    insertReg: db.prepare(`INSERT INTO registrations (id, org_id, event_id, email, name, answers, status, attendee_code, created_at, updated_at, confirmed_at)
-      VALUES (@id, @org_id, @event_id, @email, @name, @answers, @status, @attendee_code, @created_at, @updated_at, @confirmed_at)`),
+    insertReg: db.prepare(`INSERT INTO registrations (id, org_id, event_id, email, name, answers, status, attendee_code, created_at, updated_at, confirmed_at, notice_id)
+      VALUES (@id, @org_id, @event_id, @email, @name, @answers, @status, @attendee_code, @created_at, @updated_at, @confirmed_at, @notice_id)`),
     regById: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND id = ?'),
     regByIdAnyEvent: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND id = ?'),
     orgOfReg: db.prepare('SELECT org_id FROM registrations WHERE id = ?'),
     regByCode: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
     codeTaken: db.prepare('SELECT 1 FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
-    activeByEmail: db.prepare(`SELECT 1 FROM registrations WHERE org_id = ? AND event_id = ? AND email = ? AND status != 'cancelled' LIMIT 1`),
+    activeByEmail: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND email = ? AND status != 'cancelled' ORDER BY created_at LIMIT 1`),
     countHolding: db.prepare(`SELECT count(*) AS n FROM registrations WHERE org_id = ? AND event_id = ? AND status = 'confirmed'`),
     counts: db.prepare(`SELECT status, count(*) AS n, sum(checked_in_at IS NOT NULL) AS checked FROM registrations WHERE org_id = ? AND event_id = ? GROUP BY status`),
     firstWaitlisted: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status = 'waitlisted' ORDER BY created_at, id LIMIT 1`),
@@ -75,14 +77,15 @@ export function registrationsRepo(db: DB) {
   }
 
   return {
-    insertReg: (r: Pick<RegistrationRow, 'id' | 'org_id' | 'event_id' | 'email' | 'name' | 'answers' | 'status' | 'attendee_code' | 'created_at' | 'updated_at' | 'confirmed_at'>) => void s.insertReg.run(r),
+    insertReg: (r: Pick<RegistrationRow, 'id' | 'org_id' | 'event_id' | 'email' | 'name' | 'answers' | 'status' | 'attendee_code' | 'created_at' | 'updated_at' | 'confirmed_at' | 'notice_id'>) => void s.insertReg.run(r),
     regById: (orgId: string, eventId: string, id: string) => s.regById.get(orgId, eventId, id) as RegistrationRow | undefined,
     regByIdAnyEvent: (orgId: string, id: string) => s.regByIdAnyEvent.get(orgId, id) as RegistrationRow | undefined,
     /** Attendee links carry only a registration id (MAC-checked by the caller): find its tenant. */
     orgOfRegistration: (id: string) => (s.orgOfReg.get(id) as { org_id: string } | undefined)?.org_id,
     regByCode: (orgId: string, eventId: string, code: string) => s.regByCode.get(orgId, eventId, code) as RegistrationRow | undefined,
     codeTaken: (orgId: string, eventId: string, code: string) => s.codeTaken.get(orgId, eventId, code) !== undefined,
-    activeByEmail: (orgId: string, eventId: string, email: string) => s.activeByEmail.get(orgId, eventId, email) !== undefined,
+    /** The address's earliest registration for the event that is not cancelled. */
+    activeByEmail: (orgId: string, eventId: string, email: string) => s.activeByEmail.get(orgId, eventId, email) as RegistrationRow | undefined,
     countConfirmed: (orgId: string, eventId: string) => (s.countHolding.get(orgId, eventId) as { n: number }).n,
     counts: (orgId: string, eventId: string) => s.counts.all(orgId, eventId) as { status: RegistrationStatus; n: number; checked: number }[],
     firstWaitlisted: (orgId: string, eventId: string) => s.firstWaitlisted.get(orgId, eventId) as RegistrationRow | undefined,
