@@ -22,6 +22,8 @@ import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationService } from './registrations/service.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { PrivacyNotices } from './privacy/notice.ts';
+import type { PrivacyRequests } from './privacy/requests.ts';
+import type { SelfService } from './privacy/self-service.ts';
 import type { SmsOutbox } from './sms/service.ts';
 
 /** The thin value passed around instead of globals: one per running instance. */
@@ -58,6 +60,10 @@ export interface AppContext {
   alerts: SecurityAlerts;
   /** each event's generated privacy notice, and the version each registration was shown */
   notices: PrivacyNotices;
+  /** data-subject requests as records (access, erasure, correction), with their deadlines */
+  privacyRequests: PrivacyRequests;
+  /** the attendee's own data page: emailed link, downloads, who read it, correction, erasure */
+  selfService: SelfService;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

@@ -31,6 +31,10 @@ import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { PrivacyNotices } from './privacy/notice.ts';
+import { InterimEraser } from './privacy/interim-eraser.ts';
+import { PrivacyRequests } from './privacy/requests.ts';
+import { SelfService } from './privacy/self-service.ts';
+import { alertRecipientsRepo } from './audit/repo.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { smsSenderFromConfig } from './sms/sender.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
@@ -95,5 +99,26 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
   const notices = new PrivacyNotices({ db, fieldsOf: (e) => events.fields(e), erasureDate: () => null, now });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg), notices });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, notices, baseUrl };
+  const privacyRequests = new PrivacyRequests({ db, writer, audit, mailer, now, baseUrl, orgAdmins: alertRecipientsRepo(db).orgAdmins, orgById: (id) => orgs.byId(id) });
+  // Interim: replaced by the erasure capability's PersonEraser at merge (see interim-eraser.ts).
+  const backupWindowMs = cfg.backupDir || cfg.backupS3Url ? cfg.backupRetentionDays * 86_400_000 : null;
+  const eraser = new InterimEraser({ db, writer, audit, now, backupWindowMs });
+  const selfService = new SelfService({
+    db,
+    writer,
+    audit,
+    mailer,
+    limiter,
+    limits: { network: { max: 20, windowMs: 3_600_000 }, address: { max: 3, windowMs: 3_600_000 } },
+    now,
+    baseUrl,
+    eraser,
+    requests: privacyRequests,
+    people: { registrationsOf: (o, e) => attendees.ofPerson(o, e), registration: (o, id) => attendees.byId(o, id) },
+    events: { eventById: (o, id) => events.eventById(o, id), fieldsOf: (o, id) => events.fieldsOf(o, id) },
+    notices,
+    orgs: { byId: (id) => orgs.byId(id), roleOf: (o, u) => orgs.roleOf(o, u) },
+    staffName: (id) => auth.user(id)?.name || undefined,
+  });
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, notices, privacyRequests, selfService, baseUrl };
 }

@@ -9,7 +9,7 @@ import { Client, type Resp } from './support/client.ts';
 import { addMember, createUser, signedInClient } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
-import { type Tenant, createTenant, newApiToken, newField, newInvitation, newMember, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
+import { type Tenant, createTenant, newApiToken, newField, newInvitation, newMember, newPrivacyRequest, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
 
 /**
  * Enumerates every route the real app registers (not a hand-written list) and proves that each
@@ -66,7 +66,8 @@ type ParamKind =
   | 'confirmToken'
   | 'staticFile'
   | 'accountUserId'
-  | 'sessionId';
+  | 'sessionId'
+  | 'requestId';
 
 const paramNames = (path: string) => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
@@ -80,6 +81,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
     case 'linkId':
     case 'regId':
     case 'userId':
+    case 'requestId':
       return name;
     case 'id':
       if (before.endsWith('/invitations/')) return 'invitationId';
@@ -101,7 +103,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
 }
 
 /** Parameters whose object a successful unsafe request uses up (removes, revokes, cancels, checks in, disables). */
-const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId']);
+const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'requestId']);
 
 /** The tenant's shared object of each kind. */
 function sharedId(t: Tenant, kind: ParamKind): string {
@@ -121,6 +123,7 @@ function sharedId(t: Tenant, kind: ParamKind): string {
     staticFile: () => staticFile,
     accountUserId: () => t.member.id,
     sessionId: () => s.ctx.sessions.list(t.owner.user.id)[0]!.id,
+    requestId: () => t.requestId,
   };
   return ids[kind]();
 }
@@ -150,6 +153,8 @@ async function freshId(t: Tenant, kind: ParamKind): Promise<string> {
       return (await newMember(t)).id;
     case 'invitationId':
       return newInvitation(t);
+    case 'requestId':
+      return newPrivacyRequest(t);
     case 'tokenId':
       return newApiToken(t).id;
     case 'accountUserId':

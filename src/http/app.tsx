@@ -9,6 +9,8 @@ import { adminRoutes } from '../admin/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
+import { privacyPublicRoutes } from '../privacy/public-routes.tsx';
+import { privacyRoutes } from '../privacy/routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAccessRoutes } from '../events/access-routes.tsx';
 import { eventFormRoutes } from '../events/form-routes.tsx';
@@ -65,6 +67,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', authRoutes());
   app.route('/', publicEventRoutes());
   app.route('/', attendeeLinkRoutes());
+  app.route('/', privacyPublicRoutes());
   app.route('/', orgRoutes());
   app.route('/', inviteRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
@@ -72,6 +75,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', eventAccessRoutes());
   app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
+  app.route('/', privacyRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

@@ -77,6 +77,16 @@ export class AttendeeService {
     return this.repo.regById(e.org_id, e.id, regId);
   }
 
+  /** Everything registered under one address in the organization, for that person's own requests (not audited as staff reads). */
+  ofPerson(orgId: string, email: string): RegistrationRow[] {
+    return this.repo.byEmail(orgId, email);
+  }
+
+  /** One registration by id anywhere in the organization. */
+  byId(orgId: string, regId: string): RegistrationRow | undefined {
+    return this.repo.regByIdAnyEvent(orgId, regId);
+  }
+
   /** Reading an attendee's record is itself audited; revealing sensitive answers is a second entry, with the reason given. */
   view(e: EventRow, regId: string, ctx: AuditContext, reveal?: { fields: string[]; reason: RevealReason }): RegistrationRow | undefined {
     const reg = this.repo.regById(e.org_id, e.id, regId);

@@ -91,6 +91,14 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
     return c.redirect(`${MY_REGISTRATION}?done=saved`, 303);
   });
 
+  // The registration's own data page (GDPR Art. 15): the manage link proves this registration.
+  r.get(`${MY_REGISTRATION}/privacy`, { kind: 'public' }, (c) => {
+    const found = fromCookie(c, 'manage');
+    if (!found) return expired(c);
+    setLinkCookie(c, 'privacy-session', c.get('app').selfService.openFromRegistration(found.reg));
+    return c.redirect('/privacy/me', 303);
+  });
+
   r.post(`${MY_REGISTRATION}/cancel`, { kind: 'public' }, (c) => {
     const found = fromCookie(c, 'manage');
     if (!found) return expired(c);

@@ -52,6 +52,7 @@ export function registrationsRepo(db: DB) {
     undoCheckIn: db.prepare(`UPDATE registrations SET checked_in_at = NULL, checked_in_by = NULL, updated_at = @at
       WHERE org_id = @org_id AND event_id = @event_id AND id = @id AND checked_in_at IS NOT NULL`),
     bumpTokens: db.prepare('UPDATE registrations SET token_version = token_version + 1, updated_at = ? WHERE org_id = ? AND id = ?'),
+    byEmail: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND email = ? ORDER BY created_at, id'),
     searchByName: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status != 'cancelled' AND (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR attendee_code = ?) ORDER BY name LIMIT 20`),
   };
 
@@ -96,6 +97,8 @@ export function registrationsRepo(db: DB) {
     checkIn: (orgId: string, eventId: string, id: string, at: string, by: string | null) => s.checkIn.run({ org_id: orgId, event_id: eventId, id, at, by }).changes === 1,
     undoCheckIn: (orgId: string, eventId: string, id: string, at: string) => s.undoCheckIn.run({ org_id: orgId, event_id: eventId, id, at }).changes === 1,
     bumpTokens: (orgId: string, id: string, at: string) => void s.bumpTokens.run(at, orgId, id),
+    /** Every registration of one address in the organization (a data-subject request). */
+    byEmail: (orgId: string, email: string) => s.byEmail.all(orgId, email) as RegistrationRow[],
     searchForCheckin: (orgId: string, eventId: string, q: string) => {
       const like = `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
       return s.searchByName.all(orgId, eventId, like, like, q.toUpperCase()) as RegistrationRow[];

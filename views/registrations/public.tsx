@@ -97,6 +97,9 @@ export function ManagePage({ e, reg, fields, qr, action, values, errors, message
               </>
             ))}
         </dl>
+        <p>
+          <a href={`${action}/privacy`}>Your data and privacy: download it, see who has read it, or ask for a correction or erasure</a>
+        </p>
       </section>
       {reg.status !== 'cancelled' ? (
         <>
