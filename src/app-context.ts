@@ -30,6 +30,9 @@ import type { DashboardService } from './orgs/dashboard.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { RegistrationStats } from './registrations/stats.ts';
 import type { OrgDirectory } from './orgs/directory.ts';
+import type { PrivacyNotices } from './privacy/notice.ts';
+import type { PrivacyRequests } from './privacy/requests.ts';
+import type { SelfService } from './privacy/self-service.ts';
 import type { SmsOutbox } from './sms/service.ts';
 import type { ErasureService } from './privacy/erasure.ts';
 import type { HoldService } from './privacy/holds.ts';
@@ -91,6 +94,12 @@ export interface AppContext {
   holds: HoldService;
   /** the retention policy chain and the job that erases what is due */
   retention: RetentionService;
+  /** each event's generated privacy notice, and the version each registration was shown */
+  notices: PrivacyNotices;
+  /** data-subject requests as records (access, erasure, correction), with their deadlines */
+  privacyRequests: PrivacyRequests;
+  /** the attendee's own data page: emailed link, downloads, who read it, correction, erasure */
+  selfService: SelfService;
   /** Absolute base URL for links in emails (the public URL, or where we listen). */
   baseUrl: () => string;
   /** Milliseconds since epoch; tests replace it to move time. */

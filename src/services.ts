@@ -38,6 +38,9 @@ import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { RegistrationQueue } from './registrations/queue.ts';
+import { PrivacyNotices } from './privacy/notice.ts';
+import { PrivacyRequests } from './privacy/requests.ts';
+import { SelfService } from './privacy/self-service.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { RegistrationStats } from './registrations/stats.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
@@ -120,7 +123,9 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, mailer, now });
   const orgDirectory = new OrgDirectory({ db, writer, audit, mailer, now, baseUrl });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg), newOrgRequire2fa: instanceSettings.newOrgRequire2fa, isSuspended: (id) => orgDirectory.isSuspended(id) });
-  const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg) });
+  // The notice states the erasure date of the retention policy (resolved when a notice is built).
+  const notices = new PrivacyNotices({ db, fieldsOf: (e) => events.fields(e), erasureDate: (e) => retention.schedule(e.org_id, e.id)?.eraseOn ?? null, now });
+  const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg), notices });
   const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, now });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
   const stats = new RegistrationStats({ db, now });
@@ -140,5 +145,23 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const holds = new HoldService({ db, writer, audit, now });
   const recipients = alertRecipientsRepo(db);
   const retention = new RetentionService({ db, writer, audit, erasure, mailer, recipients: (orgId) => recipients.orgAdmins(orgId), now, log, baseUrl });
-  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, stats, dashboard, alerts, baseUrl };
+  const privacyRequests = new PrivacyRequests({ db, writer, audit, mailer, now, baseUrl, orgAdmins: recipients.orgAdmins, orgById: (id) => orgs.byId(id) });
+  const selfService = new SelfService({
+    db,
+    writer,
+    audit,
+    mailer,
+    limiter,
+    limits: { network: { max: 20, windowMs: 3_600_000 }, address: { max: 3, windowMs: 3_600_000 } },
+    now,
+    baseUrl,
+    eraser: erasure,
+    requests: privacyRequests,
+    people: { registrationsOf: (o, e) => attendees.ofPerson(o, e), registration: (o, id) => attendees.byId(o, id) },
+    events: { eventById: (o, id) => events.eventById(o, id), fieldsOf: (o, id) => events.fieldsOf(o, id) },
+    notices,
+    orgs: { byId: (id) => orgs.byId(id), roleOf: (o, u) => orgs.roleOf(o, u) },
+    staffName: (id) => auth.user(id)?.name || undefined,
+  });
+  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, stats, dashboard, alerts, baseUrl };
 }

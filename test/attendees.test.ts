@@ -178,14 +178,31 @@ describe('attendee management', () => {
     expect(views.every((v) => v.actor_id === w.users.organizer.id)).toBe(true);
     expect(audit(s, w.org, 'attendee.sensitive_revealed')).toHaveLength(0);
 
-    const r2 = await c.get(`${url}?reveal=1`);
+    // The old link reveals nothing: a GET (a crawler, a prefetch, another site) cannot reveal.
+    const byLink = await c.get(`${url}?reveal=1`);
+    expect(byLink.text).not.toContain('SECRET-ASTHMA');
+    expect(audit(s, w.org, 'attendee.sensitive_revealed')).toHaveLength(0);
+    // A POST without a reason (or with one not on the list) reveals nothing either.
+    for (const reason of ['', 'curiosity']) {
+      const refused = await c.post(`${url}/reveal`, { reason });
+      expect(refused.status).toBe(400);
+      expect(refused.text).not.toContain('SECRET-ASTHMA');
+      expect(refused.text).toContain('Choose why you need to see the sensitive answers.');
+    }
+    expect(audit(s, w.org, 'attendee.sensitive_revealed')).toHaveLength(0);
+
+    const r2 = await c.post(`${url}/reveal`, { reason: 'safety' });
     expect(r2.status).toBe(200);
     expect(r2.text).toContain('SECRET-ASTHMA');
     const revealed = audit(s, w.org, 'attendee.sensitive_revealed');
     expect(revealed).toHaveLength(1);
     expect(revealed[0]!.target_id).toBe(reg.id);
-    expect(JSON.parse(revealed[0]!.details)).toMatchObject({ fields: ['health'] });
-    expect(audit(s, w.org, 'attendee.viewed').filter((r) => r.target_id === reg.id)).toHaveLength(3);
+    expect(JSON.parse(revealed[0]!.details)).toMatchObject({ fields: ['health'], reason: 'safety' });
+    expect(audit(s, w.org, 'attendee.viewed').filter((r) => r.target_id === reg.id)).toHaveLength(6);
+    // Without the CSRF token (a cross-site form) the reveal is refused.
+    const forged = await c.post(`${url}/reveal`, { reason: 'safety', _csrf: 'forged' });
+    expect(forged.status).toBe(403);
+    expect(audit(s, w.org, 'attendee.sensitive_revealed')).toHaveLength(1);
 
     // A registration id that does not exist, or is malformed.
     expect((await c.get(`${w.base}/attendees/00000000-0000-4000-8000-000000000000`)).status).toBe(404);
@@ -329,7 +346,7 @@ describe('attendee management', () => {
     expect((await c.follow(ok.location!)).text).toContain('Changes saved.');
 
     // From the revealed form the sensitive field is edited like any other (and can be cleared).
-    const cleared = await c.post(`${url}?reveal=1`, { ...good, name: after.name, diet: 'vegetarian' });
+    const cleared = await c.post(url, { ...good, name: after.name, diet: 'vegetarian', _revealed: '1' });
     expect(cleared.status).toBe(303);
     expect(JSON.parse(current(s, w, reg.id).answers)).toEqual({ diet: 'vegetarian', newsletter: false });
 

@@ -9,7 +9,7 @@ import { Client, type Resp } from './support/client.ts';
 import { addMember, createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
-import { type Tenant, createTenant, newApiToken, newField, newInvitation, newMember, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
+import { type Tenant, createTenant, newApiToken, newField, newInvitation, newMember, newPrivacyRequest, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
 
 /**
  * Enumerates every route the real app registers (not a hand-written list) and proves that each
@@ -68,7 +68,8 @@ type ParamKind =
   | 'accountUserId'
   | 'sessionId'
   | 'adminOrgId'
-  | 'auditSeq';
+  | 'auditSeq'
+  | 'requestId';
 
 const paramNames = (path: string) => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
@@ -82,6 +83,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
     case 'linkId':
     case 'regId':
     case 'userId':
+    case 'requestId':
       return name;
     case 'id':
       if (before.endsWith('/invitations/')) return 'invitationId'; // also /admin/invitations/:id
@@ -107,7 +109,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
 }
 
 /** Parameters whose object a successful unsafe request uses up (removes, revokes, cancels, checks in, disables). */
-const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'adminOrgId']);
+const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'adminOrgId', 'requestId']);
 
 /** The tenant's shared object of each kind. */
 function sharedId(t: Tenant, kind: ParamKind): string {
@@ -130,6 +132,7 @@ function sharedId(t: Tenant, kind: ParamKind): string {
     adminOrgId: () => t.org.id,
     // An entry of the tenant's own audit log (the oldest: its org.created row).
     auditSeq: () => String(s.ctx.db.prepare('SELECT min(seq) FROM audit_log WHERE org_id = ?').pluck().get(t.org.id)),
+    requestId: () => t.requestId,
   };
   return ids[kind]();
 }
@@ -159,6 +162,8 @@ async function freshId(t: Tenant, kind: ParamKind): Promise<string> {
       return (await newMember(t)).id;
     case 'invitationId':
       return newInvitation(t);
+    case 'requestId':
+      return newPrivacyRequest(t);
     case 'tokenId':
       return newApiToken(t).id;
     case 'accountUserId':

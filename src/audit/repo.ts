@@ -76,6 +76,18 @@ export function auditRepo(db: DB) {
     recentForOrg(orgId: string, limit: number): AuditRow[] {
       return forOrg.all(orgId, limit) as AuditRow[];
     },
+    /** Staff and API reads of registrations (by id) and of the attendee lists and exports of events (by id). */
+    readsOf(orgId: string, regIds: string[], eventIds: string[], actions: { reg: readonly string[]; event: readonly string[] }): AuditRow[] {
+      if (regIds.length === 0 && eventIds.length === 0) return [];
+      const q = (n: number) => Array.from({ length: n }, () => '?').join(', ') || 'NULL';
+      return db
+        .prepare(
+          `SELECT * FROM audit_log WHERE org_id = ? AND actor_type IN ('user', 'api_token') AND result = 'success' AND (
+            (target_type = 'registration' AND target_id IN (${q(regIds.length)}) AND action IN (${q(actions.reg.length)}))
+            OR (target_type = 'event' AND target_id IN (${q(eventIds.length)}) AND action IN (${q(actions.event.length)}))) ORDER BY seq DESC LIMIT 1000`,
+        )
+        .all(orgId, ...regIds, ...actions.reg, ...eventIds, ...actions.event) as AuditRow[];
+    },
   };
 }
 export type AuditRepo = ReturnType<typeof auditRepo>;

@@ -133,6 +133,18 @@ export class AuditLog {
   }
 
   /**
+   * Who among staff read or exported these records: the "recipients" part of a data-subject
+   * access request. Reads of the person's registrations, and the attendee lists and exports of
+   * their events (which may have included them), newest first.
+   */
+  personalDataReads(orgId: string, regIds: string[], eventIds: string[]): AuditRow[] {
+    return this.repo.readsOf(orgId, regIds, eventIds, {
+      reg: ['attendee.viewed', 'attendee.sensitive_revealed', 'registration.updated', 'registration.consent_withdrawn', 'checkin.done'],
+      event: ['attendee.exported', 'attendee.listed', 'attendee.messaged'],
+    });
+  }
+
+  /**
    * Walks the whole chain and stops at the first row that does not hold. It proves every row it
    * reads; only the anchor (anchor.ts) can tell whether rows after the last one are missing.
    */

@@ -21,7 +21,13 @@ export const fieldKeyPattern = /^[a-z][a-z0-9_]{0,39}$/;
 /** Long text keeps line breaks and tabs; everything else in the C0 range is refused. */
 const LONG_TEXT_BAD = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
 
-export type AnswerValue = string | number | boolean | string[] | { accepted: true; text: string; at: string };
+/**
+ * A consent answer keeps the text shown and when it was given; a withdrawal keeps both and says
+ * when and by whom: the attendee, or staff acting on the attendee's request (who, recorded).
+ */
+export type ConsentGiven = { accepted: true; text: string; at: string };
+export type ConsentWithdrawn = { accepted: false; text: string; at: string; withdrawn_at: string; withdrawn_by: 'attendee' | 'staff'; staff_id?: string | null };
+export type AnswerValue = string | number | boolean | string[] | ConsentGiven | ConsentWithdrawn;
 export type Answers = Record<string, AnswerValue>;
 
 export function fieldOptions(f: Pick<FieldRow, 'options'>): string[] {
@@ -171,6 +177,6 @@ export function answerText(v: AnswerValue | undefined): string {
   if (v === undefined) return '';
   if (Array.isArray(v)) return v.join(', ');
   if (typeof v === 'boolean') return v ? 'yes' : 'no';
-  if (typeof v === 'object') return v.accepted ? `accepted ${v.at.slice(0, 10)}` : '';
+  if (typeof v === 'object') return v.accepted ? `accepted ${v.at.slice(0, 10)}` : `withdrawn ${v.withdrawn_at.slice(0, 10)}${v.withdrawn_by === 'staff' ? " by staff at the attendee's request" : ''}`;
   return String(v);
 }

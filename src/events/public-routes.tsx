@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { EventPage, OrgPublicPage, PasscodePage } from '../../views/events/public.tsx';
-import { ConfirmationPage } from '../../views/registrations/public.tsx';
+import { ConfirmationPage, SentPage } from '../../views/registrations/public.tsx';
 import { QueueGonePage, QueuePage } from '../../views/registrations/queue.tsx';
 import { qrSvg } from '../auth/totp.ts';
 import { escapeHtml } from '../html-escape.ts';
@@ -89,6 +89,22 @@ export function publicEventRoutes(): Hono<AppEnv> {
 
   /** Confirmation page frames per event version and status (see confirmationFromFrame). */
   const confirmationFrames = new Map<string, (string | Slot)[]>();
+  /** The "ticket sent" page per event version: the same bytes for every anonymous registration. */
+  const sentPages = new Map<string, Uint8Array<ArrayBuffer>>();
+
+  const sentPage = async (c: C, e: EventRow) => {
+    const anonymous = !c.get('user');
+    const key = `${e.id}|${e.updated_at}`;
+    const hit = anonymous ? sentPages.get(key) : undefined;
+    if (hit) return c.body(hit, 201, HTML);
+    if (anonymous) c.set('csrfToken', '');
+    const res = await render(c, 'Registration', <SentPage e={e} />, 201);
+    if (anonymous) {
+      if (sentPages.size > 1000) sentPages.clear();
+      sentPages.set(key, new Uint8Array(await res.clone().arrayBuffer()));
+    }
+    return res;
+  };
 
   const notFound = (c: C) => errorResponse(c, 404, 'Event not found', 'There is no public event at this address. Check the link you were given.');
   /** An instance admin suspended the organization (orgs/directory.ts). */
@@ -120,7 +136,9 @@ export function publicEventRoutes(): Hono<AppEnv> {
       // Shared bytes must hold nothing of this visitor (an anonymous form needs no token).
       c.set('csrfToken', '');
     }
-    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} erasure={erasure} csrf={c.get('csrfToken')} {...extra} />, status);
+    const org = app.orgs.byId(e.org_id);
+    const notice = app.notices.current(e).notice;
+    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} erasure={erasure} csrf={c.get('csrfToken')} notice={notice} privacyLink={org ? `/o/${org.slug}/privacy` : undefined} {...extra} />, status);
     if (cacheable) {
       if (pageCache.size > 1000) pageCache.clear();
       pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));
@@ -214,6 +232,9 @@ export function publicEventRoutes(): Hono<AppEnv> {
       const message = res.error === 'abandoned' ? 'Nothing was saved.' : res.message;
       return eventPage(c, e, { values: asValues(raw), errors: ('errors' in res && res.errors) || {}, message }, status);
     }
+    // Unless the organizer chose convenience over discretion, nothing on the page depends on
+    // whether the address was new: the ticket and links travel only by email.
+    if (!e.show_ticket) return sentPage(c, e);
     const manage = app.links.managePath(res.reg);
     if (!c.get('user')) return confirmationFromFrame(confirmationFrames, c, e, res.reg, manage);
     return render(c, 'Registration', <ConfirmationPage e={e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);

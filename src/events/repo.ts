@@ -20,6 +20,8 @@ export interface EventRow {
   waitlist_enabled: number;
   duplicate_policy: 'allow' | 'reject';
   double_opt_in: number;
+  /** 1: the confirmation page shows the ticket (and so reveals whether an address was already registered) */
+  show_ticket: number;
   organizer_contact: string;
   privacy_notice: string;
   controller_contact: string;
@@ -66,19 +68,19 @@ export interface ShareLinkRow {
 }
 
 const eventCols = `id, org_id, slug, title, description_md, starts_at, ends_at, timezone, venue, online_url, capacity,
-  registration_opens_at, registration_closes_at, waitlist_enabled, duplicate_policy, double_opt_in, organizer_contact,
+  registration_opens_at, registration_closes_at, waitlist_enabled, duplicate_policy, double_opt_in, show_ticket, organizer_contact,
   privacy_notice, controller_contact, status, access_mode, passcode_hash, passcode_expires_at, created_at, updated_at`;
 
 /** Tenant data: every statement takes the organization id, including the public lookups' results. */
 export function eventsRepo(db: DB) {
   const s = {
     insertEvent: db.prepare(`INSERT INTO events (${eventCols}) VALUES (@id, @org_id, @slug, @title, @description_md, @starts_at, @ends_at, @timezone, @venue,
-      @online_url, @capacity, @registration_opens_at, @registration_closes_at, @waitlist_enabled, @duplicate_policy, @double_opt_in, @organizer_contact,
+      @online_url, @capacity, @registration_opens_at, @registration_closes_at, @waitlist_enabled, @duplicate_policy, @double_opt_in, @show_ticket, @organizer_contact,
       @privacy_notice, @controller_contact, @status, @access_mode, @passcode_hash, @passcode_expires_at, @created_at, @updated_at)`),
     updateEvent: db.prepare(`UPDATE events SET slug = @slug, title = @title, description_md = @description_md, starts_at = @starts_at, ends_at = @ends_at,
       timezone = @timezone, venue = @venue, online_url = @online_url, capacity = @capacity, registration_opens_at = @registration_opens_at,
       registration_closes_at = @registration_closes_at, waitlist_enabled = @waitlist_enabled, duplicate_policy = @duplicate_policy,
-      double_opt_in = @double_opt_in, organizer_contact = @organizer_contact, privacy_notice = @privacy_notice,
+      double_opt_in = @double_opt_in, show_ticket = @show_ticket, organizer_contact = @organizer_contact, privacy_notice = @privacy_notice,
       controller_contact = @controller_contact, access_mode = @access_mode, updated_at = @updated_at WHERE id = @id AND org_id = @org_id`),
     eventById: db.prepare(`SELECT ${eventCols} FROM events WHERE org_id = ? AND id = ?`),
     eventBySlug: db.prepare(`SELECT ${eventCols} FROM events WHERE slug = ?`),

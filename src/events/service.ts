@@ -13,9 +13,11 @@ import { ReadCache } from './read-cache.ts';
 import type { AttendeeTokens } from './tokens.ts';
 
 /** What an organizer edits: the event row minus identity, lifecycle and access secrets. */
-export type EventInput = Omit<EventRow, 'id' | 'org_id' | 'status' | 'passcode_hash' | 'passcode_expires_at' | 'created_at' | 'updated_at' | 'waitlist_enabled' | 'double_opt_in'> & {
+export type EventInput = Omit<EventRow, 'id' | 'org_id' | 'status' | 'passcode_hash' | 'passcode_expires_at' | 'created_at' | 'updated_at' | 'waitlist_enabled' | 'double_opt_in' | 'show_ticket'> & {
   waitlist_enabled: boolean;
   double_opt_in: boolean;
+  /** default false: the confirmation page says only "we have sent your ticket" */
+  show_ticket?: boolean;
 };
 
 export interface FieldInput {
@@ -132,6 +134,7 @@ export class EventService {
         ...input,
         waitlist_enabled: input.waitlist_enabled ? 1 : 0,
         double_opt_in: input.double_opt_in ? 1 : 0,
+        show_ticket: input.show_ticket ? 1 : 0,
         status: 'draft',
         passcode_hash: null,
         passcode_expires_at: null,
@@ -148,7 +151,7 @@ export class EventService {
   update(org: OrgRow, event: EventRow, input: EventInput, ctx: AuditContext): Result<object, 'slug'> {
     return this.d.writer.tx(() => {
       if (this.repo.slugTaken(input.slug, event.id)) return { ok: false as const, error: 'slug' as const, message: 'That address is already used by another event.' };
-      this.repo.updateEvent({ id: event.id, org_id: org.id, ...input, waitlist_enabled: input.waitlist_enabled ? 1 : 0, double_opt_in: input.double_opt_in ? 1 : 0, updated_at: this.iso() });
+      this.repo.updateEvent({ id: event.id, org_id: org.id, ...input, waitlist_enabled: input.waitlist_enabled ? 1 : 0, double_opt_in: input.double_opt_in ? 1 : 0, show_ticket: input.show_ticket ? 1 : 0, updated_at: this.iso() });
       this.d.audit.record({ ...ctx, orgId: org.id }, 'event.updated', { type: 'event', id: event.id });
       return { ok: true as const };
     });

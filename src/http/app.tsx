@@ -11,6 +11,8 @@ import { privacyRoutes } from '../privacy/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
+import { privacyPublicRoutes } from '../privacy/public-routes.tsx';
+import { privacyRequestRoutes } from '../privacy/request-routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAccessRoutes } from '../events/access-routes.tsx';
 import { eventFormRoutes } from '../events/form-routes.tsx';
@@ -67,6 +69,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', authRoutes());
   app.route('/', publicEventRoutes());
   app.route('/', attendeeLinkRoutes());
+  app.route('/', privacyPublicRoutes());
   app.route('/', orgRoutes());
   app.route('/', inviteRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
@@ -76,6 +79,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', eventAccessRoutes());
   app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
+  app.route('/', privacyRequestRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

@@ -11,7 +11,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
  * (not Strict): the first GET comes from a mail client, a cross-site navigation that must set
  * and send it.
  */
-export type LinkKind = 'manage' | 'confirm' | 'share' | 'invite' | 'reset' | 'verify' | 'change' | 'setup';
+export type LinkKind = 'manage' | 'confirm' | 'share' | 'invite' | 'reset' | 'verify' | 'change' | 'setup' | 'privacy' | 'privacy-session';
 
 /** Attendee, share and invitation links: long enough to fill a form or create an account. */
 const SHARED = /^[A-Za-z0-9._~-]{16,300}$/;
@@ -27,6 +27,9 @@ const LINKS: Record<LinkKind, { name: string; seconds: number; token: RegExp }> 
   verify: { name: '__Host-tessera_link_verify', seconds: 10 * 60, token: ACCOUNT },
   change: { name: '__Host-tessera_link_change', seconds: 10 * 60, token: ACCOUNT },
   setup: { name: '__Host-tessera_link_setup', seconds: 10 * 60, token: ACCOUNT },
+  // The attendee's data page: the emailed single-use link (valid 1 h), then the session it opens.
+  privacy: { name: '__Host-tessera_privacy_link', seconds: 60 * 60, token: ACCOUNT },
+  'privacy-session': { name: '__Host-tessera_privacy', seconds: 30 * 60, token: ACCOUNT },
 };
 
 export function setLinkCookie(c: Context, kind: LinkKind, token: string): void {

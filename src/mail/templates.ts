@@ -85,12 +85,61 @@ export const templates = {
     );
   },
 
+  registrationDuplicate(p: { name: string; event: string; manageLink: string }): MailContent {
+    return compose(
+      `You are already registered: ${p.event}`,
+      [
+        `Hello ${p.name || 'there'},`,
+        `someone (probably you) tried to register this address for ${p.event} again. You are already registered, so nothing changed.`,
+        'Your personal link below shows your registration and ticket. If you did not try to register, you can ignore this message.',
+      ],
+      { href: p.manageLink, label: 'Manage my registration' },
+    );
+  },
+
   registrationCancelled(p: { name: string; event: string }): MailContent {
     return compose(`Cancelled: ${p.event}`, [`Hello ${p.name || 'there'},`, `your registration for ${p.event} is cancelled. If this is a mistake, contact the organizer.`]);
   },
 
   organizerMessage(p: { event: string; subject: string; body: string; manageLink: string }): MailContent {
     return compose(`${p.event}: ${p.subject}`, [p.body, `You receive this because you registered for ${p.event}.`], { href: p.manageLink, label: 'Manage my registration' });
+  },
+
+  privacyLink(p: { org: string; link: string; minutes: number }): MailContent {
+    return compose(
+      `Your data at ${p.org}`,
+      [
+        'Hello,',
+        `someone (probably you) asked to see the data ${p.org} holds about this email address. The link below opens it; it works once and expires in ${p.minutes} minutes.`,
+        'There you can download your data, see which staff roles read it, ask for a correction, or have it erased. If you did not ask, ignore this message.',
+      ],
+      { href: p.link, label: 'See my data' },
+    );
+  },
+
+  privacyRequestNotice(p: { org: string; type: string; channel: string; received: string; deadline: string; status: string; link: string }): MailContent {
+    return compose(
+      `Data request (${p.type}) at ${p.org}`,
+      [
+        `A data-subject request was received for ${p.org}.`,
+        `Type: ${p.type}\nReceived: ${p.received} (${p.channel})\nStatus: ${p.status}\nAnswer due by: ${p.deadline}`,
+        'The request record says what was asked and what was done. This message holds no personal data on purpose.',
+      ],
+      { href: p.link, label: 'Open the request' },
+    );
+  },
+
+  erasureReceipt(p: { org: string; at: string; erased: string[]; kept: string[]; held: string[]; backups: string }): MailContent {
+    const list = (xs: string[]) => xs.map((x) => `- ${x}`).join('\n');
+    return compose(`Your data at ${p.org} was erased`, [
+      'Hello,',
+      `as you asked, ${p.org} erased the personal data it held about this email address on ${p.at}.`,
+      p.erased.length ? `Erased:\n${list(p.erased)}` : 'We held no personal data about this address.',
+      ...(p.kept.length ? [`Kept:\n${list(p.kept)}`] : []),
+      ...(p.held.length ? [`Not erased yet, because they are on hold:\n${list(p.held)}`] : []),
+      p.backups,
+      'This is the last message we send to this address about it.',
+    ]);
   },
 
   securityAlert(p: { title: string; lines: string[] }): MailContent {

@@ -15,6 +15,7 @@ export const permissions = {
   'attendees.write': 'Edit, cancel and message attendees',
   'attendees.export': 'Export attendee data',
   'checkin.perform': 'Look up tickets and check attendees in',
+  'privacy.requests': "Handle attendees' data requests: access, correction and erasure",
 } as const;
 
 export type Permission = keyof typeof permissions;

@@ -20,6 +20,8 @@ export interface OrgRow {
   /** Set by an instance admin: members cannot act, public pages say unavailable (migration 0040). */
   suspended_at?: string | null;
   suspended_by?: string | null;
+  /** 1: attendees' "who has seen my data" names staff members, not only their roles */
+  privacy_show_staff_names: number;
 }
 
 /** One organization on the instance admins' list. */
@@ -92,6 +94,7 @@ export function orgsRepo(db: DB) {
     setRequire2fa: db.prepare('UPDATE organizations SET require_2fa = ? WHERE id = ?'),
     setAllowlist: db.prepare('UPDATE organizations SET ip_allowlist = ? WHERE id = ?'),
     setSessionPolicy: db.prepare('UPDATE organizations SET session_idle_minutes = @idle, session_absolute_hours = @absolute WHERE id = @id'),
+    setShowStaffNames: db.prepare('UPDATE organizations SET privacy_show_staff_names = ? WHERE id = ?'),
     setPrivacyDefaults: db.prepare('UPDATE organizations SET privacy_notice = @privacy_notice, controller_contact = @controller_contact, organizer_contact = @organizer_contact WHERE id = @id'),
     userInOrgRequiring2fa: db.prepare(`SELECT 1 FROM memberships m JOIN organizations o ON o.id = m.org_id
       WHERE m.user_id = ? AND m.disabled_at IS NULL AND o.require_2fa = 1 LIMIT 1`),
@@ -153,6 +156,7 @@ export function orgsRepo(db: DB) {
     orgsForUser: (userId: string) => s.orgsForUser.all(userId) as (OrgRow & { role: OrgRole })[],
     setRequire2fa: (orgId: string, on: boolean) => void s.setRequire2fa.run(on ? 1 : 0, orgId),
     setAllowlist: (orgId: string, cidrs: string[]) => void s.setAllowlist.run(JSON.stringify(cidrs), orgId),
+    setShowStaffNames: (orgId: string, show: boolean) => void s.setShowStaffNames.run(show ? 1 : 0, orgId),
     setPrivacyDefaults: (orgId: string, d: OrgPrivacyDefaults) =>
       void s.setPrivacyDefaults.run({ id: orgId, privacy_notice: d.privacy_notice, controller_contact: d.controller_contact, organizer_contact: d.organizer_contact }),
     userInOrgRequiring2fa: (userId: string) => s.userInOrgRequiring2fa.get(userId) !== undefined,

@@ -69,6 +69,15 @@ export class OrgService {
     return this.repo.orgBySlug(slug);
   }
 
+  byId(orgId: string): OrgRow | undefined {
+    return this.repo.orgById(orgId);
+  }
+
+  /** A user's role in the organization now, or undefined for someone no longer a member. */
+  roleOf(orgId: string, userId: string): string | undefined {
+    return this.repo.membership(orgId, userId)?.role;
+  }
+
   forUser(userId: string) {
     return this.repo.orgsForUser(userId);
   }
@@ -81,7 +90,7 @@ export class OrgService {
   createOrg(actor: UserRow, input: { name: string; slug: string; require2fa?: boolean }, ctx: AuditContext): Result<{ org: OrgRow }, 'slug'> {
     return this.d.writer.tx(() => {
       if (this.repo.orgBySlug(input.slug)) return { ok: false as const, error: 'slug' as const, message: 'That address is already taken; choose another.' };
-      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: (input.require2fa ?? this.d.newOrgRequire2fa()) ? 1 : 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '', session_idle_minutes: AAL2_DEFAULTS.idleMinutes, session_absolute_hours: AAL2_DEFAULTS.absoluteHours };
+      const org: OrgRow = { id: randomUUID(), slug: input.slug, name: input.name.trim(), require_2fa: (input.require2fa ?? this.d.newOrgRequire2fa()) ? 1 : 0, ip_allowlist: '[]', created_at: this.iso(), privacy_notice: '', controller_contact: '', organizer_contact: '', session_idle_minutes: AAL2_DEFAULTS.idleMinutes, session_absolute_hours: AAL2_DEFAULTS.absoluteHours, privacy_show_staff_names: 0 };
       this.repo.insertOrg(org);
       this.repo.insertMembership({ org_id: org.id, user_id: actor.id, role: 'owner', event_scope: null, created_at: this.iso() });
       this.d.audit.record({ ...ctx, orgId: org.id }, 'org.created', { type: 'organization', id: org.id }, 'success', { require2fa: org.require_2fa === 1 });
@@ -294,6 +303,14 @@ export class OrgService {
    * Defaults for the contact and privacy fields of events created from now on. Existing events
    * keep their own copy: their attendees registered under the notice those events showed.
    */
+  /** Whether attendees see staff names (or only roles) among those who read their data. */
+  setShowStaffNames(org: OrgRow, show: boolean, ctx: AuditContext): void {
+    this.d.writer.tx(() => {
+      this.repo.setShowStaffNames(org.id, show);
+      this.d.audit.record({ ...ctx, orgId: org.id }, 'org.privacy_show_staff_names', { type: 'organization', id: org.id }, 'success', { show });
+    });
+  }
+
   setPrivacyDefaults(org: OrgRow, input: OrgPrivacyDefaults, ctx: AuditContext): void {
     this.d.writer.tx(() => {
       const before = this.repo.orgById(org.id) ?? org;

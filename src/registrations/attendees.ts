@@ -43,6 +43,19 @@ export interface CheckinCardData {
   canUndo: boolean;
 }
 
+/**
+ * Why staff reveal sensitive answers: a fixed list, so the audit row records a reason and never
+ * free text (which could hold personal data).
+ */
+export const revealReasons = {
+  'attendee-request': 'The attendee asked us to check or change it',
+  'event-logistics': 'Needed to run the event (catering, access, seating)',
+  safety: 'Health or safety of someone at the event',
+  legal: 'A legal obligation or a dispute',
+  editing: 'Editing the answers (already revealed)',
+} as const;
+export type RevealReason = keyof typeof revealReasons;
+
 export type MessageOutcome = { ok: true; n: number } | { ok: false; error: 'throttled'; retryAfterS: number; message: string } | { ok: false; error: 'empty'; message: string };
 
 /**
@@ -64,13 +77,23 @@ export class AttendeeService {
     return this.repo.regById(e.org_id, e.id, regId);
   }
 
-  /** Reading an attendee's record is itself audited; revealing sensitive answers is a second entry. */
-  view(e: EventRow, regId: string, ctx: AuditContext, reveal?: { fields: string[] }): RegistrationRow | undefined {
+  /** Everything registered under one address in the organization, for that person's own requests (not audited as staff reads). */
+  ofPerson(orgId: string, email: string): RegistrationRow[] {
+    return this.repo.byEmail(orgId, email);
+  }
+
+  /** One registration by id anywhere in the organization. */
+  byId(orgId: string, regId: string): RegistrationRow | undefined {
+    return this.repo.regByIdAnyEvent(orgId, regId);
+  }
+
+  /** Reading an attendee's record is itself audited; revealing sensitive answers is a second entry, with the reason given. */
+  view(e: EventRow, regId: string, ctx: AuditContext, reveal?: { fields: string[]; reason: RevealReason }): RegistrationRow | undefined {
     const reg = this.repo.regById(e.org_id, e.id, regId);
     if (!reg) return undefined;
     this.d.audit.record({ ...ctx, orgId: e.org_id }, 'attendee.viewed', { type: 'registration', id: reg.id }, 'success', { event: e.id });
     if (reveal && reveal.fields.length > 0) {
-      this.d.audit.record({ ...ctx, orgId: e.org_id }, 'attendee.sensitive_revealed', { type: 'registration', id: reg.id }, 'success', { event: e.id, fields: reveal.fields });
+      this.d.audit.record({ ...ctx, orgId: e.org_id }, 'attendee.sensitive_revealed', { type: 'registration', id: reg.id }, 'success', { event: e.id, fields: reveal.fields, reason: reveal.reason });
     }
     return reg;
   }

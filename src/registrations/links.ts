@@ -61,6 +61,7 @@ export class AttendeeLinks implements RegistrationMailSource {
       case 'registrationConfirmed':
         return { ...base, when: formatWhen(e), where: e.venue || e.online_url, code: reg.attendee_code, manageLink: this.link(reg, 'manage') };
       case 'registrationWaitlisted':
+      case 'registrationDuplicate':
         return { ...base, manageLink: this.link(reg, 'manage') };
       case 'registrationPending':
         return { ...base, confirmLink: this.link(reg, 'confirm') };

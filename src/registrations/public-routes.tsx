@@ -23,7 +23,7 @@ function valuesOf(reg: RegistrationRow): Record<string, string | string[]> {
   for (const [k, v] of Object.entries(answers)) {
     if (Array.isArray(v)) out[k] = v;
     else if (typeof v === 'boolean') out[k] = v ? 'on' : '';
-    else if (typeof v === 'object') out[k] = 'on';
+    else if (typeof v === 'object') out[k] = v.accepted ? 'on' : '';
     else out[k] = answerText(v);
   }
   return out;
@@ -91,6 +91,14 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
     const res = c.get('app').registrations.updateAnswers(found.event, found.reg, raw, auditCtx(c, found.reg.org_id), 'attendee');
     if (!res.ok) return managePage(c, found, { errors: res.errors ?? {}, message: res.message, values: asValues(raw) }, 422);
     return c.redirect(`${MY_REGISTRATION}?done=saved`, 303);
+  });
+
+  // The registration's own data page (GDPR Art. 15): the manage link proves this registration.
+  r.get(`${MY_REGISTRATION}/privacy`, { kind: 'public' }, (c) => {
+    const found = fromCookie(c, 'manage');
+    if (!found) return expired(c);
+    setLinkCookie(c, 'privacy-session', c.get('app').selfService.openFromRegistration(found.reg));
+    return c.redirect('/privacy/me', 303);
   });
 
   r.post(`${MY_REGISTRATION}/cancel`, { kind: 'public' }, (c) => {

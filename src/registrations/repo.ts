@@ -20,6 +20,8 @@ export interface RegistrationRow {
   cancelled_at: string | null;
   /** set when retention or an erasure request removed the personal data (privacy/erasure.ts) */
   erased_at: string | null;
+  /** the privacy notice version shown at registration (privacy_notices.id) */
+  notice_id: string | null;
 }
 
 export interface Seats {
@@ -39,14 +41,14 @@ export interface AttendeeFilter {
 /** Tenant data: every statement takes the organization id; lookups by a link's id return it. */
 export function registrationsRepo(db: DB) {
   const s = {
-    insertReg: db.prepare(`INSERT INTO registrations (id, org_id, event_id, email, name, answers, status, attendee_code, created_at, updated_at, confirmed_at)
-      VALUES (@id, @org_id, @event_id, @email, @name, @answers, @status, @attendee_code, @created_at, @updated_at, @confirmed_at)`),
+    insertReg: db.prepare(`INSERT INTO registrations (id, org_id, event_id, email, name, answers, status, attendee_code, created_at, updated_at, confirmed_at, notice_id)
+      VALUES (@id, @org_id, @event_id, @email, @name, @answers, @status, @attendee_code, @created_at, @updated_at, @confirmed_at, @notice_id)`),
     regById: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND id = ?'),
     regByIdAnyEvent: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND id = ?'),
     orgOfReg: db.prepare('SELECT org_id FROM registrations WHERE id = ?'),
     regByCode: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
     codeTaken: db.prepare('SELECT 1 FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
-    activeByEmail: db.prepare(`SELECT 1 FROM registrations WHERE org_id = ? AND event_id = ? AND email = ? AND status != 'cancelled' LIMIT 1`),
+    activeByEmail: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND email = ? AND status != 'cancelled' ORDER BY created_at LIMIT 1`),
     seats: db.prepare('SELECT confirmed, waitlisted, pending FROM event_seats WHERE org_id = ? AND event_id = ?'),
     counts: db.prepare(`SELECT status, count(*) AS n, sum(checked_in_at IS NOT NULL) AS checked FROM registrations WHERE org_id = ? AND event_id = ? GROUP BY status`),
     firstWaitlisted: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status = 'waitlisted' ORDER BY created_at, id LIMIT 1`),
@@ -58,6 +60,7 @@ export function registrationsRepo(db: DB) {
     undoCheckIn: db.prepare(`UPDATE registrations SET checked_in_at = NULL, checked_in_by = NULL, updated_at = @at
       WHERE org_id = @org_id AND event_id = @event_id AND id = @id AND checked_in_at IS NOT NULL`),
     bumpTokens: db.prepare('UPDATE registrations SET token_version = token_version + 1, updated_at = ? WHERE org_id = ? AND id = ?'),
+    byEmail: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND email = ? ORDER BY created_at, id'),
     searchByName: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status != 'cancelled' AND (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR attendee_code = ?) ORDER BY name LIMIT 20`),
   };
 
@@ -83,14 +86,15 @@ export function registrationsRepo(db: DB) {
   }
 
   return {
-    insertReg: (r: Pick<RegistrationRow, 'id' | 'org_id' | 'event_id' | 'email' | 'name' | 'answers' | 'status' | 'attendee_code' | 'created_at' | 'updated_at' | 'confirmed_at'>) => void s.insertReg.run(r),
+    insertReg: (r: Pick<RegistrationRow, 'id' | 'org_id' | 'event_id' | 'email' | 'name' | 'answers' | 'status' | 'attendee_code' | 'created_at' | 'updated_at' | 'confirmed_at' | 'notice_id'>) => void s.insertReg.run(r),
     regById: (orgId: string, eventId: string, id: string) => s.regById.get(orgId, eventId, id) as RegistrationRow | undefined,
     regByIdAnyEvent: (orgId: string, id: string) => s.regByIdAnyEvent.get(orgId, id) as RegistrationRow | undefined,
     /** Attendee links carry only a registration id (MAC-checked by the caller): find its tenant. */
     orgOfRegistration: (id: string) => (s.orgOfReg.get(id) as { org_id: string } | undefined)?.org_id,
     regByCode: (orgId: string, eventId: string, code: string) => s.regByCode.get(orgId, eventId, code) as RegistrationRow | undefined,
     codeTaken: (orgId: string, eventId: string, code: string) => s.codeTaken.get(orgId, eventId, code) !== undefined,
-    activeByEmail: (orgId: string, eventId: string, email: string) => s.activeByEmail.get(orgId, eventId, email) !== undefined,
+    /** The address's earliest registration for the event that is not cancelled. */
+    activeByEmail: (orgId: string, eventId: string, email: string) => s.activeByEmail.get(orgId, eventId, email) as RegistrationRow | undefined,
     /** The event's seat counters (kept by triggers, migration 0016): one indexed row, not a count. */
     seats: (orgId: string, eventId: string): Seats => (s.seats.get(orgId, eventId) as Seats | undefined) ?? { confirmed: 0, waitlisted: 0, pending: 0 },
     counts: (orgId: string, eventId: string) => s.counts.all(orgId, eventId) as { status: RegistrationStatus; n: number; checked: number }[],
@@ -102,6 +106,8 @@ export function registrationsRepo(db: DB) {
     checkIn: (orgId: string, eventId: string, id: string, at: string, by: string | null) => s.checkIn.run({ org_id: orgId, event_id: eventId, id, at, by }).changes === 1,
     undoCheckIn: (orgId: string, eventId: string, id: string, at: string) => s.undoCheckIn.run({ org_id: orgId, event_id: eventId, id, at }).changes === 1,
     bumpTokens: (orgId: string, id: string, at: string) => void s.bumpTokens.run(at, orgId, id),
+    /** Every registration of one address in the organization (a data-subject request). */
+    byEmail: (orgId: string, email: string) => s.byEmail.all(orgId, email) as RegistrationRow[],
     searchForCheckin: (orgId: string, eventId: string, q: string) => {
       const like = `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
       return s.searchByName.all(orgId, eventId, like, like, q.toUpperCase()) as RegistrationRow[];

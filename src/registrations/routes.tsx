@@ -23,6 +23,7 @@ import { type Permission, roleHas } from '../orgs/permissions.ts';
 import { fieldOptions } from '../events/fields.ts';
 import { loadEvent } from '../events/load.ts';
 import type { EventRow, FieldRow } from '../events/repo.ts';
+import { type RevealReason, revealReasons } from './attendees.ts';
 import { exportFileName, streamCsv, streamJson } from './export.ts';
 import type { AttendeeFilter, RegistrationRow } from './repo.ts';
 import { attendeeAccesses } from '../audit/attendee-accesses.tsx';
@@ -104,6 +105,7 @@ const detailFlashes: Record<string, FlashMsg> = {
   resent: { kind: 'ok', text: 'Email queued again.' },
   held: { kind: 'ok', text: 'Hold placed: retention and erasure requests skip this registration until the hold ends.' },
   released: { kind: 'ok', text: 'Hold released.' },
+  'consent-withdrawn': { kind: 'ok', text: "Consent withdrawn at the attendee's request; the record shows who did it and when." },
 };
 
 /** Attendee list, detail, edit, bulk message, exports and the check-in desk of one event. */
@@ -279,33 +281,47 @@ export function attendeeRoutes(): Hono<AppEnv> {
       status,
     );
 
-  /** Viewing the record is audited; revealing its sensitive answers is a second, separate entry. */
-  const auditedView = (c: C, e: EventRow, reveal: boolean): RegistrationRow | undefined => {
+  /** Viewing the record is audited; revealing its sensitive answers is a second, separate entry with its reason. */
+  const auditedView = (c: C, e: EventRow, reveal: RevealReason | null): RegistrationRow | undefined => {
     const ctx = c.get('app');
     const fields = ctx.events
       .fields(e)
       .filter((f) => f.sensitive && !f.builtin)
       .map((f) => f.key);
-    return regOr404(c, (id) => ctx.attendees.view(e, id, actx(c), reveal ? { fields } : undefined));
+    return regOr404(c, (id) => ctx.attendees.view(e, id, actx(c), reveal ? { fields, reason: reveal } : undefined));
   };
 
   r.get(`${EV}/attendees/:regId`, org('attendees.read'), (c) =>
     withEvent(c, (e) => {
-      const reveal = c.req.query('reveal') === '1';
-      const reg = auditedView(c, e, reveal);
+      const reg = auditedView(c, e, null);
       if (!reg) return noReg(c);
-      return detailPage(c, e, reg, reveal, { flash: detailFlashes[c.req.query('done') ?? ''] });
+      return detailPage(c, e, reg, false, { flash: detailFlashes[c.req.query('done') ?? ''] });
     }),
   );
+
+  // Revealing is a POST with a reason: a link (GET) could be followed by a crawler, a prefetch or
+  // another site, and would leave the reveal unexplained.
+  const reasonSchema = z.object({ reason: z.enum(Object.keys(revealReasons).filter((k) => k !== 'editing') as [RevealReason, ...RevealReason[]], 'Choose why you need to see the sensitive answers.') });
+  r.post(`${EV}/attendees/:regId/reveal`, org('attendees.read'), async (c) => {
+    const form = await parseForm(c, reasonSchema.loose());
+    return withEvent(c, (e) => {
+      if (!form.ok) {
+        const reg = auditedView(c, e, null);
+        return reg ? detailPage(c, e, reg, false, { flash: { kind: 'error', text: form.errors.reason ?? 'Choose a reason.' } }, 400) : noReg(c);
+      }
+      const reg = auditedView(c, e, form.data.reason);
+      return reg ? detailPage(c, e, reg, true) : noReg(c);
+    });
+  });
 
   r.post(`${EV}/attendees/:regId`, org('attendees.write'), (c) =>
     withRegistration(c, async (e, reg) => {
       const ctx = c.get('app');
-      const reveal = c.req.query('reveal') === '1';
       const body = await c.req.parseBody({ all: true });
+      const revealed = body._revealed === '1';
       const raw: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(body)) {
-        if (k === '_csrf' || k === '_keep_sensitive') continue;
+        if (k === '_csrf' || k === '_keep_sensitive' || k === '_revealed') continue;
         if (typeof v === 'string') raw[k] = v;
         else if (Array.isArray(v)) raw[k] = v.filter((x): x is string => typeof x === 'string');
       }
@@ -316,18 +332,28 @@ export function attendeeRoutes(): Hono<AppEnv> {
       }
       const res = ctx.registrations.updateAnswers(e, reg, raw, actx(c), 'organizer');
       if (!res.ok) {
-        const viewed = auditedView(c, e, reveal) ?? reg;
-        return detailPage(c, e, viewed, reveal, { flash: { kind: 'error', text: res.message }, errors: res.errors ?? {}, values: raw }, 400);
+        // The form came from a revealed page: show it revealed again, so nothing typed is lost (audited as editing).
+        const viewed = auditedView(c, e, revealed ? 'editing' : null) ?? reg;
+        return detailPage(c, e, viewed, revealed, { flash: { kind: 'error', text: res.message }, errors: res.errors ?? {}, values: raw }, 400);
       }
       return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=saved`, 303);
     }),
   );
 
+  r.post(`${EV}/attendees/:regId/withdraw-consent`, org('attendees.write'), async (c) => {
+    const form = await parseForm(c, z.object({ field: z.string().max(40) }).loose());
+    return withRegistration(c, (e, reg) => {
+      const res = form.ok ? c.get('app').registrations.withdrawConsent(e, reg, form.data.field, actx(c)) : { ok: false as const, message: 'Choose a consent to withdraw.' };
+      if (!res.ok) return detailPage(c, e, auditedView(c, e, null) ?? reg, false, { flash: { kind: 'error', text: res.message } }, 409);
+      return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=consent-withdrawn`, 303);
+    });
+  });
+
   r.post(`${EV}/attendees/:regId/cancel`, org('attendees.write'), (c) =>
     withRegistration(c, (e, reg) => {
       const ctx = c.get('app');
       const res = ctx.registrations.cancel(e, reg, actx(c), 'organizer');
-      if (!res.ok) return detailPage(c, e, auditedView(c, e, false) ?? reg, false, { flash: { kind: 'error', text: res.message } }, 409);
+      if (!res.ok) return detailPage(c, e, auditedView(c, e, null) ?? reg, false, { flash: { kind: 'error', text: res.message } }, 409);
       return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=cancelled`, 303);
     }),
   );

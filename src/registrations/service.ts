@@ -37,6 +37,8 @@ export interface RegistrationDeps {
   /** in-memory abuse counters shared with the other public forms */
   limiter: RateLimiter;
   limits: RegistrationLimits;
+  /** stores the privacy notice version the attendee was shown (the privacy capability) */
+  notices: { record(e: EventRow): string };
 }
 
 /**
@@ -63,7 +65,11 @@ export function registrationLimits(cfg: { registrationLimitNetwork: number; regi
 
 export type RegisterError = 'closed' | 'not-open' | 'full' | 'duplicate' | 'invalid' | 'throttled';
 export type RegisterFailure = { ok: false; error: RegisterError; message: string; errors?: Record<string, string>; retryAfterMs?: number };
-export type RegisterResult = { ok: true; reg: RegistrationRow } | RegisterFailure;
+/**
+ * `duplicate`: the address was already registered and the event does not show tickets on the
+ * page: the answer must look like a new registration (the existing one got its link by mail).
+ */
+export type RegisterResult = { ok: true; reg: RegistrationRow; duplicate?: true } | RegisterFailure;
 /** A registration whose person was gone by the time the writer reached it: nothing was written. */
 export type Abandoned = { ok: false; error: 'abandoned' };
 const ABANDONED: Abandoned = { ok: false, error: 'abandoned' };
@@ -138,8 +144,14 @@ export class RegistrationService {
     // Re-read inside the transaction: capacity or status may have changed since the page loaded.
     const event = this.d.events.eventById(e.org_id, e.id);
     if (!event || !this.registrationOpen(event).ok) return { ok: false, error: 'closed', message: 'Registration for this event is closed.' };
-    if (event.duplicate_policy === 'reject' && this.repo.activeByEmail(event.org_id, event.id, email)) {
-      return { ok: false, error: 'duplicate', message: 'This email address is already registered for this event. Check your inbox for the ticket and your personal link.' };
+    const existing = event.duplicate_policy === 'reject' ? this.repo.activeByEmail(event.org_id, event.id, email) : undefined;
+    if (existing) {
+      if (event.show_ticket) return { ok: false, error: 'duplicate', message: 'This email address is already registered for this event. Check your inbox for the ticket and your personal link.' };
+      // Answered like a new registration, so the page cannot tell anyone who signed up; the
+      // address's owner gets their link again instead.
+      this.d.mailer.enqueueForRegistration({ orgId: event.org_id, to: existing.email, template: 'registrationDuplicate', registration: `${event.org_id}/${existing.id}` });
+      this.d.audit.record({ ...ctx, orgId: event.org_id }, 'registration.duplicate', { type: 'registration', id: existing.id }, 'success', { event: event.id });
+      return { ok: true, reg: existing, duplicate: true };
     }
     const free = this.seatFree(event);
     if (!free && !event.waitlist_enabled && !event.double_opt_in) return { ok: false, error: 'full', message: 'Sorry, this event is full.' };
@@ -162,6 +174,7 @@ export class RegistrationService {
       confirmed_at: status === 'confirmed' ? at : null,
       cancelled_at: null,
       erased_at: null,
+      notice_id: this.d.notices.record(event),
     };
     this.repo.insertReg(reg);
     this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status, subject: this.d.audit.personPseudonym(reg.org_id, reg.email) });
@@ -295,22 +308,58 @@ export class RegistrationService {
     this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.viewed', { type: 'registration', id: reg.id });
   }
 
-  /** Edits through the attendee's link (everything but the email address) or by an organizer, validated as at registration. */
+  /**
+   * Edits through the attendee's link (everything but the email address) or by an organizer,
+   * validated as at registration. Consent is the attendee's alone: staff edits never touch a
+   * consent answer (withdrawConsent is their only way, on the attendee's request); the attendee
+   * may give it or take it back, and a withdrawal is kept as one, with the original consent.
+   */
   updateAnswers(e: EventRow, reg: RegistrationRow, raw: Record<string, unknown>, ctx: AuditContext, by: 'attendee' | 'organizer'): Result<object, 'invalid'> & { errors?: Record<string, string> } {
-    const fields = this.d.events.fieldsOf(e.org_id, e.id);
-    const input = by === 'attendee' ? { ...raw, email: reg.email } : raw;
+    const all = this.d.events.fieldsOf(e.org_id, e.id);
+    const consents = all.filter((f) => f.type === 'consent');
+    const input: Record<string, unknown> = by === 'attendee' ? { ...raw, email: reg.email } : { ...raw };
+    if (by === 'organizer') for (const f of consents) delete input[f.key];
+    const fields = by === 'organizer' ? all.map((f) => (f.type === 'consent' ? { ...f, required: 0 } : f)) : all;
     const parsed = parseAnswers(fields, input, () => this.iso());
     if (!parsed.ok) return { ok: false, error: 'invalid', message: 'Please correct the marked fields.', errors: parsed.errors };
-    // Consent given earlier stays as it was recorded (with the text shown then).
     const before = JSON.parse(reg.answers) as Answers;
     const answers: Answers = { ...parsed.value.answers };
-    for (const f of fields) if (f.type === 'consent' && before[f.key] !== undefined && answers[f.key] !== undefined) answers[f.key] = before[f.key] as Answers[string];
+    for (const f of consents) {
+      const was = before[f.key];
+      const given = typeof was === 'object' && !Array.isArray(was) && was.accepted;
+      if (by === 'organizer') {
+        if (was === undefined) delete answers[f.key];
+        else answers[f.key] = was;
+      } else if (answers[f.key] !== undefined && given) {
+        answers[f.key] = was; // consent given earlier stays as recorded, with the text shown then
+      } else if (answers[f.key] === undefined && given) {
+        answers[f.key] = { accepted: false, text: was.text, at: was.at, withdrawn_at: this.iso(), withdrawn_by: 'attendee' };
+      } else if (answers[f.key] === undefined && was !== undefined) {
+        answers[f.key] = was; // an earlier withdrawal stays on record
+      }
+    }
     this.d.writer.tx(() => {
       this.repo.updateRegAnswers(e.org_id, reg.id, { email: parsed.value.email || reg.email, name: parsed.value.name, answers: JSON.stringify(answers) }, this.iso());
       const actor = by === 'attendee' ? this.attendeeCtx(ctx, reg) : { ...ctx, orgId: e.org_id };
       this.d.audit.record(actor, 'registration.updated', { type: 'registration', id: reg.id }, 'success', { by, fields: Object.keys(raw).filter((k) => k !== '_csrf') });
     });
     return { ok: true };
+  }
+
+  /** Staff withdraw a consent the attendee gave, because the attendee asked them to (recorded as such). */
+  withdrawConsent(e: EventRow, reg: RegistrationRow, fieldKey: string, ctx: AuditContext): Result<object, 'state'> {
+    const f = this.d.events.fieldsOf(e.org_id, e.id).find((x) => x.key === fieldKey && x.type === 'consent');
+    if (!f) return { ok: false, error: 'state', message: 'This form has no such consent question.' };
+    return this.d.writer.tx(() => {
+      const current = this.repo.regById(e.org_id, e.id, reg.id);
+      const answers = JSON.parse(current?.answers ?? '{}') as Answers;
+      const was = answers[fieldKey];
+      if (!current || typeof was !== 'object' || Array.isArray(was) || !was.accepted) return { ok: false as const, error: 'state' as const, message: 'There is no consent to withdraw: it was not given, or was already withdrawn.' };
+      answers[fieldKey] = { accepted: false, text: was.text, at: was.at, withdrawn_at: this.iso(), withdrawn_by: 'staff', staff_id: ctx.actor.id ?? null };
+      this.repo.updateRegAnswers(e.org_id, reg.id, { email: current.email, name: current.name, answers: JSON.stringify(answers) }, this.iso());
+      this.d.audit.record({ ...ctx, orgId: e.org_id }, 'registration.consent_withdrawn', { type: 'registration', id: reg.id }, 'success', { field: fieldKey, by: 'staff', onRequestOf: 'attendee' });
+      return { ok: true as const };
+    });
   }
 
   /**

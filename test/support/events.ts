@@ -25,6 +25,9 @@ export function createEvent(s: TestServer, org: OrgRow, over: Partial<EventInput
     waitlist_enabled: false,
     duplicate_policy: 'reject',
     double_opt_in: false,
+    // Most tests read the code and links from the confirmation page; the discreet default
+    // (nothing on the page) has its own tests in test/privacy-by-design.test.ts.
+    show_ticket: true,
     organizer_contact: 'organizer@example.test',
     privacy_notice: 'We use your data only for this event.',
     controller_contact: 'Test Org, Example Street 1',

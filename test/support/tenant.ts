@@ -29,6 +29,8 @@ export interface Tenant {
   invitationId: string;
   token: { id: string; bearer: string };
   member: UserRow;
+  /** an open data-subject request (a correction) */
+  requestId: string;
 }
 
 let seq = 0;
@@ -38,7 +40,7 @@ export async function createTenant(s: TestServer, tag: 'a' | 'b'): Promise<Tenan
   const owner = await createUser(s, { email: testEmail(`tenant-owner-${next()}`, tag), totp: true });
   const org = createOrg(s, owner.user, uniqueSlug(tag));
   const event = createEvent(s, org);
-  const t: Omit<Tenant, 'field' | 'link' | 'reg' | 'invitationId' | 'token' | 'member'> = { s, tag, org, owner, event };
+  const t: Omit<Tenant, 'field' | 'link' | 'reg' | 'invitationId' | 'token' | 'member' | 'requestId'> = { s, tag, org, owner, event };
   return {
     ...t,
     field: newField(t),
@@ -47,6 +49,7 @@ export async function createTenant(s: TestServer, tag: 'a' | 'b'): Promise<Tenan
     invitationId: newInvitation(t),
     token: newApiToken(t),
     member: await newMember(t),
+    requestId: newPrivacyRequest(t),
   };
 }
 
@@ -68,6 +71,10 @@ export async function newRegistration(t: Base): Promise<RegistrationRow> {
   const r = await t.s.ctx.registrations.register(t.event, { email: testEmail(`tenant-reg-${next()}`, t.tag), name: `Attendee ${seq}` }, sys);
   if (!r.ok) throw new Error(r.message);
   return r.reg;
+}
+
+export function newPrivacyRequest(t: Base): string {
+  return t.s.ctx.privacyRequests.create(t.org.id, { type: 'correction', channel: 'organizer', email: testEmail(`tenant-subject-${next()}`, t.tag), message: 'Please fix my name' }, sys).id;
 }
 
 export function newInvitation(t: Base): string {

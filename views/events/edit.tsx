@@ -101,6 +101,13 @@ export function EventFormPage(p: {
             error={errors.duplicate_policy}
           />
           <Check name="double_opt_in" label="Double opt-in" checked={values.double_opt_in === 'on'} error={errors.double_opt_in} help="Attendees confirm their email address before the seat is held." />
+          <Check
+            name="show_ticket"
+            label="Show the ticket on the confirmation page"
+            checked={values.show_ticket === 'on'}
+            error={errors.show_ticket}
+            help="Convenient, but it reveals whether an address is already registered: anyone who types someone's email address can then tell whether that person signed up. Off: the page always says the ticket was emailed, and the ticket, code and personal link travel only by email."
+          />
           <Select
             name="access_mode"
             label="Who can see the event"

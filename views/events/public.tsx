@@ -1,5 +1,7 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { raw } from 'hono/html';
+import type { PrivacyNotice } from '../../src/privacy/notice.ts';
+import { NoticeBlock } from '../privacy/notice.tsx';
 import { fieldOptions } from '../../src/events/fields.ts';
 import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import { eventWhen as when } from '../../src/events/when.ts';
@@ -130,7 +132,7 @@ function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[]
   }
 }
 
-export function RegistrationForm({ e, fields, action, values = {}, errors = {}, message, submit = 'Register', csrf }: { e: EventRow; fields: FieldRow[]; action: string; values?: Values; errors?: Record<string, string>; message?: string | undefined; submit?: string; csrf?: string | undefined }) {
+export function RegistrationForm({ e, fields, action, values = {}, errors = {}, message, submit = 'Register', csrf, notice, privacyLink }: { e: EventRow; fields: FieldRow[]; action: string; values?: Values; errors?: Record<string, string>; message?: string | undefined; submit?: string; csrf?: string | undefined; notice?: PrivacyNotice | undefined; privacyLink?: string | undefined }) {
   const unknown = Object.entries(errors).filter(([k]) => !fields.some((f) => f.key === k));
   return (
     <form method="post" action={action} novalidate>
@@ -140,7 +142,9 @@ export function RegistrationForm({ e, fields, action, values = {}, errors = {}, 
       {fields.map((f) => (
         <FieldInput f={f} value={values[f.key]} error={errors[f.key]} />
       ))}
-      {e.privacy_notice || e.controller_contact ? (
+      {notice ? (
+        <NoticeBlock notice={notice} privacyLink={privacyLink} />
+      ) : e.privacy_notice || e.controller_contact ? (
         <details>
           <summary>How we handle your data</summary>
           {e.privacy_notice ? <p>{e.privacy_notice}</p> : null}
@@ -152,7 +156,7 @@ export function RegistrationForm({ e, fields, action, values = {}, errors = {}, 
   );
 }
 
-export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf, erasure }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined; erasure?: EventSchedule | undefined }) {
+export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf, erasure, notice, privacyLink }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined; erasure?: EventSchedule | undefined; notice?: PrivacyNotice | undefined; privacyLink?: string | undefined }) {
   return (
     <article>
       <EventHeader e={e} descriptionHtml={descriptionHtml} />
@@ -164,7 +168,7 @@ export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values,
           <>
             {seatsLeft !== null ? <p>{seatsLeft > 0 ? `${seatsLeft} seats left.` : e.waitlist_enabled ? 'The event is full: you can join the waiting list.' : 'The event is full.'}</p> : null}
             {seatsLeft === 0 && !e.waitlist_enabled && !e.double_opt_in ? null : (
-              <RegistrationForm e={e} fields={fields} action={`/e/${e.slug}/register`} values={values} errors={errors} message={message} submit={seatsLeft === 0 && e.waitlist_enabled ? 'Join the waiting list' : 'Register'} csrf={csrf} />
+              <RegistrationForm e={e} fields={fields} action={`/e/${e.slug}/register`} values={values} errors={errors} message={message} submit={seatsLeft === 0 && e.waitlist_enabled ? 'Join the waiting list' : 'Register'} csrf={csrf} notice={notice} privacyLink={privacyLink} />
             )}
             <ErasureDateNote schedule={erasure} />
           </>

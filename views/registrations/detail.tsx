@@ -8,6 +8,8 @@ import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { ActionButton, Csrf } from '../components/form.tsx';
 import { when } from '../components/when.ts';
 import { AnswerInput, formValuesOf } from './answers.tsx';
+import { answerText } from '../../src/events/fields.ts';
+import { revealReasons } from '../../src/registrations/attendees.ts';
 import { EventNav, eventBase, parseAnswersJson, shown } from './shared.tsx';
 
 export interface DetailProps {
@@ -36,6 +38,7 @@ export function AttendeeDetailPage(p: DetailProps) {
   const values = p.values ?? formValuesOf(p.fields, r);
   const errors = p.errors ?? {};
   const unknown = Object.entries(errors).filter(([k]) => !p.fields.some((f) => f.key === k));
+  const consents = p.fields.filter((f) => f.type === 'consent');
   return (
     <>
       <h1>{r.name || r.email}</h1>
@@ -84,12 +87,24 @@ export function AttendeeDetailPage(p: DetailProps) {
           </tbody>
         </table>
         {hasSensitive && !p.reveal ? (
-          <p>
-            <a href={`${self}?reveal=1`} role="button" class="secondary">
+          <form method="post" action={`${self}/reveal`} class="reveal-form">
+            <Csrf token={p.csrf} />
+            <label for="reveal-reason">
+              Why do you need to see the sensitive answers?
+              <select id="reveal-reason" name="reason" required>
+                <option value="">Choose a reason…</option>
+                {Object.entries(revealReasons)
+                  .filter(([k]) => k !== 'editing')
+                  .map(([k, label]) => (
+                    <option value={k}>{label}</option>
+                  ))}
+              </select>
+            </label>
+            <button type="submit" class="secondary">
               Reveal sensitive answers
-            </a>{' '}
-            <small>Revealing is recorded in the audit log.</small>
-          </p>
+            </button>{' '}
+            <small>Revealing is recorded in the audit log with your reason, and the attendee can see that staff read their record.</small>
+          </form>
         ) : null}
         {p.reveal ? (
           <p>
@@ -97,15 +112,35 @@ export function AttendeeDetailPage(p: DetailProps) {
           </p>
         ) : null}
       </article>
+      {consents.length > 0 ? (
+        <article>
+          <h2>Consent</h2>
+          <p>
+            <small>Consent is the attendee's alone: staff cannot give it. If the attendee asks you to withdraw a consent, do it here; the record says that staff did it at their request, who and when.</small>
+          </p>
+          <ul>
+            {consents.map((f) => {
+              const v = answers[f.key];
+              const given = typeof v === 'object' && !Array.isArray(v) && v.accepted;
+              return (
+                <li data-consent={f.key}>
+                  {f.label}: {v === undefined ? 'not given' : answerText(v)}
+                  {given && p.canWrite ? <ActionButton action={`${self}/withdraw-consent`} hidden={{ field: f.key }} label="Withdraw at the attendee's request" csrf={p.csrf} confirm="Withdraw this consent? Only do this when the attendee asked for it." /> : null}
+                </li>
+              );
+            })}
+          </ul>
+        </article>
+      ) : null}
       {p.canWrite ? (
         <>
           <article>
             <h2>Edit answers</h2>
             {unknown.length > 0 ? <Flash kind="error">{unknown.map(([k, m]) => `${k}: ${m}`).join(' ')}</Flash> : null}
-            <form method="post" action={p.reveal ? `${self}?reveal=1` : self}>
+            <form method="post" action={self}>
               <Csrf token={p.csrf} />
-              {p.reveal ? null : <input type="hidden" name="_keep_sensitive" value="1" />}
-              {p.fields.map((f) => (
+              {p.reveal ? <input type="hidden" name="_revealed" value="1" /> : <input type="hidden" name="_keep_sensitive" value="1" />}
+              {p.fields.filter((f) => f.type !== 'consent').map((f) => (
                 <AnswerInput f={f} value={values[f.key]} error={errors[f.key]} masked={!!f.sensitive && !p.reveal && !f.builtin} />
               ))}
               <button type="submit">Save changes</button>

@@ -51,6 +51,26 @@ export function ConfirmationPage({ e, reg, qrSrc, manageUrl }: { e: EventRow; re
   );
 }
 
+/**
+ * What every registration answers when tickets are not shown on the page: the same for a new
+ * address and one already registered, whatever the registration's status.
+ */
+export function SentPage({ e }: { e: EventRow }) {
+  return (
+    <article>
+      <h1>Thank you</h1>
+      <p>
+        <strong>{e.title}</strong> — {when(e)}
+      </p>
+      <Flash kind="ok">Thanks — we have sent your ticket to this address. If the event asks you to confirm, or you are on the waiting list, the email says so.</Flash>
+      <p>Your attendee code and your personal link to see, change or cancel the registration are in that email. If nothing arrives within a few minutes, look in your spam folder.</p>
+      <p>
+        <a href={`/e/${e.slug}/event.ics`}>Add to calendar (.ics)</a>
+      </p>
+    </article>
+  );
+}
+
 export function ManagePage({ e, reg, fields, qr, action, values, errors, message, notice, csrf }: { e: EventRow; reg: RegistrationRow; fields: FieldRow[]; qr: string | null; action: string; values: Values; errors?: Record<string, string>; message?: string | undefined; notice?: string | undefined; csrf?: string | undefined }) {
   const editable = fields.filter((f) => f.builtin !== 'email');
   const answers = JSON.parse(reg.answers) as Answers;
@@ -77,6 +97,9 @@ export function ManagePage({ e, reg, fields, qr, action, values, errors, message
               </>
             ))}
         </dl>
+        <p>
+          <a href={`${action}/privacy`}>Your data and privacy: download it, see who has read it, or ask for a correction or erasure</a>
+        </p>
       </section>
       {reg.status !== 'cancelled' ? (
         <>
