@@ -6,6 +6,7 @@ import { addSettingOptions, flagsFrom, keyOptions } from './options.ts';
 import { type RotateMasterOptions, auditVerify, doctor, init, keysRotateBackup, keysRotateDb, keysRotateMaster, keysStatus, migrateCommand, serveCommand, userList, userReset2fa, userUnlock } from './commands.ts';
 import { CliError } from './errors.ts';
 import { registerBackupCommands } from './backup-commands.ts';
+import { registerLogsCommands } from './logs-commands.ts';
 
 
 export function buildProgram(): Command {
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
     auditVerify(cfg, flagsFrom(cmd).masterKeyFile !== undefined),
   );
   registerBackupCommands(program, withConfig);
+  registerLogsCommands(program, withConfig);
   return program;
 }
 

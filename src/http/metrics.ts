@@ -54,6 +54,52 @@ export class Metrics {
     });
   }
 
+  /** Log shipping per destination and stream (src/logship/): alert on a gap or on dropped lines growing. */
+  observeLogShipping(read: () => { destination: string; stream: string; lagSeconds: number; shippedLines: number; droppedLines: number; gap: boolean }[]): void {
+    const labelNames = ['destination', 'stream'];
+    const each = (set: (labels: { destination: string; stream: string }, v: ReturnType<typeof read>[number]) => void) => {
+      for (const d of read()) set({ destination: d.destination, stream: d.stream }, d);
+    };
+    new Gauge({
+      name: 'tessera_logship_lag_seconds',
+      help: 'Age of the oldest log line not yet at the destination (0 = caught up)',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        each((l, d) => this.set(l, d.lagSeconds));
+      },
+    });
+    new Gauge({
+      name: 'tessera_logship_gap',
+      help: 'Log shipping gap at the destination: 1 lines were lost or the lag is over --log-ship-max-lag-minutes, 0 not',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        each((l, d) => this.set(l, d.gap ? 1 : 0));
+      },
+    });
+    new Counter({
+      name: 'tessera_logship_shipped_lines_total',
+      help: 'Log lines delivered to the destination since start',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        each((l, d) => this.inc(l, d.shippedLines));
+      },
+    });
+    new Counter({
+      name: 'tessera_logship_dropped_lines_total',
+      help: 'Log lines lost before they reached the destination since start (a full queue, a file pruned unshipped)',
+      labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        each((l, d) => this.inc(l, d.droppedLines));
+      },
+    });
+  }
+
   /** 1 per active fault (failed WAL sync, disk full), 0 otherwise: alert on any 1. */
   observeFaults(active: () => { kind: string }[], kinds: readonly string[]): void {
     new Gauge({

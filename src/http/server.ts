@@ -22,6 +22,8 @@ import { FAULT_KINDS } from '../db/faults.ts';
 import type { SyncFn } from '../db/writer.ts';
 import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
+import { checkSyslogFiles, startLogShipping } from '../logship/server-job.ts';
+import type { LogShipper } from '../logship/service.ts';
 import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
 import { ConnectionDrain } from './drain.ts';
@@ -38,6 +40,8 @@ export interface RunningServer {
   backup?: BackupService;
   /** The backup restore test (its runs do nothing without a backup target). */
   restoreTester: RestoreTester;
+  /** Audit and access logs shipped off the host (to the backup targets and a syslog collector). */
+  logShipping: LogShipper;
   /** Stops accepting, lets in-flight requests finish (bounded), checkpoints and closes the DB. */
   close(): Promise<void>;
 }
@@ -75,6 +79,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   }
   // Checked before anything is opened: a bad backup setting stops start-up with one line.
   const backupTargets = configuredTargets(cfg);
+  checkSyslogFiles(cfg);
   const opened: Opened = await openInstance(cfg, { allowCreate: true, migrate: true, env: opts.env, masterKeyFlagGiven: opts.masterKeyFlagGiven });
   // data/tessera.pid: key rotations refuse to run while the server holds the data directory.
   let lock: ReturnType<typeof acquireInstanceLock>;
@@ -138,6 +143,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     ctx.metrics.observeCheckpoints(() => backup.walStats());
   }
   const restoreTester = new RestoreTester({ ctx, dbFile, backup });
+  const logShipping = startLogShipping(ctx, backupTargets);
+  if (logShipping.enabled) ctx.metrics.observeLogShipping(() => logShipping.status().destinations);
   if (backup) {
     ctx.metrics.observeBackup(() => {
       const s = restoreTester.summary();
@@ -147,7 +154,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
   }
 
-  const app = createApp(ctx, { tls, restoreTester });
+  const app = createApp(ctx, { tls, restoreTester, logShipping });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {
@@ -158,6 +165,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     )) as NodeServer;
   } catch (e) {
     for (const j of jobs) j.stop();
+    await logShipping.stop(0);
     await backup?.stop(0);
     await ctx.accessLog.close();
     ctx.db.close();
@@ -215,6 +223,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       await ctx.mailer.stop();
       await ctx.sms.stop();
       await ctx.accessLog.close();
+      // After the access log's last lines are on disk, before the database closes.
+      await logShipping.stop(cfg.shutdownTimeoutMs);
       await restoreTester.settled(cfg.shutdownTimeoutMs);
       // Ships every committed change (bounded by the shutdown timeout) before the DB closes.
       await backup?.stop(cfg.shutdownTimeoutMs);
@@ -230,7 +240,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       log.flush();
     })());
 
-  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, close };
+  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, logShipping, close };
 }
 
 function listen<T extends http.Server | https.Server | ReturnType<typeof serve>>(server: T): Promise<T> {
