@@ -10,6 +10,7 @@ import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { AuditAnchor } from '../audit/anchor.ts';
 import { systemContext } from '../audit/service.ts';
+import { verifyAuditLog } from '../audit/verify.ts';
 import type { BackupService } from '../backup/service.ts';
 import { RestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
@@ -23,6 +24,7 @@ import type { SyncFn } from '../db/writer.ts';
 import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
 import { checkSyslogFiles, startLogShipping } from '../logship/server-job.ts';
+import { registerInstanceMetrics } from '../monitoring/collectors.ts';
 import type { LogShipper } from '../logship/service.ts';
 import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
@@ -109,7 +111,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       keyring: opened.keyring,
       audit: opened.audit,
       log,
-      metrics: new Metrics(() => fileSize(dbFile) + fileSize(`${dbFile}-wal`)),
+      metrics: new Metrics(() => fileSize(dbFile) + fileSize(`${dbFile}-wal`), () => fileSize(`${dbFile}-wal`)),
       accessLog: new AccessLogWriter(cfg.dataDir),
       now: opts.now ?? Date.now,
     },
@@ -117,6 +119,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     opts.walSync ? { walSync: opts.walSync } : {},
   );
   ctx.metrics.observeFaults(() => ctx.faults.list(), FAULT_KINDS);
+  registerInstanceMetrics(ctx.metrics, ctx.db, ctx.now, cfg.dataDir);
   if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
   if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
 
@@ -124,12 +127,26 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     const removed = ctx.accessLog.prune(cfg.accessLogRetentionDays, new Date(ctx.now()));
     if (removed.length) log.info({ removed: removed.length, retentionDays: cfg.accessLogRetentionDays }, 'pruned access logs');
   };
-  pruneAccessLog();
+  // Every scheduled job runs through metrics.job: last run, duration and failures in /metrics.
+  const job = (name: string, fn: () => unknown) => {
+    ctx.metrics.declareJob(name);
+    return () =>
+      void ctx.metrics.job(name, fn).catch((e: unknown) => log.error({ job: name, err: e instanceof Error ? e.message : String(e) }, 'scheduled job failed'));
+  };
+  const pruneJob = job('access_log_prune', pruneAccessLog);
+  pruneJob();
+  // The daily `audit verify` (chain and anchor), for the tessera_audit_verify_* metrics.
+  let auditVerified: { ok: boolean; at: number } | undefined;
+  ctx.metrics.observeAuditVerify(() => auditVerified);
+  const verifyAudit = () => {
+    const report = verifyAuditLog(ctx.audit, ctx.keyring, cfg.dataDir);
+    auditVerified = { ok: report.findings.length === 0, at: ctx.now() };
+    if (report.findings.length > 0) log.error({ findings: report.findings.map((f) => f.message) }, 'audit verify failed');
+  };
   const jobs = [
-    new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneAccessLog),
-    new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, () => {
-      ctx.sessions.purgeExpired();
-    }),
+    new Cron('47 2 * * *', { timezone: 'UTC', protect: true }, job('audit_verify', verifyAudit)),
+    new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneJob),
+    new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, job('session_purge', () => ctx.sessions.purgeExpired())),
   ];
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
@@ -138,7 +155,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   const checkpoints = backup ? undefined : new WalCheckpoints({ db: ctx.db, dbFile, key: ctx.keyring.active('db').key, log, frames: cfg.walCheckpointFrames, faults: ctx.faults });
   if (checkpoints) {
     checkpoints.start();
-    ctx.metrics.observeCheckpoints(() => ({ ...checkpoints.stats, frames: checkpoints.walFrames().frames }));
+    ctx.metrics.observeCheckpoints(() => ({ ...checkpoints.stats, frames: checkpoints.walFrames().frames, last: checkpoints.last }));
   } else if (backup) {
     ctx.metrics.observeCheckpoints(() => backup.walStats());
   }
@@ -148,10 +165,10 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (backup) {
     ctx.metrics.observeBackup(() => {
       const s = restoreTester.summary();
-      return s.configured ? { lagSeconds: s.lagSeconds, lastSuccessAt: s.lastSuccessAt, lastOk: s.lastRestoreTest?.ok } : { lagSeconds: 0, lastSuccessAt: undefined, lastOk: undefined };
+      return s.configured ? { lagSeconds: s.lagSeconds, lastSuccessAt: s.lastSuccessAt, lastOk: s.lastRestoreTest?.ok, lastRunAt: s.lastRestoreTest?.at } : { lagSeconds: 0, lastSuccessAt: undefined, lastOk: undefined, lastRunAt: undefined };
     });
     // The daily restore test (also on demand from /admin/backups); never two at once.
-    jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
+    jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, job('backup_restore_test', () => restoreTester.run('schedule'))));
   }
 
   const app = createApp(ctx, { tls, restoreTester, logShipping });
