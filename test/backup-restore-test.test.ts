@@ -54,11 +54,14 @@ describe('daily backup restore test', () => {
   it('restores the latest backup, matches live data, and reports it in /readyz and /metrics', async () => {
     expect(tester.configured).toBe(true);
     for (let i = 0; i < 50; i++) insertProbe(s.ctx.db, `row-${i}`, 200);
-    // Before any run: ready, no verdict yet, and no "failed" gauge.
+    // Before any run: ready, no verdict yet; "never ran" is a last run time of 0, never NaN.
     const before = await readyz(s);
     expect(before.status).toBe(200);
     expect(before.body.checks.backup).toMatchObject({ configured: true, lastRestoreTest: null });
-    expect(metricValue(await metrics(), 'tessera_backup_restore_test_last_result')).toBeNaN();
+    const m0 = await metrics();
+    expect(metricValue(m0, 'tessera_backup_restore_test_last_result')).toBe(0);
+    expect(metricValue(m0, 'tessera_backup_restore_test_last_run_timestamp_seconds')).toBe(0);
+    expect(m0).not.toMatch(/ NaN$| Nan$/m);
 
     // The OS temp dir is shared with other test processes: only directories this run made count.
     const restoreDirs = () => fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith('tessera-restore-test-'));
@@ -82,6 +85,7 @@ describe('daily backup restore test', () => {
     const m = await metrics();
     expect(metricValue(m, 'tessera_backup_restore_test_last_result')).toBe(1);
     expect(metricValue(m, 'tessera_backup_restore_test_last_success_timestamp_seconds')).toBe(Date.parse(r?.finishedAt ?? '') / 1000);
+    expect(metricValue(m, 'tessera_backup_restore_test_last_run_timestamp_seconds')).toBe(Date.parse(r?.finishedAt ?? '') / 1000);
     expect(metricValue(m, 'tessera_backup_lag_seconds')).toBeGreaterThanOrEqual(0);
     // The temp restore directory is gone.
     expect(restoreDirs().filter((d) => !existing.has(d))).toEqual([]);
@@ -151,6 +155,7 @@ describe('daily backup restore test', () => {
     expect(ready.body.checks.backup).toMatchObject({ lastRestoreTest: { ok: false, at: r?.finishedAt } });
     const m = await metrics();
     expect(metricValue(m, 'tessera_backup_restore_test_last_result')).toBe(0);
+    expect(metricValue(m, 'tessera_backup_restore_test_last_run_timestamp_seconds')).toBe(Date.parse(r?.finishedAt ?? '') / 1000);
     expect(metricValue(m, 'tessera_backup_restore_test_last_success_timestamp_seconds')).toBeGreaterThan(0);
     expect((await admin.get('/admin/backups')).text).toContain('data-ok="FAILED"');
   });

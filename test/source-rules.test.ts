@@ -68,12 +68,13 @@ describe('source rules', () => {
     expect(uses(/rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED/)).toEqual([]);
   });
 
-  it('opens outbound connections only to the operator-configured SMTP, SMS and S3 endpoints', () => {
+  it('opens outbound connections only to the operator-configured SMTP, SMS, S3 and syslog endpoints', () => {
     expect(
       uses(/\bfetch\(|\bhttps?\.(request|get)\(|\b(net|tls)\.connect\(|createConnection\(|createTransport\(/, {
         [path.join('src', 'sms', 'sender.ts')]: 'the configured SMS provider URL',
         [path.join('src', 'mail', 'service.ts')]: 'the configured SMTP server',
         [path.join('src', 'backup', 'targets', 's3.ts')]: 'the configured S3 endpoint',
+        [path.join('src', 'logship', 'syslog.ts')]: 'the configured syslog collector (TLS only)',
         [path.join('static', 'checkin.js')]: 'browser code: same-origin requests only (CSP connect-src self)',
         [path.join('static', 'app.js')]: 'browser code: same-origin requests only (CSP connect-src self)',
       }),

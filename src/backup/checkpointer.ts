@@ -182,6 +182,8 @@ export class WalCheckpoints {
   private lastError: string | undefined;
   /** counters for /metrics and tests */
   readonly stats = { worker: 0, main: 0, failures: 0 };
+  /** the last checkpoint that finished: when (ms since epoch) and how long it took (for /metrics) */
+  last: { at: number; seconds: number } | undefined;
 
   constructor(private readonly opts: WalCheckpointsOptions) {
     this.frames = opts.frames ?? 1000;
@@ -224,8 +226,10 @@ export class WalCheckpoints {
       let backfilled = -1;
       for (let round = 0; round < MAX_ROUNDS; round++) {
         try {
+          const t0 = performance.now();
           await slot.checkpoint();
           this.stats.worker++;
+          this.last = { at: Date.now(), seconds: (performance.now() - t0) / 1000 };
         } catch {
           this.stats.failures++;
           workerOk = false;
@@ -240,8 +244,10 @@ export class WalCheckpoints {
     }
     const h = this.header();
     if (h && h.mxFrame > h.nBackfill && (!workerOk || h.mxFrame >= this.catchUpFrames)) {
+      const t0 = performance.now();
       this.opts.db.pragma('wal_checkpoint(PASSIVE)');
       this.stats.main++;
+      this.last = { at: Date.now(), seconds: (performance.now() - t0) / 1000 };
       this.lastError = undefined;
       succeeded(this.opts);
     }

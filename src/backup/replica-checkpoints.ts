@@ -82,6 +82,8 @@ export class ReplicaCheckpoints {
   private chaseTimer: NodeJS.Timeout | undefined;
   /** counters for status and tests */
   readonly counts = { worker: 0, locked: 0, held: 0 };
+  /** the last checkpoint that finished: when (ms since epoch) and how long it took (for /metrics) */
+  last: { at: number; seconds: number } | undefined;
 
   constructor(
     private readonly opts: ReplicaCheckpointsOptions,
@@ -124,6 +126,7 @@ export class ReplicaCheckpoints {
    */
   runLocked(aux: DB, g: CapturePosition): void {
     let res: CheckpointResult | undefined;
+    const t0 = performance.now();
     try {
       [res] = aux.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[];
     } catch (e) {
@@ -137,6 +140,7 @@ export class ReplicaCheckpoints {
     succeeded(this.opts);
     g.complete = res !== undefined && res.busy === 0 && res.log === res.checkpointed && res.log === g.frame;
     this.counts.locked++;
+    this.last = { at: Date.now(), seconds: (performance.now() - t0) / 1000 };
   }
 
   /**
@@ -171,10 +175,12 @@ export class ReplicaCheckpoints {
     if (this.inFlight || !this.slot?.available() || g.frame < this.checkpointFrames || g.complete) return;
     const target = { walIndex: g.walIndex, frame: g.frame, generation: g.id };
     this.inFlight = target;
+    const t0 = performance.now();
     this.slot.checkpoint().then(
       (res) => {
         this.inFlight = undefined;
         this.counts.worker++;
+        this.last = { at: Date.now(), seconds: (performance.now() - t0) / 1000 };
         // Writes held back for this round go on whatever it achieved, once it is looked at.
         const heldRound = this.releaseWrites;
         this.releaseWrites = undefined;

@@ -95,8 +95,8 @@ export class Replicator {
   }
 
   /** checkpoints so far: on the worker, in the locked section, and worker rounds with writes held */
-  get checkpoints(): { worker: number; locked: number; held: number } {
-    return { ...this.cp.counts };
+  get checkpoints(): { worker: number; locked: number; held: number; last: { at: number; seconds: number } | undefined } {
+    return { ...this.cp.counts, last: this.cp.last };
   }
 
   /** Opens the replicator's two connections (each open runs SQLCipher's key derivation once). */

@@ -154,7 +154,7 @@ export class BackupService {
   }
 
   /** For /metrics: checkpoints so far by where they ran, and the WAL's length now. */
-  walStats(): { worker: number; main: number; frames: number } {
+  walStats(): { worker: number; main: number; frames: number; last: { at: number; seconds: number } | undefined } {
     let frames = 0;
     try {
       frames = readShmHeader(this.shmFile).mxFrame;
@@ -162,7 +162,7 @@ export class BackupService {
       // no WAL-index yet: nothing committed through the WAL
     }
     const c = this.replicator.checkpoints;
-    return { worker: c.worker, main: c.locked, frames };
+    return { worker: c.worker, main: c.locked, frames, last: c.last };
   }
 
   /** One sync step now (the restore test pins a position with it); never throws. */

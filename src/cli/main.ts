@@ -7,6 +7,7 @@ import { type RotateMasterOptions, auditVerify, doctor, init, keysRotateBackup, 
 import { CliError } from './errors.ts';
 import { registerBackupCommands } from './backup-commands.ts';
 import { registerPrivacyCommands } from './privacy-commands.ts';
+import { registerLogsCommands } from './logs-commands.ts';
 
 
 export function buildProgram(): Command {
@@ -77,6 +78,7 @@ export function buildProgram(): Command {
   registerBackupCommands(program, withConfig);
   // Every setting, like serve: the warnings go out by the configured mail server.
   registerPrivacyCommands(program, withConfig);
+  registerLogsCommands(program, withConfig);
   return program;
 }
 

@@ -86,6 +86,16 @@ export const settings = {
   backupSnapshotHours: { env: 'TESSERA_BACKUP_SNAPSHOT_HOURS', flag: 'backup-snapshot-hours', schema: z.coerce.number().positive().max(8760).default(24), help: 'hours between full snapshots (a restore replays at most this much change)' },
   backupRetentionDays: { env: 'TESSERA_BACKUP_RETENTION_DAYS', flag: 'backup-retention-days', schema: z.coerce.number().int().min(1).max(3650).default(30), help: 'days of backups kept (the point-in-time restore window)' },
   backupRestoreTestCron: { env: 'TESSERA_BACKUP_RESTORE_TEST_CRON', flag: 'backup-restore-test-cron', schema: z.string().refine(isCron, 'must be a cron expression such as "30 4 * * *" (minute hour day month weekday, UTC)').default('30 4 * * *'), help: 'when the daily backup restore test runs (cron, UTC)' },
+  // Log shipping (src/logship/): to every backup target, and to a syslog collector when one is set.
+  logShipIntervalMs: { env: 'TESSERA_LOG_SHIP_INTERVAL_MS', flag: 'log-ship-interval-ms', schema: z.coerce.number().int().min(100).max(3_600_000).default(5000), help: 'ship audit and access-log lines to the backup targets at most this long after they were written' },
+  logShipMaxLines: { env: 'TESSERA_LOG_SHIP_MAX_LINES', flag: 'log-ship-max-lines', schema: z.coerce.number().int().min(1).max(100_000).default(1000), help: 'most lines in one shipped log object (an object never spans two UTC hours either)' },
+  logShipMaxLagMinutes: { env: 'TESSERA_LOG_SHIP_MAX_LAG_MINUTES', flag: 'log-ship-max-lag-minutes', schema: z.coerce.number().positive().max(10_080).default(15), help: 'a log destination that takes nothing for this long while lines wait is a shipping gap (alert, /readyz, metric)' },
+  syslogHost: { env: 'TESSERA_SYSLOG_HOST', flag: 'syslog-host', schema: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'must be a host name or IP address').optional(), help: 'syslog collector (SIEM) that receives the audit and access logs, RFC 5424 over TLS; unset = off' },
+  syslogPort: { env: 'TESSERA_SYSLOG_PORT', flag: 'syslog-port', schema: portSchema.default(6514), help: 'syslog collector port (6514: syslog over TLS)' },
+  syslogCa: { env: 'TESSERA_SYSLOG_CA', flag: 'syslog-ca', schema: optionalPath, help: 'CA certificate (PEM) that signed the collector\'s certificate; default: the system CAs' },
+  syslogCert: { env: 'TESSERA_SYSLOG_CERT', flag: 'syslog-cert', schema: optionalPath, help: 'client certificate (PEM) for a collector that requires mutual TLS' },
+  syslogKey: { env: 'TESSERA_SYSLOG_KEY', flag: 'syslog-key', schema: optionalPath, help: 'client private key (PEM) for --syslog-cert' },
+  syslogQueueLines: { env: 'TESSERA_SYSLOG_QUEUE_LINES', flag: 'syslog-queue-lines', schema: z.coerce.number().int().min(1).max(10_000_000).default(100_000), help: 'messages kept while the collector is unreachable; beyond that the oldest are dropped and counted as a gap' },
   // Abuse limits (in-memory fixed windows, src/http/rate-limit.ts); 0 switches one off.
   registrationLimitNetwork: { env: 'TESSERA_REGISTRATION_LIMIT_NETWORK', flag: 'registration-limit-network', schema: z.coerce.number().int().min(0).max(10_000_000).default(600), help: 'public registrations per network (IPv4 address or IPv6 /64) per event per 10 minutes; generous so a campus or office behind one NAT can register together (0 = off)' },
   registrationLimitAddressEvent: { env: 'TESSERA_REGISTRATION_LIMIT_ADDRESS_EVENT', flag: 'registration-limit-address-event', schema: z.coerce.number().int().min(0).max(1_000_000).default(5), help: 'registrations with the same email address for the same event per 24 hours (0 = off)' },
@@ -157,6 +167,12 @@ export function loadConfig(
   }
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
     throw new ConfigError('invalid value for --tls-cert/--tls-key: give both or neither');
+  }
+  if ((cfg.syslogCert === undefined) !== (cfg.syslogKey === undefined)) {
+    throw new ConfigError('invalid value for --syslog-cert/--syslog-key: give both or neither');
+  }
+  if (cfg.syslogHost === undefined && [cfg.syslogCa, cfg.syslogCert].some((v) => v !== undefined)) {
+    throw new ConfigError('invalid value for --syslog-ca/--syslog-cert: set --syslog-host (TESSERA_SYSLOG_HOST) as well');
   }
   if (cfg.redirectPort !== undefined && cfg.tlsCert === undefined) {
     throw new ConfigError('invalid value for --redirect-port: only meaningful with --tls-cert and --tls-key');

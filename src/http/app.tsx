@@ -27,12 +27,13 @@ import { identifyCaller } from './session.ts';
 import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import { healthRoutes } from './health.ts';
+import type { LogShipper } from '../logship/service.ts';
 import type { RestoreTester } from '../backup/restore-test.ts';
 import { requestContext } from './request-context.ts';
 import { staticRoutes } from './static.ts';
 import type { AppEnv } from './types.ts';
 
-export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester }): Hono<AppEnv> {
+export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester; logShipping?: LogShipper }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Few, merged steps: each step of Hono's middleware chain costs about a microsecond per request.
@@ -53,7 +54,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
 
   // Static files and probes need no session; mount them before the session middleware.
   app.route('/', staticRoutes());
-  app.route('/', healthRoutes(ctx, opts.restoreTester));
+  app.route('/', healthRoutes(ctx, opts.restoreTester, opts.logShipping));
   // Who is calling, then the CSRF check that depends on it: one step.
   const csrf = csrfProtection();
   app.use((c, next) => {

@@ -2,11 +2,12 @@ import { Hono } from 'hono';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../app-context.ts';
 import type { RestoreTester } from '../backup/restore-test.ts';
+import type { LogShipper, ShippingStatus } from '../logship/service.ts';
 import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import type { AppEnv } from './types.ts';
 
-export function healthRoutes(ctx: AppContext, restoreTester?: RestoreTester): Hono<AppEnv> {
+export function healthRoutes(ctx: AppContext, restoreTester?: RestoreTester, logShipping?: LogShipper): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
   r.get('/healthz', { kind: 'public' }, (c) => c.json({ status: 'ok' }));
@@ -30,7 +31,8 @@ export function healthRoutes(ctx: AppContext, restoreTester?: RestoreTester): Ho
     // service because a bucket is down or last night's restore test failed. Lag and the test
     // result are alerted on via /metrics and the security alert instead.
     if (!detail) return c.json({ status: 'ready' });
-    return c.json({ status: 'ready', checks: { database: 'ok', backup: backupDetail(restoreTester) } });
+    // A shipping gap is detail too (alerted and in /metrics): the site itself still works.
+    return c.json({ status: 'ready', checks: { database: 'ok', backup: backupDetail(restoreTester), logShipping: shippingDetail(logShipping) } });
   });
   // With a token, the token is required from everywhere (other users of the host included);
   // without one, only loopback clients may read the metrics (ASVS V13.4.5).
@@ -63,4 +65,8 @@ function backupDetail(restoreTester: RestoreTester | undefined): { configured: f
   } catch {
     return { error: 'backup status unavailable' };
   }
+}
+
+function shippingDetail(s: LogShipper | undefined): { configured: false } | ({ configured: true } & ShippingStatus) {
+  return s?.enabled ? { configured: true, ...s.status() } : { configured: false };
 }

@@ -10,6 +10,7 @@ import type { AppContext } from '../app-context.ts';
 import { AccessLogWriter } from '../audit/access-log.ts';
 import { AuditAnchor } from '../audit/anchor.ts';
 import { systemContext } from '../audit/service.ts';
+import { verifyAuditLog } from '../audit/verify.ts';
 import type { BackupService } from '../backup/service.ts';
 import { RestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
@@ -22,6 +23,9 @@ import { FAULT_KINDS } from '../db/faults.ts';
 import type { SyncFn } from '../db/writer.ts';
 import { databasePath } from '../db/open.ts';
 import { createLogger } from '../log.ts';
+import { checkSyslogFiles, startLogShipping } from '../logship/server-job.ts';
+import { registerInstanceMetrics } from '../monitoring/collectors.ts';
+import type { LogShipper } from '../logship/service.ts';
 import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
 import { ConnectionDrain } from './drain.ts';
@@ -38,6 +42,8 @@ export interface RunningServer {
   backup?: BackupService;
   /** The backup restore test (its runs do nothing without a backup target). */
   restoreTester: RestoreTester;
+  /** Audit and access logs shipped off the host (to the backup targets and a syslog collector). */
+  logShipping: LogShipper;
   /** Stops accepting, lets in-flight requests finish (bounded), checkpoints and closes the DB. */
   close(): Promise<void>;
 }
@@ -75,6 +81,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   }
   // Checked before anything is opened: a bad backup setting stops start-up with one line.
   const backupTargets = configuredTargets(cfg);
+  checkSyslogFiles(cfg);
   const opened: Opened = await openInstance(cfg, { allowCreate: true, migrate: true, env: opts.env, masterKeyFlagGiven: opts.masterKeyFlagGiven });
   // data/tessera.pid: key rotations refuse to run while the server holds the data directory.
   let lock: ReturnType<typeof acquireInstanceLock>;
@@ -104,7 +111,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       keyring: opened.keyring,
       audit: opened.audit,
       log,
-      metrics: new Metrics(() => fileSize(dbFile) + fileSize(`${dbFile}-wal`)),
+      metrics: new Metrics(() => fileSize(dbFile) + fileSize(`${dbFile}-wal`), () => fileSize(`${dbFile}-wal`)),
       accessLog: new AccessLogWriter(cfg.dataDir),
       now: opts.now ?? Date.now,
     },
@@ -113,6 +120,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   );
   ctx.metrics.observeFaults(() => ctx.faults.list(), FAULT_KINDS);
   ctx.metrics.observeRegistrationQueue(() => ctx.registrationQueue.stats());
+  registerInstanceMetrics(ctx.metrics, ctx.db, ctx.now, cfg.dataDir);
   if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
   if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
 
@@ -125,19 +133,28 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       log.error({ err: (e as Error).message }, 'log retention failed; will retry tomorrow');
     }
   };
-  pruneLogs();
+  // Every scheduled job runs through metrics.job: last run, duration and failures in /metrics.
+  const job = (name: string, fn: () => unknown) => {
+    ctx.metrics.declareJob(name);
+    return () =>
+      void ctx.metrics.job(name, fn).catch((e: unknown) => log.error({ job: name, err: e instanceof Error ? e.message : String(e) }, 'scheduled job failed'));
+  };
+  const pruneJob = job('log_retention', pruneLogs);
+  pruneJob();
   // Before the first request: a database older than the erasure ledger (restored from a backup,
   // or an old copy put back by hand) must not show anyone who was erased after it was made.
   const replayed = ctx.erasure.replayLocal();
   if (replayed.rejected) log.warn({ rejected: replayed.rejected }, 'erasure ledger: some records beside the keyring are unreadable (damaged or altered)');
-  const retention = () =>
-    void ctx.retention.run().catch((e: unknown) => log.error({ err: (e as Error).message }, 'retention: pass failed'));
+  const retention = job('retention', () => ctx.retention.run());
+  // The daily `audit verify` (chain and anchor) is the chain status job; its last result feeds the metrics.
+  ctx.metrics.observeAuditVerify(() => {
+    const last = ctx.chainStatus.latest();
+    return last && { ok: last.ok === 1, at: Date.parse(last.at) };
+  });
   const jobs = [
-    new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneLogs),
-    new Cron(cfg.auditVerifyCron, { timezone: 'UTC', protect: true, unref: true }, () => void ctx.chainStatus.run('schedule', systemContext()).catch((e: Error) => log.error({ err: e.message }, 'audit chain check failed to run'))),
-    new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, () => {
-      ctx.sessions.purgeExpired();
-    }),
+    new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneJob),
+    new Cron(cfg.auditVerifyCron, { timezone: 'UTC', protect: true, unref: true }, job('audit_verify', () => ctx.chainStatus.run('schedule', systemContext()))),
+    new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, job('session_purge', () => ctx.sessions.purgeExpired())),
     // Retention runs by itself: at start (below) and hourly.
     new Cron('41 * * * *', { timezone: 'UTC', protect: true, unref: true }, retention),
   ];
@@ -148,21 +165,23 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   const checkpoints = backup ? undefined : new WalCheckpoints({ db: ctx.db, dbFile, key: ctx.keyring.active('db').key, log, frames: cfg.walCheckpointFrames, faults: ctx.faults });
   if (checkpoints) {
     checkpoints.start();
-    ctx.metrics.observeCheckpoints(() => ({ ...checkpoints.stats, frames: checkpoints.walFrames().frames }));
+    ctx.metrics.observeCheckpoints(() => ({ ...checkpoints.stats, frames: checkpoints.walFrames().frames, last: checkpoints.last }));
   } else if (backup) {
     ctx.metrics.observeCheckpoints(() => backup.walStats());
   }
   const restoreTester = new RestoreTester({ ctx, dbFile, backup });
+  const logShipping = startLogShipping(ctx, backupTargets);
+  if (logShipping.enabled) ctx.metrics.observeLogShipping(() => logShipping.status().destinations);
   if (backup) {
     ctx.metrics.observeBackup(() => {
       const s = restoreTester.summary();
-      return s.configured ? { lagSeconds: s.lagSeconds, lastSuccessAt: s.lastSuccessAt, lastOk: s.lastRestoreTest?.ok } : { lagSeconds: 0, lastSuccessAt: undefined, lastOk: undefined };
+      return s.configured ? { lagSeconds: s.lagSeconds, lastSuccessAt: s.lastSuccessAt, lastOk: s.lastRestoreTest?.ok, lastRunAt: s.lastRestoreTest?.at } : { lagSeconds: 0, lastSuccessAt: undefined, lastOk: undefined, lastRunAt: undefined };
     });
     // The daily restore test (also on demand from /admin/backups); never two at once.
-    jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
+    jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, job('backup_restore_test', () => restoreTester.run('schedule'))));
   }
 
-  const app = createApp(ctx, { tls, restoreTester });
+  const app = createApp(ctx, { tls, restoreTester, logShipping });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {
@@ -176,6 +195,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     server = (await listen(adaptor.listen({ port: cfg.port, host: cfg.host, backlog: ACCEPT_BACKLOG }))) as NodeServer;
   } catch (e) {
     for (const j of jobs) j.stop();
+    await logShipping.stop(0);
     await backup?.stop(0);
     await ctx.accessLog.close();
     ctx.db.close();
@@ -246,6 +266,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       await ctx.mailer.stop();
       await ctx.sms.stop();
       await ctx.accessLog.close();
+      // After the access log's last lines are on disk, before the database closes.
+      await logShipping.stop(cfg.shutdownTimeoutMs);
       await restoreTester.settled(cfg.shutdownTimeoutMs);
       await ctx.chainStatus.settled();
       // Ships every committed change (bounded by the shutdown timeout) before the DB closes.
@@ -262,7 +284,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       log.flush();
     })());
 
-  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, close };
+  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, logShipping, close };
 }
 
 /** Connections the kernel may hold for us while the event loop is busy (see the listen call). */
