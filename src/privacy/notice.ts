@@ -66,11 +66,13 @@ export class PrivacyNotices {
     return hit;
   }
 
-  /** Stores the version shown now (once) and returns its id; call inside the registration's transaction. */
-  record(e: EventRow): string {
-    const { id, body } = this.current(e);
-    this.repo.insertIfNew({ id, org_id: e.org_id, event_id: e.id, body, created_at: new Date(this.d.now()).toISOString() });
-    return id;
+  /**
+   * Stores a version (once) and returns its id; call inside the registration's transaction with
+   * the notice taken from `current` before it, so the rush's transactions hold no policy lookups.
+   */
+  record(e: Pick<EventRow, 'org_id' | 'id'>, shown: { id: string; body: string }): string {
+    this.repo.insertIfNew({ id: shown.id, org_id: e.org_id, event_id: e.id, body: shown.body, created_at: new Date(this.d.now()).toISOString() });
+    return shown.id;
   }
 
   /** The version a registration was shown, or undefined (registered before notices were kept). */

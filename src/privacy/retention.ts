@@ -2,6 +2,7 @@ import { type AuditContext, type AuditLog, systemContext } from '../audit/servic
 import { settingsRepo } from '../config/repo.ts';
 import type { DB } from '../db/open.ts';
 import type { Writer } from '../db/writer.ts';
+import { ReadCache } from '../events/read-cache.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/service.ts';
 import { ALL_FIELDS } from './apply.ts';
@@ -66,11 +67,13 @@ const yieldToRequests = () => new Promise<void>((r) => setImmediate(r));
  */
 export class RetentionService {
   private readonly repo: RetentionRepo;
+  private readonly schedules: ReadCache<EventSchedule | undefined>;
   private readonly settings;
   private running: Promise<RetentionReport> | undefined;
 
   constructor(private readonly d: RetentionDeps) {
     this.repo = retentionRepo(d.db);
+    this.schedules = new ReadCache(d.db);
     this.settings = settingsRepo(d.db);
   }
 
@@ -142,8 +145,11 @@ export class RetentionService {
 
   /** When this event's personal data will be erased; undefined for an unknown event. */
   schedule(orgId: string, eventId: string): EventSchedule | undefined {
-    const ev = this.repo.event(orgId, eventId);
-    return ev && this.scheduleOf(ev, this.instancePolicy());
+    // Read on every public page view and registration: remembered until the next write (ReadCache).
+    return this.schedules.get(`${orgId}|${eventId}`, () => {
+      const ev = this.repo.event(orgId, eventId);
+      return ev && this.scheduleOf(ev, this.instancePolicy());
+    });
   }
 
   private scheduleOf(ev: RetentionEventRow, p: InstanceRetention): EventSchedule {

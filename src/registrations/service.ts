@@ -38,7 +38,7 @@ export interface RegistrationDeps {
   limiter: RateLimiter;
   limits: RegistrationLimits;
   /** stores the privacy notice version the attendee was shown (the privacy capability) */
-  notices: { record(e: EventRow): string };
+  notices: { current(e: EventRow): { id: string; body: string }; record(e: EventRow, shown: { id: string; body: string }): string };
 }
 
 /**
@@ -140,7 +140,7 @@ export class RegistrationService {
   }
 
   /** The write itself, inside a group-commit batch. */
-  private write(e: EventRow, { email, name, answers }: ParsedRegistration, ctx: AuditContext): RegisterResult {
+  private write(e: EventRow, { email, name, answers }: ParsedRegistration, ctx: AuditContext, notice: { id: string; body: string }): RegisterResult {
     // Re-read inside the transaction: capacity or status may have changed since the page loaded.
     const event = this.d.events.eventById(e.org_id, e.id);
     if (!event || !this.registrationOpen(event).ok) return { ok: false, error: 'closed', message: 'Registration for this event is closed.' };
@@ -174,7 +174,7 @@ export class RegistrationService {
       confirmed_at: status === 'confirmed' ? at : null,
       cancelled_at: null,
       erased_at: null,
-      notice_id: this.d.notices.record(event),
+      notice_id: this.d.notices.record(event, notice),
     };
     this.repo.insertReg(reg);
     this.d.audit.record(this.attendeeCtx(ctx, reg), 'registration.created', { type: 'registration', id: reg.id }, 'success', { event: event.id, status, subject: this.d.audit.personPseudonym(reg.org_id, reg.email) });
@@ -200,7 +200,9 @@ export class RegistrationService {
    * page) gets no seat, and nobody behind them loses one to them.
    */
   commit(e: EventRow, parsed: ParsedRegistration, ctx: AuditContext, stillWanted: () => boolean = () => true): Promise<RegisterResult | Abandoned> {
-    return this.d.writer.run(() => (stillWanted() ? this.write(e, parsed, ctx) : ABANDONED));
+    // The privacy notice as the page shows it now, looked up before the transaction (cached).
+    const notice = this.d.notices.current(e);
+    return this.d.writer.run(() => (stillWanted() ? this.write(e, parsed, ctx, notice) : ABANDONED));
   }
 
   /** check, then commit: the whole registration for callers without a queue (tests, tools). */
