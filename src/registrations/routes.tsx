@@ -11,7 +11,7 @@ import { MessagePage } from '../../views/registrations/message.tsx';
 import { type AnswerFilterGroup, type ListState, eventBase, listQuery, statuses } from '../../views/registrations/shared.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import type { AuditContext } from '../audit/service.ts';
-import { routes } from '../http/route-permissions.ts';
+import { isHtmx, routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -370,10 +370,13 @@ export function attendeeRoutes(): Hono<AppEnv> {
 
   r.post(`${EV}/checkin/lookup`, org('checkin.perform'), async (c) => {
     const q = await searchBody(c);
-    return withEvent(c, (e) => c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />));
+    // A fragment for htmx; opened any other way it is the whole check-in page, never a bare scrap of HTML.
+    return withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />) : checkinPage(c, e, q)));
   });
 
-  r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) => withEvent(c, (e) => c.html(<CheckinCounts {...checkinCounts(c, e)} />)));
+  r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) =>
+    withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinCounts {...checkinCounts(c, e)} />) : c.redirect(`${eventBase(c.get('org'), e)}/checkin`, 303))),
+  );
 
   for (const undo of [false, true]) {
     r.post(`${EV}/checkin/:regId${undo ? '/undo' : ''}`, org('checkin.perform'), (c) =>

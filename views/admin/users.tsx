@@ -2,7 +2,7 @@
 import type { UserRow } from '../../src/auth/repo.ts';
 import { ActionButton, Csrf, Field } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { AdminNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
 
 export interface AdminUserView {
   user: UserRow;
@@ -13,8 +13,8 @@ export function AdminUsersPage({ csrf, users, viewerId, flash }: { csrf: string;
   return (
     <>
       <h1>Users</h1>
-      <AdminNav />
       <FlashBox flash={flash} />
+      <TableBox label="Users">
       <table>
         <thead>
           <tr>
@@ -53,6 +53,7 @@ export function AdminUsersPage({ csrf, users, viewerId, flash }: { csrf: string;
           })}
         </tbody>
       </table>
+      </TableBox>
       <article>
         <h2>Sign everyone out</h2>
         <p>After a suspected compromise: ends every session on this instance except yours. Everyone signs in again with their password and second factor.</p>

@@ -4,6 +4,7 @@ import { ActionButton, Csrf, Field } from '../components/form.tsx';
 import { FlashBox } from '../components/flash.tsx';
 import { type Form, PW_HELP } from './shared.ts';
 import { maskPhone } from './two-factor.tsx';
+import { TableBox } from '../components/table.tsx';
 
 export function AccountPage({ csrf, user, recoveryLeft, flash, errors = {}, values = {} }: Form & { user: UserRow; recoveryLeft: number; flash?: { kind: 'ok' | 'error'; text: string } | undefined }) {
   return (
@@ -70,6 +71,7 @@ export function SessionsPage({ csrf, sessions, currentId, now }: { csrf: string;
   return (
     <>
       <h1>Your sessions</h1>
+      <TableBox label="Your sessions">
       <table>
         <thead>
           <tr>
@@ -92,6 +94,7 @@ export function SessionsPage({ csrf, sessions, currentId, now }: { csrf: string;
           ))}
         </tbody>
       </table>
+      </TableBox>
       {sessions.length > 1 ? <ActionButton action="/account/sessions/revoke-others" label="Sign out all other sessions" csrf={csrf} variant="contrast" /> : null}
     </>
   );

@@ -6,7 +6,8 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import { ActionButton, Csrf, Field, type FormState } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
-import { EventNav, localWhen } from './shared.tsx';
+import { localWhen } from './shared.tsx';
+import { TableBox } from '../components/table.tsx';
 
 /** The passcode's state as the overview says it, with its end in the event's zone. */
 export function passcodeText(e: EventRow, state: PasscodeState): string {
@@ -52,7 +53,6 @@ export function ShareLinksPage(p: {
   return (
     <>
       <h1>Share links of {e.title}</h1>
-      <EventNav org={p.org} role={p.role} e={e} />
       <FlashBox flash={p.flash} />
       {e.access_mode !== 'passcode' ? (
         <Flash kind="error">This event is not protected: anyone with its address can open it, so share links add nothing. Set the access mode to "Passcode required" to use them.</Flash>
@@ -63,6 +63,7 @@ export function ShareLinksPage(p: {
       {p.links.length === 0 ? (
         <p>No share links yet.</p>
       ) : (
+        <TableBox label="Share links">
         <table>
           <thead>
             <tr>
@@ -89,6 +90,7 @@ export function ShareLinksPage(p: {
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
       <article>
         <h2>Create a share link</h2>

@@ -5,8 +5,7 @@ import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { Check, Csrf, Field, type FormState, Select, TextArea } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { OrgNav } from '../orgs/nav.tsx';
-import { EventNav, accessLabels } from './shared.tsx';
+import { accessLabels } from './shared.tsx';
 
 export function DescriptionPreview({ html }: { html: string }) {
   return (
@@ -33,7 +32,6 @@ export function EventFormPage(p: {
   return (
     <>
       <h1>{p.e ? `Edit ${p.e.title}` : 'New event'}</h1>
-      {p.e ? <EventNav org={p.org} role={p.role} e={p.e} /> : <OrgNav org={p.org} role={p.role} />}
       <FlashBox flash={p.flash} />
       {Object.keys(errors).length ? <Flash kind="error">Nothing was saved: please correct the marked fields.</Flash> : null}
       <form method="post" action={p.action} novalidate>

@@ -3,7 +3,7 @@ import type { AuditRow } from '../../src/audit/repo.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { when } from '../components/when.ts';
-import { OrgNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
 
 export function AuditPage({ org, role, rows, names }: { org: OrgRow; role: OrgRole; rows: AuditRow[]; names: Map<string, string> }) {
   const actor = (r: AuditRow) => {
@@ -14,8 +14,8 @@ export function AuditPage({ org, role, rows, names }: { org: OrgRow; role: OrgRo
   return (
     <>
       <h1>Audit log of {org.name}</h1>
-      <OrgNav org={org} role={role} />
       <p>The latest {rows.length} entries, newest first.</p>
+      <TableBox label="Audit log entries" tall>
       <table>
         <thead>
           <tr>
@@ -40,6 +40,7 @@ export function AuditPage({ org, role, rows, names }: { org: OrgRow; role: OrgRo
           ))}
         </tbody>
       </table>
+      </TableBox>
     </>
   );
 }

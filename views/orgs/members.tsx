@@ -5,7 +5,7 @@ import type { MemberState, MemberWithState } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
-import { OrgNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
 
 function RoleSelect({ name, id, label, roles, selected, error }: { name: string; id: string; label: string; roles: readonly OrgRole[]; selected?: string | undefined; error?: string | undefined }) {
   // The select sits outside its label: inside, its current option would become part of the label's name.
@@ -78,8 +78,8 @@ export function MembersPage(p: {
   return (
     <>
       <h1>Members of {org.name}</h1>
-      <OrgNav org={org} role={role} />
       <FlashBox flash={p.flash} />
+      <TableBox label="Members">
       <table>
         <thead>
           <tr>
@@ -138,11 +138,13 @@ export function MembersPage(p: {
           })}
         </tbody>
       </table>
+      </TableBox>
 
       <h2>Open invitations</h2>
       {invitations.length === 0 ? (
         <p>No open invitations.</p>
       ) : (
+        <TableBox label="Open invitations">
         <table>
           <thead>
             <tr>
@@ -167,6 +169,7 @@ export function MembersPage(p: {
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
 
       {canManage ? (

@@ -6,7 +6,7 @@ import { ActionButton, Csrf, Field, FieldError, type FormState } from '../compon
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
 import { ShownOnce } from '../components/shown-once.tsx';
-import { OrgNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
 
 export function TokensPage(p: {
   csrf: string;
@@ -24,7 +24,6 @@ export function TokensPage(p: {
   return (
     <>
       <h1>API tokens of {org.name}</h1>
-      <OrgNav org={org} role={role} />
       <FlashBox flash={p.flash} />
       {p.created ? (
         <ShownOnce title={`Token "${p.created.name}" created`} note="Copy it now: it is shown only this once." testid="new-token" secret={p.created.token}>
@@ -36,6 +35,7 @@ export function TokensPage(p: {
       {p.tokens.length === 0 ? (
         <p>No API tokens yet.</p>
       ) : (
+        <TableBox label="API tokens">
         <table>
           <thead>
             <tr>
@@ -66,6 +66,7 @@ export function TokensPage(p: {
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
       <article>
         <h2>Create a token</h2>

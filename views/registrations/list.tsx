@@ -5,7 +5,9 @@ import type { RegistrationRow } from '../../src/registrations/repo.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { Csrf } from '../components/form.tsx';
 import { when } from '../components/when.ts';
-import { type AnswerFilterGroup, type Counts, CountsLine, EventNav, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
+import { type AnswerFilterGroup, type Counts, CountsLine, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
+import { TableBox } from '../components/table.tsx';
+import { Ago, At } from '../components/time.tsx';
 
 export interface ResultsProps {
   org: OrgRow;
@@ -84,7 +86,7 @@ export function AttendeeResults(p: ResultsProps) {
         ) : null}
       </p>
       {p.rows.length > 0 ? (
-        <div class="overflow-auto">
+        <TableBox label="Attendees" tall>
           <table class="striped attendee-table">
             <thead>
               <tr>
@@ -113,7 +115,9 @@ export function AttendeeResults(p: ResultsProps) {
                       <code>{r.attendee_code}</code>
                     </td>
                     <td>{r.status}</td>
-                    <td>{r.checked_in_at ? when(r.checked_in_at) : 'no'}</td>
+                    <td>
+                      <At t={r.checked_in_at} tz={p.event.timezone} empty="no" />
+                    </td>
                     {extra.map((f) => (
                       <td class={f.sensitive ? 'masked' : undefined}>{shown(f, r, answers, false)}</td>
                     ))}
@@ -122,7 +126,7 @@ export function AttendeeResults(p: ResultsProps) {
               })}
             </tbody>
           </table>
-        </div>
+        </TableBox>
       ) : null}
       {pages > 1 ? (
         <nav aria-label="Pages" class="pager">
@@ -153,7 +157,6 @@ export function AttendeesPage(p: ListPageProps) {
   return (
     <>
       <h1>Attendees of {p.event.title}</h1>
-      <EventNav org={p.org} event={p.event} canList current="attendees" />
       <FlashBox flash={p.flash} />
       <CountsLine counts={p.counts} />
       {/* POST: the search text (a name, an address) stays out of the address bar, the history,

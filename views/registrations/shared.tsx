@@ -44,31 +44,6 @@ export function listQuery(s: ListState, page = 1): string {
 export const eventBase = (org: OrgRow, e: EventRow) => `/orgs/${org.slug}/events/${e.id}`;
 
 
-export function EventNav({ org, event, canList, current }: { org: OrgRow; event: EventRow; canList: boolean; current: 'attendees' | 'checkin' | 'detail' | 'message' }) {
-  const base = eventBase(org, event);
-  return (
-    <nav aria-label={`${event.title} pages`}>
-      <ul>
-        <li>
-          <a href={base}>{event.title}</a>
-        </li>
-        {canList ? (
-          <li>
-            <a href={`${base}/attendees`} aria-current={current === 'attendees' ? 'page' : undefined}>
-              Attendees
-            </a>
-          </li>
-        ) : null}
-        <li>
-          <a href={`${base}/checkin`} aria-current={current === 'checkin' ? 'page' : undefined}>
-            Check-in
-          </a>
-        </li>
-      </ul>
-    </nav>
-  );
-}
-
 export function CountsLine({ counts }: { counts: Counts }) {
   return (
     <p class="attendee-counts" data-testid="counts">
