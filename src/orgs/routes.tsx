@@ -127,6 +127,7 @@ export function orgRoutes(): Hono<AppEnv> {
         viewerId={c.get('user')!.id}
         members={ctx.orgs.members(org.id)}
         invitations={ctx.orgs.openInvitations(org.id)}
+        now={ctx.now()}
         canManage={roleHas(myRole, 'members.manage')}
         assignable={assignableRoles(myRole)}
         events={roleHas(myRole, 'members.manage') ? ctx.events.list(org, null).map((e) => ({ id: e.id, title: e.title })) : undefined}
@@ -309,6 +310,7 @@ export function orgRoutes(): Hono<AppEnv> {
         org={org}
         role={roleOf(c)}
         tokens={ctx.orgs.tokens(org.id)}
+        now={ctx.now()}
         owners={owners}
         created={extra.created}
         flash={extra.flash ?? flashFrom(c, { revoked: 'Token revoked.' })}
@@ -359,7 +361,7 @@ export function orgRoutes(): Hono<AppEnv> {
     for (const m of ctx.orgs.members(org.id)) names.set(`user:${m.user_id}`, m.name);
     for (const t of ctx.orgs.tokens(org.id)) names.set(`api_token:${t.id}`, t.name);
     names.set(`organization:${org.id}`, org.name);
-    return render(c, `Audit log · ${org.name}`, <AuditPage org={org} role={roleOf(c)} rows={ctx.audit.recentForOrg(org.id, 200)} names={names} />);
+    return render(c, `Audit log · ${org.name}`, <AuditPage org={org} role={roleOf(c)} rows={ctx.audit.recentForOrg(org.id, 200)} names={names} now={ctx.now()} />);
   });
 
   // ---- JSON API --------------------------------------------------------------------------------

@@ -2,14 +2,13 @@
 import type { EventRow, EventStatus } from '../../src/events/repo.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
+import { dateTimeIn } from '../../src/events/when.ts';
 
 export type EventCounts = { confirmed: number; waitlisted: number; pending: number; cancelled: number; checkedIn: number };
 
-/** A stored instant as the event's wall clock, to the minute: what organizers typed in. */
+/** A stored instant on the event's wall clock in words, the zone named: "Wed 20 Jan 2027, 09:00 CET". */
 export function localWhen(iso: string | null, tz: string): string {
-  if (!iso) return '–';
-  const f = new Intl.DateTimeFormat('en-CA', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
-  return `${f.format(new Date(iso)).replace(',', '')} (${tz})`;
+  return iso ? dateTimeIn(iso, tz) : '–';
 }
 
 export const statusLabels: Record<EventStatus, string> = { draft: 'Draft', published: 'Published', closed: 'Registration closed', archived: 'Archived' };

@@ -2,10 +2,10 @@
 import type { AuditRow } from '../../src/audit/repo.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
-import { when } from '../components/when.ts';
 import { TableBox } from '../components/table.tsx';
+import { Ago } from '../components/time.tsx';
 
-export function AuditPage({ org, role, rows, names }: { org: OrgRow; role: OrgRole; rows: AuditRow[]; names: Map<string, string> }) {
+export function AuditPage({ org, rows, names, now }: { org: OrgRow; role: OrgRole; rows: AuditRow[]; names: Map<string, string>; now: number }) {
   const actor = (r: AuditRow) => {
     if (r.actor_type === 'system') return 'system';
     const name = r.actor_id ? names.get(`${r.actor_type}:${r.actor_id}`) : undefined;
@@ -29,7 +29,9 @@ export function AuditPage({ org, role, rows, names }: { org: OrgRow; role: OrgRo
         <tbody>
           {rows.map((r) => (
             <tr data-action={r.action}>
-              <td>{when(r.at)}</td>
+              <td>
+                  <Ago t={r.at} now={now} />
+                </td>
               <td>{actor(r)}</td>
               <td>
                 <code>{r.action}</code>

@@ -4,8 +4,8 @@ import type { InvitationRow, OrgRow } from '../../src/orgs/repo.ts';
 import type { MemberState, MemberWithState } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { when } from '../components/when.ts';
 import { TableBox } from '../components/table.tsx';
+import { Ago } from '../components/time.tsx';
 
 function RoleSelect({ name, id, label, roles, selected, error }: { name: string; id: string; label: string; roles: readonly OrgRole[]; selected?: string | undefined; error?: string | undefined }) {
   // The select sits outside its label: inside, its current option would become part of the label's name.
@@ -66,6 +66,7 @@ export function MembersPage(p: {
   viewerId: string;
   members: MemberWithState[];
   invitations: InvitationRow[];
+  now: number;
   canManage: boolean;
   /** The roles this viewer may give; members holding another role are shown, not offered a change. */
   assignable: readonly OrgRole[];
@@ -159,7 +160,9 @@ export function MembersPage(p: {
               <tr data-invitation={i.id}>
                 <td>{i.email}</td>
                 <td>{i.role}</td>
-                <td>{when(i.expires_at)}</td>
+                <td>
+                  <Ago t={i.expires_at} now={p.now} />
+                </td>
                 {canManage ? (
                   <td>
                     <ActionButton action={`${base}/invitations/${i.id}/revoke`} label="Revoke" csrf={csrf} confirm={`Revoke the invitation to ${i.email}?`} />
