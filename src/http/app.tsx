@@ -8,6 +8,7 @@ import type { AppContext } from '../app-context.ts';
 import { adminRoutes } from '../admin/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
+import { attendeeColumnRoutes } from '../registrations/column-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAccessRoutes } from '../events/access-routes.tsx';
@@ -72,6 +73,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', eventAccessRoutes());
   app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
+  app.route('/', attendeeColumnRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

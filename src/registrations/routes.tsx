@@ -22,6 +22,7 @@ import { type Permission, roleHas } from '../orgs/permissions.ts';
 import { fieldOptions } from '../events/fields.ts';
 import { loadEvent } from '../events/load.ts';
 import type { EventRow, FieldRow } from '../events/repo.ts';
+import { chosenListColumns } from './column-routes.tsx';
 import { exportFileName, streamCsv, streamJson } from './export.ts';
 import type { AttendeeFilter, RegistrationRow } from './repo.ts';
 
@@ -136,7 +137,8 @@ export function attendeeRoutes(): Hono<AppEnv> {
     const fields = ctx.events.fields(e);
     const { state, filter } = readFilter(input, fields);
     const { rows, total, page } = ctx.attendees.list(e, filter, pageSchema.parse(input.page), PAGE_SIZE, actx(c), auditFilter(state));
-    const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write'), csrf: c.get('csrfToken') ?? '' };
+    const columns = chosenListColumns(c, e, fields);
+    const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write'), csrf: c.get('csrfToken') ?? '', columns };
     c.header('Vary', 'HX-Request');
     if (wantsPartial(c)) {
       // The address follows the filter, except for the search text, which never goes in one.
@@ -151,7 +153,8 @@ export function attendeeRoutes(): Hono<AppEnv> {
     withEvent(c, (e) => {
       const done = c.req.query('done');
       const n = z.coerce.number().int().min(0).catch(0).parse(c.req.query('n'));
-      const flash: FlashMsg | undefined = done === 'messaged' ? { kind: 'ok', text: `Message queued for ${n} attendee${n === 1 ? '' : 's'}.` } : undefined;
+      const flash: FlashMsg | undefined =
+        done === 'messaged' ? { kind: 'ok', text: `Message queued for ${n} attendee${n === 1 ? '' : 's'}.` } : done === 'columns' ? { kind: 'ok', text: 'Columns saved.' } : undefined;
       return listPage(c, e, { ...c.req.query(), q: '' }, flash);
     }),
   );

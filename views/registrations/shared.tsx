@@ -44,6 +44,14 @@ export function listQuery(s: ListState, page = 1): string {
 export const eventBase = (org: OrgRow, e: EventRow) => `/orgs/${org.slug}/events/${e.id}`;
 
 
+/** The attendee list's columns besides the name and the form's own fields; each can be hidden. */
+export const fixedListColumns = [
+  ['email', 'Email'],
+  ['code', 'Code'],
+  ['status', 'Status'],
+  ['checked_in', 'Checked in'],
+] as const;
+
 export function CountsLine({ counts }: { counts: Counts }) {
   return (
     <p class="attendee-counts" data-testid="counts">
