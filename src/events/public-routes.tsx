@@ -104,14 +104,15 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const open = app.registrations.registrationOpen(e);
     // Anonymous visitors of an unchanged event get the same bytes: render once per version.
     const cacheable = !c.get('user') && Object.keys(extra).length === 0 && status === 200;
-    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}`;
+    const orgName = app.orgs.byId(e.org_id)?.name;
+    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}|${orgName}`;
     if (cacheable) {
       const hit = pageCache.get(key);
       if (hit !== undefined) return c.body(hit, 200, HTML);
       // Shared bytes must hold nothing of this visitor (an anonymous form needs no token).
       c.set('csrfToken', '');
     }
-    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} csrf={c.get('csrfToken')} {...extra} />, status);
+    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} csrf={c.get('csrfToken')} orgName={orgName} {...extra} />, status);
     if (cacheable) {
       if (pageCache.size > 1000) pageCache.clear();
       pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));
