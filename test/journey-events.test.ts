@@ -85,7 +85,8 @@ describe('events journey (Chromium)', () => {
     const base = `/orgs/${org.slug}/events/${eventId}`;
     await check(organizer, '02-event-created');
 
-    await organizer.getByRole('link', { name: 'Registration form' }).click();
+    const eventNav = organizer.getByRole('navigation', { name: 'Event', exact: true });
+    await eventNav.getByRole('link', { name: 'Form', exact: true }).click();
     await organizer.waitForURL(`**${base}/form`);
     // A sensitive long-text field...
     await organizer.getByLabel('Type', { exact: true }).selectOption('long_text');
@@ -108,7 +109,7 @@ describe('events journey (Chromium)', () => {
     expect(await organizer.locator('tr[data-field="dietary_or_health_needs"] td').nth(5).textContent()).toBe('yes');
     await check(organizer, '04-form-builder-done');
 
-    await organizer.getByRole('link', { name: 'Overview' }).click();
+    await eventNav.getByRole('link', { name: 'Overview' }).click();
     await organizer.waitForURL(`**${base}`);
     // The passcode is an access setting: the overview points to the Access page for it.
     await organizer.getByRole('link', { name: 'set it under Access' }).click();

@@ -24,5 +24,6 @@ export function loadEvent(c: Context<AppEnv>): { event: EventRow } | { response:
     );
     return { response: errorResponse(c, 404, 'Event not found', 'There is no such event in this organization.') };
   }
+  c.set('event', event);
   return { event };
 }

@@ -129,16 +129,16 @@ export function publicEventRoutes(): Hono<AppEnv> {
     // Anonymous visitors of an unchanged event get the same bytes: render once per version.
     const cacheable = !c.get('user') && Object.keys(extra).length === 0 && status === 200;
     const erasure = app.retention.schedule(e.org_id, e.id);
-    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}|${erasure ? [erasure.eraseOn, ...erasure.fields.map((f) => f.eraseOn)].join(',') : ''}`;
+    const org = app.orgs.byId(e.org_id);
+    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}|${org?.name}|${erasure ? [erasure.eraseOn, ...erasure.fields.map((f) => f.eraseOn)].join(',') : ''}`;
     if (cacheable) {
       const hit = pageCache.get(key);
       if (hit !== undefined) return c.body(hit, 200, HTML);
       // Shared bytes must hold nothing of this visitor (an anonymous form needs no token).
       c.set('csrfToken', '');
     }
-    const org = app.orgs.byId(e.org_id);
     const notice = app.notices.current(e).notice;
-    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} erasure={erasure} csrf={c.get('csrfToken')} notice={notice} privacyLink={org ? `/o/${org.slug}/privacy` : undefined} {...extra} />, status);
+    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} erasure={erasure} csrf={c.get('csrfToken')} notice={notice} privacyLink={org ? `/o/${org.slug}/privacy` : undefined} orgName={org?.name} {...extra} />, status);
     if (cacheable) {
       if (pageCache.size > 1000) pageCache.clear();
       pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));

@@ -10,6 +10,7 @@ import { auditRoutes } from '../audit/routes.tsx';
 import { privacyRoutes } from '../privacy/routes.tsx';
 import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
+import { attendeeColumnRoutes } from '../registrations/column-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
 import { privacyPublicRoutes } from '../privacy/public-routes.tsx';
 import { privacyRequestRoutes } from '../privacy/request-routes.tsx';
@@ -81,6 +82,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
   app.route('/', privacyRequestRoutes());
+  app.route('/', attendeeColumnRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

@@ -1,5 +1,6 @@
 import type { AppContext } from '../app-context.ts';
 import type { SessionRow, UserRow } from '../auth/repo.ts';
+import type { EventRow } from '../events/repo.ts';
 import type { ApiTokenRow, MembershipRow, OrgRow } from '../orgs/repo.ts';
 
 /** Values middleware puts on the request context; routes read them, never recompute them. */
@@ -18,6 +19,8 @@ export interface AppEnv {
     /** Set by the org guard on `/orgs/:orgSlug/…` routes. */
     org: OrgRow;
     membership: MembershipRow | null;
+    /** Set by `loadEvent` on `/orgs/:orgSlug/events/:eventId/…` routes, for the app shell. */
+    event: EventRow | undefined;
     /** Token for forms; the session's, or the pre-session cookie's. */
     csrfToken: string;
   };

@@ -126,6 +126,7 @@ export function orgRoutes(): Hono<AppEnv> {
         viewerId={c.get('user')!.id}
         members={ctx.orgs.members(org.id)}
         invitations={ctx.orgs.openInvitations(org.id)}
+        now={ctx.now()}
         canManage={roleHas(myRole, 'members.manage')}
         assignable={assignableRoles(myRole)}
         events={roleHas(myRole, 'members.manage') ? ctx.events.list(org, null).map((e) => ({ id: e.id, title: e.title })) : undefined}
@@ -308,6 +309,7 @@ export function orgRoutes(): Hono<AppEnv> {
         org={org}
         role={roleOf(c)}
         tokens={ctx.orgs.tokens(org.id)}
+        now={ctx.now()}
         owners={owners}
         created={extra.created}
         flash={extra.flash ?? flashFrom(c, { revoked: 'Token revoked.' })}

@@ -69,6 +69,7 @@ export class OrgService {
     return this.repo.orgBySlug(slug);
   }
 
+  /** The organization an event belongs to, for its public pages (name, later logo and colour). */
   byId(orgId: string): OrgRow | undefined {
     return this.repo.orgById(orgId);
   }

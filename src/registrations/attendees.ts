@@ -108,6 +108,29 @@ export class AttendeeService {
     return { rows, total, page: p, pages };
   }
 
+  /**
+   * The attendee-list columns this staff member chose for the event, kept to keys the form still
+   * has (a removed field drops out); null when they never chose (the page shows every column).
+   */
+  listColumns(e: EventRow, userId: string, known: readonly string[]): string[] | null {
+    const raw = this.repo.listColumns(e.org_id, e.id, userId);
+    if (raw === undefined) return null;
+    try {
+      const keys = JSON.parse(raw) as unknown;
+      return Array.isArray(keys) ? known.filter((k) => keys.includes(k)) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Remembers the columns (only known keys; at least the name or email stays, set by the caller). */
+  saveListColumns(e: EventRow, userId: string, columns: string[], ctx: AuditContext): void {
+    this.d.writer.tx(() => {
+      this.repo.saveListColumns(e.org_id, e.id, userId, JSON.stringify(columns), this.iso());
+      this.d.audit.record({ ...ctx, orgId: e.org_id }, 'attendee.columns_chosen', { type: 'event', id: e.id }, 'success', { columns });
+    });
+  }
+
   counts(e: EventRow): Counts {
     const out: Counts = { confirmed: 0, waitlisted: 0, pending: 0, cancelled: 0, checkedIn: 0 };
     for (const r of this.repo.counts(e.org_id, e.id)) {

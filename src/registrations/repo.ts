@@ -44,6 +44,9 @@ export function registrationsRepo(db: DB) {
     insertReg: db.prepare(`INSERT INTO registrations (id, org_id, event_id, email, name, answers, status, attendee_code, created_at, updated_at, confirmed_at, notice_id)
       VALUES (@id, @org_id, @event_id, @email, @name, @answers, @status, @attendee_code, @created_at, @updated_at, @confirmed_at, @notice_id)`),
     regById: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND id = ?'),
+    listColumns: db.prepare('SELECT columns FROM attendee_list_columns WHERE org_id = ? AND event_id = ? AND user_id = ?'),
+    saveListColumns: db.prepare(`INSERT INTO attendee_list_columns (org_id, event_id, user_id, columns, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (event_id, user_id) DO UPDATE SET columns = excluded.columns, updated_at = excluded.updated_at`),
     regByIdAnyEvent: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND id = ?'),
     orgOfReg: db.prepare('SELECT org_id FROM registrations WHERE id = ?'),
     regByCode: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND attendee_code = ?'),
@@ -86,6 +89,9 @@ export function registrationsRepo(db: DB) {
   }
 
   return {
+    /** A staff member's chosen attendee-list columns (JSON array of keys), if they chose. */
+    listColumns: (orgId: string, eventId: string, userId: string) => (s.listColumns.get(orgId, eventId, userId) as { columns: string } | undefined)?.columns,
+    saveListColumns: (orgId: string, eventId: string, userId: string, columns: string, at: string) => void s.saveListColumns.run(orgId, eventId, userId, columns, at),
     insertReg: (r: Pick<RegistrationRow, 'id' | 'org_id' | 'event_id' | 'email' | 'name' | 'answers' | 'status' | 'attendee_code' | 'created_at' | 'updated_at' | 'confirmed_at' | 'notice_id'>) => void s.insertReg.run(r),
     regById: (orgId: string, eventId: string, id: string) => s.regById.get(orgId, eventId, id) as RegistrationRow | undefined,
     regByIdAnyEvent: (orgId: string, id: string) => s.regByIdAnyEvent.get(orgId, id) as RegistrationRow | undefined,

@@ -12,7 +12,7 @@ import { MessagePage } from '../../views/registrations/message.tsx';
 import { type AnswerFilterGroup, type ListState, eventBase, listQuery, statuses } from '../../views/registrations/shared.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import type { AuditContext } from '../audit/service.ts';
-import { routes } from '../http/route-permissions.ts';
+import { isHtmx, routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -24,6 +24,7 @@ import { fieldOptions } from '../events/fields.ts';
 import { loadEvent } from '../events/load.ts';
 import type { EventRow, FieldRow } from '../events/repo.ts';
 import { type RevealReason, revealReasons } from './attendees.ts';
+import { chosenListColumns } from './column-routes.tsx';
 import { exportFileName, streamCsv, streamJson } from './export.ts';
 import type { AttendeeFilter, RegistrationRow } from './repo.ts';
 import { attendeeAccesses } from '../audit/attendee-accesses.tsx';
@@ -142,7 +143,8 @@ export function attendeeRoutes(): Hono<AppEnv> {
     const fields = ctx.events.fields(e);
     const { state, filter } = readFilter(input, fields);
     const { rows, total, page } = ctx.attendees.list(e, filter, pageSchema.parse(input.page), PAGE_SIZE, actx(c), auditFilter(state));
-    const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write'), csrf: c.get('csrfToken') ?? '' };
+    const columns = chosenListColumns(c, e, fields);
+    const results = { org: c.get('org'), event: e, fields, rows, total, page, pageSize: PAGE_SIZE, state, canWrite: can(c, 'attendees.write'), csrf: c.get('csrfToken') ?? '', columns };
     c.header('Vary', 'HX-Request');
     if (wantsPartial(c)) {
       // The address follows the filter, except for the search text, which never goes in one.
@@ -157,7 +159,8 @@ export function attendeeRoutes(): Hono<AppEnv> {
     withEvent(c, (e) => {
       const done = c.req.query('done');
       const n = z.coerce.number().int().min(0).catch(0).parse(c.req.query('n'));
-      const flash: FlashMsg | undefined = done === 'messaged' ? { kind: 'ok', text: `Message queued for ${n} attendee${n === 1 ? '' : 's'}.` } : undefined;
+      const flash: FlashMsg | undefined =
+        done === 'messaged' ? { kind: 'ok', text: `Message queued for ${n} attendee${n === 1 ? '' : 's'}.` } : done === 'columns' ? { kind: 'ok', text: 'Columns saved.' } : undefined;
       return listPage(c, e, { ...c.req.query(), q: '' }, flash);
     }),
   );
@@ -411,10 +414,13 @@ export function attendeeRoutes(): Hono<AppEnv> {
 
   r.post(`${EV}/checkin/lookup`, org('checkin.perform'), async (c) => {
     const q = await searchBody(c);
-    return withEvent(c, (e) => c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />));
+    // A fragment for htmx; opened any other way it is the whole check-in page, never a bare scrap of HTML.
+    return withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />) : checkinPage(c, e, q)));
   });
 
-  r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) => withEvent(c, (e) => c.html(<CheckinCounts {...checkinCounts(c, e)} />)));
+  r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) =>
+    withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinCounts {...checkinCounts(c, e)} />) : c.redirect(`${eventBase(c.get('org'), e)}/checkin`, 303))),
+  );
 
   for (const undo of [false, true]) {
     r.post(`${EV}/checkin/:regId${undo ? '/undo' : ''}`, org('checkin.perform'), (c) =>

@@ -1,6 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { AccessLogEntry } from '../../src/audit/access-log.ts';
-import { AdminNav } from './nav.tsx';
 
 export interface AccessLogFilter {
   day: string;
@@ -25,7 +24,6 @@ export function AccessLogPage({ filter, days, entries, more, retentionDays, page
   return (
     <>
       <h1>Access log</h1>
-      <AdminNav />
       <p>
         One line per request: time, status, route pattern (never the query string), user id, IP and request id. Kept for {retentionDays} days in <code>access-log/</code> beside the database. A
         request id leads to the audit entries of the same request.

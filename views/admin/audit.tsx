@@ -8,7 +8,6 @@ import { type AuditSearchProps, AuditFilterForm, AuditResults } from '../audit/s
 import { ActionButton } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
-import { AdminNav } from './nav.tsx';
 
 export interface AdminAuditExtra {
   chain: ReturnType<ChainStatus['latest']>;
@@ -105,7 +104,6 @@ export function AdminAuditPage(p: AuditSearchProps & { extra: AdminAuditExtra })
   return (
     <>
       <h1>Audit log</h1>
-      <AdminNav />
       <FlashBox flash={p.extra.flash} />
       <ChainSection csrf={p.csrf} x={p.extra} />
       <RetentionSection x={p.extra} />
@@ -120,7 +118,6 @@ export function AdminAuditEntryPage({ row, names }: { row: AuditRow; names: Name
   return (
     <>
       <h1>Audit entry {row.seq}</h1>
-      <AdminNav />
       <AuditEntry row={row} names={names} back="/admin/audit" />
     </>
   );

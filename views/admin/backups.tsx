@@ -4,7 +4,7 @@ import type { BackupStatus } from '../../src/backup/status-file.ts';
 import { ActionButton } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
-import { AdminNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
 
 function verdict(r: RestoreTestResult): string {
   return r.ok === undefined ? 'skipped' : r.ok ? 'ok' : 'FAILED';
@@ -15,7 +15,6 @@ export function AdminBackupsPage({ csrf, status, running, results, flash }: { cs
   return (
     <>
       <h1>Backups</h1>
-      <AdminNav />
       <FlashBox flash={flash} />
       {status ? (
         <>
@@ -33,6 +32,7 @@ export function AdminBackupsPage({ csrf, status, running, results, flash }: { cs
               <dt>Last segment</dt>
               <dd>{status.lastSegment ? `${status.lastSegment.key} (${when(status.lastSegment.time)})` : '–'}</dd>
             </dl>
+            <TableBox label="Backup targets">
             <table>
               <thead>
                 <tr>
@@ -55,6 +55,7 @@ export function AdminBackupsPage({ csrf, status, running, results, flash }: { cs
                 ))}
               </tbody>
             </table>
+            </TableBox>
           </section>
           <section aria-labelledby="restore-tests">
             <h2 id="restore-tests">Restore tests</h2>
@@ -63,6 +64,7 @@ export function AdminBackupsPage({ csrf, status, running, results, flash }: { cs
             {results.length === 0 ? (
               <p>No restore test has run yet.</p>
             ) : (
+              <TableBox label="Restore tests">
               <table>
                 <thead>
                   <tr>
@@ -87,6 +89,7 @@ export function AdminBackupsPage({ csrf, status, running, results, flash }: { cs
                   ))}
                 </tbody>
               </table>
+              </TableBox>
             )}
           </section>
         </>

@@ -2,13 +2,11 @@
 import type { DevMailView } from '../../src/mail/dev-view.ts';
 import { Flash } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
-import { AdminNav } from './nav.tsx';
 
 export function AdminMailPage({ devMode, messages }: { devMode: boolean; messages: DevMailView[] }) {
   return (
     <>
       <h1>Mail</h1>
-      <AdminNav />
       {devMode ? (
         <>
           <Flash kind="error">No SMTP server is configured: mail is not sent but kept here. Set --smtp-url (or TESSERA_SMTP_URL) to send it.</Flash>

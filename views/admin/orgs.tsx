@@ -3,7 +3,6 @@ import type { OrgSummary } from '../../src/orgs/directory.ts';
 import { ActionButton, Csrf, Field } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
-import { AdminNav } from './nav.tsx';
 
 function size(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -16,7 +15,6 @@ export function AdminOrgsPage({ csrf, orgs, flash, errors, values }: { csrf: str
   return (
     <>
       <h1>Organizations</h1>
-      <AdminNav />
       <FlashBox flash={flash} />
       <table>
         <thead>

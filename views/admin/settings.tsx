@@ -4,7 +4,6 @@ import { SECTION_TITLES, type SectionId } from '../../src/admin/settings-fields.
 import { Check, Csrf, Field, FieldError, Select, TextArea } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
-import { AdminNav } from './nav.tsx';
 
 /** A section after a refused save: its messages and what was typed. */
 export interface SectionState {
@@ -96,7 +95,6 @@ export function AdminSettingsPage(p: {
   return (
     <>
       <h1>Instance settings</h1>
-      <AdminNav />
       <FlashBox flash={p.flash} />
       <nav aria-label="Settings sections">
         <ul>

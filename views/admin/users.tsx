@@ -4,8 +4,8 @@ import { type AllowedActions, RESET_2FA_REASONS } from '../../src/auth/user-admi
 import { ActionButton, Csrf, Field } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
-import { AdminNav } from './nav.tsx';
 import { PendingInvitations, type PendingInvitationView } from './invitations.tsx';
+import { TableBox } from '../components/table.tsx';
 
 export interface AdminUserView {
   user: UserRow;
@@ -39,7 +39,6 @@ export function AdminUsersPage({ csrf, users, viewerId, flash, q, invitations }:
   return (
     <>
       <h1>Users</h1>
-      <AdminNav />
       <FlashBox flash={flash} />
       <form method="get" action="/admin/users" role="search">
         <label for="user-search">Search by name or email</label>
@@ -47,6 +46,7 @@ export function AdminUsersPage({ csrf, users, viewerId, flash, q, invitations }:
         <button type="submit">Search</button>
       </form>
       {users.length === 0 ? <p>No account matches.</p> : null}
+      <TableBox label="Users">
       <table>
         <thead>
           <tr>
@@ -88,6 +88,7 @@ export function AdminUsersPage({ csrf, users, viewerId, flash, q, invitations }:
           })}
         </tbody>
       </table>
+      </TableBox>
       <PendingInvitations csrf={csrf} invitations={invitations} />
       <article>
         <h2>Sign everyone out</h2>

@@ -4,6 +4,8 @@ import { ActionButton, Csrf, Field } from '../components/form.tsx';
 import { FlashBox } from '../components/flash.tsx';
 import { type Form, PW_HELP } from './shared.ts';
 import { maskPhone } from './two-factor.tsx';
+import { TableBox } from '../components/table.tsx';
+import { Ago } from '../components/time.tsx';
 
 export function AccountPage({ csrf, user, recoveryLeft, flash, errors = {}, values = {} }: Form & { user: UserRow; recoveryLeft: number; flash?: { kind: 'ok' | 'error'; text: string } | undefined }) {
   return (
@@ -63,13 +65,10 @@ export function AccountPage({ csrf, user, recoveryLeft, flash, errors = {}, valu
 }
 
 export function SessionsPage({ csrf, sessions, currentId, now }: { csrf: string; sessions: SessionRow[]; currentId: string; now: number }) {
-  const ago = (t: number) => {
-    const m = Math.round((now - t) / 60000);
-    return m < 1 ? 'just now' : m < 60 ? `${m} min ago` : `${Math.round(m / 60)} h ago`;
-  };
   return (
     <>
       <h1>Your sessions</h1>
+      <TableBox label="Your sessions">
       <table>
         <thead>
           <tr>
@@ -86,12 +85,15 @@ export function SessionsPage({ csrf, sessions, currentId, now }: { csrf: string;
             <tr>
               <td>{s.user_agent ?? 'unknown device'}</td>
               <td>{s.ip ?? '–'}</td>
-              <td>{ago(s.last_seen_at)}</td>
+              <td>
+                  <Ago t={s.last_seen_at} now={now} />
+                </td>
               <td>{s.id === currentId ? <strong>This session</strong> : <ActionButton action={`/account/sessions/${s.id}/revoke`} label="Sign out" csrf={csrf} />}</td>
             </tr>
           ))}
         </tbody>
       </table>
+      </TableBox>
       {sessions.length > 1 ? <ActionButton action="/account/sessions/revoke-others" label="Sign out all other sessions" csrf={csrf} variant="contrast" /> : null}
     </>
   );

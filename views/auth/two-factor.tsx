@@ -8,7 +8,8 @@ export function TotpSetup({ csrf, secret, qr, message, forced }: Form & { secret
   return (
     <article>
       <h1>Set up two-factor authentication</h1>
-      {forced ? <Flash kind="error">Your account must use two-factor authentication before you can continue.</Flash> : null}
+      {/* A first step, not a fault: said plainly, not in an error box. */}
+      {forced ? <Flash kind="info">Your account needs a second sign-in step before you continue. It takes a minute.</Flash> : null}
       <ol>
         <li>Open an authenticator app (Aegis, Google Authenticator, 1Password, …).</li>
         <li>Scan this QR code, or type the key below.</li>

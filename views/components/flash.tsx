@@ -2,9 +2,10 @@
 import type { Child } from 'hono/jsx';
 
 /** A one-line message at the top of a page after an action. */
-export type FlashMsg = { kind: 'ok' | 'error'; text: string };
+export type FlashMsg = { kind: 'ok' | 'error' | 'info'; text: string };
 
-export function Flash({ kind, children }: { kind: 'ok' | 'error'; children?: Child }) {
+/** ok: an action worked; error: it did not (an alert); info: something to know, nobody's fault. */
+export function Flash({ kind, children }: { kind: FlashMsg['kind']; children?: Child }) {
   return (
     <div class={`flash ${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
       {children}

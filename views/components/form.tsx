@@ -52,9 +52,10 @@ export function TextArea(p: { name: string; label: string; value?: string | unde
 
 export function Select(p: { name: string; label: string; options: readonly (readonly [string, string])[]; selected?: string | undefined; error?: string | undefined; help?: string }) {
   const id = `f-${p.name}`;
-  // The select sits outside its label so the chosen option does not become part of the label's name.
+  // The select sits outside its label so the chosen option does not become part of the label's name;
+  // a div keeps the pieces together as one cell of a two-column fieldset.
   return (
-    <>
+    <div class="select-field">
       <label for={id}>{p.label}</label>
       <select id={id} name={p.name} aria-invalid={p.error ? 'true' : undefined} aria-describedby={describedBy(id, !!p.help, p.error)}>
         {p.options.map(([v, text]) => (
@@ -65,7 +66,7 @@ export function Select(p: { name: string; label: string; options: readonly (read
       </select>
       {p.help ? <small id={`${id}-help`}>{p.help}</small> : null}
       <FieldError id={id} error={p.error} />
-    </>
+    </div>
   );
 }
 

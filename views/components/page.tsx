@@ -1,38 +1,29 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Child } from 'hono/jsx';
 import { Layout } from './layout.tsx';
+import { AppShell, type ShellPlace, type Viewer } from './shell.tsx';
 
-export interface Viewer {
-  name: string;
-  instanceRole: 'owner' | 'admin' | null;
-  signedIn: boolean;
-}
+export type { Viewer } from './shell.tsx';
 
-/** The layout with the signed-in navigation; every page of the app renders through this. */
-export function Page({ title, viewer, csrf, children }: { title: string; viewer: Viewer | null; csrf: string; children?: Child }) {
+/**
+ * Every page renders through this: signed-in pages of the app inside the app shell (navigation
+ * from `place`), public and signed-out pages in the slim public frame.
+ */
+export function Page({ title, viewer, csrf, place, brand, head, children }: { title: string; viewer: Viewer | null; csrf: string; place?: ShellPlace | null | undefined; brand?: Child; head?: Child; children?: Child }) {
+  if (viewer?.signedIn && place) {
+    return (
+      <AppShell title={title} csrf={csrf} viewer={viewer} place={place}>
+        {children}
+      </AppShell>
+    );
+  }
   const nav = viewer?.signedIn ? (
     <ul>
       <li>
-        <a href="/orgs">Organizations</a>
-      </li>
-      {viewer.instanceRole ? (
-        <li>
-          <a href="/admin/users">Admin</a>
-        </li>
-      ) : null}
-      <li>
-        <a href="/account">Account</a>
-      </li>
-      <li>
-        <form method="post" action="/logout" class="inline-action">
-          <input type="hidden" name="_csrf" value={csrf} />
-          <button type="submit" class="outline">
-            Sign out
-          </button>
-        </form>
+        <a href="/orgs">Your organizations</a>
       </li>
     </ul>
-  ) : (
+  ) : brand ? null : (
     <ul>
       <li>
         <a href="/login">Sign in</a>
@@ -40,7 +31,7 @@ export function Page({ title, viewer, csrf, children }: { title: string; viewer:
     </ul>
   );
   return (
-    <Layout title={title} csrfToken={csrf} nav={nav}>
+    <Layout title={title} csrfToken={csrf} nav={nav} brand={brand} head={head}>
       {children}
     </Layout>
   );

@@ -1,2 +1,8 @@
-/** Times are shown in UTC, to the minute: the same on every screen and in the audit export. */
-export const when = (t: number | string | null): string => (t === null ? '–' : `${new Date(t).toISOString().slice(0, 16).replace('T', ' ')} UTC`);
+import { dateTimeIn } from '../../src/events/when.ts';
+
+/**
+ * An instant in words with its zone named ("Wed 20 Jan 2027, 09:00 CET"): in the event's zone on
+ * an event's pages, in UTC where nothing belongs to one zone (tokens, audit, backups).
+ * The formatting itself lives in src/events/when.ts, shared with the public pages and mail.
+ */
+export const when = (t: number | string | null, tz = 'UTC'): string => (t === null ? '–' : dateTimeIn(t, tz));

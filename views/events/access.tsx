@@ -6,7 +6,8 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import { ActionButton, Csrf, Field, type FormState } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
-import { EventNav, localWhen } from './shared.tsx';
+import { localWhen } from './shared.tsx';
+import { TableBox } from '../components/table.tsx';
 
 /** The passcode's state as the overview says it, with its end in the event's zone. */
 export function passcodeText(e: EventRow, state: PasscodeState): string {
@@ -54,7 +55,6 @@ export function ShareLinksPage(p: {
   return (
     <>
       <h1>Access to {e.title}</h1>
-      <EventNav org={p.org} role={p.role} e={e} />
       <FlashBox flash={p.flash} />
       <PasscodeSection csrf={p.csrf} base={`/orgs/${p.org.slug}/events/${e.id}`} e={e} state={p.passcodeState} errors={p.passcodeForm.errors} values={p.passcodeForm.values} />
       <h2 id="share-links">Share links</h2>
@@ -67,6 +67,7 @@ export function ShareLinksPage(p: {
       {p.links.length === 0 ? (
         <p>No share links yet.</p>
       ) : (
+        <TableBox label="Share links">
         <table>
           <thead>
             <tr>
@@ -93,6 +94,7 @@ export function ShareLinksPage(p: {
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
       <article>
         <h2>Create a share link</h2>

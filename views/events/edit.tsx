@@ -5,8 +5,7 @@ import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { Check, Csrf, Field, type FormState, Select, TextArea } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { OrgNav } from '../orgs/nav.tsx';
-import { EventNav, accessLabels } from './shared.tsx';
+import { accessLabels } from './shared.tsx';
 
 export function DescriptionPreview({ html }: { html: string }) {
   return (
@@ -35,7 +34,6 @@ export function EventFormPage(p: {
   return (
     <>
       <h1>{p.e ? `Edit ${p.e.title}` : 'New event'}</h1>
-      {p.e ? <EventNav org={p.org} role={p.role} e={p.e} /> : <OrgNav org={p.org} role={p.role} />}
       <FlashBox flash={p.flash} />
       {Object.keys(errors).length ? <Flash kind="error">Nothing was saved: please correct the marked fields.</Flash> : null}
       <form method="post" action={p.action} novalidate>
@@ -69,7 +67,7 @@ export function EventFormPage(p: {
             <DescriptionPreview html={p.previewHtml} />
           </details>
         </fieldset>
-        <fieldset>
+        <fieldset class="two-col">
           <legend>When and where</legend>
           <Field name="starts_at" label="Starts" type="datetime-local" value={values.starts_at} error={errors.starts_at} required />
           <Field name="ends_at" label="Ends" type="datetime-local" value={values.ends_at} error={errors.ends_at} required />
@@ -84,7 +82,7 @@ export function EventFormPage(p: {
           <Field name="venue" label="Venue (optional)" value={values.venue} error={errors.venue} maxlength={300} help="Address or room. Leave empty for online-only events." />
           <Field name="online_url" label="Online link (optional)" type="url" value={values.online_url} error={errors.online_url} maxlength={500} help="A full http:// or https:// address." />
         </fieldset>
-        <fieldset>
+        <fieldset class="two-col">
           <legend>Registration</legend>
           <Field name="capacity" label="Capacity (optional)" type="number" inputmode="numeric" value={values.capacity} error={errors.capacity} help="Confirmed seats. Leave empty for unlimited." />
           <Field name="registration_opens_at" label="Registration opens (optional)" type="datetime-local" value={values.registration_opens_at} error={errors.registration_opens_at} help="Empty: as soon as the event is published." />
@@ -134,12 +132,14 @@ export function EventFormPage(p: {
           <TextArea name="controller_contact" label="Data controller contact (optional)" value={values.controller_contact} error={errors.controller_contact} rows={2} maxlength={1000} help="Who is responsible for the data (name and address). Shown on the public page under the form." />
         </fieldset>
         {/* Save comes first: it is the button Enter presses. */}
-        <button type="submit" name="intent" value="save">
-          {p.e ? 'Save changes' : 'Create event'}
-        </button>
-        <button type="submit" name="intent" value="preview" class="secondary" formnovalidate>
-          Preview the description (does not save)
-        </button>
+        <div class="form-actions">
+          <button type="submit" name="intent" value="save">
+            {p.e ? 'Save changes' : 'Create event'}
+          </button>
+          <button type="submit" name="intent" value="preview" class="secondary outline" formnovalidate>
+            Preview the description (does not save)
+          </button>
+        </div>
       </form>
       {p.danger ? <DangerZone csrf={p.csrf} {...p.danger} /> : null}
     </>

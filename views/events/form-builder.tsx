@@ -6,7 +6,7 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import { Check, Csrf, Field, type FormState, Select, TextArea } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { RegistrationForm } from './public.tsx';
-import { EventNav } from './shared.tsx';
+import { TableBox } from '../components/table.tsx';
 
 const typeOptions = (Object.entries(fieldTypes) as [FieldType, string][]).map(([k, v]) => [k, v] as const);
 
@@ -18,6 +18,7 @@ export function FieldList(p: { csrf: string; base: string; fields: FieldRow[]; c
   return (
     <section id="field-list" aria-live="polite">
       <FlashBox flash={p.flash} />
+      <TableBox label="Form fields">
       <table>
         <thead>
           <tr>
@@ -94,6 +95,7 @@ export function FieldList(p: { csrf: string; base: string; fields: FieldRow[]; c
           ))}
         </tbody>
       </table>
+      </TableBox>
     </section>
   );
 }
@@ -135,7 +137,6 @@ export function FormBuilderPage(p: { csrf: string; org: OrgRow; role: OrgRole; e
   return (
     <>
       <h1>Registration form of {p.e.title}</h1>
-      <EventNav org={p.org} role={p.role} e={p.e} />
       <p>Ask only for what the event needs. The email address is always collected; everything else is up to you.</p>
       <FieldList csrf={p.csrf} base={base} fields={p.fields} canWrite={canWrite} flash={p.flash} />
       {canWrite ? (
@@ -163,7 +164,6 @@ export function FieldEditPage(p: { csrf: string; org: OrgRow; role: OrgRole; e: 
   return (
     <>
       <h1>Edit field "{p.field.label}"</h1>
-      <EventNav org={p.org} role={p.role} e={p.e} />
       {p.errors && Object.keys(p.errors).length ? <Flash kind="error">Nothing was saved: please correct the marked entries.</Flash> : null}
       <FieldEditor csrf={p.csrf} action={`${base}/${p.field.id}`} field={p.field} submit="Save field" errors={p.errors} values={p.values} />
       <p>

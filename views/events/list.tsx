@@ -3,15 +3,15 @@ import type { EventRow } from '../../src/events/repo.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { OrgNav } from '../orgs/nav.tsx';
-import { type EventCounts, localWhen, statusLabels } from './shared.tsx';
+import { type EventCounts, statusLabels } from './shared.tsx';
+import { TableBox } from '../components/table.tsx';
+import { dateRangeIn } from '../../src/events/when.ts';
 
 export function EventsListPage(p: { org: OrgRow; role: OrgRole; rows: { e: EventRow; counts: EventCounts }[]; canCreate: boolean; scoped: boolean; flash?: FlashMsg | undefined }) {
   const base = `/orgs/${p.org.slug}/events`;
   return (
     <>
       <h1>Events of {p.org.name}</h1>
-      <OrgNav org={p.org} role={p.role} />
       <FlashBox flash={p.flash} />
       {p.scoped ? <p>Your access is limited to chosen events: only those are listed.</p> : null}
       {p.canCreate ? (
@@ -24,6 +24,7 @@ export function EventsListPage(p: { org: OrgRow; role: OrgRole; rows: { e: Event
       {p.rows.length === 0 ? (
         <p>No events yet.</p>
       ) : (
+        <TableBox label="Events">
         <table>
           <thead>
             <tr>
@@ -43,7 +44,7 @@ export function EventsListPage(p: { org: OrgRow; role: OrgRole; rows: { e: Event
                   <small>/e/{e.slug}</small>
                 </td>
                 <td data-testid="status">{statusLabels[e.status]}</td>
-                <td>{localWhen(e.starts_at, e.timezone)}</td>
+                <td>{dateRangeIn(e.starts_at, e.ends_at, e.timezone)}</td>
                 <td data-testid="seats">
                   {counts.confirmed} / {e.capacity ?? 'unlimited'}
                 </td>
@@ -52,6 +53,7 @@ export function EventsListPage(p: { org: OrgRow; role: OrgRole; rows: { e: Event
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
     </>
   );

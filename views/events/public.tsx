@@ -21,34 +21,68 @@ export type Values = Record<string, string | string[]>;
 export const FormToken = ({ csrf }: { csrf?: string | undefined }) => (csrf ? <Csrf token={csrf} /> : null);
 
 
-export function EventHeader({ e, descriptionHtml }: { e: EventRow; descriptionHtml: string }) {
+const entities: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+const plain = (html: string) => html.replace(/<[^>]*>/g, '').replace(/&(?:amp|lt|gt|quot|#39);/g, (m) => entities[m] ?? m).replace(/\s+/g, ' ').trim().toLowerCase();
+
+/** The description without a first heading that only repeats the event's title (the page shows the title once). */
+export function withoutRepeatedTitle(html: string, title: string): string {
+  const m = /^\s*<h[1-6][^>]*>([\s\S]*?)<\/h[1-6]>\s*/.exec(html);
+  return m && plain(m[1]!) === plain(title) ? html.slice(m[0].length) : html;
+}
+
+/** Title once, then when, where and seats in one card, then the description. */
+export function EventHeader({ e, descriptionHtml, orgName, seatsLeft }: { e: EventRow; descriptionHtml: string; orgName?: string | undefined; seatsLeft?: number | null | undefined }) {
   return (
-    <header>
+    <header class="event-head">
+      {orgName ? <p class="event-org">{orgName}</p> : null}
       <h1>{e.title}</h1>
-      <p>
-        <strong>When:</strong> {when(e)}
-        {e.venue ? (
-          <>
-            <br />
-            <strong>Where:</strong> {e.venue}
-          </>
-        ) : null}
-        {e.online_url ? (
-          <>
-            <br />
-            <strong>Online:</strong> <a href={e.online_url} rel="noopener noreferrer nofollow">{e.online_url}</a>
-          </>
-        ) : null}
-      </p>
-      <div class="description">{raw(descriptionHtml)}</div>
-      <p>
+      <section class="event-summary" aria-label="Date, place and seats">
+        <dl>
+          <dt>When</dt>
+          <dd>{when(e)}</dd>
+          {e.venue ? (
+            <>
+              <dt>Where</dt>
+              <dd>{e.venue}</dd>
+            </>
+          ) : null}
+          {e.online_url ? (
+            <>
+              <dt>Online</dt>
+              <dd>
+                <a href={e.online_url} rel="noopener noreferrer nofollow">
+                  {e.online_url}
+                </a>
+              </dd>
+            </>
+          ) : null}
+          {seatsLeft !== undefined && seatsLeft !== null ? (
+            <>
+              <dt>Seats</dt>
+              <dd data-testid="seats-left">{seatsLeft > 0 ? `${seatsLeft} left` : e.waitlist_enabled ? 'Full: waiting list open' : 'Full'}</dd>
+            </>
+          ) : null}
+        </dl>
         <a href={`/e/${e.slug}/event.ics`}>Add to calendar (.ics)</a>
-      </p>
+      </section>
+      <div class="description">{raw(withoutRepeatedTitle(descriptionHtml, e.title))}</div>
     </header>
   );
 }
 
-function FieldInput({ f, value, error }: { f: FieldRow; value: string | string[] | undefined; error: string | undefined }) {
+/**
+ * One question with its own help and "Why we ask" lines, kept together in one block so each
+ * note reads as belonging to the field above it, not the next one.
+ */
+function FieldInput(p: { f: FieldRow; value: string | string[] | undefined; error: string | undefined }) {
+  return (
+    <div class="field" data-field={p.f.key}>
+      <FieldControl {...p} />
+    </div>
+  );
+}
+
+function FieldControl({ f, value, error }: { f: FieldRow; value: string | string[] | undefined; error: string | undefined }) {
   const id = `f-${f.key}`;
   const why = f.personal && f.purpose ? `Why we ask: ${f.purpose}` : '';
   const describedBy = [f.help ? `${id}-help` : '', why ? `${id}-why` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
@@ -156,17 +190,17 @@ export function RegistrationForm({ e, fields, action, values = {}, errors = {}, 
   );
 }
 
-export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf, erasure, notice, privacyLink }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined; erasure?: EventSchedule | undefined; notice?: PrivacyNotice | undefined; privacyLink?: string | undefined }) {
+export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf, erasure, notice, privacyLink, orgName }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined; erasure?: EventSchedule | undefined; notice?: PrivacyNotice | undefined; privacyLink?: string | undefined; orgName?: string | undefined }) {
   return (
-    <article>
-      <EventHeader e={e} descriptionHtml={descriptionHtml} />
+    <article class="event-page">
+      <EventHeader e={e} descriptionHtml={descriptionHtml} orgName={orgName} seatsLeft={open.ok ? seatsLeft : null} />
       <section aria-labelledby="register-heading">
         <h2 id="register-heading">Registration</h2>
         {!open.ok ? (
           <p>{open.message}</p>
         ) : (
           <>
-            {seatsLeft !== null ? <p>{seatsLeft > 0 ? `${seatsLeft} seats left.` : e.waitlist_enabled ? 'The event is full: you can join the waiting list.' : 'The event is full.'}</p> : null}
+            {seatsLeft === 0 ? <p>{e.waitlist_enabled ? 'The event is full: you can join the waiting list.' : 'The event is full.'}</p> : null}
             {seatsLeft === 0 && !e.waitlist_enabled && !e.double_opt_in ? null : (
               <RegistrationForm e={e} fields={fields} action={`/e/${e.slug}/register`} values={values} errors={errors} message={message} submit={seatsLeft === 0 && e.waitlist_enabled ? 'Join the waiting list' : 'Register'} csrf={csrf} notice={notice} privacyLink={privacyLink} />
             )}

@@ -5,14 +5,12 @@ import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { AuditEntry } from '../audit/entry.tsx';
 import { type AuditSearchProps, AuditFilterForm, AuditResults } from '../audit/search.tsx';
-import { OrgNav } from './nav.tsx';
 
 /** An organization's audit log: filter, results (paged with htmx or plain links), exports. */
 export function AuditPage(p: AuditSearchProps & { org: OrgRow; role: OrgRole; retentionDays: number }) {
   return (
     <>
       <h1>Audit log of {p.org.name}</h1>
-      <OrgNav org={p.org} role={p.role} />
       <p>
         Everything done in this organization, by whom and from where. Entries are kept for {p.retentionDays} days. Refused attempts by people outside the organization are kept in the
         instance's security log instead.
@@ -27,7 +25,6 @@ export function AuditEntryPage({ org, role, row, names }: { org: OrgRow; role: O
   return (
     <>
       <h1>Audit entry {row.seq}</h1>
-      <OrgNav org={org} role={role} />
       <AuditEntry row={row} names={names} back={`/orgs/${org.slug}/audit`} />
     </>
   );

@@ -5,7 +5,6 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationStatus } from '../../src/registrations/repo.ts';
 import { Sparkline, dayPoints, formatNumber } from '../components/charts.tsx';
 import { localWhen, statusLabels } from '../events/shared.tsx';
-import { OrgNav } from './nav.tsx';
 
 const regStatus: Record<RegistrationStatus, string> = { confirmed: 'confirmed', waitlisted: 'on the waiting list', pending: 'awaiting email confirmation', cancelled: 'cancelled' };
 
@@ -159,7 +158,6 @@ export function OrgDashboard({ org, role, data, now, canReadAttendees }: { org: 
       <p>
         Your role: <strong data-testid="my-role">{role}</strong> — {roleDescriptions[role]}
       </p>
-      <OrgNav org={org} role={role} />
       {data.firstSteps ? (
         <FirstSteps org={org} role={role} />
       ) : (

@@ -2,6 +2,7 @@
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { Csrf, Field, type FormState } from '../components/form.tsx';
+import { TableBox } from '../components/table.tsx';
 
 export function OrgsPage({ csrf, orgs, canCreate, errors = {}, values = {} }: { csrf: string; orgs: (OrgRow & { role: OrgRole })[]; canCreate: boolean } & FormState) {
   return (
@@ -10,6 +11,7 @@ export function OrgsPage({ csrf, orgs, canCreate, errors = {}, values = {} }: { 
       {orgs.length === 0 ? (
         <p>You are not a member of any organization yet. An invitation from an organization's administrator brings you in.</p>
       ) : (
+        <TableBox label="Your organizations">
         <table>
           <thead>
             <tr>
@@ -28,6 +30,7 @@ export function OrgsPage({ csrf, orgs, canCreate, errors = {}, values = {} }: { 
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
       {canCreate ? (
         <article>

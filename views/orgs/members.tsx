@@ -4,8 +4,8 @@ import type { InvitationRow, OrgRow } from '../../src/orgs/repo.ts';
 import type { MemberState, MemberWithState } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { when } from '../components/when.ts';
-import { OrgNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
+import { Ago } from '../components/time.tsx';
 
 function RoleSelect({ name, id, label, roles, selected, error }: { name: string; id: string; label: string; roles: readonly OrgRole[]; selected?: string | undefined; error?: string | undefined }) {
   // The select sits outside its label: inside, its current option would become part of the label's name.
@@ -24,36 +24,39 @@ function RoleSelect({ name, id, label, roles, selected, error }: { name: string;
   );
 }
 
-/** Which events an organizer or check-in member may work on; a small form for those who manage members. */
-function EventScope(p: { csrf: string; action: string; name: string; scope: string | null; events: { id: string; title: string }[]; canManage: boolean }) {
-  const chosen = new Set<string>(p.scope ? (JSON.parse(p.scope) as string[]) : []);
-  const summary = p.scope === null ? 'All events' : `Limited to ${chosen.size} event${chosen.size === 1 ? '' : 's'}`;
-  if (!p.canManage) return <small data-testid="event-scope">{summary}</small>;
+const chosenEvents = (scope: string | null) => new Set<string>(scope ? (JSON.parse(scope) as string[]) : []);
+
+/** Which events an organizer or check-in member may work on, in a few words. */
+function EventScopeSummary({ scope }: { scope: string | null }) {
+  const n = chosenEvents(scope).size;
+  return <small data-testid="event-scope">{scope === null ? 'All events' : `Limited to ${n} event${n === 1 ? '' : 's'}`}</small>;
+}
+
+/** The form that narrows an organizer or check-in member to chosen events. */
+function EventScope(p: { csrf: string; action: string; name: string; scope: string | null; events: { id: string; title: string }[] }) {
+  const chosen = chosenEvents(p.scope);
   return (
-    <details>
-      <summary data-testid="event-scope">{summary}</summary>
-      <form method="post" action={p.action}>
-        <input type="hidden" name="_csrf" value={p.csrf} />
-        <fieldset>
-          <legend>Events {p.name} may work on</legend>
+    <form method="post" action={p.action} class="row-menu-form">
+      <input type="hidden" name="_csrf" value={p.csrf} />
+      <fieldset>
+        <legend>Events {p.name} may work on</legend>
+        <label>
+          <input type="radio" name="mode" value="all" checked={p.scope === null} /> All events
+        </label>
+        <label>
+          <input type="radio" name="mode" value="some" checked={p.scope !== null} /> Limited to these events:
+        </label>
+        {p.events.length === 0 ? <small>No events yet.</small> : null}
+        {p.events.map((e) => (
           <label>
-            <input type="radio" name="mode" value="all" checked={p.scope === null} /> All events
+            <input type="checkbox" name="events" value={e.id} checked={chosen.has(e.id)} /> {e.title}
           </label>
-          <label>
-            <input type="radio" name="mode" value="some" checked={p.scope !== null} /> Limited to these events:
-          </label>
-          {p.events.length === 0 ? <small>No events yet.</small> : null}
-          {p.events.map((e) => (
-            <label>
-              <input type="checkbox" name="events" value={e.id} checked={chosen.has(e.id)} /> {e.title}
-            </label>
-          ))}
-        </fieldset>
-        <button type="submit" class="secondary">
-          Save event access
-        </button>
-      </form>
-    </details>
+        ))}
+      </fieldset>
+      <button type="submit" class="secondary">
+        Save event access
+      </button>
+    </form>
   );
 }
 
@@ -66,6 +69,7 @@ export function MembersPage(p: {
   viewerId: string;
   members: MemberWithState[];
   invitations: InvitationRow[];
+  now: number;
   canManage: boolean;
   /** The roles this viewer may give; members holding another role are shown, not offered a change. */
   assignable: readonly OrgRole[];
@@ -79,73 +83,99 @@ export function MembersPage(p: {
   return (
     <>
       <h1>Members of {org.name}</h1>
-      <OrgNav org={org} role={role} />
       <FlashBox flash={p.flash} />
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            <th scope="col">2FA</th>
-            <th scope="col">Status</th>
-            {canManage ? <th scope="col">Actions</th> : null}
-          </tr>
-        </thead>
-        <tbody>
-          {members.map((m) => {
-            const self = m.user_id === p.viewerId;
-            const mayActOn = (x: typeof m) => assignable.includes(x.role) && !(x.role === 'owner' && activeOwners <= 1);
-            return (
-              <tr data-member={m.user_id}>
-                <td>
-                  {m.name}
-                  {self ? ' (you)' : ''}
-                </td>
-                <td>{m.email}</td>
-                <td>
-                  {canManage && assignable.includes(m.role) ? (
-                    <form method="post" action={`${base}/members/${m.user_id}/role`} class="inline-action">
-                      <Csrf token={csrf} />
-                      <select name="role" aria-label={`Role of ${m.name}`}>
-                        {assignable.map((r) => (
-                          <option value={r} selected={r === m.role}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                      <button type="submit" class="secondary">
-                        Change role
-                      </button>
-                    </form>
-                  ) : (
-                    m.role
-                  )}
-                  {scopableRoles.includes(m.role) ? <EventScope csrf={csrf} action={`${base}/members/${m.user_id}/scope`} name={m.name} scope={m.event_scope} events={p.events ?? []} canManage={canManage} /> : null}
-                </td>
-                <td>{m.totp_enabled ? 'on' : 'off'}</td>
-                <td>{memberStateLabels[m.state]}</td>
-                {canManage ? (
+      <TableBox label="Members">
+        <table class="members-table">
+          <thead>
+            <tr>
+              <th scope="col">Member</th>
+              <th scope="col">Role</th>
+              <th scope="col">2FA</th>
+              <th scope="col">Status</th>
+              {canManage ? (
+                <th scope="col">
+                  <span class="visually-hidden">Actions</span>
+                </th>
+              ) : null}
+            </tr>
+          </thead>
+          <tbody>
+            {members.map((m) => {
+              const self = m.user_id === p.viewerId;
+              const scoped = scopableRoles.includes(m.role);
+              const mayChangeRole = canManage && assignable.includes(m.role);
+              // Only what the service would allow: admins do not act on owners, nobody on the last owner.
+              const mayActOn = !self && assignable.includes(m.role) && !(m.role === 'owner' && activeOwners <= 1);
+              const hasMenu = mayChangeRole || scoped || mayActOn;
+              return (
+                <tr data-member={m.user_id}>
                   <td>
-                    {/* Only what the service would allow: admins do not act on owners, nobody on the last owner. */}
-                    {self || !mayActOn(m) ? null : m.disabled_at ? (
-                      <ActionButton action={`${base}/members/${m.user_id}/enable`} label="Enable" csrf={csrf} />
-                    ) : (
-                      <ActionButton action={`${base}/members/${m.user_id}/disable`} label="Disable" csrf={csrf} confirm={`Disable ${m.name} in ${org.name}?`} />
-                    )}
-                    {mayActOn(m) ? <ActionButton action={`${base}/members/${m.user_id}/remove`} label="Remove" csrf={csrf} variant="contrast" confirm={`Remove ${m.name} from ${org.name}?`} /> : null}
+                    <strong>{m.name}</strong>
+                    {self ? ' (you)' : ''}
+                    <br />
+                    <small class="wrap-anywhere">{m.email}</small>
                   </td>
-                ) : null}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+                  <td>
+                    {m.role}
+                    {scoped ? (
+                      <>
+                        <br />
+                        <EventScopeSummary scope={m.event_scope} />
+                      </>
+                    ) : null}
+                  </td>
+                  <td>{m.totp_enabled ? 'on' : 'off'}</td>
+                  <td>{memberStateLabels[m.state]}</td>
+                  {canManage ? (
+                    <td>
+                      {hasMenu ? (
+                      <details class="row-menu">
+                        <summary>
+                          Manage<span class="visually-hidden"> {m.name}</span>
+                        </summary>
+                        <div class="row-menu-body">
+                          {mayChangeRole ? (
+                            <form method="post" action={`${base}/members/${m.user_id}/role`} class="row-menu-form">
+                              <Csrf token={csrf} />
+                              <label for={`role-${m.user_id}`}>Role</label>
+                              <select id={`role-${m.user_id}`} name="role">
+                                {assignable.map((r) => (
+                                  <option value={r} selected={r === m.role}>
+                                    {r}
+                                  </option>
+                                ))}
+                              </select>
+                              <button type="submit">Change role</button>
+                            </form>
+                          ) : null}
+                          {scoped ? <EventScope csrf={csrf} action={`${base}/members/${m.user_id}/scope`} name={m.name} scope={m.event_scope} events={p.events ?? []} /> : null}
+                          {mayActOn ? (
+                            <div class="row-menu-actions">
+                              {m.disabled_at ? (
+                                <ActionButton action={`${base}/members/${m.user_id}/enable`} label="Enable" csrf={csrf} />
+                              ) : (
+                                <ActionButton action={`${base}/members/${m.user_id}/disable`} label="Disable" csrf={csrf} confirm={`Disable ${m.name} in ${org.name}?`} />
+                              )}
+                              <ActionButton action={`${base}/members/${m.user_id}/remove`} label="Remove" csrf={csrf} variant="contrast" confirm={`Remove ${m.name} from ${org.name}?`} />
+                            </div>
+                          ) : null}
+                        </div>
+                      </details>
+                      ) : null}
+                    </td>
+                  ) : null}
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </TableBox>
 
       <h2>Open invitations</h2>
       {invitations.length === 0 ? (
         <p>No open invitations.</p>
       ) : (
+        <TableBox label="Open invitations">
         <table>
           <thead>
             <tr>
@@ -160,7 +190,9 @@ export function MembersPage(p: {
               <tr data-invitation={i.id}>
                 <td>{i.email}</td>
                 <td>{i.role}</td>
-                <td>{when(i.expires_at)}</td>
+                <td>
+                  <Ago t={i.expires_at} now={p.now} />
+                </td>
                 {canManage ? (
                   <td>
                     <ActionButton action={`${base}/invitations/${i.id}/revoke`} label="Revoke" csrf={csrf} confirm={`Revoke the invitation to ${i.email}?`} />
@@ -170,6 +202,7 @@ export function MembersPage(p: {
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
 
       {canManage ? (

@@ -1,13 +1,14 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import { type OrgRole, type Permission, orgRoles, permissions, roleDescriptions, roleHas } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
-import { OrgNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
 
 /** The role → permission table, read-only; the same one the guard enforces. */
 export function PermissionsTable() {
   const perms = Object.keys(permissions) as Permission[];
   return (
     <>
+      <TableBox label="Roles and permissions">
       <table>
         <thead>
           <tr>
@@ -32,6 +33,7 @@ export function PermissionsTable() {
           ))}
         </tbody>
       </table>
+      </TableBox>
       <dl>
         {orgRoles.map((r) => (
           <>
@@ -48,7 +50,6 @@ export function PermissionsPage({ org, role }: { org: OrgRow; role: OrgRole }) {
   return (
     <>
       <h1>Roles and permissions</h1>
-      <OrgNav org={org} role={role} />
       <p>
         What each role may do in {org.name}. Your role is <strong>{role}</strong>.
       </p>

@@ -4,7 +4,6 @@ import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { MemberView, OrgPrivacyDefaults, OrgRow } from '../../src/orgs/repo.ts';
 import { Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { OrgNav } from './nav.tsx';
 
 export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; members: MemberView[]; allowlist: string; clientIp: string | null; privacy: OrgPrivacyDefaults; flash?: FlashMsg | undefined } & FormState) {
   const { csrf, org, role, members, errors = {} } = p;
@@ -13,7 +12,6 @@ export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; memb
   return (
     <>
       <h1>Settings of {org.name}</h1>
-      <OrgNav org={org} role={role} />
       <FlashBox flash={p.flash} />
       <article>
         <h2>Two-factor authentication</h2>

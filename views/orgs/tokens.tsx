@@ -4,15 +4,16 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { ApiTokenView } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { when } from '../components/when.ts';
 import { ShownOnce } from '../components/shown-once.tsx';
-import { OrgNav } from './nav.tsx';
+import { TableBox } from '../components/table.tsx';
+import { Ago } from '../components/time.tsx';
 
 export function TokensPage(p: {
   csrf: string;
   org: OrgRow;
   role: OrgRole;
   tokens: ApiTokenView[];
+  now: number;
   owners: Map<string, string>;
   created?: { name: string; token: string } | undefined;
   flash?: FlashMsg | undefined;
@@ -24,7 +25,6 @@ export function TokensPage(p: {
   return (
     <>
       <h1>API tokens of {org.name}</h1>
-      <OrgNav org={org} role={role} />
       <FlashBox flash={p.flash} />
       {p.created ? (
         <ShownOnce title={`Token "${p.created.name}" created`} note="Copy it now: it is shown only this once." testid="new-token" secret={p.created.token}>
@@ -36,6 +36,7 @@ export function TokensPage(p: {
       {p.tokens.length === 0 ? (
         <p>No API tokens yet.</p>
       ) : (
+        <TableBox label="API tokens">
         <table>
           <thead>
             <tr>
@@ -57,15 +58,22 @@ export function TokensPage(p: {
                 <td>{t.name}</td>
                 <td>{p.owners.get(t.user_id) ?? 'former member'}</td>
                 <td>{(JSON.parse(t.permissions) as string[]).join(', ')}</td>
-                <td>{when(t.created_at)}</td>
-                <td>{when(t.expires_at)}</td>
-                <td>{when(t.last_used_at)}</td>
+                <td>
+                  <Ago t={t.created_at} now={p.now} />
+                </td>
+                <td>
+                  <Ago t={t.expires_at} now={p.now} empty="never" />
+                </td>
+                <td>
+                  <Ago t={t.last_used_at} now={p.now} empty="never" />
+                </td>
                 <td>{t.state}</td>
                 <td>{t.state === 'active' ? <ActionButton action={`${base}/${t.id}/revoke`} label="Revoke" csrf={csrf} confirm={`Revoke the token ${t.name}?`} /> : null}</td>
               </tr>
             ))}
           </tbody>
         </table>
+        </TableBox>
       )}
       <article>
         <h2>Create a token</h2>

@@ -6,7 +6,6 @@ import type { RequestView } from '../../src/privacy/requests.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { Check, Csrf, Field, Select, TextArea } from '../components/form.tsx';
 import { when } from '../components/when.ts';
-import { OrgNav } from '../orgs/nav.tsx';
 
 const typeLabel = { access: 'Access (copy of the data)', erasure: 'Erasure', correction: 'Correction' } as const;
 
@@ -22,7 +21,6 @@ export function RequestsPage(p: { org: OrgRow; role: OrgRole; csrf: string; rows
   return (
     <>
       <h1>Data requests</h1>
-      <OrgNav org={p.org} role={p.role} />
       <FlashBox flash={p.flash} />
       <p>Every request to see, correct or erase personal data, however it arrived. Each must be answered within one month (GDPR Art. 12(3)); overdue ones are marked. Attendees make requests themselves at <a href={`/o/${p.org.slug}/privacy`}>/o/{p.org.slug}/privacy</a>.</p>
       <div class="table-scroll">
@@ -94,7 +92,6 @@ export function RequestDetailPage(p: { org: OrgRow; role: OrgRole; csrf: string;
   return (
     <>
       <h1>{typeLabel[r.type]} request</h1>
-      <OrgNav org={p.org} role={p.role} />
       <p>
         <a href={`/orgs/${p.org.slug}/privacy/requests`}>← All requests</a>
       </p>

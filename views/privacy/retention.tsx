@@ -4,7 +4,6 @@ import type { InstanceRetention } from '../../src/privacy/policy.ts';
 import type { EventSchedule } from '../../src/privacy/retention.ts';
 import { ActionButton, Csrf, Field, type FormState } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { AdminNav } from '../admin/nav.tsx';
 
 const fromWords: Record<EventSchedule['from'], string> = {
   instance: "the instance's default",
@@ -175,7 +174,6 @@ export function AdminRetentionPage(p: { csrf: string; policy: InstanceRetention;
   return (
     <>
       <h1>Retention</h1>
-      <AdminNav />
       <FlashBox flash={p.flash} />
       <p>
         How long attendees' personal data is kept after an event ends. Organizations and events choose within the range set here; the retention job runs at start and hourly.

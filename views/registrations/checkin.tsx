@@ -6,7 +6,8 @@ import type { CheckinCardData } from '../../src/registrations/attendees.ts';
 import { Flash, type FlashMsg } from '../components/flash.tsx';
 import { Csrf } from '../components/form.tsx';
 import { when } from '../components/when.ts';
-import { EventNav, eventBase } from './shared.tsx';
+import { eventBase } from './shared.tsx';
+import { Ago, At } from '../components/time.tsx';
 
 export function CheckinCard({ org, event, card, csrf, q, message }: { org: OrgRow; event: EventRow; card: CheckinCardData; csrf: string; q: string; message?: FlashMsg | undefined }) {
   const base = `${eventBase(org, event)}/checkin/${card.id}`;
@@ -28,7 +29,9 @@ export function CheckinCard({ org, event, card, csrf, q, message }: { org: OrgRo
         <strong class="checkin-name">{card.name || '(no name)'}</strong> <code>{card.code}</code>
       </header>
       <p>
-        Status: <strong>{card.status}</strong> · {card.checkedInAt ? <strong>Checked in {when(card.checkedInAt)}</strong> : 'Not checked in'}
+        Status: <strong>{card.status}</strong> · {card.checkedInAt ? <strong>
+            Checked in <At t={card.checkedInAt} tz={event.timezone} />
+          </strong> : 'Not checked in'}
       </p>
       {message ? <Flash kind={message.kind}>{message.text}</Flash> : null}
       {card.canUndo ? button(`${base}/undo`, 'Undo check-in', 'secondary') : card.canCheckIn ? button(base, 'Check in') : <p>Only confirmed registrations can be checked in.</p>}
@@ -70,7 +73,6 @@ export function CheckinPage(p: { csrf: string; org: OrgRow; event: EventRow; can
   return (
     <>
       <h1>Check-in: {p.event.title}</h1>
-      <EventNav org={p.org} event={p.event} canList={p.canList} current="checkin" />
       {/* A poll that left before a check-in could answer after it with the old count and overwrite
           the fresh one the check-in sent out-of-band. Polls and check-ins share this element's
           request queue: `abort` lets a check-in abort the poll in flight, and drops a poll while a

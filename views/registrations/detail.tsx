@@ -10,7 +10,8 @@ import { when } from '../components/when.ts';
 import { AnswerInput, formValuesOf } from './answers.tsx';
 import { answerText } from '../../src/events/fields.ts';
 import { revealReasons } from '../../src/registrations/attendees.ts';
-import { EventNav, eventBase, parseAnswersJson, shown } from './shared.tsx';
+import { eventBase, parseAnswersJson, shown } from './shared.tsx';
+import { Ago, At } from '../components/time.tsx';
 
 export interface DetailProps {
   csrf: string;
@@ -42,7 +43,6 @@ export function AttendeeDetailPage(p: DetailProps) {
   return (
     <>
       <h1>{r.name || r.email}</h1>
-      <EventNav org={p.org} event={p.event} canList current="detail" />
       <p>
         <a href={`${base}/attendees`}>← All attendees</a>
       </p>
@@ -56,21 +56,29 @@ export function AttendeeDetailPage(p: DetailProps) {
           <dt>Status</dt>
           <dd data-testid="status">{r.status}</dd>
           <dt>Registered</dt>
-          <dd>{when(r.created_at)}</dd>
+          <dd>
+            <At t={r.created_at} tz={p.event.timezone} />
+          </dd>
           {r.confirmed_at ? (
             <>
               <dt>Confirmed</dt>
-              <dd>{when(r.confirmed_at)}</dd>
+              <dd>
+                <At t={r.confirmed_at} tz={p.event.timezone} />
+              </dd>
             </>
           ) : null}
           {r.cancelled_at ? (
             <>
               <dt>Cancelled</dt>
-              <dd>{when(r.cancelled_at)}</dd>
+              <dd>
+                <At t={r.cancelled_at} tz={p.event.timezone} />
+              </dd>
             </>
           ) : null}
           <dt>Checked in</dt>
-          <dd>{r.checked_in_at ? when(r.checked_in_at) : 'no'}</dd>
+          <dd>
+            <At t={r.checked_in_at} tz={p.event.timezone} empty="no" />
+          </dd>
         </dl>
         <h2>Answers</h2>
         <table>

@@ -3,9 +3,11 @@ import type { EventRow, FieldRow } from '../../src/events/repo.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { Csrf } from '../components/form.tsx';
+import { ActionButton, Csrf } from '../components/form.tsx';
 import { when } from '../components/when.ts';
-import { type AnswerFilterGroup, type Counts, CountsLine, EventNav, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
+import { type AnswerFilterGroup, type Counts, CountsLine, fixedListColumns, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
+import { TableBox } from '../components/table.tsx';
+import { Ago, At } from '../components/time.tsx';
 
 export interface ResultsProps {
   org: OrgRow;
@@ -18,6 +20,8 @@ export interface ResultsProps {
   state: ListState;
   canWrite: boolean;
   csrf: string;
+  /** The optional columns this staff member chose to see; null or absent: all of them. */
+  columns?: string[] | null | undefined;
 }
 
 /**
@@ -41,8 +45,10 @@ export function AttendeeResults(p: ResultsProps) {
   const base = eventBase(p.org, p.event);
   const listUrl = `${base}/attendees`;
   const pages = Math.max(1, Math.ceil(p.total / p.pageSize));
-  const extra = p.fields.filter((f) => !f.builtin);
+  const shows = (key: string) => !p.columns || p.columns.includes(key);
+  const extra = p.fields.filter((f) => !f.builtin && shows(f.key));
   const hasName = p.fields.some((f) => f.builtin === 'name');
+  const showEmail = !hasName || shows('email');
   const first = p.total === 0 ? 0 : (p.page - 1) * p.pageSize + 1;
   const last = Math.min(p.total, p.page * p.pageSize);
   // Without a search the filter holds no personal data and pages are plain links; with one, a
@@ -84,21 +90,26 @@ export function AttendeeResults(p: ResultsProps) {
         ) : null}
       </p>
       {p.rows.length > 0 ? (
-        <div class="overflow-auto">
+        <TableBox label="Attendees" tall>
           <table class="striped attendee-table">
             <thead>
               <tr>
                 {hasName ? <th scope="col">Name</th> : null}
-                <th scope="col">Email</th>
-                <th scope="col">Code</th>
-                <th scope="col">Status</th>
-                <th scope="col">Checked in</th>
+                {showEmail ? <th scope="col">Email</th> : null}
+                {shows('code') ? <th scope="col">Code</th> : null}
+                {shows('status') ? <th scope="col">Status</th> : null}
+                {shows('checked_in') ? <th scope="col">Checked in</th> : null}
                 {extra.map((f) => (
                   <th scope="col">
                     {f.label}
                     {f.sensitive ? <small> (sensitive)</small> : null}
                   </th>
                 ))}
+                {p.canWrite ? (
+                  <th scope="col">
+                    <span class="visually-hidden">Actions</span>
+                  </th>
+                ) : null}
               </tr>
             </thead>
             <tbody>
@@ -108,21 +119,32 @@ export function AttendeeResults(p: ResultsProps) {
                 return (
                   <tr data-reg={r.id}>
                     {hasName ? <td>{link}</td> : null}
-                    <td>{hasName ? r.email : <a href={`${base}/attendees/${r.id}`}>{r.email}</a>}</td>
-                    <td>
-                      <code>{r.attendee_code}</code>
-                    </td>
-                    <td>{r.status}</td>
-                    <td>{r.checked_in_at ? when(r.checked_in_at) : 'no'}</td>
+                    {showEmail ? <td>{hasName ? r.email : <a href={`${base}/attendees/${r.id}`}>{r.email}</a>}</td> : null}
+                    {shows('code') ? (
+                      <td>
+                        <code>{r.attendee_code}</code>
+                      </td>
+                    ) : null}
+                    {shows('status') ? <td>{r.status}</td> : null}
+                    {shows('checked_in') ? (
+                      <td>
+                        <At t={r.checked_in_at} tz={p.event.timezone} empty="no" />
+                      </td>
+                    ) : null}
                     {extra.map((f) => (
                       <td class={f.sensitive ? 'masked' : undefined}>{shown(f, r, answers, false)}</td>
                     ))}
+                    {p.canWrite ? (
+                      <td>
+                        <RowMenu base={`${base}/attendees/${r.id}`} reg={r} csrf={p.csrf} />
+                      </td>
+                    ) : null}
                   </tr>
                 );
               })}
             </tbody>
           </table>
-        </div>
+        </TableBox>
       ) : null}
       {pages > 1 ? (
         <nav aria-label="Pages" class="pager">
@@ -136,6 +158,48 @@ export function AttendeeResults(p: ResultsProps) {
         </nav>
       ) : null}
     </>
+  );
+}
+
+/** A registration's actions, folded into one small menu so a row stays one line of data. */
+function RowMenu({ base, reg, csrf }: { base: string; reg: RegistrationRow; csrf: string }) {
+  const who = reg.name || reg.attendee_code;
+  return (
+    <details class="row-menu">
+      <summary>
+        Actions<span class="visually-hidden"> for {who}</span>
+      </summary>
+      <div class="row-menu-body">
+        <a href={base}>Open record</a>
+        <ActionButton action={`${base}/resend`} label="Resend email" csrf={csrf} variant="outline" />
+        {reg.status === 'cancelled' ? null : <ActionButton action={`${base}/cancel`} label="Cancel registration" csrf={csrf} variant="contrast" confirm={`Cancel the registration of ${who}?`} />}
+      </div>
+    </details>
+  );
+}
+
+/** Which columns the list shows; remembered on the server for this person and event. */
+function ColumnChooser({ action, fields, columns, csrf }: { action: string; fields: FieldRow[]; columns: string[] | null | undefined; csrf: string }) {
+  const options: (readonly [string, string])[] = [...fixedListColumns, ...fields.filter((f) => !f.builtin).map((f) => [f.key, f.label] as const)];
+  return (
+    <details class="columns-menu">
+      <summary>Columns</summary>
+      <form method="post" action={action}>
+        <Csrf token={csrf} />
+        <fieldset>
+          <legend>Columns to show (the name is always shown)</legend>
+          {options.map(([key, label]) => (
+            <label for={`col-${key}`}>
+              <input id={`col-${key}`} type="checkbox" name="columns" value={key} checked={!columns || columns.includes(key)} />
+              {label}
+            </label>
+          ))}
+        </fieldset>
+        <button type="submit" class="secondary">
+          Show these columns
+        </button>
+      </form>
+    </details>
   );
 }
 
@@ -153,7 +217,6 @@ export function AttendeesPage(p: ListPageProps) {
   return (
     <>
       <h1>Attendees of {p.event.title}</h1>
-      <EventNav org={p.org} event={p.event} canList current="attendees" />
       <FlashBox flash={p.flash} />
       <CountsLine counts={p.counts} />
       {/* POST: the search text (a name, an address) stays out of the address bar, the history,
@@ -214,6 +277,7 @@ export function AttendeesPage(p: ListPageProps) {
         </div>
         <button type="submit">Apply</button>
       </form>
+      <ColumnChooser action={`${base}/attendee-columns`} fields={p.fields} columns={p.columns} csrf={p.csrf} />
       <div id="attendee-results" aria-live="polite">
         <AttendeeResults {...p} />
       </div>

@@ -4,7 +4,7 @@ import type { FieldErrors } from '../../src/http/forms.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { Csrf, FieldError } from '../components/form.tsx';
-import { EventNav, type ListState, eventBase, listQuery } from './shared.tsx';
+import { type ListState, eventBase, listQuery } from './shared.tsx';
 
 export function MessagePage(p: {
   csrf: string;
@@ -24,7 +24,6 @@ export function MessagePage(p: {
   return (
     <>
       <h1>Message attendees of {p.event.title}</h1>
-      <EventNav org={p.org} event={p.event} canList current="message" />
       <p>
         <a href={`${base}/attendees${listQuery(s)}`}>← Back to the list</a>
       </p>

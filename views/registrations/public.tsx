@@ -22,7 +22,7 @@ export function TicketBlock({ reg, qrSrc }: { reg: RegistrationRow; qrSrc: strin
 }
 
 const statusText: Record<RegistrationRow['status'], string> = {
-  confirmed: 'You are registered.',
+  confirmed: 'Your seat is confirmed.',
   waitlisted: 'You are on the waiting list. If a seat frees up you get it automatically and we email you your ticket.',
   pending: 'Please confirm your registration with the link we emailed you. Your seat is held only once you confirm.',
   cancelled: 'This registration is cancelled.',

@@ -44,30 +44,13 @@ export function listQuery(s: ListState, page = 1): string {
 export const eventBase = (org: OrgRow, e: EventRow) => `/orgs/${org.slug}/events/${e.id}`;
 
 
-export function EventNav({ org, event, canList, current }: { org: OrgRow; event: EventRow; canList: boolean; current: 'attendees' | 'checkin' | 'detail' | 'message' }) {
-  const base = eventBase(org, event);
-  return (
-    <nav aria-label={`${event.title} pages`}>
-      <ul>
-        <li>
-          <a href={base}>{event.title}</a>
-        </li>
-        {canList ? (
-          <li>
-            <a href={`${base}/attendees`} aria-current={current === 'attendees' ? 'page' : undefined}>
-              Attendees
-            </a>
-          </li>
-        ) : null}
-        <li>
-          <a href={`${base}/checkin`} aria-current={current === 'checkin' ? 'page' : undefined}>
-            Check-in
-          </a>
-        </li>
-      </ul>
-    </nav>
-  );
-}
+/** The attendee list's columns besides the name and the form's own fields; each can be hidden. */
+export const fixedListColumns = [
+  ['email', 'Email'],
+  ['code', 'Code'],
+  ['status', 'Status'],
+  ['checked_in', 'Checked in'],
+] as const;
 
 export function CountsLine({ counts }: { counts: Counts }) {
   return (
