@@ -121,7 +121,7 @@ describe('dashboard and event overview in Chromium', () => {
     expect(pageProblems(page)).toEqual([]);
   });
 
-  it('keeps the passcode on the Access page and deleting in the danger zone of Settings', async () => {
+  it('keeps the passcode on the Access page and deleting in the danger zone of Settings; a passcode draft goes there and back to publish', async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     const base = `/orgs/${org.slug}/events/${summit.id}`;
     await page.goto(`${base}/share-links`);
@@ -131,6 +131,22 @@ describe('dashboard and event overview in Chromium', () => {
     await page.goto(`${base}/edit`);
     await page.getByRole('heading', { name: /Danger zone/ }).waitFor();
     await checkA11y(page, 'settings with danger zone');
+
+    // A passcode draft: the overview sends the organizer to Access for the passcode, then back to publish.
+    const locked = createEvent(s, org, { title: 'Members Only Night', access_mode: 'passcode', publish: false });
+    const lockedBase = `/orgs/${org.slug}/events/${locked.id}`;
+    await page.goto(lockedBase);
+    await page.getByRole('link', { name: 'set it under Access' }).click();
+    await page.waitForURL(`**${lockedBase}/share-links#passcode`);
+    await page.getByLabel(/^Passcode/).fill('lantern-passcode');
+    await page.getByRole('button', { name: 'Set passcode' }).click();
+    await page.waitForURL('**?done=passcode-set*');
+    await expect.poll(() => page.getByTestId('passcode-state').textContent()).toBe('set, no expiry');
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(`**${lockedBase}`);
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.waitForURL('**?done=published');
+    await expect.poll(() => page.getByTestId('event-status').textContent()).toBe('Published');
     expect(pageProblems(page)).toEqual([]);
   });
 });
