@@ -11,12 +11,15 @@ import { type TestServer, startTestServer } from './support/server.ts';
 const sys = { actor: { type: 'system' as const } };
 const DAY = 86_400_000;
 const widths = [390, 1280] as const;
+/** A hang guard only: each test is several page loads with axe at two widths, on a shared 2-core machine. */
+const HANG_GUARD = { timeout: 300_000 };
 
 /** The dashboard and the event overview in Chromium, with a realistic amount of data: axe, both widths, no overflow, copying the link. */
 describe('dashboard and event overview in Chromium', () => {
   let s: TestServer;
   let browser: Browser;
   let org: OrgRow;
+  let fresh: OrgRow;
   let page: Page;
   let summit: EventRow;
   const clock = new Clock();
@@ -26,6 +29,7 @@ describe('dashboard and event overview in Chromium', () => {
     browser = await launchBrowser();
     const owner = await createUser(s, { email: testEmail('dashb-owner') });
     org = createOrg(s, owner.user, uniqueSlug('dashb'), 'Harbour Events');
+    fresh = createOrg(s, owner.user, uniqueSlug('dashb-new'), 'Brand New Club');
     const now = clock.t;
     // Three events: one filling up over three weeks, one full with a waiting list, one draft.
     clock.t = now - 21 * DAY;
@@ -78,7 +82,7 @@ describe('dashboard and event overview in Chromium', () => {
         .slice(0, 12);
     });
 
-  it('shows the dashboard at phone and desktop width without overflow or axe violations', async () => {
+  it('shows the dashboard at phone and desktop width without overflow or axe violations', HANG_GUARD, async () => {
     for (const width of widths) {
       await page.setViewportSize({ width, height: 900 });
       await page.goto(`/orgs/${org.slug}`);
@@ -91,10 +95,18 @@ describe('dashboard and event overview in Chromium', () => {
     const row = page.locator(`tr[data-event="${summit.id}"]`);
     await row.locator('summary', { hasText: 'Numbers' }).click();
     await expect.poll(() => row.locator('.chart-numbers tbody tr').count()).toBe(14);
+    // A new organization's first-steps page, on a phone.
+    await page.setViewportSize({ width: 390, height: 900 });
+    await page.goto(`/orgs/${fresh.slug}`);
+    // A link styled as a button (role=button): the one call to action on the page.
+    await page.getByRole('button', { name: 'Create your first event' }).waitFor();
+    await checkA11y(page, 'first steps');
+    expect(await overflow()).toEqual([]);
+    await screenshot(page, 'dashboard-first-steps-390');
     expect(pageProblems(page)).toEqual([]);
   });
 
-  it('shows the event overview with its charts at both widths, copies the public link, and passes axe', async () => {
+  it('shows the event overview with its charts at both widths, copies the public link, and passes axe', HANG_GUARD, async () => {
     const url = `/orgs/${org.slug}/events/${summit.id}`;
     for (const width of widths) {
       await page.setViewportSize({ width, height: 900 });
@@ -121,7 +133,7 @@ describe('dashboard and event overview in Chromium', () => {
     expect(pageProblems(page)).toEqual([]);
   });
 
-  it('keeps the passcode on the Access page and deleting in the danger zone of Settings', async () => {
+  it('keeps the passcode on the Access page and deleting in the danger zone of Settings; a passcode draft goes there and back to publish', HANG_GUARD, async () => {
     await page.setViewportSize({ width: 1280, height: 900 });
     const base = `/orgs/${org.slug}/events/${summit.id}`;
     await page.goto(`${base}/share-links`);
@@ -131,6 +143,22 @@ describe('dashboard and event overview in Chromium', () => {
     await page.goto(`${base}/edit`);
     await page.getByRole('heading', { name: /Danger zone/ }).waitFor();
     await checkA11y(page, 'settings with danger zone');
+
+    // A passcode draft: the overview sends the organizer to Access for the passcode, then back to publish.
+    const locked = createEvent(s, org, { title: 'Members Only Night', access_mode: 'passcode', publish: false });
+    const lockedBase = `/orgs/${org.slug}/events/${locked.id}`;
+    await page.goto(lockedBase);
+    await page.getByRole('link', { name: 'set it under Access' }).click();
+    await page.waitForURL(`**${lockedBase}/share-links#passcode`);
+    await page.getByLabel(/^Passcode/).fill('lantern-passcode');
+    await page.getByRole('button', { name: 'Set passcode' }).click();
+    await page.waitForURL('**?done=passcode-set*');
+    await expect.poll(() => page.getByTestId('passcode-state').textContent()).toBe('set, no expiry');
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await page.waitForURL(`**${lockedBase}`);
+    await page.getByRole('button', { name: 'Publish' }).click();
+    await page.waitForURL('**?done=published');
+    await expect.poll(() => page.getByTestId('event-status').textContent()).toBe('Published');
     expect(pageProblems(page)).toEqual([]);
   });
 });

@@ -139,6 +139,8 @@ describe('organization dashboard and event overview', () => {
     await registerAt(full, NOW - 1 * DAY, 'fh-2', 'Linus Waitlister');
     const closing = createEvent(s, org, { title: 'Closing Soon Expo', registration_closes_at: new Date(NOW + 2 * DAY).toISOString() });
     const opening = createEvent(s, org, { title: 'Opening Soon Forum', registration_opens_at: new Date(NOW + 3 * DAY).toISOString() });
+    // Outside the 7-day window, or already past: not "soon".
+    createEvent(s, org, { title: 'Later Expo', registration_opens_at: new Date(NOW - DAY).toISOString(), registration_closes_at: new Date(NOW + 8 * DAY).toISOString() });
     const draftSoon = createEvent(s, org, { title: 'Forgotten Draft', publish: false, starts_at: new Date(NOW + 2 * DAY).toISOString(), ends_at: new Date(NOW + 2 * DAY + 3600_000).toISOString() });
     const running = createEvent(s, org, { title: 'Running Marathon', starts_at: new Date(NOW - 3600_000).toISOString(), ends_at: new Date(NOW + 3600_000).toISOString() });
     const past = createEvent(s, org, { title: 'Long Gone Meetup', starts_at: new Date(NOW - 10 * DAY).toISOString(), ends_at: new Date(NOW - 9 * DAY).toISOString() });
@@ -174,6 +176,7 @@ describe('organization dashboard and event overview', () => {
     expect(attention).toMatch(/data-kind="registration-opens">Registration for <a [^>]+>Opening Soon Forum<\/a> opens/);
     expect(attention).toMatch(/data-kind="draft-starts-soon">[\s\S]*Forgotten Draft/);
     expect(attention).toMatch(/data-kind="invitations">[\s\S]*1 invitation not accepted yet/);
+    expect(attention).not.toContain('Later Expo');
 
     // Newest registrations: which event and state, linked to the (audited) record; never a name or address.
     const recent = between(t, 'data-testid="recent"', '</section>');

@@ -147,7 +147,7 @@ export function eventAdminRoutes(): Hono<AppEnv> {
         org={c.get('org')}
         role={roleOf(c)}
         e={e}
-        counts={ctx.stats.counts(e.org_id, [e.id]).get(e.id)!}
+        counts={ctx.stats.countsOf(e)}
         perDay={ctx.stats.perDayOfEvent(e)}
         publicUrl={publicUrl}
         qrSvg={await qrSvg(publicUrl)}

@@ -34,6 +34,11 @@ export class RegistrationStats {
     return out;
   }
 
+  /** One event's counts (the overview's big figures). */
+  countsOf(e: Pick<EventRow, 'org_id' | 'id'>): Counts {
+    return this.counts(e.org_id, [e.id]).get(e.id)!;
+  }
+
   /**
    * Registrations received per calendar day in the event's time zone (all of them, including
    * ones cancelled later: a day's number does not change afterwards), for `days` days ending

@@ -194,7 +194,8 @@ export function BarChart({ id, points, title, unit = 'registrations', header = [
                 </text>
               ) : null}
               {labels.has(i) ? (
-                <text x={round(b.x + b.width / 2)} y={plotBottom + 16} text-anchor="middle" class="axis">
+                // The last label ends at its bar and the first starts at its bar, so neither runs off the picture.
+                <text x={i === points.length - 1 && i > 0 ? round(b.x + b.width) : i === 0 && points.length > 1 ? b.x : round(b.x + b.width / 2)} y={plotBottom + 16} text-anchor={i === points.length - 1 && i > 0 ? 'end' : i === 0 && points.length > 1 ? 'start' : 'middle'} class="axis">
                   {points[i]!.label}
                 </text>
               ) : null}
