@@ -18,6 +18,7 @@ export function AdminOrgsPage({ csrf, orgs, flash, errors, values }: { csrf: str
       <h1>Organizations</h1>
       <AdminNav />
       <FlashBox flash={flash} />
+      <div class="overflow-auto">
       <table>
         <thead>
           <tr>
@@ -60,6 +61,7 @@ export function AdminOrgsPage({ csrf, orgs, flash, errors, values }: { csrf: str
           ))}
         </tbody>
       </table>
+      </div>
       <article>
         <h2>Create an organization</h2>
         <form method="post" action="/orgs">

@@ -47,6 +47,7 @@ export function AdminUsersPage({ csrf, users, viewerId, flash, q, invitations }:
         <button type="submit">Search</button>
       </form>
       {users.length === 0 ? <p>No account matches.</p> : null}
+      <div class="overflow-auto">
       <table>
         <thead>
           <tr>
@@ -88,6 +89,7 @@ export function AdminUsersPage({ csrf, users, viewerId, flash, q, invitations }:
           })}
         </tbody>
       </table>
+      </div>
       <PendingInvitations csrf={csrf} invitations={invitations} />
       <article>
         <h2>Sign everyone out</h2>
