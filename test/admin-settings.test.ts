@@ -301,3 +301,30 @@ describe('settings given by flag or environment', () => {
     expect(s.ctx.instanceSettings.sessionPolicy().absoluteMs).toBe(100 * 60 * MIN);
   });
 });
+
+describe('networks allowed to use /admin', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ trustProxy: true });
+  });
+  afterAll(() => s?.close());
+
+  it('refuses instance admins from other networks, audited, and lets the listed ones in', async () => {
+    const user = (await createUser(s, { email: email('net-admin'), instanceRole: 'admin', totp: true })).user;
+    const office = await signedInClient(s, user);
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    await office.get('/admin/settings', from('203.0.113.7'));
+    const form: Record<string, string> = {};
+    for (const v of s.ctx.instanceSettings.view('security')) if (v.def.input !== 'checkbox') form[v.def.name] = v.text;
+    const r = await office.post('/admin/settings/security', { ...form, newOrgRequire2fa: 'on', adminNetworks: '203.0.113.0/24' }, from('203.0.113.7'));
+    expect(r.location).toBe('/admin/settings?done=saved#security');
+    expect((await office.get('/admin/users', from('203.0.113.99'))).status).toBe(200);
+    const away = await office.get('/admin/users', from('198.51.100.4'));
+    expect(away.status).toBe(403);
+    expect(away.text).toContain('only reachable from the networks listed');
+    const denied = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE action = 'access.denied' AND actor_id = ?`).all(user.id) as { details: string }[];
+    expect(denied.map((d) => JSON.parse(d.details).reason)).toEqual(['admin-network']);
+    // Organization pages are not /admin: unaffected.
+    expect((await office.get('/account', from('198.51.100.4'))).status).toBe(200);
+  });
+});
