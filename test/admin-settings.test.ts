@@ -7,6 +7,7 @@ import { Clock, addMember, createUser, loginViaHttp, signedInClient, uniqueSlug 
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
+import { type SmsStub, startSmsStub } from './support/sms-stub.ts';
 
 const MIN = 60_000;
 const email = (who: string) => testEmail(`${who}-${randomBytes(3).toString('hex')}`, 'c');
@@ -326,5 +327,36 @@ describe('networks allowed to use /admin', () => {
     expect(denied.map((d) => JSON.parse(d.details).reason)).toEqual(['admin-network']);
     // Organization pages are not /admin: unaffected.
     expect((await office.get('/account', from('198.51.100.4'))).status).toBe(200);
+  });
+});
+
+describe('SMS provider saved on the page', () => {
+  let s: TestServer;
+  let stub: SmsStub;
+  beforeAll(async () => {
+    stub = await startSmsStub();
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s?.close();
+    await stub?.close();
+  });
+
+  it('sends the test SMS and queued SMS through the provider with the saved token, which no page shows', async () => {
+    const a = await signedInClient(s, (await createUser(s, { email: email('sms-admin'), instanceRole: 'admin', totp: true })).user);
+    await a.get('/admin/settings');
+    expect(s.ctx.sms.devMode).toBe(true);
+    const r = await a.post('/admin/settings/sms', { smsUrl: stub.url, smsAccountSid: stub.sid, smsAuthToken: stub.token, smsFrom: '+41790000000' });
+    expect(r.location).toBe('/admin/settings?done=saved#sms');
+    const t = await a.post('/admin/settings/sms/test', { to: '+41791234567' });
+    expect(t.location).toBe('/admin/settings?done=sms-sent#sms');
+    await stub.waitFor(1);
+    expect(stub.requests[0]).toMatchObject({ to: '+41791234567', from: '+41790000000', auth: { user: stub.sid, pass: stub.token }, status: 201 });
+    s.ctx.sms.enqueue({ purpose: 'settings_check', to: '+41797654321', body: 'queued' });
+    await expect.poll(async () => {
+      await s.ctx.sms.processOutbox();
+      return stub.requests.filter((q) => q.to === '+41797654321').length;
+    }).toBe(1);
+    expect((await a.get('/admin/settings')).text).not.toContain(stub.token);
   });
 });
