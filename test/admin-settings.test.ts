@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FIELDS, SECTIONS, type SectionId, fieldsOf } from '../src/admin/settings-fields.ts';
@@ -6,6 +7,7 @@ import { Client, type Resp } from './support/client.ts';
 import { Clock, addMember, createUser, loginViaHttp, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
+import { tempDir } from './support/temp.ts';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
 import { type SmsStub, startSmsStub } from './support/sms-stub.ts';
 
@@ -358,5 +360,41 @@ describe('SMS provider saved on the page', () => {
       return stub.requests.filter((q) => q.to === '+41797654321').length;
     }).toBe(1);
     expect((await a.get('/admin/settings')).text).not.toContain(stub.token);
+  });
+});
+
+describe('backup targets on the settings page', () => {
+  let s: TestServer;
+  let target: string;
+  beforeAll(async () => {
+    const dir = tempDir();
+    target = path.join(dir, 'backup');
+    s = await startTestServer({ backupDir: target }, { dir });
+  });
+  afterAll(() => s?.close());
+
+  it('shows the configured target with where it is set, and tests its connection (audited)', async () => {
+    const a = await signedInClient(s, (await createUser(s, { email: email('bk-admin'), instanceRole: 'admin', totp: true })).user);
+    const page = await a.get('/admin/settings');
+    expect(page.text).toContain('set by --backup-dir');
+    const r = await a.post('/admin/settings/backups/test');
+    expect(r.location).toBe('/admin/settings?done=targets-ok#backups');
+    expect((await a.get(r.location!)).text).toContain('Every backup target answered');
+    const row = s.ctx.db.prepare(`SELECT result, details FROM audit_log WHERE action = 'settings.backup_targets_tested'`).get() as { result: string; details: string };
+    expect(row.result).toBe('success');
+    expect(JSON.parse(row.details).targets).toHaveLength(1);
+  });
+
+  it('says which target failed and why when it cannot be used', async () => {
+    const a = await signedInClient(s, (await createUser(s, { email: email('bk-admin2'), instanceRole: 'admin', totp: true })).user);
+    await a.get('/admin/settings');
+    // A file where the directory should be: the mount went away and something else took its place.
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.writeFileSync(target, 'not a directory');
+    const r = await a.post('/admin/settings/backups/test');
+    expect(r.status).toBe(502);
+    expect(r.text).toContain('is not a directory');
+    const rows = s.ctx.db.prepare(`SELECT result FROM audit_log WHERE action = 'settings.backup_targets_tested' ORDER BY seq`).all() as { result: string }[];
+    expect(rows.at(-1)).toEqual({ result: 'failure' });
   });
 });

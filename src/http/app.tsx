@@ -24,11 +24,12 @@ import { routes } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import { healthRoutes } from './health.ts';
 import type { RestoreTester } from '../backup/restore-test.ts';
+import type { BackupTarget } from '../backup/targets/target.ts';
 import { requestContext } from './request-context.ts';
 import { staticRoutes } from './static.ts';
 import type { AppEnv } from './types.ts';
 
-export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester }): Hono<AppEnv> {
+export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester; backupTargets?: readonly BackupTarget[] }): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Few, merged steps: each step of Hono's middleware chain costs about a microsecond per request.
@@ -67,7 +68,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', attendeeLinkRoutes());
   app.route('/', orgRoutes());
   app.route('/', inviteRoutes());
-  app.route('/', adminRoutes(opts.restoreTester));
+  app.route('/', adminRoutes(opts.restoreTester, opts.backupTargets ?? []));
   app.route('/', eventAdminRoutes());
   app.route('/', eventAccessRoutes());
   app.route('/', eventFormRoutes());

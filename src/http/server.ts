@@ -147,7 +147,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
   }
 
-  const app = createApp(ctx, { tls, restoreTester });
+  const app = createApp(ctx, { tls, restoreTester, backupTargets });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {
