@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FIELDS, SECTIONS, type SectionId, fieldsOf } from '../src/admin/settings-fields.ts';
@@ -6,7 +7,9 @@ import { Client, type Resp } from './support/client.ts';
 import { Clock, addMember, createUser, loginViaHttp, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
+import { tempDir } from './support/temp.ts';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
+import { type SmsStub, startSmsStub } from './support/sms-stub.ts';
 
 const MIN = 60_000;
 const email = (who: string) => testEmail(`${who}-${randomBytes(3).toString('hex')}`, 'c');
@@ -299,5 +302,99 @@ describe('settings given by flag or environment', () => {
     expect((await a.post('/admin/settings/security', { passwordMinLength: '14', sessionIdleMinutes: '5', sessionAbsoluteHours: '100', loginLockAfter: '10', loginLockMinutes: '15', newOrgRequire2fa: 'on', adminNetworks: '' })).status).toBe(303);
     expect(s.ctx.instanceSettings.sessionPolicy().idleMs).toBe(60 * MIN);
     expect(s.ctx.instanceSettings.sessionPolicy().absoluteMs).toBe(100 * 60 * MIN);
+  });
+});
+
+describe('networks allowed to use /admin', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({ trustProxy: true });
+  });
+  afterAll(() => s?.close());
+
+  it('refuses instance admins from other networks, audited, and lets the listed ones in', async () => {
+    const user = (await createUser(s, { email: email('net-admin'), instanceRole: 'admin', totp: true })).user;
+    const office = await signedInClient(s, user);
+    const from = (ip: string) => ({ 'x-forwarded-for': ip });
+    await office.get('/admin/settings', from('203.0.113.7'));
+    const form: Record<string, string> = {};
+    for (const v of s.ctx.instanceSettings.view('security')) if (v.def.input !== 'checkbox') form[v.def.name] = v.text;
+    const r = await office.post('/admin/settings/security', { ...form, newOrgRequire2fa: 'on', adminNetworks: '203.0.113.0/24' }, from('203.0.113.7'));
+    expect(r.location).toBe('/admin/settings?done=saved#security');
+    expect((await office.get('/admin/users', from('203.0.113.99'))).status).toBe(200);
+    const away = await office.get('/admin/users', from('198.51.100.4'));
+    expect(away.status).toBe(403);
+    expect(away.text).toContain('only reachable from the networks listed');
+    const denied = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE action = 'access.denied' AND actor_id = ?`).all(user.id) as { details: string }[];
+    expect(denied.map((d) => JSON.parse(d.details).reason)).toEqual(['admin-network']);
+    // Organization pages are not /admin: unaffected.
+    expect((await office.get('/account', from('198.51.100.4'))).status).toBe(200);
+  });
+});
+
+describe('SMS provider saved on the page', () => {
+  let s: TestServer;
+  let stub: SmsStub;
+  beforeAll(async () => {
+    stub = await startSmsStub();
+    s = await startTestServer();
+  });
+  afterAll(async () => {
+    await s?.close();
+    await stub?.close();
+  });
+
+  it('sends the test SMS and queued SMS through the provider with the saved token, which no page shows', async () => {
+    const a = await signedInClient(s, (await createUser(s, { email: email('sms-admin'), instanceRole: 'admin', totp: true })).user);
+    await a.get('/admin/settings');
+    expect(s.ctx.sms.devMode).toBe(true);
+    const r = await a.post('/admin/settings/sms', { smsUrl: stub.url, smsAccountSid: stub.sid, smsAuthToken: stub.token, smsFrom: '+41790000000' });
+    expect(r.location).toBe('/admin/settings?done=saved#sms');
+    const t = await a.post('/admin/settings/sms/test', { to: '+41791234567' });
+    expect(t.location).toBe('/admin/settings?done=sms-sent#sms');
+    await stub.waitFor(1);
+    expect(stub.requests[0]).toMatchObject({ to: '+41791234567', from: '+41790000000', auth: { user: stub.sid, pass: stub.token }, status: 201 });
+    s.ctx.sms.enqueue({ purpose: 'settings_check', to: '+41797654321', body: 'queued' });
+    await expect.poll(async () => {
+      await s.ctx.sms.processOutbox();
+      return stub.requests.filter((q) => q.to === '+41797654321').length;
+    }).toBe(1);
+    expect((await a.get('/admin/settings')).text).not.toContain(stub.token);
+  });
+});
+
+describe('backup targets on the settings page', () => {
+  let s: TestServer;
+  let target: string;
+  beforeAll(async () => {
+    const dir = tempDir();
+    target = path.join(dir, 'backup');
+    s = await startTestServer({ backupDir: target }, { dir });
+  });
+  afterAll(() => s?.close());
+
+  it('shows the configured target with where it is set, and tests its connection (audited)', async () => {
+    const a = await signedInClient(s, (await createUser(s, { email: email('bk-admin'), instanceRole: 'admin', totp: true })).user);
+    const page = await a.get('/admin/settings');
+    expect(page.text).toContain('set by --backup-dir');
+    const r = await a.post('/admin/settings/backups/test');
+    expect(r.location).toBe('/admin/settings?done=targets-ok#backups');
+    expect((await a.get(r.location!)).text).toContain('Every backup target answered');
+    const row = s.ctx.db.prepare(`SELECT result, details FROM audit_log WHERE action = 'settings.backup_targets_tested'`).get() as { result: string; details: string };
+    expect(row.result).toBe('success');
+    expect(JSON.parse(row.details).targets).toHaveLength(1);
+  });
+
+  it('says which target failed and why when it cannot be used', async () => {
+    const a = await signedInClient(s, (await createUser(s, { email: email('bk-admin2'), instanceRole: 'admin', totp: true })).user);
+    await a.get('/admin/settings');
+    // A file where the directory should be: the mount went away and something else took its place.
+    fs.rmSync(target, { recursive: true, force: true });
+    fs.writeFileSync(target, 'not a directory');
+    const r = await a.post('/admin/settings/backups/test');
+    expect(r.status).toBe(502);
+    expect(r.text).toContain('is not a directory');
+    const rows = s.ctx.db.prepare(`SELECT result FROM audit_log WHERE action = 'settings.backup_targets_tested' ORDER BY seq`).all() as { result: string }[];
+    expect(rows.at(-1)).toEqual({ result: 'failure' });
   });
 });

@@ -99,7 +99,14 @@ describe('identity journey (Chromium)', () => {
     await member.getByLabel('Your name').fill('Mila Pseudonymova');
     await member.getByLabel('Password').fill(memberPassword);
     await member.getByRole('button', { name: 'Create account and join' }).click();
-    await member.waitForURL('**/orgs/journey-conf');
+    // New organizations require two-factor sign-in by default: the member enrols first.
+    await member.waitForURL('**/account/2fa/setup');
+    const memberSecret = (await member.getByTestId('totp-secret').textContent())!.trim();
+    await member.getByLabel('Code from the app').fill(code(memberSecret));
+    await member.getByRole('button', { name: 'Turn on two-factor authentication' }).click();
+    await expect.poll(() => member.getByTestId('recovery-codes').locator('li').count()).toBe(10);
+    await member.getByRole('button', { name: 'I have stored them, continue' }).click();
+    await member.goto('/orgs/journey-conf');
     await expect.poll(() => member.getByRole('heading', { level: 1 }).textContent()).toContain('Journey Conference');
     await check(member, '09-member-dashboard');
 

@@ -72,7 +72,7 @@ describe('source rules', () => {
     expect(
       uses(/\bfetch\(|\bhttps?\.(request|get)\(|\b(net|tls)\.connect\(|createConnection\(|createTransport\(/, {
         [path.join('src', 'sms', 'sender.ts')]: 'the configured SMS provider URL',
-        [path.join('src', 'mail', 'service.ts')]: 'the configured SMTP server',
+        [path.join('src', 'mail', 'smtp-transport.ts')]: 'the configured SMTP server',
         [path.join('src', 'backup', 'targets', 's3.ts')]: 'the configured S3 endpoint',
         [path.join('src', 'logship', 'syslog.ts')]: 'the configured syslog collector (TLS only)',
         [path.join('static', 'checkin.js')]: 'browser code: same-origin requests only (CSP connect-src self)',

@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { AdminSettingsPage, type BackupSummary, type SectionState } from '../../views/admin/settings.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import type { RestoreTester } from '../backup/restore-test.ts';
+import type { BackupTarget } from '../backup/targets/target.ts';
 import type { Config, SettingName } from '../config/config.ts';
 import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
@@ -21,7 +22,29 @@ const flashes: Record<string, FlashMsg> = {
   unchanged: { kind: 'ok', text: 'Nothing changed.' },
   'mail-sent': { kind: 'ok', text: 'Test email sent. Check the inbox of your account address.' },
   'sms-sent': { kind: 'ok', text: 'Test SMS sent.' },
+  'targets-ok': { kind: 'ok', text: 'Every backup target answered: connection and credentials work.' },
 };
+/** A target that does not answer within this time counts as unreachable. */
+const TARGET_CHECK_MS = 15_000;
+
+/** Each target's check (reachable, bucket there, credentials accepted), in parallel, with a deadline. */
+async function checkTargets(targets: readonly BackupTarget[]): Promise<{ label: string; error?: string }[]> {
+  return Promise.all(
+    targets.map(async (t) => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${TARGET_CHECK_MS / 1000} s`)), TARGET_CHECK_MS)));
+      try {
+        await Promise.race([t.check(), deadline]);
+        return { label: t.label };
+      } catch (e) {
+        // TargetError messages are written to be shown: they name the target, never a secret.
+        return { label: t.label, error: e instanceof Error ? e.message : 'failed' };
+      } finally {
+        clearTimeout(timer);
+      }
+    }),
+  );
+}
 
 function backupSummary(cfg: Config, tester: RestoreTester | undefined): BackupSummary {
   const src = (n: SettingName) => (cfg.explicit[n] ? `set by ${cfg.explicit[n]}` : 'default');
@@ -46,7 +69,7 @@ function backupSummary(cfg: Config, tester: RestoreTester | undefined): BackupSu
 }
 
 /** /admin/settings: the instance settings page, its section saves and the test messages. */
-export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: RestoreTester | undefined): void {
+export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: RestoreTester | undefined, backupTargets: readonly BackupTarget[]): void {
   const page = (c: C, opts: { state?: SectionState; flash?: FlashMsg; status?: ContentfulStatusCode } = {}) => {
     const ctx = c.get('app');
     const s = ctx.instanceSettings;
@@ -98,6 +121,16 @@ export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: Rest
     if (res.ok) return c.redirect('/admin/settings?done=mail-sent#mail', 303);
     // 409: nothing to test yet; 502: the mail server refused or could not be reached.
     return page(c, { flash: { kind: 'error', text: `The test email was not sent: ${res.error}. Check host, port, encryption and credentials.` }, status: res.error.startsWith('no ') ? 409 : 502 });
+  });
+
+  r.post('/admin/settings/backups/test', ADMIN, async (c) => {
+    const ctx = c.get('app');
+    if (backupTargets.length === 0) return page(c, { flash: { kind: 'error', text: 'No backup target is configured: there is nothing to test.' }, status: 409 });
+    const results = await checkTargets(backupTargets);
+    const failed = results.filter((t) => t.error !== undefined);
+    ctx.audit.record(auditCtx(c), 'settings.backup_targets_tested', { type: 'settings', id: 'backups' }, failed.length ? 'failure' : 'success', { targets: results.map((t) => ({ target: t.label, ok: t.error === undefined })) });
+    if (failed.length === 0) return c.redirect('/admin/settings?done=targets-ok#backups', 303);
+    return page(c, { flash: { kind: 'error', text: `Backup target check failed: ${failed.map((t) => `${t.label}: ${t.error}`).join('; ')}.` }, status: 502 });
   });
 
   r.post('/admin/settings/sms/test', ADMIN, async (c) => {

@@ -103,7 +103,7 @@ export class InstanceSettings {
   private num = (n: string) => this.value(n) as number;
 
   instanceName = (): string => this.str('instanceName') ?? '';
-  publicUrl = (): string | undefined => this.str('publicUrl');
+  publicUrl = (): string | undefined => this.str('publicUrl')?.replace(/\/+$/, '');
   timeZone = (): string => this.str('timeZone') ?? 'UTC';
   mailFrom = (): string => this.str('mailFrom') ?? 'Tessera <tessera@localhost>';
   passwordMinLength = (): number => this.num('passwordMinLength');

@@ -181,7 +181,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, job('backup_restore_test', () => restoreTester.run('schedule'))));
   }
 
-  const app = createApp(ctx, { tls, restoreTester, logShipping });
+  const app = createApp(ctx, { tls, restoreTester, logShipping, backupTargets });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {

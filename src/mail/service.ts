@@ -1,5 +1,6 @@
 import { smtpRequiresTls } from '../config/transport.ts';
-import nodemailer, { type NodemailerError } from 'nodemailer';
+import type { NodemailerError } from 'nodemailer';
+import { SmtpConnection } from './smtp-transport.ts';
 import QRCode from 'qrcode';
 import { z } from 'zod';
 import { timeOrderedId } from '../db/ids.ts';
@@ -164,24 +165,6 @@ function isPermanent(e: unknown): boolean {
   return err.permanent === true && err.command === 'RCPT TO';
 }
 
-function createSmtpTransport(url: string, requireTls: boolean) {
-  return nodemailer.createTransport({
-    url,
-    // Without it nodemailer upgrades only when the server offers STARTTLS, so anyone on the path
-    // who strips the offer reads the mail and the SMTP password (ASVS V12.3.1). The URL cannot
-    // override this: loadConfig refuses TLS options in it.
-    requireTLS: requireTls,
-    pool: true,
-    maxConnections: 2,
-    connectionTimeout: 30_000,
-    greetingTimeout: 30_000,
-    socketTimeout: 60_000,
-    // nodemailer's own logger would print addresses and, with debug, whole messages.
-    logger: false,
-    debug: false,
-  });
-}
-type SmtpTransport = ReturnType<typeof createSmtpTransport>;
 
 /**
  * Mail: callers queue a row in their own transaction (the outbox); delivery, retries and back-off
@@ -190,7 +173,7 @@ type SmtpTransport = ReturnType<typeof createSmtpTransport>;
  */
 export class Mailer {
   private readonly outbox: Outbox<StoredMailRow>;
-  private transport: { key: string; t: SmtpTransport } | undefined;
+  private readonly connection = new SmtpConnection();
   private readonly requireTls: boolean;
 
   constructor(private readonly opts: MailerOptions) {
@@ -239,16 +222,10 @@ export class Mailer {
     return this.opts.fromOf?.() ?? this.opts.from;
   }
 
-  /** The pooled transport for the server configured now; a changed server gets a new one. */
-  private currentTransport(): SmtpTransport {
+  private currentTransport() {
     const smtp = this.smtp();
     if (!smtp) throw new MailError('no SMTP server is configured');
-    const key = `${smtp.requireTls}|${smtp.url}`;
-    if (this.transport?.key !== key) {
-      this.transport?.t.close();
-      this.transport = { key, t: createSmtpTransport(smtp.url, smtp.requireTls) };
-    }
-    return this.transport.t;
+    return this.connection.for(smtp);
   }
 
   /**
@@ -316,13 +293,9 @@ export class Mailer {
    */
   async sendNow(msg: OutgoingMail): Promise<boolean> {
     if (this.smtp() === undefined) return false;
-    try {
-      await this.currentTransport().sendMail({ from: this.from(), to: msg.to, subject: msg.subject, text: msg.text, headers: { 'Auto-Submitted': 'auto-generated' } });
-      return true;
-    } catch (e) {
-      this.opts.log.error({ template: msg.template, error: describeSmtpError(e) }, 'direct mail failed');
-      return false;
-    }
+    const res = await this.sendTest(msg.to, msg.subject, msg.text);
+    if (!res.ok) this.opts.log.error({ template: msg.template, error: res.error }, 'direct mail failed');
+    return res.ok;
   }
 
   /** The message as it goes out: a template row is rendered from its parameters now. */
@@ -374,8 +347,7 @@ export class Mailer {
   /** Stops the loop and waits for a batch in progress. */
   async stop(): Promise<void> {
     await this.outbox.stop();
-    this.transport?.t.close();
-    this.transport = undefined;
+    this.connection.close();
   }
 
   /** Messages kept because no SMTP server is configured, newest first, for the owner's admin page. */

@@ -13,6 +13,7 @@ export function PendingInvitations({ csrf, invitations }: { csrf: string; invita
       {invitations.length === 0 ? (
         <p>No open invitations.</p>
       ) : (
+        <div class="overflow-auto">
         <table>
           <thead>
             <tr>
@@ -37,6 +38,7 @@ export function PendingInvitations({ csrf, invitations }: { csrf: string; invita
             ))}
           </tbody>
         </table>
+        </div>
       )}
     </section>
   );

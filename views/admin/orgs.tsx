@@ -16,6 +16,7 @@ export function AdminOrgsPage({ csrf, orgs, flash, errors, values }: { csrf: str
     <>
       <h1>Organizations</h1>
       <FlashBox flash={flash} />
+      <div class="overflow-auto">
       <table>
         <thead>
           <tr>
@@ -58,6 +59,7 @@ export function AdminOrgsPage({ csrf, orgs, flash, errors, values }: { csrf: str
           ))}
         </tbody>
       </table>
+      </div>
       <article>
         <h2>Create an organization</h2>
         <form method="post" action="/orgs">

@@ -194,6 +194,12 @@ export function AdminSettingsPage(p: {
           <dt>Last restore test</dt>
           <dd>{p.backups.lastRestoreTest ? `${when(p.backups.lastRestoreTest.at)}: ${p.backups.lastRestoreTest.ok === undefined ? 'skipped' : p.backups.lastRestoreTest.ok ? 'ok' : 'FAILED'}` : 'never'}</dd>
         </dl>
+        <form method="post" action="/admin/settings/backups/test" class="inline-action">
+          <Csrf token={csrf} />
+          <button type="submit" class="secondary" disabled={p.backups.targets.length === 0}>
+            Test connection
+          </button>
+        </form>
         <form method="post" action="/admin/backups/restore-test" class="inline-action">
           <Csrf token={csrf} />
           <button type="submit" class="secondary" disabled={p.backups.targets.length === 0}>
