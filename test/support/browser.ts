@@ -56,6 +56,9 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** How long one browser step (click, fill, navigation, wait) may hang before it fails. */
+export const BROWSER_STEP_TIMEOUT_MS = 120_000;
+
 const problemsByPage = new WeakMap<Page, string[]>();
 
 /**
@@ -67,6 +70,11 @@ const problemsByPage = new WeakMap<Page, string[]>();
 export async function newPage(browser: Browser, baseUrl: string): Promise<Page> {
   const origin = new URL(baseUrl).origin;
   const context = await browser.newContext({ baseURL: baseUrl });
+  // Playwright's 30 s default for an action or a navigation is a speed claim that a shared
+  // 2-core machine under load misses (a click waits for the server's answer); this is a hang
+  // guard, and a passing step takes only as long as it needs.
+  context.setDefaultTimeout(BROWSER_STEP_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(BROWSER_STEP_TIMEOUT_MS);
   const page = await context.newPage();
   const problems: string[] = [];
   problemsByPage.set(page, problems);
