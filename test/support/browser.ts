@@ -16,6 +16,11 @@ import { type Browser, type Page, chromium } from 'playwright-core';
  *   crash would otherwise take the whole browser down, and pages would share one process.
  * - --headless='shell': Playwright's `headless: true` already adds --headless (the package has
  *   no separate `headless` export any more; the binary is chrome-headless-shell either way).
+ * - --use-gl / --use-angle / --enable-unsafe-swiftshader / --ignore-gpu-blocklist /
+ *   --in-process-gpu: WebGL through SwiftShader, which no Tessera page uses. Compositing every
+ *   frame through it cost about 3.5 times the CPU of Chromium's own software compositor
+ *   (6 × page load + full-page screenshot + axe: 28.7 s of CPU with them, 10.2 s without), the
+ *   largest single cost of the suite; pages and screenshots look the same.
  */
 const dropped = [
   '--disable-web-security',
@@ -26,6 +31,11 @@ const dropped = [
   '--single-process',
   '--no-zygote',
   '--headless',
+  '--use-gl',
+  '--use-angle',
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+  '--in-process-gpu',
 ];
 
 /** Keep the test browser from talking to anything but the server under test. */
