@@ -5,12 +5,17 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'src/**/*.test.tsx', 'test/**/*.test.ts', 'test/**/*.test.tsx'],
     // Hang guards, not speed claims: a test that spawns CLI processes (≈0.5 s of CPU each to start
     // the run's bundle) must not fail because two cores are shared by four runs.
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
     // expect.poll waits for a condition; its 1 s default is a speed claim a loaded 2-core machine
-    // can miss between a click and the next page's paint. 30 s is a hang guard, not a target.
-    expect: { poll: { timeout: 30_000, interval: 50 } },
+    // can miss between a click and the next page's paint. This is a hang guard, not a target.
+    expect: { poll: { timeout: 120_000, interval: 50 } },
     pool: 'forks',
+    // Vitest's default on two cores is one file at a time, but most test files spend much of their
+    // time waiting (fsync, child processes, the browser, timers): two at a time keeps both cores
+    // busy. Each file still runs in its own process (isolation stays on: test/support/temp.ts
+    // registers its clean-up per file).
+    maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
   },
 });

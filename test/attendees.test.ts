@@ -631,7 +631,7 @@ describe('check-in page in a phone browser', () => {
 
     // A keyboard-wedge scanner types the ticket, then Enter.
     const search = page.getByLabel('Attendee code, ticket or name');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 30_000 }).toBe('checkin-q');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('checkin-q');
     await page.keyboard.type(s.ctx.links.link(reg, 'ticket'));
     await page.keyboard.press('Enter');
     await page.getByText(reg.name).waitFor();
@@ -641,10 +641,10 @@ describe('check-in page in a phone browser', () => {
     // The counts follow at once (out-of-band). The deadline is past the 10 s poll on purpose: a
     // poll sent just before the check-in can answer after it with the old count (no hx-sync
     // between the two yet), and the next poll corrects it; on a busy machine that window widens.
-    await expect.poll(() => page.getByTestId('checked-in').textContent(), { timeout: 30_000 }).toBe('1');
+    await expect.poll(() => page.getByTestId('checked-in').textContent()).toBe('1');
     expect(s.ctx.registrations.get(w.event, reg.id)!.checked_in_at).not.toBeNull();
     // Ready for the next scan.
-    await expect.poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 30_000 }).toBe('checkin-q');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('checkin-q');
     expect(await search.inputValue()).toBe(s.ctx.links.link(reg, 'ticket'));
     // The 10 s counts poll must not pull focus away from whatever the person is doing.
     await page.getByRole('button', { name: 'Undo check-in' }).focus();
@@ -669,18 +669,18 @@ describe('check-in page in a phone browser', () => {
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL(`**${w.base}/attendees`);
-    await expect.poll(() => page.getByTestId('result-summary').textContent(), { timeout: 30_000 }).toContain('Showing 1–50 of 60');
+    await expect.poll(() => page.getByTestId('result-summary').textContent()).toContain('Showing 1–50 of 60');
     await page.evaluate(() => Reflect.set(window, '__sameDocument', true));
 
     await page.getByRole('link', { name: 'Next →' }).click();
-    await expect.poll(() => page.getByTestId('result-summary').textContent(), { timeout: 30_000 }).toContain('Showing 51–60 of 60');
+    await expect.poll(() => page.getByTestId('result-summary').textContent()).toContain('Showing 51–60 of 60');
     expect(page.url()).toContain('page=2');
 
     await page.getByLabel('Answer').selectOption('diet:vegan');
-    await expect.poll(() => page.getByTestId('result-summary').textContent(), { timeout: 30_000 }).toContain('of 20 matching');
+    await expect.poll(() => page.getByTestId('result-summary').textContent()).toContain('of 20 matching');
     expect(page.url()).toContain('answer=diet%3Avegan');
     await page.getByLabel('Search').fill('Person 003');
-    await expect.poll(() => page.getByTestId('result-summary').textContent(), { timeout: 30_000 }).toContain('Showing 1–1 of 1');
+    await expect.poll(() => page.getByTestId('result-summary').textContent()).toContain('Showing 1–1 of 1');
     // The search went in a POST body: the address keeps the filter but not the name typed.
     expect(page.url()).toContain('answer=diet%3Avegan');
     expect(page.url()).not.toContain('Person');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { readCatalog } from '../src/backup/catalog.ts';
 import { BackupGapError, BackupKeyError, NoSnapshotError, TamperedObjectError, TargetError } from '../src/backup/errors.ts';
 import { diffFingerprints, fingerprint } from '../src/backup/fingerprint.ts';
@@ -200,6 +200,11 @@ describe('continuous encrypted backup', () => {
 
   it('keeps serving and loses nothing while S3 is down; the lag shows and catches up', async () => {
     await s3.stop();
+    let restarted = false;
+    // A failure below must not leave S3 down for the tests after this one.
+    onTestFinished(async () => {
+      if (!restarted) await s3.restart();
+    });
     const writeMs: number[] = [];
     for (let i = 0; i < 15; i++) {
       const w = performance.now();
@@ -229,6 +234,7 @@ describe('continuous encrypted backup', () => {
     expect(res.status).toBeLessThan(500);
 
     await s3.restart();
+    restarted = true;
     await waitFor('S3 to catch up', () => caughtUp(status()));
     const r = await restoreFrom(s3Target);
     const db = openRestored(r.dir);

@@ -45,7 +45,7 @@ describe('check-in desk counts', () => {
     await page.getByLabel('Password').fill(desk.password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('button', { name: 'Check in' }).waitFor();
-    await expect.poll(() => page.evaluate(() => typeof Reflect.get(window, 'htmx')), { timeout: 30_000 }).toBe('object');
+    await expect.poll(() => page.evaluate(() => typeof Reflect.get(window, 'htmx'))).toBe('object');
     expect(await page.getByTestId('checked-in').textContent()).toBe('0');
 
     // Count the counts element's requests, to know when htmx is done with each of them, and
@@ -89,13 +89,13 @@ describe('check-in desk counts', () => {
 
     await page.getByRole('button', { name: 'Check in' }).click();
     await page.getByText(`Checked in: ${reg.name}.`).waitFor();
-    await expect.poll(() => page.getByTestId('checked-in').textContent(), { timeout: 30_000 }).toBe('1');
+    await expect.poll(() => page.getByTestId('checked-in').textContent()).toBe('1');
 
     // Now the old answer arrives. Wait until htmx has finished with every counts request it sent.
     release();
     await done;
     await expect
-      .poll(() => page.evaluate(() => Reflect.get(window, '__counts') as Counters), { timeout: 30_000 })
+      .poll(() => page.evaluate(() => Reflect.get(window, '__counts') as Counters))
       .toSatisfy((n: Counters) => n.started > 0 && n.done === n.started);
     const shown = (await page.evaluate(() => Reflect.get(window, '__shown'))) as string[];
     // Once the check-in showed 1, the count never went back to the old 0.
@@ -106,7 +106,7 @@ describe('check-in desk counts', () => {
     // Polling still works after the race: the next poll shows a check-in made elsewhere.
     expect(s.ctx.attendees.checkIn(event, regs[1]!.id, false, sys).ok).toBe(true);
     await page.evaluate(() => (Reflect.get(window, 'htmx') as Htmx).trigger(document.getElementById('checkin-counts')!, 'every', {}, false));
-    await expect.poll(() => page.getByTestId('checked-in').textContent(), { timeout: 30_000 }).toBe('2');
+    await expect.poll(() => page.getByTestId('checked-in').textContent()).toBe('2');
     expect(pageProblems(page)).toEqual([]);
   });
 });

@@ -47,7 +47,7 @@ describe('organizer event pages in Chromium', () => {
     await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
     await page.locator('summary', { hasText: 'Preview of the description' }).click();
     await page.fill('#f-description_md', '## Live heading\n\nSome *text*.');
-    await page.locator('#description-preview h2', { hasText: 'Live heading' }).waitFor({ timeout: 5000 });
+    await page.locator('#description-preview h2', { hasText: 'Live heading' }).waitFor();
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
     await checkA11y(page, 'edit form');
     await screenshot(page, 'events-admin-edit');
@@ -65,11 +65,11 @@ describe('organizer event pages in Chromium', () => {
     const order = () => page.locator('#field-list tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-field')));
     expect(await order()).toEqual(['email', 'name']);
     await page.getByRole('button', { name: 'Move Name up' }).click();
-    await page.locator('#field-list .flash.ok', { hasText: 'Field moved.' }).waitFor({ timeout: 5000 });
+    await page.locator('#field-list .flash.ok', { hasText: 'Field moved.' }).waitFor();
     expect(await order()).toEqual(['name', 'email']);
     page.once('dialog', (d) => void d.accept());
     await page.locator('tr[data-field="name"] button', { hasText: 'Remove' }).click();
-    await page.locator('#field-list .flash.ok', { hasText: 'Field removed.' }).waitFor({ timeout: 5000 });
+    await page.locator('#field-list .flash.ok', { hasText: 'Field removed.' }).waitFor();
     expect(await order()).toEqual(['email']);
     // Still the same document: no full reload happened.
     expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);

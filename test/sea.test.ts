@@ -34,7 +34,7 @@ async function freePort(): Promise<number> {
 /** Runs the binary to completion; resolves with its exit code and output whatever the code. */
 async function runBinary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(binary, args, { cwd: freshDir(), env, timeout: 20_000 });
+    const { stdout, stderr } = await run(binary, args, { cwd: freshDir(), env, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -43,7 +43,7 @@ async function runBinary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
   }
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const v = await probe().catch(() => undefined);
@@ -54,8 +54,9 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms 
 }
 
 beforeAll(async () => {
-  await run(process.execPath, [path.join(root, 'build.mjs')], { cwd: root, timeout: 170_000 });
-}, 180_000);
+  // Hang guards: the build takes about 15 s of CPU, ten times that in wall time under load.
+  await run(process.execPath, [path.join(root, 'build.mjs')], { cwd: root, timeout: 590_000 });
+}, 600_000);
 
 afterAll(() => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid) process.kill(c.pid, 'SIGKILL');

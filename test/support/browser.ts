@@ -16,6 +16,11 @@ import { type Browser, type Page, chromium } from 'playwright-core';
  *   crash would otherwise take the whole browser down, and pages would share one process.
  * - --headless='shell': Playwright's `headless: true` already adds --headless (the package has
  *   no separate `headless` export any more; the binary is chrome-headless-shell either way).
+ * - --use-gl / --use-angle / --enable-unsafe-swiftshader / --ignore-gpu-blocklist /
+ *   --in-process-gpu: WebGL through SwiftShader, which no Tessera page uses. Compositing every
+ *   frame through it cost about 3.5 times the CPU of Chromium's own software compositor
+ *   (6 × page load + full-page screenshot + axe: 28.7 s of CPU with them, 10.2 s without), the
+ *   largest single cost of the suite; pages and screenshots look the same.
  */
 const dropped = [
   '--disable-web-security',
@@ -26,6 +31,11 @@ const dropped = [
   '--single-process',
   '--no-zygote',
   '--headless',
+  '--use-gl',
+  '--use-angle',
+  '--enable-unsafe-swiftshader',
+  '--ignore-gpu-blocklist',
+  '--in-process-gpu',
 ];
 
 /** Keep the test browser from talking to anything but the server under test. */
@@ -56,6 +66,9 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** How long one browser step (click, fill, navigation, wait) may hang before it fails. */
+export const BROWSER_STEP_TIMEOUT_MS = 120_000;
+
 const problemsByPage = new WeakMap<Page, string[]>();
 
 /**
@@ -67,6 +80,11 @@ const problemsByPage = new WeakMap<Page, string[]>();
 export async function newPage(browser: Browser, baseUrl: string): Promise<Page> {
   const origin = new URL(baseUrl).origin;
   const context = await browser.newContext({ baseURL: baseUrl });
+  // Playwright's 30 s default for an action or a navigation is a speed claim that a shared
+  // 2-core machine under load misses (a click waits for the server's answer); this is a hang
+  // guard, and a passing step takes only as long as it needs.
+  context.setDefaultTimeout(BROWSER_STEP_TIMEOUT_MS);
+  context.setDefaultNavigationTimeout(BROWSER_STEP_TIMEOUT_MS);
   const page = await context.newPage();
   const problems: string[] = [];
   problemsByPage.set(page, problems);
