@@ -14,8 +14,9 @@ import { backupScenario } from './scenarios/backup.ts';
 import { eventPageScenario, registrationScenario } from './scenarios/events.ts';
 import { insertRate } from './scenarios/insert-rate.ts';
 import { publicPage } from './scenarios/public-page.ts';
+import { purgeScenario } from './scenarios/purge.ts';
 
-const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, registrationScenario, backupScenario];
+const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, registrationScenario, backupScenario, purgeScenario];
 
 async function main(): Promise<number> {
   const settings = loadSettings(process.env);
