@@ -11,7 +11,7 @@ import { type RetentionEventRow, type RetentionRepo, retentionRepo } from './ret
 
 const DAY = 86_400_000;
 /** Registrations per purge transaction: a few milliseconds of UPDATEs each (see bench/scenarios/purge.ts). */
-export const PURGE_BATCH = 100;
+export const PURGE_BATCH = 200;
 const SETTING = 'retention';
 
 export interface RetentionDeps {
