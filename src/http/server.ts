@@ -122,8 +122,14 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   pruneAccessLog();
   // Before the first request: a database older than the erasure ledger (restored from a backup,
   // or an old copy put back by hand) must not show anyone who was erased after it was made.
-  const replayed = ctx.erasure.replayLocal();
-  if (replayed.rejected) log.warn({ rejected: replayed.rejected }, 'erasure ledger: some records beside the keyring are unreadable (damaged or altered)');
+  try {
+    const replayed = ctx.erasure.replayLocal();
+    if (replayed.rejected) log.warn({ rejected: replayed.rejected }, 'erasure ledger: some records beside the keyring are unreadable (damaged or altered)');
+  } catch (e) {
+    // A fault (disk full, read-only) is a state the instance reports; the replay runs again at
+    // the next start and with `tessera privacy replay-erasures`.
+    log.error({ err: (e as Error).message }, 'erasure ledger: replay at start failed');
+  }
   const retention = () =>
     void ctx.retention.run().catch((e: unknown) => log.error({ err: (e as Error).message }, 'retention: pass failed'));
   const jobs = [
