@@ -14,9 +14,10 @@ import { backupScenario } from './scenarios/backup.ts';
 import { eventPageScenario, registrationScenario } from './scenarios/events.ts';
 import { insertRate } from './scenarios/insert-rate.ts';
 import { publicPage } from './scenarios/public-page.ts';
+import { purgeScenario } from './scenarios/purge.ts';
 import { rushScenario } from './scenarios/rush.ts';
 
-const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, rushScenario, registrationScenario, backupScenario];
+const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, rushScenario, registrationScenario, backupScenario, purgeScenario];
 
 async function main(): Promise<number> {
   const settings = loadSettings(process.env);

@@ -4,6 +4,9 @@
 ALTER TABLE registrations ADD COLUMN erased_at TEXT;
 -- The retention job looks only at registrations still holding personal data.
 CREATE INDEX registrations_unerased ON registrations (org_id, event_id) WHERE erased_at IS NULL;
+-- Erasure deletes the messages to the person: found by address, not by scanning the outboxes.
+CREATE INDEX mail_outbox_to ON mail_outbox (org_id, to_address COLLATE NOCASE);
+CREATE INDEX sms_outbox_to ON sms_outbox (to_number);
 
 -- The erasure ledger: what was erased, when and why, with no personal data (the subject is an
 -- HMAC pseudonym). This table is a copy for pages and audits; the copy a restore cannot roll

@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { databasePath, openDatabase } from '../src/db/open.ts';
+import { Keyring, keyringPath } from '../src/keys/keyring.ts';
+import { runCli } from './support/cli.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../src/events/repo.ts';
 import type { OrgRow } from '../src/orgs/repo.ts';
@@ -146,4 +150,36 @@ describe('retention with a moved clock: instance → organization → event → 
     expect((await run()).erased).toBe(5);
     expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM registrations WHERE erased_at IS NULL`).get()).toEqual({ n: 0 });
   });
+});
+
+describe('tessera retention run', () => {
+  it('--dry-run prints what it would do and changes nothing; a run warns first and erases nothing yet', async () => {
+    const clock = new Clock();
+    clock.t = Date.now() - 200 * DAY;
+    const s = await startTestServer({}, { now: clock.now });
+    const owner = (await createUser(s, { email: testEmail(`cli-owner-${tag()}`) })).user;
+    const org = createOrg(s, owner, uniqueSlug('cli'));
+    const ev = createEvent(s, org);
+    const who = testEmail(`cli-att-${tag()}`);
+    const r = await s.ctx.registrations.register(ev, { email: who, name: `Cli ${PERSON_SURNAME}` }, sys);
+    expect(r.ok).toBe(true);
+    await s.close();
+    const args = ['--data-dir', s.dataDir, '--master-key-file', s.keyFile];
+    const dry = await runCli(['retention', 'run', '--dry-run', ...args]);
+    expect(dry.stderr).toBe('');
+    expect(dry.stdout.trim()).toBe(`would warn owners and admins of event ${ev.id}: its data is erased in the coming days`);
+    const run = await runCli(['retention', 'run', ...args]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`warned owners and admins of event ${ev.id}`);
+    const again = await runCli(['retention', 'run', '--dry-run', ...args]);
+    expect(again.stdout.trim()).toBe('nothing is due');
+    const ring = Keyring.load(keyringPath(s.dataDir), Buffer.from(fs.readFileSync(s.keyFile, 'utf8').trim(), 'hex'));
+    const db = openDatabase(databasePath(s.dataDir), { key: ring.active('db').key });
+    try {
+      expect(db.prepare('SELECT count(*) AS n FROM registrations WHERE email = ?').get(who)).toEqual({ n: 1 });
+      expect(db.prepare(`SELECT count(*) AS n FROM retention_warnings WHERE event_id = ?`).get(ev.id)).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+  }, 180_000);
 });

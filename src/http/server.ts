@@ -143,8 +143,14 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   pruneJob();
   // Before the first request: a database older than the erasure ledger (restored from a backup,
   // or an old copy put back by hand) must not show anyone who was erased after it was made.
-  const replayed = ctx.erasure.replayLocal();
-  if (replayed.rejected) log.warn({ rejected: replayed.rejected }, 'erasure ledger: some records beside the keyring are unreadable (damaged or altered)');
+  try {
+    const replayed = ctx.erasure.replayLocal();
+    if (replayed.rejected) log.warn({ rejected: replayed.rejected }, 'erasure ledger: some records beside the keyring are unreadable (damaged or altered)');
+  } catch (e) {
+    // A fault (disk full, read-only) is a state the instance reports; the replay runs again at
+    // the next start and with `tessera privacy replay-erasures`.
+    log.error({ err: (e as Error).message }, 'erasure ledger: replay at start failed');
+  }
   const retention = job('retention', () => ctx.retention.run());
   // The daily `audit verify` (chain and anchor) is the chain status job; its last result feeds the metrics.
   ctx.metrics.observeAuditVerify(() => {

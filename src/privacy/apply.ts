@@ -18,8 +18,8 @@ function answersOf(row: ErasableRow): Record<string, unknown> {
 
 /**
  * Erases one registration: every personal field (`['*']`) or the answers to the named fields.
- * Messages queued or sent to the person go too (the mail outbox by address and by registration
- * id; SMS by the phone numbers the person gave). Call inside a write transaction. Idempotent:
+ * Messages queued or sent to the person go too (the mail outbox by address, which is where every
+ * message about a registration goes; SMS by the phone numbers the person gave). Call inside a write transaction. Idempotent:
  * already-erased data is left alone; returns whether anything changed.
  */
 export function eraseRow(repo: ErasureRepo, row: ErasableRow, fields: readonly string[], at: string): boolean {
@@ -27,7 +27,7 @@ export function eraseRow(repo: ErasureRepo, row: ErasableRow, fields: readonly s
   const answers = answersOf(row);
   const all = fields.includes(ALL_FIELDS);
   if (all) {
-    if (row.email) repo.deleteMailAbout(row.org_id, row.email, row.id);
+    if (row.email) repo.deleteMailTo(row.org_id, row.email);
     for (const key of repo.phoneFieldKeys(row.org_id, row.event_id)) {
       const phone = answers[key];
       if (typeof phone === 'string' && phone) repo.deleteSmsTo(phone);

@@ -57,7 +57,8 @@ export function erasureRepo(db: DB) {
       WHERE org_id = @org_id AND id = @id AND erased_at IS NULL`),
     eraseField: db.prepare(`UPDATE registrations SET answers = json_remove(answers, '$."' || @key || '"'), updated_at = ${day('@at')}
       WHERE org_id = @org_id AND id = @id AND erased_at IS NULL AND json_type(answers, '$."' || @key || '"') IS NOT NULL`),
-    mailAbout: db.prepare(`DELETE FROM mail_outbox WHERE org_id = ? AND (to_address = ? COLLATE NOCASE OR instr(coalesce(params, ''), ?) > 0)`),
+    // Every message about a registration goes to its address (tickets, status, bulk messages).
+    mailTo: db.prepare(`DELETE FROM mail_outbox WHERE org_id = ? AND to_address = ? COLLATE NOCASE`),
     smsTo: db.prepare('DELETE FROM sms_outbox WHERE to_number = ?'),
     phoneKeys: db.prepare(`SELECT key FROM form_fields WHERE org_id = ? AND event_id = ? AND type = 'phone'`),
     insertLedger: db.prepare(`INSERT OR IGNORE INTO erasure_ledger (id, org_id, event_id, at, reason, subjects, key_id, registration_ids, fields, request_id)
@@ -75,8 +76,8 @@ export function erasureRepo(db: DB) {
     byId: (orgId: string, id: string) => s.byId.get(orgId, id) as ErasableRow | undefined,
     eraseAll: (orgId: string, id: string, at: string, code: string) => s.eraseAll.run({ org_id: orgId, id, at, code }).changes === 1,
     eraseField: (orgId: string, id: string, key: string, at: string) => s.eraseField.run({ org_id: orgId, id, key, at }).changes === 1,
-    /** Mail to the address or about the registration (template mail stores its id in params). */
-    deleteMailAbout: (orgId: string, email: string, registrationId: string) => s.mailAbout.run(orgId, email, registrationId).changes,
+    /** Mail to the person's address in this organization. */
+    deleteMailTo: (orgId: string, email: string) => s.mailTo.run(orgId, email).changes,
     deleteSmsTo: (number: string) => s.smsTo.run(number).changes,
     phoneFieldKeys: (orgId: string, eventId: string) => (s.phoneKeys.all(orgId, eventId) as { key: string }[]).map((r) => r.key),
     insertLedger: (row: LedgerRow) => s.insertLedger.run(row).changes === 1,

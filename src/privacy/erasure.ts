@@ -78,17 +78,24 @@ export class ErasureService implements PersonEraser {
   }
 
   /**
-   * Retention: erases `fields` (or everything) of these registrations of one event, in one
-   * transaction with one ledger entry and one audit row. The caller keeps batches small.
+   * Retention: erases `fields` (or everything) of these registrations of one event, with one
+   * ledger entry and one audit row. Built for a long purge running beside live traffic: the
+   * ledger append and the WAL sync happen off the event loop, and the rows are written through
+   * the writer's group commit, so a batch costs requests only the time of its UPDATEs.
    */
-  eraseRegistrations(orgId: string, eventId: string, rows: ErasableRow[], fields: string[], reason: ErasureReason, ctx: AuditContext = systemContext()): number {
+  async eraseRegistrations(orgId: string, eventId: string, rows: ErasableRow[], fields: string[], reason: ErasureReason, ctx: AuditContext = systemContext()): Promise<number> {
     if (rows.length === 0) return 0;
     const t = this.d.now();
     const entry = this.entry(orgId, eventId, reason, rows.map((r) => this.d.crypto.pseudonym(orgId, r.email)), rows.map((r) => r.id), fields, null, t);
-    this.d.ledger.file.append([entry]);
-    const n = this.applyEntry(entry, rows, () =>
-      this.d.audit.record({ ...ctx, orgId }, 'privacy.retention_erased', { type: 'event', id: eventId }, 'success', { registrations: rows.length, fields, ledger: entry.id }),
-    );
+    await this.d.ledger.file.appendAsync([entry]);
+    const at = new Date(t).toISOString();
+    const n = await this.d.writer.run(() => {
+      this.repo.insertLedger(this.ledgerRow(entry));
+      this.d.audit.record({ ...ctx, orgId }, 'privacy.retention_erased', { type: 'event', id: eventId }, 'success', { registrations: rows.length, fields, ledger: entry.id });
+      let c = 0;
+      for (const r of rows) if (eraseRow(this.repo, r, fields, at)) c++;
+      return c;
+    });
     this.ship([entry]);
     return n;
   }
@@ -133,6 +140,13 @@ export class ErasureService implements PersonEraser {
     return { v: 1, id: timeOrderedId(at), org, event, at, reason, keyId: this.d.crypto.activeKeyId, subjects, registrations, fields, request };
   }
 
+  private ledgerRow(e: LedgerEntry): LedgerRow {
+    return {
+      id: e.id, org_id: e.org, event_id: e.event, at: new Date(e.at).toISOString(), reason: e.reason, subjects: JSON.stringify(e.subjects), key_id: e.keyId,
+      registration_ids: JSON.stringify(e.registrations), fields: JSON.stringify(e.fields), request_id: e.request,
+    };
+  }
+
   /** The entry's erasures in transactions of ERASE_BATCH, the ledger row in the first. */
   private applyEntry(e: LedgerEntry, rows: ErasableRow[], inFirstTx?: () => void): number {
     const ids = new Set(e.registrations);
@@ -143,10 +157,7 @@ export class ErasureService implements PersonEraser {
       const chunk = mine.slice(i, i + ERASE_BATCH);
       n += this.d.writer.tx(() => {
         if (i === 0) {
-          this.repo.insertLedger({
-            id: e.id, org_id: e.org, event_id: e.event, at, reason: e.reason, subjects: JSON.stringify(e.subjects), key_id: e.keyId,
-            registration_ids: JSON.stringify(e.registrations), fields: JSON.stringify(e.fields), request_id: e.request,
-          });
+          this.repo.insertLedger(this.ledgerRow(e));
           inFirstTx?.();
         }
         let c = 0;

@@ -132,6 +132,18 @@ export class LedgerFile {
     }
   }
 
+  /** The same, off the event loop: for the retention job, which must not hold up requests. */
+  async appendAsync(entries: LedgerEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    const fh = await fs.promises.open(this.file, 'a', 0o600);
+    try {
+      await fh.writeFile(entries.map((e) => `${this.crypto.seal(e)}\n`).join(''));
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Every readable entry; a torn last line (crash mid-append) or an altered record counts as rejected. */
   read(): { entries: LedgerEntry[]; rejected: number } {
     let text: string;

@@ -6,11 +6,13 @@ import { ReadCache } from '../events/read-cache.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/service.ts';
 import { ALL_FIELDS } from './apply.ts';
-import { ERASE_BATCH, type ErasureService } from './erasure.ts';
+import type { ErasureService } from './erasure.ts';
 import { type InstanceRetention, dayOf, defaultInstanceRetention, dueAt, eventRetentionDays, fieldRetentionDays, instanceRetentionSchema } from './policy.ts';
 import { type RetentionEventRow, type RetentionRepo, retentionRepo } from './retention-repo.ts';
 
 const DAY = 86_400_000;
+/** Registrations per purge transaction: a few milliseconds of UPDATEs each (see bench/scenarios/purge.ts). */
+export const PURGE_BATCH = 200;
 const SETTING = 'retention';
 
 export interface RetentionDeps {
@@ -224,9 +226,9 @@ export class RetentionService {
     let total = 0;
     for (;;) {
       const all = fields[0] === ALL_FIELDS;
-      const rows = all ? this.repo.dueBatch(ev.org_id, ev.id, nowIso, ERASE_BATCH) : this.repo.fieldBatch(ev.org_id, ev.id, fields[0] as string, nowIso, ERASE_BATCH);
+      const rows = all ? this.repo.dueBatch(ev.org_id, ev.id, nowIso, PURGE_BATCH) : this.repo.fieldBatch(ev.org_id, ev.id, fields[0] as string, nowIso, PURGE_BATCH);
       if (rows.length === 0 || this.stopped) return total;
-      const n = this.d.erasure.eraseRegistrations(ev.org_id, ev.id, rows, fields, 'retention', ctx);
+      const n = await this.d.erasure.eraseRegistrations(ev.org_id, ev.id, rows, fields, 'retention', ctx);
       total += n;
       // A batch that changed nothing would repeat forever.
       if (n === 0) return total;

@@ -208,8 +208,8 @@ export function HoldsSection(p: { csrf: string; holds: HoldView[]; action: strin
         <ul>
           {p.holds.map((h) => (
             <li>
-              {h.active ? <strong>On hold</strong> : <span>Ended</span>} until <time datetime={h.until}>{h.until.slice(0, 10)}</time>: {h.reason}
-              {h.released_at ? ` (released ${h.released_at.slice(0, 10)})` : ''}
+              {h.active ? <strong>On hold</strong> : <span>Hold ended (was</span>} until <time datetime={h.until}>{h.until.slice(0, 10)}</time>
+              {h.active ? '' : h.released_at ? `, released ${h.released_at.slice(0, 10)})` : ')'}: {h.reason}
               {h.active && p.canWrite ? <ActionButton action={`${p.action}/release`} label="Release hold" csrf={p.csrf} variant="outline" hidden={{ hold: h.id }} /> : null}
             </li>
           ))}
