@@ -10,12 +10,13 @@ import { repoRoot } from './lib/child-server.ts';
 import { renderTable, type ScenarioReport } from './lib/report.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { loadSettings } from './lib/settings.ts';
+import { auditSearchScenario } from './scenarios/audit-search.ts';
 import { backupScenario } from './scenarios/backup.ts';
 import { eventPageScenario, registrationScenario } from './scenarios/events.ts';
 import { insertRate } from './scenarios/insert-rate.ts';
 import { publicPage } from './scenarios/public-page.ts';
 
-const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, registrationScenario, backupScenario];
+const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, registrationScenario, backupScenario, auditSearchScenario];
 
 async function main(): Promise<number> {
   const settings = loadSettings(process.env);
