@@ -125,6 +125,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
 
 export const auditSearchScenario: Scenario = {
   name: 'audit-search',
-  title: 'Audit log search on 1,000,000 entries (src/audit/search.ts)',
+  title: `Audit log search on ${ROWS.toLocaleString('en-US')} entries (src/audit/search.ts)`,
   run,
 };
