@@ -10,6 +10,7 @@ import { repoRoot } from './lib/child-server.ts';
 import { renderTable, type ScenarioReport } from './lib/report.ts';
 import type { Scenario } from './lib/scenario.ts';
 import { loadSettings } from './lib/settings.ts';
+import { auditSearchScenario } from './scenarios/audit-search.ts';
 import { backupScenario } from './scenarios/backup.ts';
 import { eventPageScenario, registrationScenario } from './scenarios/events.ts';
 import { insertRate } from './scenarios/insert-rate.ts';
@@ -17,7 +18,7 @@ import { publicPage } from './scenarios/public-page.ts';
 import { purgeScenario } from './scenarios/purge.ts';
 import { rushScenario } from './scenarios/rush.ts';
 
-const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, rushScenario, registrationScenario, backupScenario, purgeScenario];
+const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, rushScenario, registrationScenario, backupScenario, purgeScenario, auditSearchScenario];
 
 async function main(): Promise<number> {
   const settings = loadSettings(process.env);

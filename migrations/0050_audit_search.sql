@@ -4,6 +4,8 @@
 -- pagination ("seq < cursor ORDER BY seq DESC") walks one index range with no sort.
 ALTER TABLE audit_log ADD COLUMN subject TEXT GENERATED ALWAYS AS (json_extract(details, '$.subject')) VIRTUAL;
 CREATE INDEX audit_log_subject ON audit_log (subject) WHERE subject IS NOT NULL;
+-- An organization's newest rows, and any seq range of them, with no sort (the unfiltered page).
+CREATE INDEX audit_log_org ON audit_log (org_id);
 CREATE INDEX audit_log_org_action ON audit_log (org_id, action);
 CREATE INDEX audit_log_org_actor ON audit_log (org_id, actor_id);
 CREATE INDEX audit_log_target ON audit_log (target_id, target_type) WHERE target_id IS NOT NULL;

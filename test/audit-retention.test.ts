@@ -98,6 +98,7 @@ describe('audit retention with a signed checkpoint', () => {
     expect(loadConfig({ dataDir: cfg.dataDir, auditLogRetentionDays: '400' }, {}).auditLogRetentionDays).toBe(400);
     expect(loadConfig({ dataDir: cfg.dataDir }, { TESSERA_AUDIT_LOG_RETENTION_DAYS: '730' }).auditLogRetentionDays).toBe(730);
     expect(() => loadConfig({ dataDir: cfg.dataDir, auditLogRetentionDays: '3' }, {})).toThrow(/audit-log-retention-days/);
+    expect(() => loadConfig({ dataDir: cfg.dataDir, auditVerifyCron: 'daily' }, {})).toThrow(/audit-verify-cron/);
     for (let k = 0; k < 5; k++) opened.audit.record(sys, 'thing.done', null);
     const dir = path.join(cfg.dataDir, 'access-log');
     fs.mkdirSync(dir, { recursive: true });

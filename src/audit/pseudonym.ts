@@ -17,19 +17,34 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
-function pseudonymUnder(key: Buffer, orgId: string, email: string): string {
-  // A subkey of its own (HKDF), so a pseudonym can never collide with a chain MAC or an anchor.
-  const sub = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), INFO, 32));
-  return createHmac('sha256', sub).update(orgId).update('\u0000').update(normalizeEmail(email)).digest('base64url').slice(0, 32);
-}
+/**
+ * Pseudonyms under the keyring's audit keys. HKDF per call costs about as much as writing an
+ * audit row, so each key's subkey is derived once and kept for the life of the keyring.
+ */
+export class Pseudonyms {
+  private readonly subkeys = new Map<string, Buffer>();
+  constructor(private readonly keyring: Keyring) {}
 
-/** The pseudonym new rows carry: under the active audit key. */
-export function personPseudonym(keyring: Keyring, orgId: string, email: string): string {
-  return pseudonymUnder(keyring.active('audit').key, orgId, email);
-}
+  private under(keyId: string, orgId: string, email: string): string {
+    let sub = this.subkeys.get(keyId);
+    if (!sub) {
+      // A subkey of its own (HKDF), so a pseudonym can never collide with a chain MAC or an anchor.
+      sub = Buffer.from(hkdfSync('sha256', this.keyring.byId(keyId)!.key, Buffer.alloc(0), INFO, 32));
+      this.subkeys.set(keyId, sub);
+    }
+    return createHmac('sha256', sub).update(orgId).update('\u0000').update(normalizeEmail(email)).digest('base64url').slice(0, 32);
+  }
 
-/** Every pseudonym the person may appear under in this organization's log (one per audit key). */
-export function personPseudonyms(keyring: Keyring, orgId: string, email: string): string[] {
-  const keys = keyring.list().filter((k) => k.purpose === 'audit' && k.status !== 'pending');
-  return keys.map((k) => pseudonymUnder(keyring.byId(k.id)!.key, orgId, email));
+  /** The pseudonym new rows carry: under the active audit key. */
+  current(orgId: string, email: string): string {
+    return this.under(this.keyring.active('audit').id, orgId, email);
+  }
+
+  /** Every pseudonym the person may appear under in this organization's log (one per audit key). */
+  all(orgId: string, email: string): string[] {
+    return this.keyring
+      .list()
+      .filter((k) => k.purpose === 'audit' && k.status !== 'pending')
+      .map((k) => this.under(k.id, orgId, email));
+  }
 }

@@ -129,6 +129,10 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     try {
       const removed = ctx.logRetention.run(systemContext());
       if (removed.auditRows || removed.accessLogFiles.length) log.info({ auditRows: removed.auditRows, accessLogFiles: removed.accessLogFiles.length, ...ctx.logRetention.policy }, 'pruned old logs');
+      // Fresh statistics, so the planner picks the narrow index for each audit search filter
+      // (without any it walks a whole organization's rows); analysis_limit keeps this brief.
+      ctx.db.pragma('analysis_limit = 1000');
+      ctx.db.pragma('optimize');
     } catch (e) {
       log.error({ err: (e as Error).message }, 'log retention failed; will retry tomorrow');
     }

@@ -57,7 +57,7 @@ export function AccessLogPage({ filter, days, entries, more, retentionDays, page
       </form>
       <div id="access-results">
         <p>{entries.length === 0 ? 'No requests match.' : `Requests ${f.skip + 1}–${f.skip + entries.length}, newest first.`}</p>
-        <div class="table-scroll">
+        <div class="overflow-auto" tabindex={0} role="region" aria-label="Requests (scrolls sideways)">
           <table>
             <thead>
               <tr>

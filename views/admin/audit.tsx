@@ -67,7 +67,7 @@ function DenialsSection({ rows, names }: { rows: DenialRow[]; names: Names }) {
     <section aria-labelledby="denials">
       <h2 id="denials">Refused requests from outside (last {rows.length})</h2>
       <p>Requests refused to people who are not members of the organization they tried, or not instance administrators: counted per person, page and hour.</p>
-      <div class="table-scroll">
+      <div class="overflow-auto" tabindex={0} role="region" aria-label="Refused requests (scrolls sideways)">
         <table>
           <thead>
             <tr>

@@ -12,7 +12,7 @@ export function AttendeeAccesses({ rows, names, auditBase }: { rows: AuditRow[];
       {rows.length === 0 ? (
         <p>No staff member has opened or exported this record yet.</p>
       ) : (
-        <div class="table-scroll">
+        <div class="overflow-auto" tabindex={0} role="region" aria-label="Accesses to this attendee (scrolls sideways)">
           <table>
             <thead>
               <tr>

@@ -54,7 +54,7 @@ export function AuditEntry({ row, names, back }: { row: AuditRow; names: Names; 
         </dd>
       </dl>
       <h3>Details</h3>
-      <pre>
+      <pre tabindex={0} aria-label="Details of the entry">
         <code>{prettyDetails(row.details)}</code>
       </pre>
       <footer>

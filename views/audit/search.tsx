@@ -125,7 +125,7 @@ export function AuditResults(p: AuditSearchProps) {
         {p.rows.length === 0 ? 'No entries match.' : `${p.rows.length} entries${f.before ? ` older than entry ${f.before}` : ''}, newest first.`}{' '}
         Export this view: <a href={`${p.base}/export.csv${filterQuery({ ...f, before: undefined })}`}>CSV</a> · <a href={`${p.base}/export.json${filterQuery({ ...f, before: undefined })}`}>JSON</a>
       </p>
-      <div class="table-scroll">
+      <div class="overflow-auto" tabindex={0} role="region" aria-label="Audit entries (scrolls sideways)">
         <table>
           <thead>
             <tr>
