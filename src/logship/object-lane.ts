@@ -51,6 +51,8 @@ export class ObjectLane {
   private oldestUnshipped: number | undefined;
   private failures = 0;
   private retryAt = 0;
+  /** when the target started failing (cleared by the next success) */
+  private failingSince: number | undefined;
   shippedLines = 0;
   droppedLines = 0;
   lastShippedAt: number | undefined;
@@ -71,7 +73,9 @@ export class ObjectLane {
     return {
       destination: this.destination,
       stream: this.stream,
-      lagSeconds: this.oldestUnshipped === undefined ? 0 : Math.max(0, (now - this.oldestUnshipped) / 1000),
+      // Before the chain could be resumed nothing is known of what waits: a target that has been
+      // failing since then counts as behind for that long, so its gap is still noticed.
+      lagSeconds: this.oldestUnshipped !== undefined ? Math.max(0, (now - this.oldestUnshipped) / 1000) : this.state === undefined && this.failingSince !== undefined ? (now - this.failingSince) / 1000 : 0,
       shippedLines: this.shippedLines,
       droppedLines: this.droppedLines,
       lastShippedAt: this.lastShippedAt === undefined ? null : new Date(this.lastShippedAt).toISOString(),
@@ -90,8 +94,10 @@ export class ObjectLane {
       }
       this.failures = 0;
       this.error = undefined;
+      this.failingSince = undefined;
     } catch (e) {
       this.failures++;
+      this.failingSince ??= now;
       this.error = (e as Error).message;
       this.retryAt = now + Math.min(60_000, 500 * 2 ** Math.min(this.failures, 7));
       this.o.log.warn({ target: this.destination, stream: this.stream, err: this.error }, 'log shipping: cannot ship to the target; retrying');

@@ -36,10 +36,11 @@ export interface LogSource {
 /** Audit rows in chain order, as JSON lines with the MAC, so a copy can be checked against the chain. */
 export class AuditSource implements LogSource {
   readonly stream = 'audit' as const;
-  constructor(private readonly repo: { auditAfter(seq: number, limit: number): AuditRow[]; auditHead(): number }) {}
+  constructor(private readonly repo: { auditAfter(seq: number, limit: number): AuditRow[]; auditHead(): number; auditTail(): number }) {}
 
+  /** Just before the oldest row kept: rows retention removed before shipping began are not a gap. */
   start(): Cursor {
-    return { seq: 0 };
+    return { seq: Math.max(0, this.repo.auditTail() - 1) };
   }
 
   end(): Cursor {
