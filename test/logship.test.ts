@@ -7,6 +7,7 @@ import { S3Target } from '../src/backup/targets/s3.ts';
 import { Keyring } from '../src/keys/keyring.ts';
 import { exportLogs } from '../src/logship/export.ts';
 import { decodeLogObject, encodeLogObject, GENESIS, parseLogKey } from '../src/logship/format.ts';
+import { ObjectLane } from '../src/logship/object-lane.ts';
 import { LogShipper, type ShippingGap } from '../src/logship/service.ts';
 import { AccessSource, AuditSource } from '../src/logship/sources.ts';
 import { createLogger } from '../src/log.ts';
@@ -133,7 +134,7 @@ describe('log shipping to the backup targets', () => {
     fs.writeFileSync(middle, original);
     expect(await problems()).toEqual([]);
     // An object of the same chain replaced by one sealed with the right key but not linked to its predecessor.
-    const forged = encodeLogObject({ ...decodeLogObject(objs[1]!.replace(/^/, 'logs/audit/'), original, s.ctx.keyring).header, prev: GENESIS, lines: 1 }, ['{"forged":true}'], s.ctx.keyring.active('audit'));
+    const forged = await encodeLogObject({ ...decodeLogObject(objs[1]!.replace(/^/, 'logs/audit/'), original, s.ctx.keyring).header, prev: GENESIS, lines: 1 }, ['{"forged":true}'], s.ctx.keyring.active('audit'));
     fs.writeFileSync(middle, forged.bytes);
     expect(await problems()).toContainEqual(expect.stringMatching(/does not continue the one before it/));
 
@@ -147,11 +148,11 @@ describe('log shipping to the backup targets', () => {
 });
 
 describe('log object format', () => {
-  it('links each object to the one before and binds its name, lines and key', () => {
+  it('links each object to the one before and binds its name, lines and key', async () => {
     const dir = tempDir();
     const keyring = Keyring.create(path.join(dir, 'keyring.json'), Buffer.alloc(32, 7));
     const audit = keyring.active('audit');
-    const first = encodeLogObject({ stream: 'audit', epoch: '20260101T000000000Z-0000abcd', index: 0, time: Date.UTC(2026, 0, 1), prev: GENESIS, cursor: { seq: 2 }, lines: 2, dropped: 0 }, ['{"a":1}', '{"a":2}'], audit);
+    const first = await encodeLogObject({ stream: 'audit', epoch: '20260101T000000000Z-0000abcd', index: 0, time: Date.UTC(2026, 0, 1), prev: GENESIS, cursor: { seq: 2 }, lines: 2, dropped: 0 }, ['{"a":1}', '{"a":2}'], audit);
     expect(parseLogKey(first.key)).toMatchObject({ stream: 'audit', index: 0 });
     expect(decodeLogObject(first.key, first.bytes, keyring).lines).toEqual(['{"a":1}', '{"a":2}']);
     // Another keyring (another instance or master key) cannot read it.
@@ -189,6 +190,33 @@ describe('shipping gaps', () => {
     await exportLogs(target, 'audit', keyring, (l) => lines.push(l));
     expect(lines.map((l) => (JSON.parse(l) as { action: string }).action)).toEqual(['a1', 'a2', 'a3']);
     expect(gaps).toHaveLength(1);
+  });
+});
+
+describe('rows removed before they were shipped', () => {
+  it('are counted once, recorded in the next object and reported by the export', async () => {
+    const dir = tempDir();
+    const keyring = Keyring.create(path.join(dir, 'keyring.json'), Buffer.alloc(32, 5));
+    let t = Date.UTC(2026, 0, 1, 10, 0, 0);
+    const row = (seq: number) => ({ seq, at: new Date(t).toISOString(), org_id: null, actor_type: 'system' as const, actor_id: null, action: `a${seq}`, target_type: null, target_id: null, result: 'success' as const, ip: null, user_agent: null, request_id: null, details: '{}', key_id: 'audit-1', prev_mac: Buffer.alloc(32), mac: Buffer.alloc(32, seq) });
+    let rows = [row(1), row(2)];
+    const source = new AuditSource({ auditAfter: (seq, limit) => rows.filter((r) => r.seq > seq).slice(0, limit), auditHead: () => rows.at(-1)?.seq ?? 0, auditTail: () => rows[0]?.seq ?? 0 });
+    const target = new DirTarget(dir);
+    const lane = new ObjectLane({ target, source, keys: { active: () => keyring.active('audit'), byId: (id) => keyring.byId(id) }, log: createLogger('silent'), now: () => t, maxLines: 100, intervalMs: 1000 });
+    await lane.step(true);
+    // Rows 3 and 4 are written and removed (retention, or an intruder) before the next pass.
+    rows = [row(5), row(6)];
+    await lane.step(false);
+    await lane.step(false);
+    expect(lane.status()).toMatchObject({ droppedLines: 2, shippedLines: 2 });
+    t += 1500;
+    await lane.step(false);
+    await lane.step(false);
+    expect(lane.status()).toMatchObject({ droppedLines: 2, shippedLines: 4, lagSeconds: 0 });
+    const lines: string[] = [];
+    const report = await exportLogs(target, 'audit', keyring, (l) => lines.push(l));
+    expect(report).toMatchObject({ objects: 2, lines: 4, dropped: 2, problems: [] });
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 5, 6]);
   });
 });
 

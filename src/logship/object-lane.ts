@@ -107,11 +107,17 @@ export class ObjectLane {
   /** One object if one is due; true when another may be due right away. */
   private async shipOnce(force: boolean): Promise<boolean> {
     const st = this.state as ChainState;
+    // Lines already seen and not yet due: no need to read (and format) them again each tick.
+    const seen = this.oldestUnshipped;
+    const now = this.o.now();
+    if (!force && seen !== undefined && now - seen < this.o.intervalMs && Math.floor(now / HOUR) === Math.floor(seen / HOUR)) return false;
     const read = this.o.source.read(st.cursor, this.o.maxLines);
     if (read.dropped > 0) {
       this.pendingDropped += read.dropped;
       this.droppedLines += read.dropped;
       this.o.log.error({ target: this.destination, stream: this.stream, lines: read.dropped }, 'log shipping: lines were removed from the host before they were shipped');
+      // Past the gap, so the next read does not count the same loss again.
+      st.cursor = read.from;
     }
     if (read.lines.length === 0) {
       st.cursor = read.cursor;
@@ -129,7 +135,7 @@ export class ObjectLane {
     if (!due) return false;
     const lines = read.lines.slice(0, take);
     const time = this.o.now();
-    const { key, header, bytes } = encodeLogObject(
+    const { key, header, bytes } = await encodeLogObject(
       { stream: this.o.source.stream, epoch: st.epoch, index: st.index, time, prev: st.prev, cursor: (lines.at(-1) as SourceLine).after, lines: lines.length, dropped: this.pendingDropped },
       lines.map((l) => l.text),
       this.o.keys.active(),
