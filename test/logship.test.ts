@@ -81,7 +81,9 @@ describe('log shipping to the backup targets', () => {
 
   it('continues the same chain after a restart without shipping a row twice', async () => {
     const before = objectsOf(backupDir, 'audit');
-    const epoch = before[0]!.split('/')[0];
+    // <day>/<chain>/<index>-<time>.log
+    expect(before[0]).toMatch(/^\d{4}-\d\d-\d\d\/\d{8}T\d{9}Z-[0-9a-f]{8}\/0000000000-\d{8}T\d{9}Z\.log$/);
+    const epoch = before[0]!.split('/')[1];
     await s.close();
     s = await startTestServer(flags(), { dir: path.join(root, 'server') });
     s.ctx.audit.record(systemContext(), 'test.after_restart', { type: 'test' });
@@ -94,7 +96,7 @@ describe('log shipping to the backup targets', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs[0]).toBe(1);
     const after = objectsOf(backupDir, 'audit');
-    expect(after.every((f) => f.startsWith(`${epoch}/`))).toBe(true);
+    expect(after.every((f) => f.split('/')[1] === epoch)).toBe(true);
     expect(after.length).toBeGreaterThan(before.length);
   });
 
@@ -217,6 +219,15 @@ describe('rows removed before they were shipped', () => {
     const report = await exportLogs(target, 'audit', keyring, (l) => lines.push(l));
     expect(report).toMatchObject({ objects: 2, lines: 4, dropped: 2, problems: [] });
     expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 5, 6]);
+
+    // Three days later a new process finds the chain's end in an older day folder and continues it.
+    t += 3 * 86_400_000;
+    rows = [...rows, row(7)];
+    const later = new ObjectLane({ target, source, keys: { active: () => keyring.active('audit'), byId: (id) => keyring.byId(id) }, log: createLogger('silent'), now: () => t, maxLines: 100, intervalMs: 1000 });
+    await later.step(true);
+    const again = await exportLogs(target, 'audit', keyring, () => undefined);
+    expect(again).toMatchObject({ objects: 3, lines: 5, problems: [] });
+    expect(again.epochs).toHaveLength(1);
   });
 });
 

@@ -25,7 +25,7 @@ const MAGIC = Buffer.from('TSLOGS01', 'latin1');
 const MAX_HEADER = 16 * 1024;
 export const GENESIS = '0'.repeat(64);
 const TIME = String.raw`\d{8}T\d{9}Z`;
-const KEY_RE = new RegExp(`^logs/(audit|access)/(${TIME}-[0-9a-f]{8})/(\\d{10})-(${TIME})\\.log$`);
+const KEY_RE = new RegExp(`^logs/(audit|access)/(\\d{4}-\\d{2}-\\d{2})/(${TIME}-[0-9a-f]{8})/(\\d{10})-(${TIME})\\.log$`);
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 export const cursorSchema = z.union([
@@ -65,14 +65,22 @@ export class LogObjectError extends Error {
   }
 }
 
+/**
+ * `logs/<stream>/<UTC day>/<chain>/<index>-<time>.log`: the day folder lets a restart find the
+ * newest object by listing a day or two, not a year of objects; the chain (epoch) and its index
+ * continue across days.
+ */
 export function logObjectKey(h: Pick<LogHeader, 'stream' | 'epoch' | 'index' | 'time'>): string {
-  return `logs/${h.stream}/${h.epoch}/${String(h.index).padStart(10, '0')}-${compactTime(h.time)}.log`;
+  return `${dayPrefix(h.stream, h.time)}${h.epoch}/${String(h.index).padStart(10, '0')}-${compactTime(h.time)}.log`;
 }
 
-export function parseLogKey(key: string): { stream: Stream; epoch: string; index: number; time: number } | undefined {
+export const dayPrefix = (stream: Stream, time: number) => `logs/${stream}/${new Date(time).toISOString().slice(0, 10)}/`;
+
+export function parseLogKey(key: string): { stream: Stream; day: string; epoch: string; index: number; time: number } | undefined {
   const m = KEY_RE.exec(key);
   if (!m) return undefined;
-  return { stream: m[1] as Stream, epoch: m[2] as string, index: Number(m[3]), time: parseCompactTime(m[4] as string) };
+  const p = { stream: m[1] as Stream, day: m[2] as string, epoch: m[3] as string, index: Number(m[4]), time: parseCompactTime(m[5] as string) };
+  return new Date(p.time).toISOString().slice(0, 10) === p.day ? p : undefined;
 }
 
 export const sha256Hex = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -2,7 +2,7 @@ import { newGenerationId } from '../backup/layout.ts';
 import type { BackupTarget } from '../backup/targets/target.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
-import { type Cursor, GENESIS, type LogHeader, decodeLogObject, encodeLogObject, parseLogKey, sha256Hex } from './format.ts';
+import { type Cursor, GENESIS, type LogHeader, dayPrefix, decodeLogObject, encodeLogObject, parseLogKey, sha256Hex } from './format.ts';
 import type { LogSource, SourceLine } from './sources.ts';
 
 export interface LaneOptions {
@@ -37,6 +37,8 @@ interface ChainState {
 }
 
 const HOUR = 3_600_000;
+/** days listed one by one at start before falling back to listing every object of the stream */
+const LOOKBACK_DAYS = 7;
 
 /**
  * One stream to one backup target as a chain of sealed objects. Where the chain stands (epoch,
@@ -149,14 +151,28 @@ export class ObjectLane {
     return true;
   }
 
+  /** The newest object of this stream: today's folder, then the days before; a full listing last. */
+  private async newestObject(): Promise<{ key: string } | undefined> {
+    const stream = this.o.source.stream;
+    const newest = (keys: { key: string }[]) => {
+      const parsed = keys.flatMap((o) => {
+        const p = parseLogKey(o.key);
+        return p?.stream === stream ? [{ key: o.key, ...p }] : [];
+      });
+      parsed.sort((a, b) => (a.epoch === b.epoch ? a.index - b.index : a.epoch < b.epoch ? -1 : 1));
+      return parsed.at(-1);
+    };
+    const today = this.o.now();
+    for (let d = 0; d < LOOKBACK_DAYS; d++) {
+      const found = newest(await this.o.target.list(dayPrefix(stream, today - d * 86_400_000)));
+      if (found) return found;
+    }
+    return newest(await this.o.target.list(`logs/${stream}/`));
+  }
+
   /** Continues the chain the target holds; a new epoch when there is none or its end cannot be read. */
   private async resume(): Promise<ChainState> {
-    const objects = (await this.o.target.list(`logs/${this.stream}/`)).flatMap((o) => {
-      const p = parseLogKey(o.key);
-      return p ? [{ key: o.key, ...p }] : [];
-    });
-    objects.sort((a, b) => (a.epoch === b.epoch ? a.index - b.index : a.epoch < b.epoch ? -1 : 1));
-    const last = objects.at(-1);
+    const last = await this.newestObject();
     const fresh = (why: string): ChainState => {
       const epoch = newGenerationId(this.o.now());
       this.o.log.info({ target: this.destination, stream: this.stream, epoch, why }, 'log shipping: starting a new chain');
