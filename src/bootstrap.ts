@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from './config/config.ts';
 import { AuditLog, systemContext } from './audit/service.ts';
-import { hasTable, migrate } from './db/migrate.ts';
+import type { UpgradeSnapshot } from './backup/upgrade-snapshot.ts';
+import { type Migration, hasTable, migrate, pendingMigrations } from './db/migrate.ts';
 import { describeHolder, otherLiveHolder } from './db/instance-lock.ts';
 import { type DB, databasePath, openDatabase } from './db/open.ts';
 import { Keyring, keyringPath } from './keys/keyring.ts';
@@ -23,6 +24,8 @@ export interface Opened {
   migrated: string[];
   /** What openInstance finished or undid of an interrupted key rotation (one line each). */
   recovered: string[];
+  /** The snapshot taken before this start's migrations (when there were any and a backup target). */
+  upgradeSnapshot?: UpgradeSnapshot;
 }
 
 export interface OpenFlags {
@@ -38,6 +41,11 @@ export interface OpenFlags {
    * a typo or an unmounted volume than a wish for a new key.
    */
   createKey?: boolean;
+  /**
+   * Runs before pending migrations are applied to an existing database (serve: a snapshot to the
+   * backup targets). Throwing stops start-up with nothing changed.
+   */
+  beforeMigrate?: (db: DB, keyring: Keyring, pending: Migration[]) => Promise<UpgradeSnapshot | undefined>;
 }
 
 /**
@@ -75,13 +83,19 @@ export async function openInstance(cfg: Config, flags: OpenFlags): Promise<Opene
   }
   const { db, underPendingKey } = openDatabaseForKeyring(dbFile, keyring);
   try {
-    const applied = flags.migrate ? migrate(db).applied : [];
+    const pending = flags.migrate && hasTable(db, 'audit_log') && !recover ? pendingMigrations(db) : [];
+    const upgradeSnapshot = pending.length > 0 ? await flags.beforeMigrate?.(db, keyring, pending) : undefined;
+    const migration = flags.migrate ? migrate(db) : undefined;
+    const applied = migration?.applied ?? [];
     if (!hasTable(db, 'audit_log')) throw new StartupError('the database has no schema yet: run `tessera migrate`');
     const audit = new AuditLog(db, keyring);
+    if (migration && applied.length > 0 && pending.length > 0) {
+      audit.record(systemContext(), 'instance.upgraded', { type: 'instance' }, 'success', { from: migration.from, to: migration.to, applied, snapshot: upgradeSnapshot?.key ?? null });
+    }
     if (recover && !busy) recovered.push(...finishInterrupted({ db, keyring, audit, master, actor: systemContext() }, { dbUnderPendingKey: underPendingKey }));
     // Every unwrap of the data keys is recorded (DESIGN §1), whichever command did it.
     audit.record(systemContext(), 'keys.unwrap', { type: 'keyring' }, 'success', { keys: keyring.list().map((k) => k.id), source: describeKind(source) });
-    return { db, keyring, audit, master, source, created: false, migrated: applied, recovered };
+    return { db, keyring, audit, master, source, created: false, migrated: applied, recovered, ...(upgradeSnapshot ? { upgradeSnapshot } : {}) };
   } catch (e) {
     db.close();
     throw e;

@@ -110,7 +110,7 @@ describe('syslog TLS checks', () => {
       read: () => {
         const out = given ? [] : lines.map((text, i) => ({ text, time: Date.now(), after: { seq: i + 1 } }));
         given = true;
-        return { lines: out, cursor: { seq: lines.length }, dropped: 0 };
+        return { lines: out, cursor: { seq: lines.length }, dropped: 0, from: { seq: 0 } };
       },
     };
   };

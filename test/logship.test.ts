@@ -7,6 +7,10 @@ import { S3Target } from '../src/backup/targets/s3.ts';
 import { Keyring } from '../src/keys/keyring.ts';
 import { exportLogs } from '../src/logship/export.ts';
 import { decodeLogObject, encodeLogObject, GENESIS, parseLogKey } from '../src/logship/format.ts';
+import { ObjectLane } from '../src/logship/object-lane.ts';
+import { LogShipper, type ShippingGap } from '../src/logship/service.ts';
+import { AccessSource, AuditSource } from '../src/logship/sources.ts';
+import { createLogger } from '../src/log.ts';
 import { runCli } from './support/cli.ts';
 import { type LocalS3, startS3 } from './support/s3rver.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
@@ -77,7 +81,9 @@ describe('log shipping to the backup targets', () => {
 
   it('continues the same chain after a restart without shipping a row twice', async () => {
     const before = objectsOf(backupDir, 'audit');
-    const epoch = before[0]!.split('/')[0];
+    // <day>/<chain>/<index>-<time>.log
+    expect(before[0]).toMatch(/^\d{4}-\d\d-\d\d\/\d{8}T\d{9}Z-[0-9a-f]{8}\/0000000000-\d{8}T\d{9}Z\.log$/);
+    const epoch = before[0]!.split('/')[1];
     await s.close();
     s = await startTestServer(flags(), { dir: path.join(root, 'server') });
     s.ctx.audit.record(systemContext(), 'test.after_restart', { type: 'test' });
@@ -90,7 +96,7 @@ describe('log shipping to the backup targets', () => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(seqs[0]).toBe(1);
     const after = objectsOf(backupDir, 'audit');
-    expect(after.every((f) => f.startsWith(`${epoch}/`))).toBe(true);
+    expect(after.every((f) => f.split('/')[1] === epoch)).toBe(true);
     expect(after.length).toBeGreaterThan(before.length);
   });
 
@@ -130,7 +136,7 @@ describe('log shipping to the backup targets', () => {
     fs.writeFileSync(middle, original);
     expect(await problems()).toEqual([]);
     // An object of the same chain replaced by one sealed with the right key but not linked to its predecessor.
-    const forged = encodeLogObject({ ...decodeLogObject(objs[1]!.replace(/^/, 'logs/audit/'), original, s.ctx.keyring).header, prev: GENESIS, lines: 1 }, ['{"forged":true}'], s.ctx.keyring.active('audit'));
+    const forged = await encodeLogObject({ ...decodeLogObject(objs[1]!.replace(/^/, 'logs/audit/'), original, s.ctx.keyring).header, prev: GENESIS, lines: 1 }, ['{"forged":true}'], s.ctx.keyring.active('audit'));
     fs.writeFileSync(middle, forged.bytes);
     expect(await problems()).toContainEqual(expect.stringMatching(/does not continue the one before it/));
 
@@ -144,11 +150,11 @@ describe('log shipping to the backup targets', () => {
 });
 
 describe('log object format', () => {
-  it('links each object to the one before and binds its name, lines and key', () => {
+  it('links each object to the one before and binds its name, lines and key', async () => {
     const dir = tempDir();
     const keyring = Keyring.create(path.join(dir, 'keyring.json'), Buffer.alloc(32, 7));
     const audit = keyring.active('audit');
-    const first = encodeLogObject({ stream: 'audit', epoch: '20260101T000000000Z-0000abcd', index: 0, time: Date.UTC(2026, 0, 1), prev: GENESIS, cursor: { seq: 2 }, lines: 2, dropped: 0 }, ['{"a":1}', '{"a":2}'], audit);
+    const first = await encodeLogObject({ stream: 'audit', epoch: '20260101T000000000Z-0000abcd', index: 0, time: Date.UTC(2026, 0, 1), prev: GENESIS, cursor: { seq: 2 }, lines: 2, dropped: 0 }, ['{"a":1}', '{"a":2}'], audit);
     expect(parseLogKey(first.key)).toMatchObject({ stream: 'audit', index: 0 });
     expect(decodeLogObject(first.key, first.bytes, keyring).lines).toEqual(['{"a":1}', '{"a":2}']);
     // Another keyring (another instance or master key) cannot read it.
@@ -157,5 +163,101 @@ describe('log object format', () => {
     // A truncated object is refused, never read in part.
     expect(() => decodeLogObject(first.key, first.bytes.subarray(0, first.bytes.length - 1), keyring)).toThrow(/truncated|invalid/);
     expect(() => decodeLogObject(first.key.replace('audit/', 'access/'), first.bytes, keyring)).toThrow(/renamed or swapped/);
+  });
+});
+
+describe('shipping gaps', () => {
+  it('a target unreachable from the start shows as behind and raises one gap, which closes once it takes the lines', async () => {
+    const dir = tempDir();
+    const keyring = Keyring.create(path.join(dir, 'keyring.json'), Buffer.alloc(32, 9));
+    let t = Date.UTC(2026, 0, 1, 10, 0, 0);
+    const rows = [1, 2, 3].map((seq) => ({ seq, at: new Date(t).toISOString(), org_id: null, actor_type: 'system' as const, actor_id: null, action: `a${seq}`, target_type: null, target_id: null, result: 'success' as const, ip: null, user_agent: null, request_id: null, details: '{}', key_id: 'audit-1', prev_mac: Buffer.alloc(32), mac: Buffer.alloc(32, seq) }));
+    const source = new AuditSource({ auditAfter: (seq, limit) => rows.filter((r) => r.seq > seq).slice(0, limit), auditHead: () => rows.length, auditTail: () => 1 });
+    const target = new DirTarget(path.join(dir, 'not-mounted'));
+    const gaps: ShippingGap[] = [];
+    const shipper = new LogShipper({ targets: [target], sources: [source], keyring, log: createLogger('silent'), now: () => t, maxLines: 100, intervalMs: 1000, maxLagMs: 60_000, onGap: (g) => gaps.push(g) });
+    await shipper.flush();
+    expect(shipper.status().destinations[0]).toMatchObject({ error: expect.stringMatching(/does not exist/), gap: false });
+    t += 61_000;
+    await shipper.flush();
+    await shipper.flush();
+    expect(shipper.status().destinations[0]).toMatchObject({ gap: true, lagSeconds: 61 });
+    expect(gaps).toEqual([{ destination: target.label, stream: 'audit', reason: expect.stringMatching(/^nothing reached dir:.* for 61 s while lines waited \(.*does not exist\)$/) }]);
+    expect(shipper.status().ok).toBe(false);
+    // The mount comes back: everything goes out, and the gap closes.
+    fs.mkdirSync(target.root);
+    await shipper.flush();
+    expect(shipper.status()).toMatchObject({ ok: true, destinations: [{ gap: false, lagSeconds: 0, shippedLines: 3, error: null }] });
+    const lines: string[] = [];
+    await exportLogs(target, 'audit', keyring, (l) => lines.push(l));
+    expect(lines.map((l) => (JSON.parse(l) as { action: string }).action)).toEqual(['a1', 'a2', 'a3']);
+    expect(gaps).toHaveLength(1);
+  });
+});
+
+describe('rows removed before they were shipped', () => {
+  it('are counted once, recorded in the next object and reported by the export', async () => {
+    const dir = tempDir();
+    const keyring = Keyring.create(path.join(dir, 'keyring.json'), Buffer.alloc(32, 5));
+    let t = Date.UTC(2026, 0, 1, 10, 0, 0);
+    const row = (seq: number) => ({ seq, at: new Date(t).toISOString(), org_id: null, actor_type: 'system' as const, actor_id: null, action: `a${seq}`, target_type: null, target_id: null, result: 'success' as const, ip: null, user_agent: null, request_id: null, details: '{}', key_id: 'audit-1', prev_mac: Buffer.alloc(32), mac: Buffer.alloc(32, seq) });
+    let rows = [row(1), row(2)];
+    const source = new AuditSource({ auditAfter: (seq, limit) => rows.filter((r) => r.seq > seq).slice(0, limit), auditHead: () => rows.at(-1)?.seq ?? 0, auditTail: () => rows[0]?.seq ?? 0 });
+    const target = new DirTarget(dir);
+    const lane = new ObjectLane({ target, source, keys: { active: () => keyring.active('audit'), byId: (id) => keyring.byId(id) }, log: createLogger('silent'), now: () => t, maxLines: 100, intervalMs: 1000 });
+    await lane.step(true);
+    // Rows 3 and 4 are written and removed (retention, or an intruder) before the next pass.
+    rows = [row(5), row(6)];
+    await lane.step(false);
+    await lane.step(false);
+    expect(lane.status()).toMatchObject({ droppedLines: 2, shippedLines: 2 });
+    t += 1500;
+    await lane.step(false);
+    await lane.step(false);
+    expect(lane.status()).toMatchObject({ droppedLines: 2, shippedLines: 4, lagSeconds: 0 });
+    const lines: string[] = [];
+    const report = await exportLogs(target, 'audit', keyring, (l) => lines.push(l));
+    expect(report).toMatchObject({ objects: 2, lines: 4, dropped: 2, problems: [] });
+    expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 5, 6]);
+
+    // Three days later a new process finds the chain's end in an older day folder and continues it.
+    t += 3 * 86_400_000;
+    rows = [...rows, row(7)];
+    const later = new ObjectLane({ target, source, keys: { active: () => keyring.active('audit'), byId: (id) => keyring.byId(id) }, log: createLogger('silent'), now: () => t, maxLines: 100, intervalMs: 1000 });
+    await later.step(true);
+    const again = await exportLogs(target, 'audit', keyring, () => undefined);
+    expect(again).toMatchObject({ objects: 3, lines: 5, problems: [] });
+    expect(again.epochs).toHaveLength(1);
+  });
+});
+
+describe('access-log source', () => {
+  it('tails the day files by offset: whole lines only, on to the next day once the last is complete, and a pruned file counts as lost', () => {
+    const dir = tempDir();
+    const line = (n: number, day: string) => JSON.stringify({ time: `${day}T10:00:0${n}.000Z`, route: `/r${n}` });
+    fs.writeFileSync(path.join(dir, '2026-01-01.jsonl'), `${line(1, '2026-01-01')}\n${line(2, '2026-01-01')}\n{"time":"2026-01-01T10:00:03`);
+    let now = Date.now();
+    const src = new AccessSource(dir, () => now);
+    const first = src.read(src.start(), 10);
+    expect(first.lines.map((l) => l.text)).toEqual([line(1, '2026-01-01'), line(2, '2026-01-01')]);
+    expect(first.lines[0]!.time).toBe(Date.parse('2026-01-01T10:00:01.000Z'));
+    // The half-written third line waits; the cursor stops before it.
+    expect(src.read(first.cursor, 10).lines).toEqual([]);
+    fs.appendFileSync(path.join(dir, '2026-01-01.jsonl'), '.000Z","route":"/r3"}\n');
+    const third = src.read(first.cursor, 10);
+    expect(third.lines.map((l) => JSON.parse(l.text).route)).toEqual(['/r3']);
+    fs.writeFileSync(path.join(dir, '2026-01-02.jsonl'), `${line(4, '2026-01-02')}\n`);
+    // Day one counts as complete only once it has not changed for a moment.
+    expect(src.read(third.cursor, 10).cursor).toEqual(third.cursor);
+    now += 5000;
+    const rolled = src.read(third.cursor, 10);
+    expect(rolled).toMatchObject({ lines: [], cursor: { day: '2026-01-02', offset: 0 }, dropped: 0 });
+    expect(src.read(rolled.cursor, 10).lines.map((l) => JSON.parse(l.text).route)).toEqual(['/r4']);
+    // Retention removed day one before a destination that was still in it shipped the rest.
+    fs.rmSync(path.join(dir, '2026-01-01.jsonl'));
+    const after = src.read(first.cursor, 10);
+    expect(after.dropped).toBe(1);
+    expect(after.lines.map((l) => JSON.parse(l.text).route)).toEqual(['/r4']);
+    expect(src.end()).toEqual({ day: '2026-01-02', offset: fs.statSync(path.join(dir, '2026-01-02.jsonl')).size });
   });
 });

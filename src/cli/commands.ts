@@ -219,7 +219,7 @@ export async function doctor(cfg: Config, masterKeyFlagGiven: boolean): Promise<
   } catch (e) {
     checks.push({ name: 'free disk', status: 'warn', detail: (e as Error).message });
   }
-  for (const [name, f] of [['TLS certificate', cfg.tlsCert], ['TLS key', cfg.tlsKey]] as const) {
+  for (const [name, f] of [['TLS certificate', cfg.tlsCert], ['TLS key', cfg.tlsKey], ['syslog CA', cfg.syslogCa], ['syslog client certificate', cfg.syslogCert], ['syslog client key', cfg.syslogKey]] as const) {
     if (!f) continue;
     try {
       fs.accessSync(f, fs.constants.R_OK);

@@ -30,9 +30,17 @@ export function currentVersion(db: DB): number {
   return row.v ?? 0;
 }
 
+/** The migrations a database at `db`'s version still needs, in order. */
+export function pendingMigrations(db: DB, migrations: Migration[] = bundledMigrations()): Migration[] {
+  const from = currentVersion(db);
+  return migrations.filter((m) => m.version > from);
+}
+
 /**
- * Applies pending migrations, each in its own transaction, so a failing one leaves the database
- * at the previous version. A database written by a newer Tessera is refused, never "downgraded".
+ * Applies pending migrations, all in one transaction (each in its own savepoint): when one
+ * fails, every one applied before it in this run is rolled back too, so an upgrade leaves the
+ * database either fully at the new version or exactly as it was. A database written by a newer
+ * Tessera is refused, never "downgraded".
  */
 export function migrate(db: DB, migrations: Migration[] = bundledMigrations()): { from: number; to: number; applied: string[] } {
   const from = currentVersion(db);
@@ -42,21 +50,25 @@ export function migrate(db: DB, migrations: Migration[] = bundledMigrations()): 
       `database schema version ${from} is newer than this Tessera supports (${latest}); install the newer release`,
     );
   }
-  const applied: string[] = [];
+  const pending = migrations.filter((m) => m.version > from);
+  if (pending.length === 0) return { from, to: from, applied: [] };
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
-  for (const m of migrations) {
-    if (m.version <= from) continue;
-    try {
-      db.transaction(() => {
-        db.exec(m.sql);
-        record.run(m.version, m.name, new Date().toISOString());
-      }).immediate();
-    } catch (e) {
-      throw new MigrationError(`migration ${m.version}_${m.name} failed: ${(e as Error).message}`);
-    }
-    applied.push(`${m.version}_${m.name}`);
+  let current: Migration | undefined;
+  try {
+    db.transaction(() => {
+      for (const m of pending) {
+        current = m;
+        db.transaction(() => {
+          db.exec(m.sql);
+          record.run(m.version, m.name, new Date().toISOString());
+        })();
+      }
+    }).immediate();
+  } catch (e) {
+    const which = current ? `${current.version}_${current.name}` : 'a migration';
+    throw new MigrationError(`migration ${which} failed: ${(e as Error).message}; nothing was changed, the database is still at version ${from}`);
   }
-  return { from, to: Math.max(from, latest), applied };
+  return { from, to: Math.max(from, latest), applied: pending.map((m) => `${m.version}_${m.name}`) };
 }
 
 export function latestVersion(migrations: Migration[] = bundledMigrations()): number {

@@ -14,6 +14,9 @@ import { verifyAuditLog } from '../audit/verify.ts';
 import type { BackupService } from '../backup/service.ts';
 import { RestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
+import type { BackupTarget } from '../backup/targets/target.ts';
+import { type UpgradeSnapshot, snapshotBeforeUpgrade } from '../backup/upgrade-snapshot.ts';
+import type { Migration } from '../db/migrate.ts';
 import { WalCheckpoints } from '../backup/checkpointer.ts';
 import { type Opened, StartupError, openInstance } from '../bootstrap.ts';
 import type { Config } from '../config/config.ts';
@@ -82,7 +85,13 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   // Checked before anything is opened: a bad backup setting stops start-up with one line.
   const backupTargets = configuredTargets(cfg);
   checkSyslogFiles(cfg);
-  const opened: Opened = await openInstance(cfg, { allowCreate: true, migrate: true, env: opts.env, masterKeyFlagGiven: opts.masterKeyFlagGiven });
+  const opened: Opened = await openInstance(cfg, {
+    allowCreate: true,
+    migrate: true,
+    env: opts.env,
+    masterKeyFlagGiven: opts.masterKeyFlagGiven,
+    beforeMigrate: backupTargets.length > 0 ? (db, keyring, pending) => upgradeSnapshot({ cfg, targets: backupTargets, db, keyring, log, pending }) : undefined,
+  });
   // data/tessera.pid: key rotations refuse to run while the server holds the data directory.
   let lock: ReturnType<typeof acquireInstanceLock>;
   try {
@@ -296,6 +305,21 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
 
   return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, logShipping, close };
 }
+
+/** Before an upgrade's migrations: a snapshot on every backup target, or no upgrade (one line why). */
+async function upgradeSnapshot(a: { cfg: Config; targets: BackupTarget[]; db: Opened['db']; keyring: Opened['keyring']; log: ReturnType<typeof createLogger>; pending: Migration[] }): Promise<UpgradeSnapshot> {
+  const migrations = a.pending.map((m) => `${m.version}_${m.name}`);
+  a.log.info({ migrations, targets: a.targets.map((t) => t.label) }, 'upgrade: taking a snapshot to the backup targets before applying migrations');
+  try {
+    const snap = await snapshotBeforeUpgrade({ cfg: a.cfg, targets: a.targets, db: a.db, dbFile: databasePath(a.cfg.dataDir), keyring: a.keyring, log: a.log, timeoutMs: UPGRADE_SNAPSHOT_TIMEOUT_MS });
+    a.log.info({ snapshot: snap.key, generation: snap.generation }, `upgrade: snapshot stored; to go back, restore it with \`tessera restore --generation ${snap.generation}\` and the previous release`);
+    return snap;
+  } catch (e) {
+    throw new StartupError(`not upgrading: no snapshot before the migrations (${e instanceof Error ? e.message : String(e)}); nothing was changed. Start again once the backup target is reachable, or run \`tessera migrate\` to upgrade without that snapshot.`);
+  }
+}
+
+const UPGRADE_SNAPSHOT_TIMEOUT_MS = 120_000;
 
 /** Connections the kernel may hold for us while the event loop is busy (see the listen call). */
 const ACCEPT_BACKLOG = 4096;

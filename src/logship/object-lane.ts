@@ -2,7 +2,7 @@ import { newGenerationId } from '../backup/layout.ts';
 import type { BackupTarget } from '../backup/targets/target.ts';
 import type { DataKey } from '../keys/keyring.ts';
 import type { Logger } from '../log.ts';
-import { type Cursor, GENESIS, type LogHeader, decodeLogObject, encodeLogObject, parseLogKey, sha256Hex } from './format.ts';
+import { type Cursor, GENESIS, type LogHeader, dayPrefix, decodeLogObject, encodeLogObject, parseLogKey, sha256Hex } from './format.ts';
 import type { LogSource, SourceLine } from './sources.ts';
 
 export interface LaneOptions {
@@ -37,6 +37,8 @@ interface ChainState {
 }
 
 const HOUR = 3_600_000;
+/** days listed one by one at start before falling back to listing every object of the stream */
+const LOOKBACK_DAYS = 7;
 
 /**
  * One stream to one backup target as a chain of sealed objects. Where the chain stands (epoch,
@@ -51,6 +53,8 @@ export class ObjectLane {
   private oldestUnshipped: number | undefined;
   private failures = 0;
   private retryAt = 0;
+  /** when the target started failing (cleared by the next success) */
+  private failingSince: number | undefined;
   shippedLines = 0;
   droppedLines = 0;
   lastShippedAt: number | undefined;
@@ -71,7 +75,9 @@ export class ObjectLane {
     return {
       destination: this.destination,
       stream: this.stream,
-      lagSeconds: this.oldestUnshipped === undefined ? 0 : Math.max(0, (now - this.oldestUnshipped) / 1000),
+      // Before the chain could be resumed nothing is known of what waits: a target that has been
+      // failing since then counts as behind for that long, so its gap is still noticed.
+      lagSeconds: this.oldestUnshipped !== undefined ? Math.max(0, (now - this.oldestUnshipped) / 1000) : this.state === undefined && this.failingSince !== undefined ? (now - this.failingSince) / 1000 : 0,
       shippedLines: this.shippedLines,
       droppedLines: this.droppedLines,
       lastShippedAt: this.lastShippedAt === undefined ? null : new Date(this.lastShippedAt).toISOString(),
@@ -90,8 +96,10 @@ export class ObjectLane {
       }
       this.failures = 0;
       this.error = undefined;
+      this.failingSince = undefined;
     } catch (e) {
       this.failures++;
+      this.failingSince ??= now;
       this.error = (e as Error).message;
       this.retryAt = now + Math.min(60_000, 500 * 2 ** Math.min(this.failures, 7));
       this.o.log.warn({ target: this.destination, stream: this.stream, err: this.error }, 'log shipping: cannot ship to the target; retrying');
@@ -101,11 +109,17 @@ export class ObjectLane {
   /** One object if one is due; true when another may be due right away. */
   private async shipOnce(force: boolean): Promise<boolean> {
     const st = this.state as ChainState;
+    // Lines already seen and not yet due: no need to read (and format) them again each tick.
+    const seen = this.oldestUnshipped;
+    const now = this.o.now();
+    if (!force && seen !== undefined && now - seen < this.o.intervalMs && Math.floor(now / HOUR) === Math.floor(seen / HOUR)) return false;
     const read = this.o.source.read(st.cursor, this.o.maxLines);
     if (read.dropped > 0) {
       this.pendingDropped += read.dropped;
       this.droppedLines += read.dropped;
       this.o.log.error({ target: this.destination, stream: this.stream, lines: read.dropped }, 'log shipping: lines were removed from the host before they were shipped');
+      // Past the gap, so the next read does not count the same loss again.
+      st.cursor = read.from;
     }
     if (read.lines.length === 0) {
       st.cursor = read.cursor;
@@ -123,7 +137,7 @@ export class ObjectLane {
     if (!due) return false;
     const lines = read.lines.slice(0, take);
     const time = this.o.now();
-    const { key, header, bytes } = encodeLogObject(
+    const { key, header, bytes } = await encodeLogObject(
       { stream: this.o.source.stream, epoch: st.epoch, index: st.index, time, prev: st.prev, cursor: (lines.at(-1) as SourceLine).after, lines: lines.length, dropped: this.pendingDropped },
       lines.map((l) => l.text),
       this.o.keys.active(),
@@ -137,14 +151,28 @@ export class ObjectLane {
     return true;
   }
 
+  /** The newest object of this stream: today's folder, then the days before; a full listing last. */
+  private async newestObject(): Promise<{ key: string } | undefined> {
+    const stream = this.o.source.stream;
+    const newest = (keys: { key: string }[]) => {
+      const parsed = keys.flatMap((o) => {
+        const p = parseLogKey(o.key);
+        return p?.stream === stream ? [{ key: o.key, ...p }] : [];
+      });
+      parsed.sort((a, b) => (a.epoch === b.epoch ? a.index - b.index : a.epoch < b.epoch ? -1 : 1));
+      return parsed.at(-1);
+    };
+    const today = this.o.now();
+    for (let d = 0; d < LOOKBACK_DAYS; d++) {
+      const found = newest(await this.o.target.list(dayPrefix(stream, today - d * 86_400_000)));
+      if (found) return found;
+    }
+    return newest(await this.o.target.list(`logs/${stream}/`));
+  }
+
   /** Continues the chain the target holds; a new epoch when there is none or its end cannot be read. */
   private async resume(): Promise<ChainState> {
-    const objects = (await this.o.target.list(`logs/${this.stream}/`)).flatMap((o) => {
-      const p = parseLogKey(o.key);
-      return p ? [{ key: o.key, ...p }] : [];
-    });
-    objects.sort((a, b) => (a.epoch === b.epoch ? a.index - b.index : a.epoch < b.epoch ? -1 : 1));
-    const last = objects.at(-1);
+    const last = await this.newestObject();
     const fresh = (why: string): ChainState => {
       const epoch = newGenerationId(this.o.now());
       this.o.log.info({ target: this.destination, stream: this.stream, epoch, why }, 'log shipping: starting a new chain');

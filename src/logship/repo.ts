@@ -8,8 +8,11 @@ import type { AuditRow } from '../audit/repo.ts';
 export function logshipRepo(db: DB) {
   const after = db.prepare('SELECT * FROM audit_log WHERE seq > ? ORDER BY seq LIMIT ?');
   const head = db.prepare('SELECT max(seq) FROM audit_log').pluck();
+  const tail = db.prepare('SELECT min(seq) FROM audit_log').pluck();
   return {
     auditAfter: (seq: number, limit: number) => after.all(seq, limit) as AuditRow[],
     auditHead: () => (head.get() as number | null) ?? 0,
+    /** the oldest row still kept (retention removes from the start); 0 when there is none */
+    auditTail: () => (tail.get() as number | null) ?? 0,
   };
 }

@@ -41,6 +41,8 @@ export class LogShipper {
   private readonly lanes: ObjectLane[];
   private readonly syslog: SyslogShipper | undefined;
   private readonly inGap = new Map<string, { dropped: number }>();
+  /** dropped-line counts as last seen per destination, so only new losses open a gap */
+  private readonly seenDropped = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -113,7 +115,6 @@ export class LogShipper {
       }
     }
   }
-  private readonly seenDropped = new Map<string, number>();
 
   /** Ships what is left (bounded by `timeoutMs`) and stops. */
   async stop(timeoutMs: number): Promise<void> {

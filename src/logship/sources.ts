@@ -17,6 +17,8 @@ export interface SourceRead {
   cursor: Cursor;
   /** lines known lost between the cursor and the first line (at least one per pruned day file) */
   dropped: number;
+  /** where `lines` begin: past the lost ones, so a reader that moves there counts them once */
+  from: Cursor;
 }
 
 /**
@@ -36,10 +38,11 @@ export interface LogSource {
 /** Audit rows in chain order, as JSON lines with the MAC, so a copy can be checked against the chain. */
 export class AuditSource implements LogSource {
   readonly stream = 'audit' as const;
-  constructor(private readonly repo: { auditAfter(seq: number, limit: number): AuditRow[]; auditHead(): number }) {}
+  constructor(private readonly repo: { auditAfter(seq: number, limit: number): AuditRow[]; auditHead(): number; auditTail(): number }) {}
 
+  /** Just before the oldest row kept: rows retention removed before shipping began are not a gap. */
   start(): Cursor {
-    return { seq: 0 };
+    return { seq: Math.max(0, this.repo.auditTail() - 1) };
   }
 
   end(): Cursor {
@@ -51,7 +54,12 @@ export class AuditSource implements LogSource {
     const rows = this.repo.auditAfter(from, max);
     // Rows removed by retention before they were shipped are a gap in the copy: counted, not hidden.
     const dropped = rows.length > 0 ? (rows[0] as AuditRow).seq - from - 1 : 0;
-    return { lines: rows.map((r) => ({ text: auditLine(r), time: Date.parse(r.at), after: { seq: r.seq } })), cursor: { seq: rows.at(-1)?.seq ?? from }, dropped };
+    return {
+      lines: rows.map((r) => ({ text: auditLine(r), time: Date.parse(r.at), after: { seq: r.seq } })),
+      cursor: { seq: rows.at(-1)?.seq ?? from },
+      dropped,
+      from: { seq: rows.length > 0 ? (rows[0] as AuditRow).seq - 1 : from },
+    };
   }
 }
 
@@ -121,7 +129,7 @@ export class AccessSource implements LogSource {
     let dropped = 0;
     if (!days.includes(at.day)) {
       const later = days.find((d) => d > at.day);
-      if (!later) return { lines: [], cursor: at, dropped: 0 };
+      if (!later) return { lines: [], cursor: at, dropped: 0, from: at };
       // The file was pruned (or lost) before it was shipped: at least one line is gone.
       if (at.offset > 0 || days.some((d) => d < later)) dropped = 1;
       at = { day: later, offset: 0 };
@@ -149,9 +157,9 @@ export class AccessSource implements LogSource {
     if (lines.length === 0) {
       const later = days.find((d) => d > at.day);
       const st = fs.statSync(this.file(at.day));
-      if (later && next.offset >= st.size && this.now() - st.mtimeMs > SETTLE_MS) return { lines, cursor: { day: later, offset: 0 }, dropped };
+      if (later && next.offset >= st.size && this.now() - st.mtimeMs > SETTLE_MS) return { lines, cursor: { day: later, offset: 0 }, dropped, from: at };
     }
-    return { lines, cursor: next, dropped };
+    return { lines, cursor: next, dropped, from: at };
   }
 }
 

@@ -39,11 +39,12 @@ export function octetFrame(msg: string): Buffer {
 }
 
 /**
- * Sends the audit and access lines to a syslog collector over TLS as they are written. Each
- * stream is read from where the previous start left off... in memory only: a collector keeps no
- * place we could read back, so a restart begins with the lines written after it. While the
- * collector is down, messages wait in a queue of `queueLines`; past that the oldest are dropped
- * and counted, which is the gap the alert and the metric report.
+ * Sends the audit and access lines to a syslog collector over TLS as they are written. A
+ * collector keeps no position we could read back, so each start begins with the lines written
+ * after it. While the collector is unreachable, messages wait in a queue of `queueLines`; past
+ * that the oldest are dropped and counted, which is the gap the alert and the metric report.
+ * TCP has no acknowledgement here: a message written just as the connection breaks can be lost
+ * without notice (RFC 5425 gives no better).
  */
 export class SyslogShipper {
   private readonly queue: Buffer[] = [];
