@@ -1,5 +1,6 @@
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { SecurityAlerts } from './audit/alerts.ts';
+import type { AlertRules } from './audit/alert-rules.ts';
 import type { AuditLog } from './audit/service.ts';
 import type { EmailLinks } from './auth/email-links.ts';
 import type { PhoneService } from './auth/phone.ts';
@@ -58,6 +59,8 @@ export interface AppContext {
   registrations: RegistrationService;
   attendees: AttendeeService;
   alerts: SecurityAlerts;
+  /** the rules that raise alerts from audit rows, with each organization's thresholds */
+  alertRules: AlertRules;
   /** each event's generated privacy notice, and the version each registration was shown */
   notices: PrivacyNotices;
   /** data-subject requests as records (access, erasure, correction), with their deadlines */

@@ -1,6 +1,7 @@
 import type { AppContext } from './app-context.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import { SecurityAlerts } from './audit/alerts.ts';
+import { AlertRules } from './audit/alert-rules.ts';
 import type { AuditLog } from './audit/service.ts';
 import { EmailLinks } from './auth/email-links.ts';
 import { PhoneService } from './auth/phone.ts';
@@ -79,8 +80,10 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
     },
   });
   const sms = new SmsOutbox({ ...outboxDeps, sender: smsSenderFromConfig(cfg) });
-  const alerts = new SecurityAlerts({ db, audit, mailer, log });
+  const alerts = new SecurityAlerts({ db, audit, mailer, log, writer, now });
   faults.subscribe((e) => void alerts.instanceFault(e));
+  const alertRules = new AlertRules({ db, writer, alerts, now, log });
+  audit.subscribe((e) => alertRules.observe(e));
 
   const sessions = new SessionService(db, { idleMs: cfg.sessionIdleMinutes * 60_000, absoluteMs: cfg.sessionAbsoluteHours * 3_600_000 }, now, orgSessionLimits(db));
   const setup = new SetupService(db, writer, audit, now);
@@ -120,5 +123,5 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
     orgs: { byId: (id) => orgs.byId(id), roleOf: (o, u) => orgs.roleOf(o, u) },
     staffName: (id) => auth.user(id)?.name || undefined,
   });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, notices, privacyRequests, selfService, baseUrl };
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, notices, privacyRequests, selfService, alertRules, baseUrl };
 }

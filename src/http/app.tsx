@@ -11,6 +11,7 @@ import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
 import { privacyPublicRoutes } from '../privacy/public-routes.tsx';
 import { privacyRoutes } from '../privacy/routes.tsx';
+import { securityRoutes } from '../audit/security-routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAccessRoutes } from '../events/access-routes.tsx';
 import { eventFormRoutes } from '../events/form-routes.tsx';
@@ -76,6 +77,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
   app.route('/', privacyRoutes());
+  app.route('/', securityRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

@@ -1,3 +1,4 @@
+import { verifyAuditLog } from '../audit/verify.ts';
 import { serve } from '@hono/node-server';
 import { Cron } from 'croner';
 import fs from 'node:fs';
@@ -125,6 +126,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, () => {
       ctx.sessions.purgeExpired();
     }),
+    // The audit chain is verified daily in the server too: a break is a security alert, not only a CLI exit code.
+    new Cron('41 3 * * *', { timezone: 'UTC', protect: true, unref: true }, () => ctx.alertRules.auditChainChecked(verifyAuditLog(ctx.audit, ctx.keyring, cfg.dataDir))),
   ];
 
   // Before the first request: the first snapshot of the new backup generation is taken here.
@@ -143,6 +146,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       const s = restoreTester.summary();
       return s.configured ? { lagSeconds: s.lagSeconds, lastSuccessAt: s.lastSuccessAt, lastOk: s.lastRestoreTest?.ok } : { lagSeconds: 0, lastSuccessAt: undefined, lastOk: undefined };
     });
+    // A target that stays behind is a failure the owners hear about (at most every 6 hours).
+    jobs.push(new Cron('*/10 * * * *', { timezone: 'UTC', protect: true, unref: true }, () => ctx.alertRules.backupChecked(restoreTester.summary())));
     // The daily restore test (also on demand from /admin/backups); never two at once.
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, () => void restoreTester.run('schedule')));
   }

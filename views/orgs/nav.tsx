@@ -9,6 +9,7 @@ const orgPages: { path: string; label: string; permission: Permission }[] = [
   { path: '/settings', label: 'Settings', permission: 'org.settings' },
   { path: '/tokens', label: 'API tokens', permission: 'tokens.manage' },
   { path: '/audit', label: 'Audit log', permission: 'audit.read' },
+  { path: '/security', label: 'Security', permission: 'audit.read' },
   { path: '/privacy/requests', label: 'Data requests', permission: 'privacy.requests' },
   { path: '/permissions', label: 'Roles and permissions', permission: 'org.read' },
 ];
