@@ -17,7 +17,7 @@ export function SecurityPage(p: { org: OrgRow; role: OrgRole; csrf: string; aler
       <OrgNav org={p.org} role={p.role} />
       <FlashBox flash={p.flash} />
       <p>Alerts raised for this organization, newest first. Owners and admins get each by email; several of one kind within 15 minutes arrive as one message.</p>
-      <div class="table-scroll">
+      <div class="table-scroll" tabindex={0} role="region" aria-label="Table, scrolls sideways">
         <table data-testid="alerts">
           <thead>
             <tr>
