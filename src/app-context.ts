@@ -1,6 +1,7 @@
 import type { AccessLogWriter } from './audit/access-log.ts';
 import type { SecurityAlerts } from './audit/alerts.ts';
 import type { AlertRules } from './audit/alert-rules.ts';
+import type { Incidents } from './audit/incidents.ts';
 import type { AuditLog } from './audit/service.ts';
 import type { EmailLinks } from './auth/email-links.ts';
 import type { PhoneService } from './auth/phone.ts';
@@ -61,6 +62,8 @@ export interface AppContext {
   alerts: SecurityAlerts;
   /** the rules that raise alerts from audit rows, with each organization's thresholds */
   alertRules: AlertRules;
+  /** personal-data breaches: the 72-hour clock, the notice to owners and admins, the report */
+  incidents: Incidents;
   /** each event's generated privacy notice, and the version each registration was shown */
   notices: PrivacyNotices;
   /** data-subject requests as records (access, erasure, correction), with their deadlines */

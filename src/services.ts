@@ -2,6 +2,7 @@ import type { AppContext } from './app-context.ts';
 import type { AccessLogWriter } from './audit/access-log.ts';
 import { SecurityAlerts } from './audit/alerts.ts';
 import { AlertRules } from './audit/alert-rules.ts';
+import { Incidents } from './audit/incidents.ts';
 import type { AuditLog } from './audit/service.ts';
 import { EmailLinks } from './auth/email-links.ts';
 import { PhoneService } from './auth/phone.ts';
@@ -123,5 +124,6 @@ export function buildContext(core: Core, baseUrl: () => string, opts: { walSync?
     orgs: { byId: (id) => orgs.byId(id), roleOf: (o, u) => orgs.roleOf(o, u) },
     staffName: (id) => auth.user(id)?.name || undefined,
   });
-  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, notices, privacyRequests, selfService, alertRules, baseUrl };
+  const incidents = new Incidents({ db, writer, audit, mailer, now, baseUrl, orgAdmins: alertRecipientsRepo(db).orgAdmins });
+  return { ...core, faults, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, attendees, alerts, notices, privacyRequests, selfService, alertRules, incidents, baseUrl };
 }

@@ -9,7 +9,7 @@ import { Client, type Resp } from './support/client.ts';
 import { addMember, createUser, signedInClient } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
-import { type Tenant, createTenant, newApiToken, newField, newInvitation, newMember, newPrivacyRequest, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
+import { type Tenant, createTenant, newApiToken, newField, newIncident, newInvitation, newMember, newPrivacyRequest, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
 
 /**
  * Enumerates every route the real app registers (not a hand-written list) and proves that each
@@ -67,7 +67,8 @@ type ParamKind =
   | 'staticFile'
   | 'accountUserId'
   | 'sessionId'
-  | 'requestId';
+  | 'requestId'
+  | 'incidentId';
 
 const paramNames = (path: string) => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
@@ -82,6 +83,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
     case 'regId':
     case 'userId':
     case 'requestId':
+    case 'incidentId':
       return name;
     case 'id':
       if (before.endsWith('/invitations/')) return 'invitationId';
@@ -103,7 +105,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
 }
 
 /** Parameters whose object a successful unsafe request uses up (removes, revokes, cancels, checks in, disables). */
-const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'requestId']);
+const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'requestId', 'incidentId']);
 
 /** The tenant's shared object of each kind. */
 function sharedId(t: Tenant, kind: ParamKind): string {
@@ -124,6 +126,7 @@ function sharedId(t: Tenant, kind: ParamKind): string {
     accountUserId: () => t.member.id,
     sessionId: () => s.ctx.sessions.list(t.owner.user.id)[0]!.id,
     requestId: () => t.requestId,
+    incidentId: () => t.incidentId,
   };
   return ids[kind]();
 }
@@ -155,6 +158,8 @@ async function freshId(t: Tenant, kind: ParamKind): Promise<string> {
       return newInvitation(t);
     case 'requestId':
       return newPrivacyRequest(t);
+    case 'incidentId':
+      return newIncident(t);
     case 'tokenId':
       return newApiToken(t).id;
     case 'accountUserId':

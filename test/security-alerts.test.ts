@@ -131,6 +131,35 @@ describe('security alerts', () => {
     expect(s.ctx.orgs.setAllowlist(s.ctx.orgs.bySlug(org.slug)!, [], null, sys).ok).toBe(true);
   });
 
+  it('an incident declared from an alert counts the people from the audit log, keeps the 72-hour clock, mails owners and admins, and reports as JSON', async () => {
+    const alertId = (s.ctx.db.prepare(`SELECT id FROM security_alerts WHERE org_id = ? AND rule = 'bulk-reads'`).get(org.id) as { id: number }).id;
+    const c = await signedInClient(s, owner.user);
+    const form = await c.get(`/orgs/${org.slug}/security/incidents/new?alert=${alertId}`);
+    expect(form.text).toContain('The audit log shows 12 attendee records');
+    const aware = new Date(clock.now() - 2 * 3600_000).toISOString();
+    const fields = { title: 'Export by a departing organizer', what_happened: 'An organizer exported the attendee list before leaving.', affected_data: 'names, email addresses', affected_people: '', alert_id: String(alertId) };
+    expect((await c.post(`/orgs/${org.slug}/security/incidents`, { ...fields, aware_at: 'yesterday' })).status).toBe(400);
+    const declared = await c.post(`/orgs/${org.slug}/security/incidents`, { ...fields, aware_at: `${aware.slice(0, 10)} ${aware.slice(11, 16)}` });
+    expect(declared.status).toBe(303);
+    const url = declared.location!.split('?')[0]!;
+    const page = await c.get(url);
+    expect(page.text).toMatch(/data-testid="art33-clock"><strong>(69|70) h \d+ min left to tell the authority/);
+    expect(page.text).toContain('audit log: 12 attendee records');
+    const mail = await alertMail(owner.user.email, 'Personal-data incident: Export by a departing organizer');
+    expect(mail.text).toContain(url);
+    const report = JSON.parse((await c.get(`${url}/report.json`)).text) as Record<string, unknown>;
+    expect(report).toMatchObject({ title: 'Export by a departing organizer', affectedPeople: null, affectedPeopleFromAuditLog: 12, fromAlert: alertId, authorityNotifiedAt: null });
+    expect(Date.parse(report.authorityDeadline as string) - Date.parse(report.awareAt as string)).toBe(72 * 3600_000);
+    // Past the 72 hours the clock says overdue, until the authority is recorded as told (once).
+    clock.advance(71 * 3600_000);
+    const later = await signedInClient(s, owner.user);
+    expect((await later.get(url)).text).toMatch(/overdue by 1 h/);
+    expect((await later.post(`${url}/authority`)).status).toBe(303);
+    expect((await later.get(url)).text).toContain('authority told');
+    expect((await later.post(`${url}/authority`)).status).toBe(409);
+    expect((await later.get(`/orgs/${org.slug}/security`)).text).toContain('Export by a departing organizer');
+  });
+
   it('a broken audit chain and failing backups alert the instance owners', async () => {
     s.ctx.alertRules.backupChecked({ configured: true, lagSeconds: 120 });
     expect(rules(null)).not.toContain('backup-failure');

@@ -1,6 +1,8 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { AlertRow } from '../../src/audit/alerts-repo.ts';
 import type { Thresholds } from '../../src/audit/alert-rules.ts';
+import type { IncidentView } from '../../src/audit/incidents.ts';
+import { clockText } from './incidents.tsx';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
@@ -8,7 +10,7 @@ import { Csrf, Field } from '../components/form.tsx';
 import { when } from '../components/when.ts';
 import { OrgNav } from '../orgs/nav.tsx';
 
-export function SecurityPage(p: { org: OrgRow; role: OrgRole; csrf: string; alerts: AlertRow[]; thresholds: Thresholds; canSettings: boolean; flash?: FlashMsg | undefined; errors?: Record<string, string> }) {
+export function SecurityPage(p: { org: OrgRow; role: OrgRole; csrf: string; alerts: AlertRow[]; thresholds: Thresholds; canSettings: boolean; incidents: IncidentView[]; flash?: FlashMsg | undefined; errors?: Record<string, string> }) {
   const t = p.thresholds;
   const e = p.errors ?? {};
   return (
@@ -16,6 +18,20 @@ export function SecurityPage(p: { org: OrgRow; role: OrgRole; csrf: string; aler
       <h1>Security</h1>
       <OrgNav org={p.org} role={p.role} />
       <FlashBox flash={p.flash} />
+      <section aria-labelledby="incidents-heading">
+        <h2 id="incidents-heading">Incidents</h2>
+        {p.incidents.length === 0 ? <p>No incidents declared.</p> : (
+          <ul data-testid="incidents">
+            {p.incidents.map((i) => (
+              <li>
+                <a href={`/orgs/${p.org.slug}/security/incidents/${i.id}`}>{i.title}</a> — {clockText(i)}
+              </li>
+            ))}
+          </ul>
+        )}
+        {p.canSettings ? <p><a href={`/orgs/${p.org.slug}/security/incidents/new`}>Declare an incident</a></p> : null}
+      </section>
+      <h2>Alerts</h2>
       <p>Alerts raised for this organization, newest first. Owners and admins get each by email; several of one kind within 15 minutes arrive as one message.</p>
       <div class="table-scroll" tabindex={0} role="region" aria-label="Table, scrolls sideways">
         <table data-testid="alerts">
@@ -36,7 +52,10 @@ export function SecurityPage(p: { org: OrgRow; role: OrgRole; csrf: string; aler
                 <tr data-rule={a.rule}>
                   <td>{when(a.created_at)}</td>
                   <td>{a.title}</td>
-                  <td>{(JSON.parse(a.lines) as string[]).join(' ')}</td>
+                  <td>
+                    {(JSON.parse(a.lines) as string[]).join(' ')}
+                    {p.canSettings ? <> <a href={`/orgs/${p.org.slug}/security/incidents/new?alert=${a.id}`}>Declare an incident</a></> : null}
+                  </td>
                 </tr>
               ))
             )}
