@@ -23,18 +23,19 @@ const BACKUP_LAG_S = 3600;
 
 /** How many attendees' personal data an audited action showed. */
 function personalCount(e: AuditEvent): number {
-  const d = JSON.parse(e.details) as Record<string, unknown>;
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+  const num = (key: string) => {
+    const v = (JSON.parse(e.details) as Record<string, unknown>)[key];
+    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+  };
   switch (e.action) {
     case 'attendee.viewed':
-    case 'attendee.sensitive_revealed':
-      return e.action === 'attendee.viewed' ? 1 : 0;
+      return 1;
     case 'attendee.exported':
-      return num(d.rows);
+      return num('rows');
     case 'attendee.listed':
-      return Math.min(num(d.results), 50);
+      return Math.min(num('results'), 50);
     case 'privacy.exported':
-      return d.by === 'staff' ? num(d.registrations) : 0;
+      return (JSON.parse(e.details) as { by?: string }).by === 'staff' ? num('registrations') : 0;
     default:
       return 0;
   }
