@@ -5,6 +5,8 @@ import type { ChainStatus } from './audit/chain-status.ts';
 import type { DenialLog } from './audit/denials.ts';
 import type { LogRetention } from './audit/retention.ts';
 import type { AuditSearch } from './audit/search.ts';
+import type { AlertRules } from './audit/alert-rules.ts';
+import type { Incidents } from './audit/incidents.ts';
 import type { AuditLog } from './audit/service.ts';
 import type { EmailLinks } from './auth/email-links.ts';
 import type { PhoneService } from './auth/phone.ts';
@@ -94,6 +96,10 @@ export interface AppContext {
   holds: HoldService;
   /** the retention policy chain and the job that erases what is due */
   retention: RetentionService;
+  /** the rules that raise alerts from audit rows, with each organization's thresholds */
+  alertRules: AlertRules;
+  /** personal-data breaches: the 72-hour clock, the notice to owners and admins, the report */
+  incidents: Incidents;
   /** each event's generated privacy notice, and the version each registration was shown */
   notices: PrivacyNotices;
   /** data-subject requests as records (access, erasure, correction), with their deadlines */

@@ -5,6 +5,8 @@ import { ChainStatus } from './audit/chain-status.ts';
 import { DenialLog } from './audit/denials.ts';
 import { LogRetention } from './audit/retention.ts';
 import { AuditSearch } from './audit/search.ts';
+import { AlertRules } from './audit/alert-rules.ts';
+import { Incidents } from './audit/incidents.ts';
 import type { AuditLog } from './audit/service.ts';
 import { EmailLinks } from './auth/email-links.ts';
 import { PhoneService } from './auth/phone.ts';
@@ -107,8 +109,10 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
       return smsSender.sender;
     },
   });
-  const alerts = new SecurityAlerts({ db, audit, mailer, log });
+  const alerts = new SecurityAlerts({ db, audit, mailer, log, writer, now });
   faults.subscribe((e) => void alerts.instanceFault(e));
+  const alertRules = new AlertRules({ db, writer, alerts, now, log });
+  audit.subscribe((e) => alertRules.observe(e));
 
   const sessions = new SessionService(db, instanceSettings.sessionPolicy, now, orgSessionLimits(db));
   const setup = new SetupService(db, writer, audit, now);
@@ -163,5 +167,6 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
     orgs: { byId: (id) => orgs.byId(id), roleOf: (o, u) => orgs.roleOf(o, u) },
     staffName: (id) => auth.user(id)?.name || undefined,
   });
-  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, stats, dashboard, alerts, baseUrl };
+  const incidents = new Incidents({ db, writer, audit, mailer, now, baseUrl, orgAdmins: recipients.orgAdmins });
+  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };
 }

@@ -273,7 +273,11 @@ describe('attendee self-service and data requests', () => {
     expect((await later.post(`/orgs/${org.slug}/privacy/requests/${corrId}/complete`, { outcome: 'Company fixed' })).status).toBe(303);
     expect((await later.post(`/orgs/${org.slug}/privacy/requests/${corrId}/complete`, { outcome: 'again' })).status).toBe(409);
 
-    // Erasure on behalf of the person: done at once, receipt mailed to them.
+    // Erasure on behalf of the person needs a fresh sign-in; then it is done at once, receipt mailed to them.
+    const stale = await signedInClient(s, owner.user, { reauth: false });
+    await stale.get(`/orgs/${org.slug}/privacy/requests`);
+    expect((await stale.post(`/orgs/${org.slug}/privacy/requests`, { type: 'erasure', email })).location).toMatch(/^\/account\/reauth\?next=/);
+    expect(s.ctx.attendees.ofPerson(org.id, email)).toHaveLength(1);
     const erase = await later.post(`/orgs/${org.slug}/privacy/requests`, { type: 'erasure', email });
     expect(erase.location).toMatch(/done=erased$/);
     await sink.waitFor((m) => m.to.includes(email) && m.subject.includes('was erased'));

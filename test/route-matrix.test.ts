@@ -9,7 +9,7 @@ import { Client, type Resp } from './support/client.ts';
 import { addMember, createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
-import { type Tenant, createTenant, newApiToken, newField, newInvitation, newMember, newPrivacyRequest, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
+import { type Tenant, createTenant, newApiToken, newField, newIncident, newInvitation, newMember, newPrivacyRequest, newRegistration, newShareLink, tenantState } from './support/tenant.ts';
 
 /**
  * Enumerates every route the real app registers (not a hand-written list) and proves that each
@@ -69,7 +69,8 @@ type ParamKind =
   | 'sessionId'
   | 'adminOrgId'
   | 'auditSeq'
-  | 'requestId';
+  | 'requestId'
+  | 'incidentId';
 
 const paramNames = (path: string) => [...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]!);
 
@@ -84,6 +85,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
     case 'regId':
     case 'userId':
     case 'requestId':
+    case 'incidentId':
       return name;
     case 'id':
       if (before.endsWith('/invitations/')) return 'invitationId'; // also /admin/invitations/:id
@@ -109,7 +111,7 @@ function paramKind(path: string, name: string): ParamKind | undefined {
 }
 
 /** Parameters whose object a successful unsafe request uses up (removes, revokes, cancels, checks in, disables). */
-const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'adminOrgId', 'requestId']);
+const consumable: ReadonlySet<ParamKind> = new Set(['fieldId', 'linkId', 'regId', 'userId', 'invitationId', 'tokenId', 'manageToken', 'confirmToken', 'accountUserId', 'sessionId', 'adminOrgId', 'requestId', 'incidentId']);
 
 /** The tenant's shared object of each kind. */
 function sharedId(t: Tenant, kind: ParamKind): string {
@@ -133,6 +135,7 @@ function sharedId(t: Tenant, kind: ParamKind): string {
     // An entry of the tenant's own audit log (the oldest: its org.created row).
     auditSeq: () => String(s.ctx.db.prepare('SELECT min(seq) FROM audit_log WHERE org_id = ?').pluck().get(t.org.id)),
     requestId: () => t.requestId,
+    incidentId: () => t.incidentId,
   };
   return ids[kind]();
 }
@@ -164,6 +167,8 @@ async function freshId(t: Tenant, kind: ParamKind): Promise<string> {
       return newInvitation(t);
     case 'requestId':
       return newPrivacyRequest(t);
+    case 'incidentId':
+      return newIncident(t);
     case 'tokenId':
       return newApiToken(t).id;
     case 'accountUserId':

@@ -4,6 +4,8 @@ import type { Fault } from '../db/faults.ts';
 import type { Logger } from '../log.ts';
 import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
+import type { Writer } from '../db/writer.ts';
+import { type AlertRow, securityAlertsRepo } from './alerts-repo.ts';
 import { alertRecipientsRepo } from './repo.ts';
 import type { AuditContext, AuditLog } from './service.ts';
 
@@ -17,7 +19,12 @@ export interface AlertDeps {
   audit: AuditLog;
   mailer: Pick<Mailer, 'enqueue' | 'sendNow'>;
   log: Logger;
+  writer: Pick<Writer, 'tx'>;
+  now: () => number;
 }
+
+/** Alerts of one rule for one organization are mailed at most this often; the ones between are grouped into the next mail. */
+export const ALERT_GROUP_MS = 15 * 60_000;
 
 /**
  * Security alerts: an email to the people responsible, and an audit row that says who was told.
@@ -26,18 +33,43 @@ export interface AlertDeps {
  */
 export class SecurityAlerts {
   private readonly recipients;
+  private readonly store;
 
   constructor(private readonly d: AlertDeps) {
     this.recipients = alertRecipientsRepo(d.db);
+    this.store = securityAlertsRepo(d.db);
   }
 
+  /**
+   * Stores the alert (the organization's Security page lists it) and mails the organization's
+   * owners and admins, or the instance owners. The rule is the key's first part: one rule's alerts
+   * for one organization are mailed at most once per ALERT_GROUP_MS; those in between are counted
+   * in the next mail. Returns how many people were mailed now.
+   */
   raise(alert: { key: string; title: string; lines: string[]; orgId?: string | null }, ctx: AuditContext): number {
-    const recipients: AlertRecipient[] = alert.orgId ? this.recipients.orgAdmins(alert.orgId) : this.recipients.instanceOwners();
-    for (const r of recipients) {
-      this.d.mailer.enqueue({ orgId: alert.orgId ?? null, to: r.email, ...renderMail('securityAlert', { title: alert.title, lines: alert.lines }) });
-    }
-    this.d.audit.record({ ...ctx, orgId: alert.orgId ?? null }, 'security.alert', { type: 'alert', id: alert.key }, 'success', { recipients: recipients.map((r) => r.id), title: alert.title });
-    return recipients.length;
+    const orgId = alert.orgId ?? null;
+    const rule = alert.key.split(':')[0] ?? alert.key;
+    const now = this.d.now();
+    return this.d.writer.tx(() => {
+      this.store.insert({ org_id: orgId, rule, key: alert.key, title: alert.title, lines: JSON.stringify(alert.lines), created_at: now });
+      const last = this.store.lastMailed(orgId, rule);
+      if (last !== undefined && now - last < ALERT_GROUP_MS) {
+        this.d.audit.record({ ...ctx, orgId }, 'security.alert', { type: 'alert', id: alert.key }, 'success', { recipients: [], grouped: true, title: alert.title });
+        return 0;
+      }
+      const waiting = this.store.unmailed(orgId, rule) - 1;
+      this.store.markMailed(orgId, rule);
+      const lines = waiting > 0 ? [...alert.lines, `Also ${waiting} more alert${waiting === 1 ? '' : 's'} of this kind since the last message (see the Security page).`] : alert.lines;
+      const recipients: AlertRecipient[] = orgId ? this.recipients.orgAdmins(orgId) : this.recipients.instanceOwners();
+      for (const r of recipients) this.d.mailer.enqueue({ orgId, to: r.email, ...renderMail('securityAlert', { title: alert.title, lines }) });
+      this.d.audit.record({ ...ctx, orgId }, 'security.alert', { type: 'alert', id: alert.key }, 'success', { recipients: recipients.map((r) => r.id), title: alert.title });
+      return recipients.length;
+    });
+  }
+
+  /** The organization's alerts, newest first, for its Security page. */
+  list(orgId: string, limit = 200): AlertRow[] {
+    return this.store.forOrg(orgId, limit);
   }
 
   /**

@@ -32,9 +32,13 @@ function macOf(key: KeyObject, prev: Buffer, row: Omit<NewAuditRow, 'prev_mac' |
   return createHmac('sha256', key).update(prev).update(canonical).digest();
 }
 
+/** What an audit listener sees of a new row (the security alert rules). */
+export type AuditEvent = Omit<NewAuditRow, 'prev_mac' | 'mac' | 'key_id'> & { seq: number };
+
 export class AuditLog {
   private readonly repo;
   private readonly pseudonyms;
+  private readonly listeners: ((e: AuditEvent) => void)[] = [];
   constructor(
     private readonly db: DB,
     private readonly keyring: Keyring,
@@ -68,7 +72,9 @@ export class AuditLog {
         details: JSON.stringify(details),
         key_id: key.id,
       };
-      return this.repo.insert({ ...base, prev_mac: prev, mac: macOf(this.keyring.hmacKey(key), prev, base) });
+      const seq = this.repo.insert({ ...base, prev_mac: prev, mac: macOf(this.keyring.hmacKey(key), prev, base) });
+      for (const l of this.listeners) l({ ...base, seq });
+      return seq;
     };
     return this.db.inTransaction ? write() : this.db.transaction(write).immediate();
   }
@@ -81,6 +87,14 @@ export class AuditLog {
   /** Every pseudonym the person may have in this organization's rows, for a search. */
   personPseudonyms(orgId: string, email: string): string[] {
     return this.pseudonyms.all(orgId, email);
+  }
+
+  /**
+   * Calls `listener` with every row appended from now on, inside the same transaction (what it
+   * writes commits or rolls back with the row). A listener must not throw: the row matters more.
+   */
+  subscribe(listener: (e: AuditEvent) => void): void {
+    this.listeners.push(listener);
   }
 
   /** The newest row's seq and MAC: what the anchor (anchor.ts) vouches for. */

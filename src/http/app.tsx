@@ -14,6 +14,7 @@ import { attendeeColumnRoutes } from '../registrations/column-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
 import { privacyPublicRoutes } from '../privacy/public-routes.tsx';
 import { privacyRequestRoutes } from '../privacy/request-routes.tsx';
+import { securityRoutes } from '../audit/security-routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
 import { eventAccessRoutes } from '../events/access-routes.tsx';
 import { eventFormRoutes } from '../events/form-routes.tsx';
@@ -84,6 +85,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', attendeeRoutes());
   app.route('/', privacyRequestRoutes());
   app.route('/', attendeeColumnRoutes());
+  app.route('/', securityRoutes());
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),

@@ -8,6 +8,7 @@ import type { FlashMsg } from '../../views/components/flash.tsx';
 import { errorResponse } from '../http/error-page.tsx';
 import { parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
+import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import { routes } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
@@ -57,6 +58,9 @@ export function privacyRequestRoutes(): Hono<AppEnv> {
     const org = c.get('org');
     const { type, email, message } = form.data;
     if (type === 'erasure') {
+      // Erasing someone's data cannot be undone: it needs a freshly confirmed identity.
+      const again = requireRecentAuth(c, `/orgs/${org.slug}/privacy/requests`);
+      if (again) return again;
       const { requestId } = app.selfService.erase(org.id, email, 'organizer', actx(c));
       return c.redirect(`/orgs/${org.slug}/privacy/requests/${requestId}?done=erased`, 303);
     }

@@ -31,6 +31,8 @@ export interface Tenant {
   member: UserRow;
   /** an open data-subject request (a correction) */
   requestId: string;
+  /** a declared security incident */
+  incidentId: string;
 }
 
 let seq = 0;
@@ -40,7 +42,7 @@ export async function createTenant(s: TestServer, tag: 'a' | 'b'): Promise<Tenan
   const owner = await createUser(s, { email: testEmail(`tenant-owner-${next()}`, tag), totp: true });
   const org = createOrg(s, owner.user, uniqueSlug(tag));
   const event = createEvent(s, org);
-  const t: Omit<Tenant, 'field' | 'link' | 'reg' | 'invitationId' | 'token' | 'member' | 'requestId'> = { s, tag, org, owner, event };
+  const t: Omit<Tenant, 'field' | 'link' | 'reg' | 'invitationId' | 'token' | 'member' | 'requestId' | 'incidentId'> = { s, tag, org, owner, event };
   return {
     ...t,
     field: newField(t),
@@ -50,6 +52,7 @@ export async function createTenant(s: TestServer, tag: 'a' | 'b'): Promise<Tenan
     token: newApiToken(t),
     member: await newMember(t),
     requestId: newPrivacyRequest(t),
+    incidentId: newIncident(t),
   };
 }
 
@@ -75,6 +78,10 @@ export async function newRegistration(t: Base): Promise<RegistrationRow> {
 
 export function newPrivacyRequest(t: Base): string {
   return t.s.ctx.privacyRequests.create(t.org.id, { type: 'correction', channel: 'organizer', email: testEmail(`tenant-subject-${next()}`, t.tag), message: 'Please fix my name' }, sys).id;
+}
+
+export function newIncident(t: Base): string {
+  return t.s.ctx.incidents.declare(t.org, { title: `Incident ${next()}`, what_happened: 'A laptop was lost', affected_data: 'names', affected_people: 3, aware_at: t.s.ctx.now(), alert_id: null }, sys).id;
 }
 
 export function newInvitation(t: Base): string {

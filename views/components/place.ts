@@ -5,7 +5,7 @@ import { type OrgRole, type Permission, roleHas } from '../../src/orgs/permissio
  * and which of the event's sections. The app shell draws the navigation, the marked current
  * place and the breadcrumbs from this, so page bodies never draw navigation of their own.
  */
-export type OrgSection = 'dashboard' | 'events' | 'members' | 'settings' | 'privacy' | 'retention' | 'audit' | 'tokens' | 'permissions';
+export type OrgSection = 'dashboard' | 'events' | 'members' | 'settings' | 'privacy' | 'retention' | 'security' | 'audit' | 'tokens' | 'permissions';
 export type EventSection = 'overview' | 'registrations' | 'form' | 'access' | 'checkin' | 'settings';
 export type AdminSection = 'settings' | 'users' | 'orgs' | 'mail' | 'permissions' | 'backups' | 'retention' | 'audit' | 'access-log';
 
@@ -24,6 +24,7 @@ export const orgSections: NavItem<OrgSection>[] = [
   { section: 'privacy', path: '/privacy/requests', label: 'Data requests', permission: 'privacy.requests' },
   { section: 'retention', path: '/retention', label: 'Retention', permission: 'org.settings' },
   { section: 'audit', path: '/audit', label: 'Audit log', permission: 'audit.read' },
+  { section: 'security', path: '/security', label: 'Security', permission: 'audit.read' },
   { section: 'tokens', path: '/tokens', label: 'API tokens', permission: 'tokens.manage' },
   { section: 'permissions', path: '/permissions', label: 'Roles', permission: 'org.read' },
 ];
@@ -58,7 +59,7 @@ export interface PathPlace {
   adminSection?: AdminSection;
 }
 
-const orgPart: Record<string, OrgSection> = { '': 'dashboard', events: 'events', members: 'members', invitations: 'members', settings: 'settings', privacy: 'privacy', retention: 'retention', audit: 'audit', tokens: 'tokens', permissions: 'permissions' };
+const orgPart: Record<string, OrgSection> = { '': 'dashboard', events: 'events', members: 'members', invitations: 'members', settings: 'settings', privacy: 'privacy', retention: 'retention', security: 'security', audit: 'audit', tokens: 'tokens', permissions: 'permissions' };
 const eventPart: Record<string, EventSection> = { '': 'overview', attendees: 'registrations', form: 'form', 'share-links': 'access', passcode: 'access', checkin: 'checkin', edit: 'settings', delete: 'settings', retention: 'settings', 'attendee-columns': 'registrations', status: 'overview' };
 
 /** The sections a request path belongs to, e.g. `/orgs/acme/events/<id>/attendees/<reg>` → events › registrations. */

@@ -23,7 +23,7 @@ export function RequestsPage(p: { org: OrgRow; role: OrgRole; csrf: string; rows
       <h1>Data requests</h1>
       <FlashBox flash={p.flash} />
       <p>Every request to see, correct or erase personal data, however it arrived. Each must be answered within one month (GDPR Art. 12(3)); overdue ones are marked. Attendees make requests themselves at <a href={`/o/${p.org.slug}/privacy`}>/o/{p.org.slug}/privacy</a>.</p>
-      <div class="table-scroll">
+      <div class="table-scroll" tabindex={0} role="region" aria-label="Table, scrolls sideways">
         <table data-testid="requests">
           <thead>
             <tr>

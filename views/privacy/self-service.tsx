@@ -93,6 +93,7 @@ export function PersonPage(p: { v: PersonView; csrf: string; notice?: string | u
         {v.reads.length === 0 ? (
           <p data-testid="reads-none">No staff member has opened, listed or exported your data.</p>
         ) : (
+          <div class="table-scroll" tabindex={0} role="region" aria-label="Table, scrolls sideways">
           <table data-testid="reads">
             <thead>
               <tr>
@@ -113,6 +114,7 @@ export function PersonPage(p: { v: PersonView; csrf: string; notice?: string | u
               ))}
             </tbody>
           </table>
+          </div>
         )}
       </section>
       {v.requests.length > 0 ? (
