@@ -376,9 +376,9 @@ export function attendeeRoutes(): Hono<AppEnv> {
     return withEvent(c, (e) => c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />));
   });
 
-  // A fragment for the htmx poll; opened as a page (a bookmark, a pasted address) it leads to the whole check-in page.
+  // A fragment for the htmx poll; opened as a page (a bookmark, a pasted address) it is the whole check-in page, counts included.
   r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) =>
-    withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinCounts {...checkinCounts(c, e)} />) : c.redirect(`${eventBase(c.get('org'), e)}/checkin`, 303))),
+    withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinCounts {...checkinCounts(c, e)} />) : checkinPage(c, e, ''))),
   );
 
   for (const undo of [false, true]) {
