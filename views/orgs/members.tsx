@@ -77,7 +77,7 @@ export function MembersPage(p: {
   events?: { id: string; title: string }[] | undefined;
   flash?: FlashMsg | undefined;
 } & FormState) {
-  const { csrf, org, role, members, invitations, canManage, assignable, errors = {}, values = {} } = p;
+  const { csrf, org, members, invitations, canManage, assignable, errors = {}, values = {} } = p;
   const base = `/orgs/${org.slug}`;
   return (
     <>
