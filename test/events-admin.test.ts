@@ -126,7 +126,7 @@ describe('organizer event pages', () => {
     expect(tr).toContain('Autumn Summit 2026');
     expect(tr).toContain('Published');
     expect(tr).toMatch(/data-testid="seats">0 \/ 50</);
-    expect(tr).toContain('2026-09-10 09:00 (America/New_York)');
+    expect(tr).toContain('Thu 10 Sept 2026, 09:00–17:00 EDT');
 
     // Close, reopen, archive: each a status change; a change that makes no sense is refused.
     expect((await c.post(`${base()}/${id}/status`, { to: 'close' })).status).toBe(303);

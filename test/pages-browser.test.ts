@@ -173,8 +173,16 @@ describe('every page at phone and laptop width', () => {
         const res = await page.goto(v.url());
         const expected = v.status ?? 200;
         if (res?.status() !== expected) failures.push(`${v.name}: status ${res?.status()}, expected ${expected}`);
-        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-        if (overflow > 0) failures.push(`${v.name}: ${overflow} px wider than the viewport`);
+        const overflow = await page.evaluate(() => {
+          const by = document.documentElement.scrollWidth - window.innerWidth;
+          // Name the culprits: elements whose right edge passes the viewport's (tables scroll in their box).
+          const wide = [...document.body.querySelectorAll('*')]
+            .filter((el) => !el.closest('.table-box') && el.getBoundingClientRect().right > window.innerWidth + 0.5)
+            .slice(0, 3)
+            .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className && typeof el.className === 'string' ? `.${el.className.trim().replace(/\s+/g, '.')}` : ''}`);
+          return { by, wide };
+        });
+        if (overflow.by > 0) failures.push(`${v.name}: ${overflow.by} px wider than the viewport (${overflow.wide.join(', ')})`);
         await screenshot(page, `page-${v.name}-${width}`);
         try {
           await checkA11y(page, v.name);

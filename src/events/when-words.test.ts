@@ -6,6 +6,8 @@ describe('dates in words', () => {
     expect(dateTimeIn('2027-01-20T08:00:00Z', 'Europe/Zurich')).toBe('Wed 20 Jan 2027, 09:00 CET');
     expect(dateTimeIn('2027-07-20T08:00:00Z', 'Europe/Zurich')).toBe('Tue 20 Jul 2027, 10:00 CEST');
     expect(dateTimeIn(Date.parse('2027-01-20T08:00:00Z'), 'UTC')).toBe('Wed 20 Jan 2027, 08:00 UTC');
+    // American zones by their American names, where British English would write an offset.
+    expect(dateTimeIn('2026-09-10T13:00:00Z', 'America/New_York')).toBe('Thu 10 Sept 2026, 09:00 EDT');
   });
 
   it('names the day once for a one-day range, both days across midnight, both zones across a clock change', () => {

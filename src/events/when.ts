@@ -63,12 +63,27 @@ function shortFmt(tz: string, part: 'day' | 'time'): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * British English names European zones (CET, BST) but writes American ones as offsets; American
+ * English does the reverse. Take the name where either has one, the offset otherwise.
+ */
+function zoneName(t: Date, tz: string, gb: string): string {
+  if (!gb.startsWith('GMT') || gb === 'GMT') return gb;
+  let us = shortFmts.get(`${tz}|us`);
+  if (!us) {
+    us = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'short' });
+    shortFmts.set(`${tz}|us`, us);
+  }
+  const name = us.formatToParts(t).find((x) => x.type === 'timeZoneName')?.value ?? gb;
+  return name.startsWith('GMT') ? gb : name;
+}
+
 /** "Wed 20 Jan 2027" and "09:00" and "CET" for an instant in a zone. */
 function parts(t: Date, tz: string): { day: string; time: string; zone: string } {
   const day = shortFmt(tz, 'day').format(t).replace(',', '');
   const p = shortFmt(tz, 'time').formatToParts(t);
   const get = (type: Intl.DateTimeFormatPartTypes) => p.find((x) => x.type === type)?.value ?? '';
-  return { day, time: `${get('hour')}:${get('minute')}`, zone: get('timeZoneName') };
+  return { day, time: `${get('hour')}:${get('minute')}`, zone: zoneName(t, tz, get('timeZoneName')) };
 }
 
 const toDate = (t: number | string | Date) => (t instanceof Date ? t : new Date(t));

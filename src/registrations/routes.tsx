@@ -414,12 +414,12 @@ export function attendeeRoutes(): Hono<AppEnv> {
 
   r.post(`${EV}/checkin/lookup`, org('checkin.perform'), async (c) => {
     const q = await searchBody(c);
-    // A fragment for htmx; opened any other way it is the whole check-in page, never a bare scrap of HTML.
-    return withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />) : checkinPage(c, e, q)));
+    return withEvent(c, (e) => c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />));
   });
 
+  // A fragment for the htmx poll; opened as a page (a bookmark, a pasted address) it is the whole check-in page, counts included.
   r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) =>
-    withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinCounts {...checkinCounts(c, e)} />) : c.redirect(`${eventBase(c.get('org'), e)}/checkin`, 303))),
+    withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinCounts {...checkinCounts(c, e)} />) : checkinPage(c, e, ''))),
   );
 
   for (const undo of [false, true]) {

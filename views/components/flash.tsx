@@ -17,3 +17,8 @@ export function Flash({ kind, children }: { kind: FlashMsg['kind']; children?: C
 export function FlashBox({ flash }: { flash?: FlashMsg | undefined }) {
   return flash ? <Flash kind={flash.kind}>{flash.text}</Flash> : null;
 }
+
+/** What a list says when it has nothing yet: the same quiet box everywhere, with the next step. */
+export function Empty({ children }: { children?: Child }) {
+  return <div class="empty">{children}</div>;
+}

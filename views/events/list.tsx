@@ -2,7 +2,7 @@
 import type { EventRow } from '../../src/events/repo.ts';
 import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { OrgRow } from '../../src/orgs/repo.ts';
-import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { Empty, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { type EventCounts, statusLabels } from './shared.tsx';
 import { TableBox } from '../components/table.tsx';
 import { dateRangeIn } from '../../src/events/when.ts';
@@ -22,7 +22,10 @@ export function EventsListPage(p: { org: OrgRow; role: OrgRole; rows: { e: Event
         </p>
       ) : null}
       {p.rows.length === 0 ? (
-        <p>No events yet.</p>
+        <Empty>
+          <p>No events yet.</p>
+          {p.canCreate ? <p>Create one with New event: it stays a draft, visible only here, until you publish it.</p> : null}
+        </Empty>
       ) : (
         <TableBox label="Events">
         <table>

@@ -3,7 +3,7 @@ import { type OrgRole, scopableRoles } from '../../src/orgs/permissions.ts';
 import type { InvitationRow, OrgRow } from '../../src/orgs/repo.ts';
 import type { MemberState, MemberWithState } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
-import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { Empty, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { TableBox } from '../components/table.tsx';
 import { Ago } from '../components/time.tsx';
 
@@ -77,7 +77,7 @@ export function MembersPage(p: {
   events?: { id: string; title: string }[] | undefined;
   flash?: FlashMsg | undefined;
 } & FormState) {
-  const { csrf, org, role, members, invitations, canManage, assignable, errors = {}, values = {} } = p;
+  const { csrf, org, members, invitations, canManage, assignable, errors = {}, values = {} } = p;
   const activeOwners = members.filter((m) => m.role === 'owner' && m.state === 'active').length;
   const base = `/orgs/${org.slug}`;
   return (
@@ -173,7 +173,9 @@ export function MembersPage(p: {
 
       <h2>Open invitations</h2>
       {invitations.length === 0 ? (
-        <p>No open invitations.</p>
+        <Empty>
+          <p>No open invitations.</p>
+        </Empty>
       ) : (
         <TableBox label="Open invitations">
         <table>

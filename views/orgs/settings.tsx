@@ -6,7 +6,7 @@ import { Csrf, Field, FieldError, type FormState } from '../components/form.tsx'
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 
 export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; members: MemberView[]; allowlist: string; clientIp: string | null; privacy: OrgPrivacyDefaults; flash?: FlashMsg | undefined } & FormState) {
-  const { csrf, org, role, members, errors = {} } = p;
+  const { csrf, org, members, errors = {} } = p;
   const base = `/orgs/${org.slug}/settings`;
   const without = members.filter((m) => !m.totp_enabled);
   return (

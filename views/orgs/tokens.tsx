@@ -3,7 +3,7 @@ import { type OrgRole, permissions, rolePermissions } from '../../src/orgs/permi
 import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { ApiTokenView } from '../../src/orgs/service.ts';
 import { ActionButton, Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
-import { FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { Empty, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { ShownOnce } from '../components/shown-once.tsx';
 import { TableBox } from '../components/table.tsx';
 import { Ago } from '../components/time.tsx';
@@ -34,7 +34,9 @@ export function TokensPage(p: {
         </ShownOnce>
       ) : null}
       {p.tokens.length === 0 ? (
-        <p>No API tokens yet.</p>
+        <Empty>
+          <p>No API tokens yet. Create one below for a script or another system.</p>
+        </Empty>
       ) : (
         <TableBox label="API tokens">
         <table>

@@ -5,9 +5,8 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { CheckinCardData } from '../../src/registrations/attendees.ts';
 import { Flash, type FlashMsg } from '../components/flash.tsx';
 import { Csrf } from '../components/form.tsx';
-import { when } from '../components/when.ts';
 import { eventBase } from './shared.tsx';
-import { Ago, At } from '../components/time.tsx';
+import { At } from '../components/time.tsx';
 
 export function CheckinCard({ org, event, card, csrf, q, message }: { org: OrgRow; event: EventRow; card: CheckinCardData; csrf: string; q: string; message?: FlashMsg | undefined }) {
   const base = `${eventBase(org, event)}/checkin/${card.id}`;

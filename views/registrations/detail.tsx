@@ -6,12 +6,11 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { ActionButton, Csrf } from '../components/form.tsx';
-import { when } from '../components/when.ts';
 import { AnswerInput, formValuesOf } from './answers.tsx';
 import { answerText } from '../../src/events/fields.ts';
 import { revealReasons } from '../../src/registrations/attendees.ts';
 import { eventBase, parseAnswersJson, shown } from './shared.tsx';
-import { Ago, At } from '../components/time.tsx';
+import { At } from '../components/time.tsx';
 
 export interface DetailProps {
   csrf: string;

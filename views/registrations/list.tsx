@@ -4,10 +4,9 @@ import type { OrgRow } from '../../src/orgs/repo.ts';
 import type { RegistrationRow } from '../../src/registrations/repo.ts';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { ActionButton, Csrf } from '../components/form.tsx';
-import { when } from '../components/when.ts';
 import { type AnswerFilterGroup, type Counts, CountsLine, fixedListColumns, type ListState, eventBase, listQuery, parseAnswersJson, shown, statuses } from './shared.tsx';
 import { TableBox } from '../components/table.tsx';
-import { Ago, At } from '../components/time.tsx';
+import { At } from '../components/time.tsx';
 
 export interface ResultsProps {
   org: OrgRow;
