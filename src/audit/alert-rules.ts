@@ -114,12 +114,13 @@ export class AlertRules {
   }
 
   private evaluate(e: AuditEvent): void {
-    const at = new Date(this.d.now()).toISOString().replace('T', ' ').slice(0, 16);
+    // Only for alert texts: most rows (every registration) never need it.
+    const at = () => new Date(this.d.now()).toISOString().replace('T', ' ').slice(0, 16);
     if (e.action === 'auth.login' && (e.result === 'failure' || e.result === 'denied')) {
       const net = signInNetwork(e.ip);
       const totalNet = this.count(`login-fail-net:${net}`, 1, NETWORK_FAILURES.minutes * 60_000);
       if (this.crossed(`login-fail-net:${net}`, totalNet, NETWORK_FAILURES.n, NETWORK_FAILURES.minutes * 60_000)) {
-        this.raise(null, `failed-logins-network:${net}`, 'Many failed sign-ins from one network', [`${totalNet} failed sign-ins from the network ${net} within ${NETWORK_FAILURES.minutes} minutes (until ${at} UTC), across accounts.`], e);
+        this.raise(null, `failed-logins-network:${net}`, 'Many failed sign-ins from one network', [`${totalNet} failed sign-ins from the network ${net} within ${NETWORK_FAILURES.minutes} minutes (until ${at()} UTC), across accounts.`], e);
       }
       if (e.target_type === 'user' && e.target_id) {
         for (const orgId of this.recipients.orgsOfUser(e.target_id)) {
@@ -127,19 +128,19 @@ export class AlertRules {
           const key = `login-fail-user:${orgId}:${e.target_id}`;
           const total = this.count(key, 1, t.minutes * 60_000);
           if (this.crossed(key, total, t.n, t.minutes * 60_000)) {
-            this.raise(orgId, `failed-logins-account:${e.target_id}`, 'Repeated failed sign-ins to a member account', [`Account: user ${e.target_id}`, `${total} failed sign-ins within ${t.minutes} minutes (until ${at} UTC), the last from ${e.ip ?? 'an unknown address'}.`], e);
+            this.raise(orgId, `failed-logins-account:${e.target_id}`, 'Repeated failed sign-ins to a member account', [`Account: user ${e.target_id}`, `${total} failed sign-ins within ${t.minutes} minutes (until ${at()} UTC), the last from ${e.ip ?? 'an unknown address'}.`], e);
           }
         }
       }
       return;
     }
-    if (e.action === 'auth.login' && e.result === 'success' && e.target_type === 'user' && e.target_id) return this.newNetwork(e, e.target_id, at);
+    if (e.action === 'auth.login' && e.result === 'success' && e.target_type === 'user' && e.target_id) return this.newNetwork(e, e.target_id, at());
     if ((e.action === 'auth.2fa_disabled' || e.action === 'auth.sms_disabled' || e.action === 'auth.2fa_reset') && e.target_id) {
-      for (const orgId of this.repo.adminOrgsOf(e.target_id)) this.raise(orgId, `2fa-off:${e.target_id}`, 'Two-factor authentication was turned off for an administrator', [`Account: user ${e.target_id} (owner or admin here)`, `At ${at} UTC (${e.action}).`], e);
+      for (const orgId of this.repo.adminOrgsOf(e.target_id)) this.raise(orgId, `2fa-off:${e.target_id}`, 'Two-factor authentication was turned off for an administrator', [`Account: user ${e.target_id} (owner or admin here)`, `At ${at()} UTC (${e.action}).`], e);
       return;
     }
     if (e.action === 'access.denied' && e.org_id && (JSON.parse(e.details) as { reason?: string }).reason === 'ip') {
-      this.raise(e.org_id, `ip-allowlist:${e.actor_id ?? 'unknown'}`, 'Access refused by the IP allowlist', [`A member (user ${e.actor_id ?? 'unknown'}) was refused from ${e.ip ?? 'an unknown address'}, which is not in the allowlist, at ${at} UTC.`], e);
+      this.raise(e.org_id, `ip-allowlist:${e.actor_id ?? 'unknown'}`, 'Access refused by the IP allowlist', [`A member (user ${e.actor_id ?? 'unknown'}) was refused from ${e.ip ?? 'an unknown address'}, which is not in the allowlist, at ${at()} UTC.`], e);
       return;
     }
     const n = e.org_id && (e.actor_type === 'user' || e.actor_type === 'api_token') ? personalCount(e) : 0;
@@ -148,7 +149,7 @@ export class AlertRules {
       const key = `reads:${e.org_id}:${e.actor_type}:${e.actor_id}`;
       const total = this.count(key, n, t.minutes * 60_000);
       if (this.crossed(key, total, t.n, t.minutes * 60_000)) {
-        this.raise(e.org_id, `bulk-reads:${e.actor_id}`, 'A member read or exported many attendees’ personal data', [`${e.actor_type === 'api_token' ? 'API token' : 'User'} ${e.actor_id}: ${total} attendee records read or exported within ${t.minutes} minutes (threshold ${t.n}), until ${at} UTC.`], e);
+        this.raise(e.org_id, `bulk-reads:${e.actor_id}`, 'A member read or exported many attendees’ personal data', [`${e.actor_type === 'api_token' ? 'API token' : 'User'} ${e.actor_id}: ${total} attendee records read or exported within ${t.minutes} minutes (threshold ${t.n}), until ${at()} UTC.`], e);
       }
     }
   }
