@@ -45,7 +45,7 @@ const ACTIVE_HOLD = `SELECT 1 FROM registration_holds h WHERE h.org_id = r.org_i
 export function erasureRepo(db: DB) {
   const day = (col: string) => `CASE WHEN ${col} IS NULL THEN NULL ELSE substr(${col}, 1, 10) || 'T00:00:00.000Z' END`;
   const s = {
-    ofEmail: db.prepare(`SELECT r.id, r.org_id, r.event_id, r.email, r.answers, r.erased_at FROM registrations r WHERE r.org_id = ? AND r.email = ? AND r.erased_at IS NULL ORDER BY r.created_at, r.id`),
+    ofEmail: db.prepare(`SELECT r.id, r.org_id, r.event_id, r.email, r.answers, r.erased_at FROM registrations r INDEXED BY registrations_org_email WHERE r.org_id = ? AND r.email = ? AND r.erased_at IS NULL ORDER BY r.created_at, r.id`),
     byId: db.prepare('SELECT id, org_id, event_id, email, answers, erased_at FROM registrations WHERE org_id = ? AND id = ?'),
     // Only non-personal facts stay: status, whether (and on which day) checked in, days of the
     // other timestamps. The attendee code is replaced and the token version bumped, so every

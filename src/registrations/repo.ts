@@ -63,7 +63,8 @@ export function registrationsRepo(db: DB) {
     undoCheckIn: db.prepare(`UPDATE registrations SET checked_in_at = NULL, checked_in_by = NULL, updated_at = @at
       WHERE org_id = @org_id AND event_id = @event_id AND id = @id AND checked_in_at IS NOT NULL`),
     bumpTokens: db.prepare('UPDATE registrations SET token_version = token_version + 1, updated_at = ? WHERE org_id = ? AND id = ?'),
-    byEmail: db.prepare('SELECT * FROM registrations WHERE org_id = ? AND email = ? ORDER BY created_at, id'),
+    // INDEXED BY: without it the planner walks the whole organization by creation time to skip a sort of a few rows.
+    byEmail: db.prepare('SELECT * FROM registrations INDEXED BY registrations_org_email WHERE org_id = ? AND email = ? ORDER BY created_at, id'),
     searchByName: db.prepare(`SELECT * FROM registrations WHERE org_id = ? AND event_id = ? AND status != 'cancelled' AND (name LIKE ? ESCAPE '\\' OR email LIKE ? ESCAPE '\\' OR attendee_code = ?) ORDER BY name LIMIT 20`),
   };
 
