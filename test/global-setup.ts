@@ -19,6 +19,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   fs.mkdirSync(logDir, { recursive: true });
   process.env.TESSERA_TEST_LOG_DIR = logDir;
   await prepareChromium();
+  sweepStaleCliBundles();
   const cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-test-cli-'));
   // Forks inherit process.env, so test/support/cli.ts finds the bundle here.
   process.env.TESSERA_TEST_CLI_BUNDLE = await buildCliBundle(cliDir);
@@ -36,6 +37,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     if (leaks.length) throw new Error(`personal data found in technical logs:\n${leaks.slice(0, 20).join('\n')}`);
   };
+}
+
+/**
+ * A run that was killed never reaches its teardown and leaves its CLI bundle behind. A day-old
+ * one belongs to no run still going (a run under the heaviest load takes well under an hour).
+ */
+function sweepStaleCliBundles(): void {
+  const dayAgo = Date.now() - 86_400_000;
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!name.startsWith('tessera-test-cli-')) continue;
+    const dir = path.join(os.tmpdir(), name);
+    try {
+      if (fs.statSync(dir).mtimeMs < dayAgo) fs.rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // Gone already, or another user's: not ours to clean.
+    }
+  }
 }
 
 /**
