@@ -43,6 +43,9 @@ const created = ctx.events.create(
     privacy_notice: 'We use your data only to run this event and delete it 30 days after.',
     controller_contact: 'Bench Org, Example Street 1',
     access_mode: 'public',
+    // The ticket on the confirmation page (per person, the dearer page), so the rush can check
+    // every answer against its stored row.
+    show_ticket: true,
   },
   systemContext(),
 );
