@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { repoRoot } from '../lib/child-server.ts';
 import { BENCH_LIMIT_ARGS, BENCH_LIMIT_NOTE } from '../lib/limits.ts';
@@ -35,8 +36,10 @@ function rates(env: NodeJS.ProcessEnv): number[] {
 
 async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Figure[]; notes: string[] }> {
   const capacity = Math.floor(n * 0.8);
-  const inst = seedInstance(ctx, capacity);
-  const server = await startTessera(ctx, inst, BENCH_LIMIT_ARGS);
+  // A fresh instance per size: its own key and data directory.
+  const run1 = { ...ctx, tmpDir: fs.mkdtempSync(path.join(ctx.tmpDir, `rush-${n}-`)) };
+  const inst = seedInstance(run1, capacity);
+  const server = await startTessera(run1, inst, BENCH_LIMIT_ARGS);
   const arrivals: Arrival[] = Array.from({ length: n }, (_, i) => ({ at: (i * RUSH_SECONDS * 1000) / n, email: `rush-${n}-${i}@example.invalid` }));
   let cpuBefore = 0;
   let cpuAfter = 0;
