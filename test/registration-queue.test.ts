@@ -142,24 +142,4 @@ describe('the opening-rush queue', () => {
     const invalid = await queue.register(e, { email: 'not-an-address', name: '' }, sys);
     expect(invalid).toMatchObject({ kind: 'answer', result: { ok: false, error: 'invalid' } });
   });
-
-  it('also queues when the machine itself is behind (a late event loop), with nothing waiting for the writer', async () => {
-    const e = createEvent(s, org, { capacity: 10 });
-    let lag = 2_000;
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 1000, maxParked: 100, now: clock.now, loopLag: { ms: () => lag, close: () => undefined } });
-    try {
-      const parked = await queue.register(e, { email: testEmail('q-lag'), name: 'Late Loop' }, sys);
-      expect(parked.kind).toBe('queued');
-      if (parked.kind !== 'queued') return;
-      queue.pump();
-      expect(stored(e.id)).toEqual([]);
-      // The loop caught up: the next pump admits the parked person.
-      lag = 0;
-      queue.pump();
-      await expect.poll(() => queue.status(parked.ticket).state).toBe('done');
-      expect(stored(e.id)).toEqual([{ email: testEmail('q-lag'), status: 'confirmed' }]);
-    } finally {
-      await queue.close();
-    }
-  });
 });

@@ -24,12 +24,6 @@ export interface QueueOptions {
   /** most people parked at once */
   maxParked: number;
   now: () => number;
-  /**
-   * How late the event loop runs now (ms). When the machine itself is the bottleneck, requests
-   * wait before any handler sees them, where the writer's line cannot show it: a loop this late
-   * counts as a wait as long as the line's.
-   */
-  loopLag?: { ms(): number; close(): void };
 }
 
 /** What the route answers with. */
@@ -139,7 +133,6 @@ export class RegistrationQueue {
   /** Stops admitting parked people; resolves once every admitted registration is written. */
   close(): Promise<void> {
     this.stopPump();
-    this.opts.loopLag?.close();
     return Promise.allSettled([...this.running]).then(() => undefined);
   }
 
@@ -160,12 +153,10 @@ export class RegistrationQueue {
     return p;
   }
 
-  /** The expected wait before a new registration is decided: the writer's line, or the loop's lateness. */
   private oldestWaitMs(now: number): number {
-    const lag = this.opts.loopLag?.ms() ?? 0;
     // A Map iterates in insertion order: the first entry is the oldest still in flight.
-    for (const startedAt of this.inFlight.values()) return Math.max(now - startedAt, lag);
-    return lag;
+    for (const startedAt of this.inFlight.values()) return now - startedAt;
+    return 0;
   }
 
   private place(entry: Parked): Place {
