@@ -38,7 +38,7 @@ describe('instance admin: users', () => {
     const row = rowOf(r.text, 'data-user', hit.user.id);
     expect(row).toContain('<td>on</td>');
     expect(row).toContain('<td>active</td>');
-    expect(row).toMatch(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    expect(row).toMatch(/[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC/);
     // "%" matches itself only, not everything.
     expect((await c.get('/admin/users?q=%25')).text).toContain('No account matches.');
     // By email too.

@@ -130,9 +130,9 @@ describe('/metrics', () => {
       'tessera_logship_lag_seconds', 'tessera_logship_gap', 'tessera_logship_shipped_lines_total', 'tessera_logship_dropped_lines_total',
     ];
     expect(wanted.filter((n) => !families.has(n))).toEqual([]);
-    // The start-up pass of the access-log pruning is a job run like any other.
-    expect(value(text, 'tessera_job_last_run_timestamp_seconds{job="access_log_prune"}')).toBeGreaterThan(0);
-    expect(value(text, 'tessera_job_failures_total{job="access_log_prune"}')).toBe(0);
+    // The start-up pass of log retention (audit rows, access logs) is a job run like any other.
+    expect(value(text, 'tessera_job_last_run_timestamp_seconds{job="log_retention"}')).toBeGreaterThan(0);
+    expect(value(text, 'tessera_job_failures_total{job="log_retention"}')).toBe(0);
     expect(value(text, 'tessera_disk_size_bytes')).toBeGreaterThan(value(text, 'tessera_disk_available_bytes'));
     expect(value(text, 'tessera_db_wal_size_bytes')).toBeLessThanOrEqual(value(text, 'tessera_db_size_bytes'));
   });

@@ -288,7 +288,7 @@ describe('attendee self-service and data requests', () => {
     expect((await orgr.get(`/orgs/${org.slug}/privacy/requests`)).status).toBe(403);
     // Every step is audited, and no audit row holds an address.
     const actions = (s.ctx.db.prepare(`SELECT action FROM audit_log WHERE org_id = ? AND action LIKE 'privacy.%'`).all(org.id) as { action: string }[]).map((r) => r.action);
-    expect(actions).toEqual(expect.arrayContaining(['privacy.request_received', 'privacy.request_completed', 'privacy.exported', 'privacy.erased', 'privacy.requests_listed', 'privacy.request_viewed', 'privacy.link_sent', 'privacy.subject_viewed']));
+    expect(actions).toEqual(expect.arrayContaining(['privacy.request_received', 'privacy.request_completed', 'privacy.exported', 'privacy.person_erased', 'privacy.requests_listed', 'privacy.request_viewed', 'privacy.link_sent', 'privacy.subject_viewed']));
     expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE details LIKE '%@%'`).get()).toEqual({ n: 0 });
   });
 });

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { restoreBackup } from '../src/backup/restore.ts';
 import { DirTarget } from '../src/backup/targets/dir.ts';
-import { type Migration, MigrationError, currentVersion, migrate } from '../src/db/migrate.ts';
+import { type Migration, MigrationError, currentVersion, latestVersion, migrate } from '../src/db/migrate.ts';
 import { databasePath, openDatabase } from '../src/db/open.ts';
 import { Keyring, keyringPath } from '../src/keys/keyring.ts';
 import { startTestServer } from './support/server.ts';
@@ -50,18 +50,19 @@ describe('migrate()', () => {
 });
 
 /**
- * An instance one migration behind: the last bundled migration (0015, two columns on
- * organizations) is taken back out of a fresh database, as if it had been made by the release
- * before it.
+ * An instance one migration behind: the last bundled migration (0091, which drops the redundant
+ * audit_log_org index) is taken back out of a fresh database, as if it had been made by the
+ * release before it. When a later migration is added, move this to it (the test checks it is the last).
  */
+const LAST = { version: 91, name: '91_audit_index_prune' };
 function rollBackLastMigration(dataDir: string, master: Buffer, opts: { keepColumns?: boolean } = {}): void {
   const ring = Keyring.load(keyringPath(dataDir), master);
   const db = openDatabase(databasePath(dataDir), { key: ring.active('db').key });
   try {
-    if (!opts.keepColumns) {
-      db.exec('ALTER TABLE organizations DROP COLUMN session_idle_minutes; ALTER TABLE organizations DROP COLUMN session_absolute_hours;');
-    }
-    db.prepare('DELETE FROM schema_migrations WHERE version = 15').run();
+    expect(latestVersion()).toBe(LAST.version);
+    // Without the index back, applying 0091 again fails (no such index).
+    if (!opts.keepColumns) db.exec('CREATE INDEX audit_log_org ON audit_log (org_id);');
+    db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(LAST.version);
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
     db.close();
@@ -87,19 +88,19 @@ describe('upgrading an existing instance at start', () => {
       expect(log.indexOf('upgrade: snapshot stored')).toBeLessThan(log.indexOf('applied migrations'));
       const row = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE action = 'instance.upgraded'`).get() as { details: string };
       const details = JSON.parse(row.details) as { from: number; to: number; applied: string[]; snapshot: string };
-      expect(details).toMatchObject({ from: 14, applied: ['15_org_session_policy'] });
+      expect(details).toMatchObject({ from: LAST.version - 1, applied: [LAST.name] });
       generation = details.snapshot.split('/')[1]!;
-      expect(currentVersion(s.ctx.db)).toBe(15);
+      expect(currentVersion(s.ctx.db)).toBe(LAST.version);
     } finally {
       await s.close();
     }
-    // That generation is the database as it was before the upgrade: version 14.
+    // That generation is the database as it was before the upgrade: one version back.
     const ring = Keyring.load(keyringPath(s.dataDir), master);
     const r = await restoreBackup({ source: new DirTarget(backupDir), keyring: ring, keyringFile: keyringPath(s.dataDir), to: path.join(dir, 'restored'), generation });
     const db = openDatabase(path.join(r.dir, 'tessera.db'), { key: ring.active('db').key });
     try {
-      expect(currentVersion(db)).toBe(14);
-      expect(db.prepare(`SELECT count(*) FROM pragma_table_info('organizations') WHERE name = 'session_idle_minutes'`).pluck().get()).toBe(0);
+      expect(currentVersion(db)).toBe(LAST.version - 1);
+      expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_org'`).pluck().get()).toBe(1);
     } finally {
       db.close();
     }
@@ -111,17 +112,17 @@ describe('upgrading an existing instance at start', () => {
     const first = await startTestServer({}, { dir: path.join(dir, 'server') });
     const master = Buffer.from(fs.readFileSync(first.keyFile, 'utf8').trim(), 'hex');
     await first.close();
-    // The columns stay: applying 0015 again fails on them (duplicate column).
+    // The index stays dropped: applying 0091 again fails on it.
     rollBackLastMigration(first.dataDir, master, { keepColumns: true });
     const before = await hashTree(first.dataDir);
-    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 15_org_session_policy failed: duplicate column name: session_idle_minutes; nothing was changed, the database is still at version 14$/);
+    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 91_audit_index_prune failed: no such index: audit_log_org; nothing was changed, the database is still at version 90$/);
     const after = await hashTree(first.dataDir);
     // The database file itself is untouched (its -wal and -shm may be recreated by opening it).
     expect(after['tessera.db']).toBe(before['tessera.db']);
     const ring = Keyring.load(keyringPath(first.dataDir), master);
     const db = openDatabase(databasePath(first.dataDir), { key: ring.active('db').key });
     try {
-      expect(currentVersion(db)).toBe(14);
+      expect(currentVersion(db)).toBe(LAST.version - 1);
     } finally {
       db.close();
     }

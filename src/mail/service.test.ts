@@ -170,16 +170,17 @@ describe('Mailer with an SMTP server', () => {
     const syncs: (() => void)[] = [];
     const slow = new Writer(db, { faults, sync: () => new Promise<void>((resolve) => syncs.push(resolve)) });
     const m = mailer({ smtpUrl: s.url, intervalMs: 60_000, durability: slow });
-    // Batch 1, then batch 2 while batch 1's sync runs.
+    // Batch 1, then batch 2 queued while batch 1's sync runs (it commits once that sync ends).
     const first = Array.from({ length: 5 }, (_, i) => slow.run(() => m.enqueue(resetMail(testEmail(`rush-a${i}`)))));
     await waitFor('first sync started', () => syncs.length === 1);
     const second = Array.from({ length: 5 }, (_, i) => slow.run(() => m.enqueue(resetMail(testEmail(`rush-b${i}`)))));
-    await waitFor('second batch committed', () => outboxCount() === 10);
+    expect(outboxCount()).toBe(5);
     expect(await m.processOutbox()).toBe(0);
     syncs[0]!();
     const firstIds = await Promise.all(first);
+    await waitFor('second batch committed', () => outboxCount() === 10);
     expect(slow.syncedThrough).toBe(1);
-    // Batch 2 committed during sync 1: only sync 2 covers it.
+    // Batch 2 committed after sync 1 began: only sync 2 covers it.
     expect(await m.processOutbox()).toBe(5);
     expect(s.messages.map((x) => x.messageId).sort()).toEqual(firstIds.map((id) => `<${id}@events.example.org>`).sort());
     await waitFor('second sync started', () => syncs.length === 2);
