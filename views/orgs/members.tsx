@@ -137,7 +137,7 @@ export function MembersPage(p: {
                           {mayChangeRole ? (
                             <form method="post" action={`${base}/members/${m.user_id}/role`} class="row-menu-form">
                               <Csrf token={csrf} />
-                              <label for={`role-${m.user_id}`}>Role</label>
+                              <label for={`role-${m.user_id}`}>Role of {m.name}</label>
                               <select id={`role-${m.user_id}`} name="role">
                                 {assignable.map((r) => (
                                   <option value={r} selected={r === m.role}>
