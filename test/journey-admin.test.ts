@@ -73,7 +73,7 @@ describe('instance admin journey in Chromium', () => {
     expect(received.user).toBe('tessera');
 
     // 3. Users: find the person and disable them.
-    await page.getByRole('navigation', { name: 'Administration pages' }).getByRole('link', { name: 'Users' }).click();
+    await page.getByRole('navigation', { name: 'Administration', exact: true }).getByRole('link', { name: 'Users' }).click();
     await page.getByLabel('Search by name or email').fill('Tom Target');
     await page.getByRole('button', { name: 'Search' }).click();
     await page.waitForURL('**/admin/users?q=*');

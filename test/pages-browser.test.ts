@@ -32,6 +32,7 @@ let confirmUrl = '';
 const sys = { actor: { type: 'system' as const } };
 const ev = () => `/orgs/${t.org.slug}/events/${t.event.id}`;
 const org = () => `/orgs/${t.org.slug}`;
+const firstAuditSeq = () => String(s.ctx.db.prepare('SELECT min(seq) FROM audit_log WHERE org_id = ?').pluck().get(t.org.id));
 
 /** Route → what to visit. `null` with a reason: not an HTML page (files, JSON, fragments of other pages' scripts). */
 const pages: Record<string, Omit<Visit, 'name'>[] | string> = {
@@ -82,6 +83,34 @@ const pages: Record<string, Omit<Visit, 'name'>[] | string> = {
   'GET /my-registration': [{ url: () => '/my-registration', who: 'visitor' }],
   'GET /r/:token/confirm': [{ url: () => confirmUrl, who: 'visitor' }],
   'GET /my-registration/confirm': [{ url: () => '/my-registration/confirm', who: 'visitor' }],
+  // Without a ticket: the "place not found" page (the waiting page itself: test/registration-queue.test.ts).
+  'GET /e/:slug/queue': [{ url: () => `/e/${t.event.slug}/queue`, who: 'visitor', status: 404 }],
+  'GET /o/:orgSlug/privacy': [{ url: () => `/o/${t.org.slug}/privacy`, who: 'visitor' }],
+  'GET /privacy/open': [{ url: () => '/privacy/open', who: 'visitor', status: 404 }],
+  'GET /privacy/me': [{ url: () => '/privacy/me', who: 'visitor', status: 404 }],
+  'GET /my-registration/privacy': 'the manage link’s data page, opened with its link cookie: visited with axe at both widths in test/journey-privacy.test.ts',
+  'GET /privacy/me/export.json': 'a download',
+  'GET /privacy/me/export.csv': 'a download',
+  'GET /admin/settings': [{ url: () => '/admin/settings', who: 'staff' }],
+  'GET /admin/orgs': [{ url: () => '/admin/orgs', who: 'staff' }],
+  'GET /admin/audit': [{ url: () => '/admin/audit', who: 'staff' }],
+  'GET /admin/audit/entries/:seq': [{ url: () => `/admin/audit/entries/${firstAuditSeq()}`, who: 'staff' }],
+  'GET /admin/access-log': [{ url: () => '/admin/access-log', who: 'staff' }],
+  'GET /admin/retention': [{ url: () => '/admin/retention', who: 'staff' }],
+  'GET /orgs/:orgSlug/audit/entries/:seq': [{ url: () => `${org()}/audit/entries/${firstAuditSeq()}`, who: 'staff' }],
+  'GET /orgs/:orgSlug/retention': [{ url: () => `${org()}/retention`, who: 'staff' }],
+  'GET /orgs/:orgSlug/events/:eventId/retention': [{ url: () => `${ev()}/retention`, who: 'staff' }],
+  'GET /orgs/:orgSlug/privacy/requests': [{ url: () => `${org()}/privacy/requests`, who: 'staff' }],
+  'GET /orgs/:orgSlug/privacy/requests/:requestId': [{ url: () => `${org()}/privacy/requests/${t.requestId}`, who: 'staff' }],
+  'GET /orgs/:orgSlug/security': [{ url: () => `${org()}/security`, who: 'staff' }],
+  'GET /orgs/:orgSlug/security/incidents/new': [{ url: () => `${org()}/security/incidents/new`, who: 'staff' }],
+  'GET /orgs/:orgSlug/security/incidents/:incidentId': [{ url: () => `${org()}/security/incidents/${t.incidentId}`, who: 'staff' }],
+  'GET /orgs/:orgSlug/security/incidents/:incidentId/report.json': 'JSON',
+  'GET /orgs/:orgSlug/privacy/requests/:requestId/export.json': 'a download',
+  'GET /orgs/:orgSlug/audit/export.csv': 'a download',
+  'GET /orgs/:orgSlug/audit/export.json': 'a download',
+  'GET /admin/audit/export.csv': 'a download',
+  'GET /admin/audit/export.json': 'a download',
   'GET /e/:slug/event.ics': 'a calendar file',
   'GET /r/:token/ticket.svg': 'an image',
   'GET /my-registration/ticket.svg': 'an image',
