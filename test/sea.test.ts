@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3RVER_KEY, startS3 } from './support/s3rver.ts';
 import { tempDir } from './support/temp.ts';
+import { waitFor as waitForCondition } from './support/wait.ts';
 
 /**
  * The single binary end to end: built once from this checkout, then run the way an operator
@@ -43,15 +44,9 @@ async function runBinary(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
   }
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
+/** The shared wait, with failed probes (a server not listening yet) counted as "not yet". */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) =>
+  waitForCondition(() => probe().catch(() => undefined), { what, timeoutMs });
 
 beforeAll(async () => {
   // Hang guards: the build takes about 15 s of CPU, ten times that in wall time under load.

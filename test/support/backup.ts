@@ -2,19 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { BackupStatus } from '../../src/backup/status-file.ts';
 import type { DB } from '../../src/db/open.ts';
+import { waitFor as waitForCondition } from './wait.ts';
 
-/**
- * Polls until fn() is truthy; throws with `what` after timeoutMs. The deadline is a hang guard
- * for a loaded machine, not a speed claim: a passing wait ends as soon as fn() holds.
- */
-export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** The shared wait (./wait.ts) with the condition named first, as the backup tests write it. */
+export function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 30_000, everyMs = 25): Promise<NonNullable<T>> {
+  return waitForCondition(fn, { what, timeoutMs, everyMs });
 }
 
 /** Every target holds every captured segment and snapshot. */
