@@ -40,10 +40,10 @@ export async function startTessera(ctx: ScenarioContext, inst: SeededInstance, e
 }
 
 /** A seeded instance and a running Tessera on it, stopped after fn. */
-export async function withTessera<T>(ctx: ScenarioContext, fn: (url: string) => Promise<T>, extraArgs: string[] = [], capacity?: number): Promise<T> {
+export async function withTessera<T>(ctx: ScenarioContext, fn: (url: string, pid: number) => Promise<T>, extraArgs: string[] = [], capacity?: number): Promise<T> {
   const server = await startTessera(ctx, seedInstance(ctx, capacity), extraArgs);
   try {
-    return await fn(server.url);
+    return await fn(server.url, server.pid);
   } finally {
     await server.stop();
   }
