@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { restoreBackup } from '../src/backup/restore.ts';
 import { DirTarget } from '../src/backup/targets/dir.ts';
-import { type Migration, MigrationError, currentVersion, latestVersion, migrate } from '../src/db/migrate.ts';
+import { type Migration, MigrationError, bundledMigrations, currentVersion, latestVersion, migrate } from '../src/db/migrate.ts';
 import { databasePath, openDatabase } from '../src/db/open.ts';
 import { Keyring, keyringPath } from '../src/keys/keyring.ts';
 import { startTestServer } from './support/server.ts';
@@ -50,18 +50,20 @@ describe('migrate()', () => {
 });
 
 /**
- * An instance one migration behind: the last bundled migration (0091, which drops the redundant
- * audit_log_org index) is taken back out of a fresh database, as if it had been made by the
+ * An instance one migration behind: the last bundled migration (0095, which drops two redundant
+ * audit actor indexes) is taken back out of a fresh database, as if it had been made by the
  * release before it. When a later migration is added, move this to it (the test checks it is the last).
  */
-const LAST = { version: 91, name: '91_audit_index_prune' };
+const LAST = { version: 95, name: '95_audit_actor_index' };
+/** The version a database made by the release before has (migration numbers have gaps). */
+const PREVIOUS = latestVersion(bundledMigrations().filter((m) => m.version < LAST.version));
 function rollBackLastMigration(dataDir: string, master: Buffer, opts: { keepColumns?: boolean } = {}): void {
   const ring = Keyring.load(keyringPath(dataDir), master);
   const db = openDatabase(databasePath(dataDir), { key: ring.active('db').key });
   try {
     expect(latestVersion()).toBe(LAST.version);
-    // Without the index back, applying 0091 again fails (no such index).
-    if (!opts.keepColumns) db.exec('CREATE INDEX audit_log_org ON audit_log (org_id);');
+    // Without the indexes back, applying 0095 again fails (no such index).
+    if (!opts.keepColumns) db.exec('CREATE INDEX audit_log_actor ON audit_log (actor_type, actor_id, at); CREATE INDEX audit_log_org_actor ON audit_log (org_id, actor_id);');
     db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(LAST.version);
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
@@ -88,7 +90,7 @@ describe('upgrading an existing instance at start', () => {
       expect(log.indexOf('upgrade: snapshot stored')).toBeLessThan(log.indexOf('applied migrations'));
       const row = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE action = 'instance.upgraded'`).get() as { details: string };
       const details = JSON.parse(row.details) as { from: number; to: number; applied: string[]; snapshot: string };
-      expect(details).toMatchObject({ from: LAST.version - 1, applied: [LAST.name] });
+      expect(details).toMatchObject({ from: PREVIOUS, applied: [LAST.name] });
       generation = details.snapshot.split('/')[1]!;
       expect(currentVersion(s.ctx.db)).toBe(LAST.version);
     } finally {
@@ -99,8 +101,8 @@ describe('upgrading an existing instance at start', () => {
     const r = await restoreBackup({ source: new DirTarget(backupDir), keyring: ring, keyringFile: keyringPath(s.dataDir), to: path.join(dir, 'restored'), generation });
     const db = openDatabase(path.join(r.dir, 'tessera.db'), { key: ring.active('db').key });
     try {
-      expect(currentVersion(db)).toBe(LAST.version - 1);
-      expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_org'`).pluck().get()).toBe(1);
+      expect(currentVersion(db)).toBe(PREVIOUS);
+      expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_org_actor'`).pluck().get()).toBe(1);
     } finally {
       db.close();
     }
@@ -112,17 +114,17 @@ describe('upgrading an existing instance at start', () => {
     const first = await startTestServer({}, { dir: path.join(dir, 'server') });
     const master = Buffer.from(fs.readFileSync(first.keyFile, 'utf8').trim(), 'hex');
     await first.close();
-    // The index stays dropped: applying 0091 again fails on it.
+    // The indexes stay dropped: applying 0095 again fails on them.
     rollBackLastMigration(first.dataDir, master, { keepColumns: true });
     const before = await hashTree(first.dataDir);
-    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 91_audit_index_prune failed: no such index: audit_log_org; nothing was changed, the database is still at version 90$/);
+    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(new RegExp(`^migration ${LAST.name} failed: no such index: audit_log_actor; nothing was changed, the database is still at version ${PREVIOUS}$`));
     const after = await hashTree(first.dataDir);
     // The database file itself is untouched (its -wal and -shm may be recreated by opening it).
     expect(after['tessera.db']).toBe(before['tessera.db']);
     const ring = Keyring.load(keyringPath(first.dataDir), master);
     const db = openDatabase(databasePath(first.dataDir), { key: ring.active('db').key });
     try {
-      expect(currentVersion(db)).toBe(LAST.version - 1);
+      expect(currentVersion(db)).toBe(PREVIOUS);
     } finally {
       db.close();
     }
