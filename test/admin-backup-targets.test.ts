@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Target } from '../src/backup/targets/s3.ts';
 import { caughtUp, waitFor } from './support/backup.ts';
+import { checkA11y, launchBrowser, newPage, pageProblems, screenshotDir } from './support/browser.ts';
 import { Client, type Resp } from './support/client.ts';
 import { createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
@@ -212,6 +213,40 @@ describe('backup targets added on the settings page', () => {
     s = await startTestServer({}, { dir });
     logFiles.push(s.logFile);
     expect(s.backup?.targets.map((t) => t.label)).toEqual([`dir:${backupDir}`]);
+  });
+
+  it('in Chromium: the Backups section with a target and a refused add fits 390 and 1280 px and passes axe', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await newPage(browser, s.url);
+      const { token } = s.ctx.sessions.create(adminUser.id, { mfaPending: false, ip: '127.0.0.1', userAgent: 'browser', reauth: true });
+      await page.context().addCookies([{ name: '__Host-tessera_session', value: token, domain: '127.0.0.1', path: '/', secure: true, httpOnly: true, sameSite: 'Lax' }]);
+      await page.goto('/admin/settings#backups');
+      const section = page.locator('section#backups');
+      await section.getByText('Add an S3-compatible bucket').click();
+      const form = page.locator('#add-s3');
+      await form.locator('input[name="endpoint"]').fill(s3.endpoint);
+      await form.locator('input[name="bucket"]').fill('tessera');
+      await form.locator('input[name="prefix"]').fill('browser');
+      await form.locator('input[name="accessKeyId"]').fill(KEY_ID);
+      await form.locator('input[name="secretAccessKey"]').fill(`${SECRET}-wrong`);
+      await form.getByLabel(/Path-style/).check();
+      await form.getByRole('button', { name: 'Test and add bucket' }).click();
+      await page.locator('.flash', { hasText: 'SignatureDoesNotMatch' }).waitFor();
+      expect(await page.locator('#add-s3').getAttribute('open')).not.toBeNull();
+      expect(await page.content()).not.toContain(SECRET);
+      for (const width of [390, 1280]) {
+        await page.setViewportSize({ width, height: 900 });
+        await section.screenshot({ path: path.join(screenshotDir, `admin-settings-backups-${width}.png`) });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+        expect(overflow, `overflow at ${width}px`).toBeLessThanOrEqual(0);
+      }
+      await checkA11y(page, 'settings-backups');
+      // The refused add answers 502 on purpose (the target failed); anything else is a problem.
+      expect(pageProblems(page).filter((p) => !p.includes('status of 502'))).toEqual([]);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('no response, audit row or log line of this whole test ever carried the secret key', () => {
