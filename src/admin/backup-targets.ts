@@ -236,10 +236,15 @@ function buildTargets(stored: Stored[], box: SecretBox, log: Logger): BackupTarg
   return out;
 }
 
+/** A damaged row counts as no saved target: start-up goes on with the flag/env targets. */
 function readStored(raw: string | undefined): Stored[] {
   if (raw === undefined) return [];
-  const parsed = storedSchema.safeParse(JSON.parse(raw));
-  return parsed.success ? parsed.data : [];
+  try {
+    const parsed = storedSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
 }
 
 /**
