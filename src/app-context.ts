@@ -37,6 +37,7 @@ import type { PrivacyRequests } from './privacy/requests.ts';
 import type { SelfService } from './privacy/self-service.ts';
 import type { SmsOutbox } from './sms/service.ts';
 import type { ErasureService } from './privacy/erasure.ts';
+import type { BackupTargetSettings } from './admin/backup-targets.ts';
 import type { HoldService } from './privacy/holds.ts';
 import type { RetentionService } from './privacy/retention.ts';
 
@@ -51,6 +52,8 @@ export interface AppContext {
   accessLog: AccessLogWriter;
   /** settings edited on /admin/settings (flags and env vars win); the services read them on each use */
   instanceSettings: InstanceSettings;
+  /** backup targets: those given by flag/env and those saved on /admin/settings (`running`: the ones read at start) */
+  backupTargetSettings: BackupTargetSettings;
   /** the instance's fault states (read-only after a failed sync, disk full) */
   faults: Faults;
   /** the one path for durable writes (group commit, sync, hold) */

@@ -47,7 +47,7 @@ import { SelfService } from './privacy/self-service.ts';
 import { RegistrationService, registrationLimits } from './registrations/service.ts';
 import { RegistrationStats } from './registrations/stats.ts';
 import { SmsCodes, SmsOutbox } from './sms/service.ts';
-import { configuredTargets } from './backup/config.ts';
+import { BackupTargetSettings } from './admin/backup-targets.ts';
 import { backupsHoldingExpireBy } from './backup/retention.ts';
 import { alertRecipientsRepo } from './audit/repo.ts';
 import { ErasureService } from './privacy/erasure.ts';
@@ -142,8 +142,10 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const chainStatus = new ChainStatus({ db, audit, keyring: core.keyring, alerts, dataDir: cfg.dataDir, log, now });
   const logRetention = new LogRetention({ audit, accessLog: core.accessLog, denials, auditDays: cfg.auditLogRetentionDays, accessLogDays: cfg.accessLogRetentionDays, now });
   const ledgerCrypto = new LedgerCrypto(core.keyring);
-  const backupTargets = configuredTargets(cfg);
-  const ledger = new LedgerStore({ crypto: ledgerCrypto, file: ledgerFilePath(core.keyring.file), targets: backupTargets, log });
+  // Flag/env targets and those saved on /admin/settings, read once: a change applies at the next start.
+  const backupTargetSettings = new BackupTargetSettings({ db, writer, audit, keyring: core.keyring, cfg, now, log });
+  const backupTargets = backupTargetSettings.running;
+  const ledger = new LedgerStore({ crypto: ledgerCrypto, file: ledgerFilePath(core.keyring.file), targets: [...backupTargets], log });
   const erasure = new ErasureService({
     db, writer, audit, crypto: ledgerCrypto, ledger, log, now,
     backupsExpireBy: (at) => (backupTargets.length ? backupsHoldingExpireBy(at, cfg.backupRetentionDays, cfg.backupSnapshotHours * 3_600_000) : null),
@@ -170,5 +172,5 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
     staffName: (id) => auth.user(id)?.name || undefined,
   });
   const incidents = new Incidents({ db, writer, audit, mailer, now, baseUrl, orgAdmins: recipients.orgAdmins });
-  return { ...core, instanceSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };
+  return { ...core, instanceSettings, backupTargetSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };
 }

@@ -180,7 +180,7 @@ describe('instance admin: organizations', () => {
     r = await member.post(`/orgs/${org.slug}/events/${event.id}/status`, { status: 'closed' });
     expect(r.status).toBe(403);
     r = await anon.get(`/e/${event.slug}`);
-    expect(r.status).toBe(403);
+    expect(r.status).toBe(503);
     expect(r.text).toContain('unavailable');
     expect((await anon.get(`/o/${org.slug}`)).text).toContain('unavailable');
     expect(rowOf((await c.get('/admin/orgs')).text, 'data-org', org.id)).toContain('suspended since');

@@ -7,9 +7,9 @@ import { type TestServer, startTestServer } from './support/server.ts';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
 
 /**
- * An instance admin in Chromium: signs in with password and code, points the instance at an
- * SMTP server on the settings page and sends a test email to it, then disables a user. Each
- * step writes an audit row with a readable action name.
+ * An instance admin in Chromium: points the instance at an SMTP server on the settings page and
+ * sends a test email to it, disables a user, and finds that action in the audit log by
+ * filtering on actor and action.
  */
 describe('instance admin journey in Chromium', () => {
   let s: TestServer;
@@ -42,7 +42,7 @@ describe('instance admin journey in Chromium', () => {
     await checkA11y(page, name);
   }
 
-  it('changes the SMTP settings, sends a test email, and disables a user', async () => {
+  it('changes the SMTP settings, sends a test email, disables a user and finds that in the audit log by filtering', async () => {
     const page = await newPage(browser, s.url);
     page.on('dialog', (d) => void d.accept());
     // Signed in as by password and code (the sign-in pages have their own journey).
@@ -82,6 +82,20 @@ describe('instance admin journey in Chromium', () => {
     await row.getByRole('button', { name: 'Disable' }).click();
     await page.locator('.flash.ok', { hasText: 'Account disabled' }).waitFor();
     expect(s.ctx.auth.user(target.user.id)!.disabled_at).not.toBeNull();
+
+    // 4. Audit log: find that action by filtering on actor and action, and open the entry.
+    await page.getByRole('navigation', { name: 'Administration', exact: true }).getByRole('link', { name: 'Audit log' }).click();
+    await page.getByLabel('Actor (staff email or id)').fill(admin.user.email);
+    await page.getByLabel('Action').selectOption('user.disabled');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('tr[data-seq]').count()).toBe(1);
+    const found = page.locator('tr[data-action="user.disabled"]');
+    expect(await found.count()).toBe(1);
+    expect(await found.textContent()).toContain('Account disabled');
+    await check(page, 'audit-filtered');
+    await found.getByRole('link').click();
+    await expect.poll(() => page.getByRole('heading', { level: 1 }).textContent()).toContain('Audit entry');
+    expect(await page.content()).toContain(target.user.id);
 
     await page.goto('/admin/orgs');
     await check(page, 'orgs');

@@ -1,3 +1,4 @@
+import { systemContext } from '../src/audit/service.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +73,30 @@ function rollBackLastMigration(dataDir: string, master: Buffer, opts: { keepColu
 }
 
 describe('upgrading an existing instance at start', () => {
+  it('a backup target saved on the settings page gets the snapshot before the migrations too', async () => {
+    const dir = tempDir('tessera-upgrade-saved-');
+    const backupDir = path.join(dir, 'backups');
+    fs.mkdirSync(backupDir);
+    fs.mkdirSync(path.join(dir, 'server'));
+    const first = await startTestServer({}, { dir: path.join(dir, 'server') });
+    const added = await first.ctx.backupTargetSettings.add('dir', { path: backupDir }, systemContext());
+    expect(added.ok).toBe(true);
+    const master = Buffer.from(fs.readFileSync(first.keyFile, 'utf8').trim(), 'hex');
+    await first.close();
+    rollBackLastMigration(first.dataDir, master);
+
+    const s = await startTestServer({}, { dir: path.join(dir, 'server') });
+    try {
+      const log = fs.readFileSync(s.logFile, 'utf8');
+      expect(log).toContain('upgrade: snapshot stored');
+      const row = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE action = 'instance.upgraded'`).get() as { details: string };
+      const snapshot = (JSON.parse(row.details) as { snapshot: string }).snapshot;
+      expect(fs.existsSync(path.join(backupDir, snapshot))).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('takes a snapshot to the backup target before the migrations, says so, and the snapshot restores the old version', async () => {
     const dir = tempDir('tessera-upgrade-');
     const backupDir = path.join(dir, 'backups');

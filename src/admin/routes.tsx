@@ -8,7 +8,6 @@ import { devMailView } from '../mail/dev-view.ts';
 import { AdminPermissionsPage } from '../../views/admin/permissions.tsx';
 import { AdminUsersPage, SIGN_OUT_ALL_PHRASE } from '../../views/admin/users.tsx';
 import type { RestoreTester } from '../backup/restore-test.ts';
-import type { BackupTarget } from '../backup/targets/target.ts';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import { routes } from '../http/route-permissions.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -35,7 +34,7 @@ const flashes: Record<string, string> = {
 };
 
 /** Instance administration: accounts, the dev mail outbox, the permission table. */
-export function adminRoutes(restoreTester?: RestoreTester, backupTargets: readonly BackupTarget[] = []): Hono<AppEnv> {
+export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
 
@@ -160,7 +159,7 @@ export function adminRoutes(restoreTester?: RestoreTester, backupTargets: readon
   });
 
   r.get('/admin/permissions', { kind: 'instance-admin' }, (c) => render(c, 'Roles and permissions', <AdminPermissionsPage />));
-  settingsRoutes(r, restoreTester, backupTargets);
+  settingsRoutes(r, restoreTester);
   orgAdminRoutes(r);
 
   return app;

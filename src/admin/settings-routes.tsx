@@ -1,10 +1,11 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { AdminSettingsPage, type BackupSummary, type SectionState } from '../../views/admin/settings.tsx';
+import { AdminSettingsPage, type SectionState } from '../../views/admin/settings.tsx';
+import type { BackupSummary, TargetFormState } from '../../views/admin/settings-backups.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import type { RestoreTester } from '../backup/restore-test.ts';
-import type { BackupTarget } from '../backup/targets/target.ts';
+import type { AppContext } from '../app-context.ts';
 import type { Config, SettingName } from '../config/config.ts';
 import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
@@ -12,6 +13,7 @@ import { render } from '../http/render.tsx';
 import type { routes } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { normalizePhone } from '../sms/phone.ts';
+import { backupTargetRoutes } from './backup-target-routes.tsx';
 import { SECTIONS, SECTION_TITLES, type SectionId } from './settings-fields.ts';
 
 type C = Context<AppEnv>;
@@ -22,40 +24,22 @@ const flashes: Record<string, FlashMsg> = {
   unchanged: { kind: 'ok', text: 'Nothing changed.' },
   'mail-sent': { kind: 'ok', text: 'Test email sent. Check the inbox of your account address.' },
   'sms-sent': { kind: 'ok', text: 'Test SMS sent.' },
-  'targets-ok': { kind: 'ok', text: 'Every backup target answered: connection and credentials work.' },
+  'targets-ok': { kind: 'ok', text: 'Every backup target answered: a test object was written, read back and deleted.' },
+  'target-ok': { kind: 'ok', text: 'Connection works: a test object was written, read back and deleted.' },
+  'target-added': { kind: 'ok', text: 'Backup target tested and saved. It is used from the next start of the server.' },
+  'target-removed': { kind: 'ok', text: 'Backup target removed from the list. The objects already stored there are kept; the server stops shipping to it at its next start.' },
 };
-/** A target that does not answer within this time counts as unreachable. */
-const TARGET_CHECK_MS = 15_000;
-
-/** Each target's check (reachable, bucket there, credentials accepted), in parallel, with a deadline. */
-async function checkTargets(targets: readonly BackupTarget[]): Promise<{ label: string; error?: string }[]> {
-  return Promise.all(
-    targets.map(async (t) => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${TARGET_CHECK_MS / 1000} s`)), TARGET_CHECK_MS)));
-      try {
-        await Promise.race([t.check(), deadline]);
-        return { label: t.label };
-      } catch (e) {
-        // TargetError messages are written to be shown: they name the target, never a secret.
-        return { label: t.label, error: e instanceof Error ? e.message : 'failed' };
-      } finally {
-        clearTimeout(timer);
-      }
-    }),
-  );
-}
-
-function backupSummary(cfg: Config, tester: RestoreTester | undefined): BackupSummary {
+function backupSummary(ctx: AppContext, tester: RestoreTester | undefined): BackupSummary {
+  const cfg = ctx.cfg;
   const src = (n: SettingName) => (cfg.explicit[n] ? `set by ${cfg.explicit[n]}` : 'default');
-  const targets = [
-    ...(cfg.backupDir ? [{ name: `directory ${cfg.backupDir}`, source: src('backupDir') }] : []),
-    ...(cfg.backupS3Url ? [{ name: cfg.backupS3Url, source: src('backupS3Url') }] : []),
-  ];
   const status = tester?.backup?.status();
   const last = tester?.repo.recent(1)[0];
+  const t = ctx.backupTargetSettings;
   return {
-    targets,
+    targets: t.list(),
+    removedRunning: t.removedButRunning().length,
+    restartPending: t.restartPending(),
+    running: tester?.backup !== undefined,
     intervals: [
       { label: 'Shipping interval', value: `${cfg.backupSyncIntervalMs} ms`, source: src('backupSyncIntervalMs') },
       { label: 'Snapshot interval', value: `${cfg.backupSnapshotHours} h`, source: src('backupSnapshotHours') },
@@ -69,8 +53,10 @@ function backupSummary(cfg: Config, tester: RestoreTester | undefined): BackupSu
 }
 
 /** /admin/settings: the instance settings page, its section saves and the test messages. */
-export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: RestoreTester | undefined, backupTargets: readonly BackupTarget[]): void {
-  const page = (c: C, opts: { state?: SectionState; flash?: FlashMsg; status?: ContentfulStatusCode } = {}) => {
+export type SettingsPage = (c: C, opts?: { state?: SectionState; targetForm?: TargetFormState; flash?: FlashMsg; status?: ContentfulStatusCode }) => Response | Promise<Response>;
+
+export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: RestoreTester | undefined): void {
+  const page = (c: C, opts: { state?: SectionState; targetForm?: TargetFormState; flash?: FlashMsg; status?: ContentfulStatusCode } = {}) => {
     const ctx = c.get('app');
     const s = ctx.instanceSettings;
     const key = c.req.query('done');
@@ -86,7 +72,8 @@ export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: Rest
         testAddress={c.get('user')!.email}
         mailConfigured={s.smtp() !== undefined}
         smsConfigured={s.smsProvider() !== undefined}
-        backups={backupSummary(ctx.cfg, restoreTester)}
+        backups={backupSummary(ctx, restoreTester)}
+        targetForm={opts.targetForm}
       />,
       opts.status ?? 200,
     );
@@ -125,13 +112,16 @@ export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: Rest
 
   r.post('/admin/settings/backups/test', ADMIN, async (c) => {
     const ctx = c.get('app');
-    if (backupTargets.length === 0) return page(c, { flash: { kind: 'error', text: 'No backup target is configured: there is nothing to test.' }, status: 409 });
-    const results = await checkTargets(backupTargets);
-    const failed = results.filter((t) => t.error !== undefined);
-    ctx.audit.record(auditCtx(c), 'settings.backup_targets_tested', { type: 'settings', id: 'backups' }, failed.length ? 'failure' : 'success', { targets: results.map((t) => ({ target: t.label, ok: t.error === undefined })) });
+    const t = ctx.backupTargetSettings;
+    if (t.running.length === 0) return page(c, { flash: { kind: 'error', text: 'No backup target is in use: there is nothing to test.' }, status: 409 });
+    const results = await t.testRunning();
+    const failed = results.filter((x) => x.error !== undefined);
+    ctx.audit.record(auditCtx(c), 'settings.backup_targets_tested', { type: 'settings', id: 'backups' }, failed.length ? 'failure' : 'success', { targets: results.map((x) => ({ target: x.label, ok: x.error === undefined })) });
     if (failed.length === 0) return c.redirect('/admin/settings?done=targets-ok#backups', 303);
-    return page(c, { flash: { kind: 'error', text: `Backup target check failed: ${failed.map((t) => `${t.label}: ${t.error}`).join('; ')}.` }, status: 502 });
+    return page(c, { flash: { kind: 'error', text: `Backup target check failed: ${failed.map((x) => x.error).join('; ')}.` }, status: 502 });
   });
+
+  backupTargetRoutes(r, page);
 
   r.post('/admin/settings/sms/test', ADMIN, async (c) => {
     const ctx = c.get('app');

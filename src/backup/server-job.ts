@@ -16,7 +16,7 @@ import type { BackupTarget } from './targets/target.ts';
 export function startBackupJob(args: { cfg: Config; targets: BackupTarget[]; db: DB; dbFile: string; keyring: Keyring; log: Logger; audit?: AuditLog; now?: () => number; holdWrites?: () => () => void; faults?: Faults }): BackupService | undefined {
   const { cfg, targets, log } = args;
   if (targets.length === 0) {
-    log.info('backup: no target configured (--backup-dir or --backup-s3-url): continuous backup is off');
+    log.info('backup: no target configured (--backup-dir, --backup-s3-url or /admin/settings): continuous backup is off');
     return undefined;
   }
   prepareAppConnection(args.db);

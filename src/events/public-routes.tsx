@@ -9,6 +9,7 @@ import { QueueGonePage, QueuePage } from '../../views/registrations/queue.tsx';
 import { qrSvg } from '../auth/totp.ts';
 import { escapeHtml } from '../html-escape.ts';
 import { routes } from '../http/route-permissions.ts';
+import { orgSuspended, orgUnavailable } from '../orgs/unavailable.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { auditCtx, guard } from '../http/guard.ts';
 import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
@@ -108,7 +109,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
 
   const notFound = (c: C) => errorResponse(c, 404, 'Event not found', 'There is no public event at this address. Check the link you were given.');
   /** An instance admin suspended the organization (orgs/directory.ts). */
-  const unavailable = (c: C) => errorResponse(c, 403, 'Unavailable', 'This organization and its events are unavailable at the moment.');
+  const unavailable = orgUnavailable;
 
   /** The event if this browser may see it; otherwise the passcode page (or 404). */
   const visible = (c: C): { e: EventRow } | { res: Response | Promise<Response> } => {
@@ -189,28 +190,31 @@ export function publicEventRoutes(): Hono<AppEnv> {
     render(c, e.title, <PasscodePage e={e} action={SHARE} label="Password for this link" message={message} csrf={c.get('csrfToken')} />, status);
   const sharedLink = (c: C) => {
     const token = readLinkCookie(c, 'share');
-    const found = token ? c.get('app').events.findShareLink(token) : undefined;
-    return found && !c.get('app').orgDirectory.isSuspended(found.event.org_id) ? found : undefined;
+    return token ? c.get('app').events.findShareLink(token) : undefined;
   };
 
   // The share link: swap its token for a short-lived cookie and show the password form at a
   // clean address, so the link is not left in the history or sent on as a Referer.
   r.get('/s/:token', { kind: 'public' }, (c) => {
     const token = c.req.param('token') ?? '';
-    if (!c.get('app').events.findShareLink(token)) return noShareLink(c);
+    const found = c.get('app').events.findShareLink(token);
+    if (!found) return noShareLink(c);
+    if (orgSuspended(c, found.event.org_id)) return unavailable(c);
     setLinkCookie(c, 'share', token);
     return c.redirect(SHARE, 303);
   });
 
   r.get(SHARE, { kind: 'public' }, (c) => {
     const found = sharedLink(c);
-    return found ? sharePage(c, found.event) : noShareLink(c);
+    if (!found) return noShareLink(c);
+    return orgSuspended(c, found.event.org_id) ? unavailable(c) : sharePage(c, found.event);
   });
 
   r.post(SHARE, { kind: 'public' }, async (c) => {
     const app = c.get('app');
     const found = sharedLink(c);
     if (!found) return noShareLink(c);
+    if (orgSuspended(c, found.event.org_id)) return unavailable(c);
     const body = z.object({ passcode: z.string().max(200).default('') }).safeParse(await answerFormBody(c));
     const res = await app.events.tryShareLink(found.link, found.event, body.success ? body.data.passcode : '', auditCtx(c, found.event.org_id));
     if (!res.ok) {

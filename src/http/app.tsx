@@ -31,12 +31,11 @@ import { guard } from './guard.ts';
 import { healthRoutes } from './health.ts';
 import type { LogShipper } from '../logship/service.ts';
 import type { RestoreTester } from '../backup/restore-test.ts';
-import type { BackupTarget } from '../backup/targets/target.ts';
 import { requestContext } from './request-context.ts';
 import { staticRoutes } from './static.ts';
 import type { AppEnv } from './types.ts';
 
-export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester; logShipping?: LogShipper; backupTargets?: readonly BackupTarget[] }): Hono<AppEnv> {
+export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester; logShipping?: LogShipper}): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Few, merged steps: each step of Hono's middleware chain costs about a microsecond per request.
@@ -76,7 +75,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', privacyPublicRoutes());
   app.route('/', orgRoutes());
   app.route('/', inviteRoutes());
-  app.route('/', adminRoutes(opts.restoreTester, opts.backupTargets ?? []));
+  app.route('/', adminRoutes(opts.restoreTester));
   app.route('/', auditRoutes());
   app.route('/', privacyRoutes());
   app.route('/', eventAdminRoutes());

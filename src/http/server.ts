@@ -14,6 +14,7 @@ import { verifyAuditLog } from '../audit/verify.ts';
 import type { BackupService } from '../backup/service.ts';
 import { RestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
+import { savedBackupTargets } from '../admin/backup-targets.ts';
 import type { BackupTarget } from '../backup/targets/target.ts';
 import { type UpgradeSnapshot, snapshotBeforeUpgrade } from '../backup/upgrade-snapshot.ts';
 import type { Migration } from '../db/migrate.ts';
@@ -83,14 +84,18 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     else log.warn({ channel: p.channel, target: p.target }, `outbound traffic may run without TLS: allowed by --allow-insecure-transport=${p.channel}`);
   }
   // Checked before anything is opened: a bad backup setting stops start-up with one line.
-  const backupTargets = configuredTargets(cfg);
+  configuredTargets(cfg);
   checkSyslogFiles(cfg);
   const opened: Opened = await openInstance(cfg, {
     allowCreate: true,
     migrate: true,
     env: opts.env,
     masterKeyFlagGiven: opts.masterKeyFlagGiven,
-    beforeMigrate: backupTargets.length > 0 ? (db, keyring, pending) => upgradeSnapshot({ cfg, targets: backupTargets, db, keyring, log, pending }) : undefined,
+    beforeMigrate: async (db, keyring, pending) => {
+      // The targets saved on /admin/settings count too; the database is open but not migrated yet.
+      const targets = [...configuredTargets(cfg), ...savedBackupTargets({ db, keyring, log })];
+      return targets.length > 0 ? upgradeSnapshot({ cfg, targets, db, keyring, log, pending }) : undefined;
+    },
   });
   // data/tessera.pid: key rotations refuse to run while the server holds the data directory.
   let lock: ReturnType<typeof acquireInstanceLock>;
@@ -130,6 +135,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   ctx.metrics.observeFaults(() => ctx.faults.list(), FAULT_KINDS);
   ctx.metrics.observeRegistrationQueue(() => ctx.registrationQueue.stats());
   registerInstanceMetrics(ctx.metrics, ctx.db, ctx.now, cfg.dataDir);
+  const backupTargets = [...ctx.backupTargetSettings.running];
   if (opened.created) log.info({ dataDir: cfg.dataDir, keySource: opened.source.kind }, 'initialised a new data directory');
   if (opened.migrated.length) log.info({ migrations: opened.migrated }, 'applied migrations');
 
@@ -202,7 +208,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, job('backup_restore_test', () => restoreTester.run('schedule'))));
   }
 
-  const app = createApp(ctx, { tls, restoreTester, logShipping, backupTargets });
+  const app = createApp(ctx, { tls, restoreTester, logShipping });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {

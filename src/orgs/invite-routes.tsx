@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { InviteInvalid, InviteJoin, InviteRegister, InviteSignIn, InviteWrongAccount } from '../../views/orgs/invitations.tsx';
 import { routes } from '../http/route-permissions.ts';
+import { orgSuspended, orgUnavailable } from './unavailable.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -28,13 +29,17 @@ export function inviteRoutes(): Hono<AppEnv> {
     const ctx = c.get('app');
     const q = tokenQuery.parse(c.req.query());
     if (q.token) {
-      if (!ctx.orgs.findInvitation(q.token)) return render(c, 'Invitation', <InviteInvalid />, 410);
+      const invited = ctx.orgs.findInvitation(q.token);
+      if (!invited) return render(c, 'Invitation', <InviteInvalid />, 410);
+      if (orgSuspended(c, invited.org.id)) return orgUnavailable(c);
       setLinkCookie(c, 'invite', q.token);
       return c.redirect('/invite', 303);
     }
     const token = readLinkCookie(c, 'invite');
     const found = token ? ctx.orgs.findInvitation(token) : undefined;
     if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
+    // Joining a suspended organization would be acting in it (orgs/directory.ts).
+    if (orgSuspended(c, found.org.id)) return orgUnavailable(c);
     const info = { csrf: csrfToken(c), orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
     const session = c.get('session');
     const user = c.get('user');
@@ -51,6 +56,8 @@ export function inviteRoutes(): Hono<AppEnv> {
     const token = readLinkCookie(c, 'invite');
     const found = token ? ctx.orgs.findInvitation(token) : undefined;
     if (!found) return render(c, 'Invitation', <InviteInvalid />, 410);
+    // Joining a suspended organization would be acting in it (orgs/directory.ts).
+    if (orgSuspended(c, found.org.id)) return orgUnavailable(c);
     const info = { csrf: csrfToken(c), orgName: found.org.name, role: found.invitation.role, email: found.invitation.email };
     const session = c.get('session');
     const user = c.get('user');

@@ -95,6 +95,11 @@ export class SelfService {
   }
 
   /** Whether an emailed link can still be used (not used, not expired); opening it is a separate POST. */
+  /** The organization an emailed link belongs to (used or not), so a suspended one can answer "unavailable". */
+  linkOrgId(token: string): string | undefined {
+    return this.repo.link(hashToken(token), 'link')?.org_id;
+  }
+
   linkUsable(token: string): boolean {
     const l = this.repo.link(hashToken(token), 'link');
     return !!l && l.used_at === null && l.expires_at > this.d.now();

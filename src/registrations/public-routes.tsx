@@ -6,6 +6,7 @@ import { qrSvg } from '../auth/totp.ts';
 import { type Answers, answerText } from '../events/fields.ts';
 import type { EventRow } from '../events/repo.ts';
 import { routes } from '../http/route-permissions.ts';
+import { orgSuspended, orgUnavailable } from '../orgs/unavailable.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { answerFormBody, asValues } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
@@ -44,9 +45,15 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
 
   const fromCookie = (c: C, kind: 'manage' | 'confirm') => {
     const token = readLinkCookie(c, kind);
-    const found = token ? c.get('app').links.byToken(kind, token) : undefined;
-    // A suspended organization's attendees cannot act either (orgs/directory.ts).
-    return found && !c.get('app').orgDirectory.isSuspended(found.reg.org_id) ? found : undefined;
+    return token ? c.get('app').links.byToken(kind, token) : undefined;
+  };
+  /**
+   * The registration behind a personal link, or the answer instead of it: no link (expired), or
+   * its organization suspended, where attendees cannot act either (orgs/directory.ts).
+   */
+  const linked = <T extends { reg: RegistrationRow }>(c: C, found: T | undefined, missing: (c: C) => Response | Promise<Response>): T | { res: Response | Promise<Response> } => {
+    if (!found) return { res: missing(c) };
+    return orgSuspended(c, found.reg.org_id) ? { res: orgUnavailable(c) } : found;
   };
   const invalidLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This personal link is not valid any more. Ask the organizer to send it again.');
   const expired = (c: C) => errorResponse(c, 404, 'Open your personal link again', 'This page is open for 30 minutes after you follow the personal link from your email. Open that link again to see your registration.');
@@ -57,6 +64,7 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
     return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={MY_REGISTRATION} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} csrf={c.get('csrfToken')} />, status);
   };
   const ticket = async (c: C, found: { reg: RegistrationRow } | undefined) => {
+    if (found && orgSuspended(c, found.reg.org_id)) return orgUnavailable(c);
     if (!found || found.reg.status !== 'confirmed') return invalidLink(c);
     const svg = await qrSvg(c.get('app').links.link(found.reg, 'ticket'));
     // Personal data (the ticket opens the attendee's check-in): never cached (ASVS V14.3.2).
@@ -66,14 +74,15 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
   // The link from the email: swap the token for the cookie, then show the clean page.
   r.get('/r/:token', { kind: 'public' }, (c) => {
     const token = c.req.param('token') ?? '';
-    if (!c.get('app').links.byToken('manage', token)) return invalidLink(c);
+    const l = linked(c, c.get('app').links.byToken('manage', token), invalidLink);
+    if ('res' in l) return l.res;
     setLinkCookie(c, 'manage', token);
     return c.redirect(MY_REGISTRATION, 303);
   });
 
   r.get(MY_REGISTRATION, { kind: 'public' }, async (c) => {
-    const found = fromCookie(c, 'manage');
-    if (!found) return expired(c);
+    const found = linked(c, fromCookie(c, 'manage'), expired);
+    if ('res' in found) return found.res;
     c.get('app').registrations.viewedByAttendee(found.reg, auditCtx(c, found.reg.org_id));
     const notice = { saved: 'Your changes are saved.', cancelled: 'Your registration is cancelled.' }[c.req.query('done') ?? ''];
     return managePage(c, found, notice ? { notice } : {});
@@ -85,8 +94,8 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
   r.get(`${MY_REGISTRATION}/ticket.svg`, { kind: 'public' }, (c) => ticket(c, fromCookie(c, 'manage')));
 
   r.post(MY_REGISTRATION, { kind: 'public' }, async (c) => {
-    const found = fromCookie(c, 'manage');
-    if (!found) return expired(c);
+    const found = linked(c, fromCookie(c, 'manage'), expired);
+    if ('res' in found) return found.res;
     const raw = await answerFormBody(c);
     const res = c.get('app').registrations.updateAnswers(found.event, found.reg, raw, auditCtx(c, found.reg.org_id), 'attendee');
     if (!res.ok) return managePage(c, found, { errors: res.errors ?? {}, message: res.message, values: asValues(raw) }, 422);
@@ -95,15 +104,15 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
 
   // The registration's own data page (GDPR Art. 15): the manage link proves this registration.
   r.get(`${MY_REGISTRATION}/privacy`, { kind: 'public' }, (c) => {
-    const found = fromCookie(c, 'manage');
-    if (!found) return expired(c);
+    const found = linked(c, fromCookie(c, 'manage'), expired);
+    if ('res' in found) return found.res;
     setLinkCookie(c, 'privacy-session', c.get('app').selfService.openFromRegistration(found.reg));
     return c.redirect('/privacy/me', 303);
   });
 
   r.post(`${MY_REGISTRATION}/cancel`, { kind: 'public' }, (c) => {
-    const found = fromCookie(c, 'manage');
-    if (!found) return expired(c);
+    const found = linked(c, fromCookie(c, 'manage'), expired);
+    if ('res' in found) return found.res;
     c.get('app').registrations.cancel(found.event, found.reg, auditCtx(c, found.reg.org_id), 'attendee');
     return c.redirect(`${MY_REGISTRATION}?done=cancelled`, 303);
   });
@@ -111,21 +120,22 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
   // Email scanners open links: the GETs only show a button; the POST confirms.
   r.get('/r/:token/confirm', { kind: 'public' }, (c) => {
     const token = c.req.param('token') ?? '';
-    if (!c.get('app').links.byToken('confirm', token)) return invalidLink(c);
+    const l = linked(c, c.get('app').links.byToken('confirm', token), invalidLink);
+    if ('res' in l) return l.res;
     setLinkCookie(c, 'confirm', token);
     return c.redirect(`${MY_REGISTRATION}/confirm`, 303);
   });
 
   r.get(`${MY_REGISTRATION}/confirm`, { kind: 'public' }, (c) => {
-    const found = fromCookie(c, 'confirm');
-    if (!found) return expired(c);
+    const found = linked(c, fromCookie(c, 'confirm'), expired);
+    if ('res' in found) return found.res;
     return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`${MY_REGISTRATION}/confirm`} csrf={c.get('csrfToken')} />);
   });
 
   r.post(`${MY_REGISTRATION}/confirm`, { kind: 'public' }, async (c) => {
     const app = c.get('app');
-    const found = fromCookie(c, 'confirm');
-    if (!found) return expired(c);
+    const found = linked(c, fromCookie(c, 'confirm'), expired);
+    if ('res' in found) return found.res;
     const res = app.registrations.confirm(found.event, found.reg, auditCtx(c, found.reg.org_id));
     if (!res.ok) return errorResponse(c, 409, 'Event full', res.message);
     clearLinkCookie(c, 'confirm');

@@ -3,22 +3,13 @@ import type { FieldView } from '../../src/admin/settings-service.ts';
 import { SECTION_TITLES, type SectionId } from '../../src/admin/settings-fields.ts';
 import { Check, Csrf, Field, FieldError, Select, TextArea } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
-import { when } from '../components/when.ts';
+import { type BackupSummary, BackupsSection, type TargetFormState } from './settings-backups.tsx';
 
 /** A section after a refused save: its messages and what was typed. */
 export interface SectionState {
   section: SectionId;
   errors: Record<string, string>;
   values: Record<string, string>;
-}
-
-/** What the Backups section shows: configured in flags/env, with the replicator's state. */
-export interface BackupSummary {
-  targets: { name: string; source: string }[];
-  intervals: { label: string; value: string; source: string }[];
-  lagSeconds?: number | undefined;
-  position?: string | undefined;
-  lastRestoreTest?: { at: string; ok: boolean | undefined } | undefined;
 }
 
 function Locked({ reason }: { reason: string }) {
@@ -90,6 +81,7 @@ export function AdminSettingsPage(p: {
   mailConfigured: boolean;
   smsConfigured: boolean;
   backups: BackupSummary;
+  targetForm?: TargetFormState | undefined;
 }) {
   const { csrf, sections, state } = p;
   return (
@@ -153,61 +145,7 @@ export function AdminSettingsPage(p: {
         <SectionForm id="security" fields={sections.security} csrf={csrf} state={state} />
       </section>
 
-      <section id="backups" aria-labelledby="h-backups">
-        <h2 id="h-backups">Backups</h2>
-        <p>Backup targets and intervals are set with flags or environment variables at start (see the README, "Backups").</p>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Target</th>
-              <th scope="col">Set by</th>
-            </tr>
-          </thead>
-          <tbody>
-            {p.backups.targets.length === 0 ? (
-              <tr>
-                <td colspan={2}>No backup target: nothing leaves this machine.</td>
-              </tr>
-            ) : (
-              p.backups.targets.map((t) => (
-                <tr>
-                  <td>{t.name}</td>
-                  <td>{t.source}</td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-        <dl>
-          {p.backups.intervals.map((i) => (
-            <>
-              <dt>{i.label}</dt>
-              <dd>
-                {i.value} <small>({i.source})</small>
-              </dd>
-            </>
-          ))}
-          <dt>Lag</dt>
-          <dd>{p.backups.lagSeconds === undefined ? '–' : `${Math.round(p.backups.lagSeconds)} s`}</dd>
-          <dt>Last shipped position</dt>
-          <dd>{p.backups.position ?? '–'}</dd>
-          <dt>Last restore test</dt>
-          <dd>{p.backups.lastRestoreTest ? `${when(p.backups.lastRestoreTest.at)}: ${p.backups.lastRestoreTest.ok === undefined ? 'skipped' : p.backups.lastRestoreTest.ok ? 'ok' : 'FAILED'}` : 'never'}</dd>
-        </dl>
-        <form method="post" action="/admin/settings/backups/test" class="inline-action">
-          <Csrf token={csrf} />
-          <button type="submit" class="secondary" disabled={p.backups.targets.length === 0}>
-            Test connection
-          </button>
-        </form>
-        <form method="post" action="/admin/backups/restore-test" class="inline-action">
-          <Csrf token={csrf} />
-          <button type="submit" class="secondary" disabled={p.backups.targets.length === 0}>
-            Run restore test now
-          </button>
-        </form>{' '}
-        <a href="/admin/backups">Backup details</a>
-      </section>
+      <BackupsSection csrf={csrf} b={p.backups} form={p.targetForm} />
     </>
   );
 }
