@@ -248,6 +248,29 @@ describe('attendee self-service and data requests', () => {
     expect(s.ctx.attendees.ofPerson(org.id, email)).toHaveLength(2);
   });
 
+  it('a registration on legal hold is listed on the access page with its reason, and erasing keeps it, listed on the receipt', async () => {
+    const email = testEmail('ss-held');
+    const held = await register(e1, email, 'Hella Held', { diet: 'kosher' });
+    const free = await register(e2, email, 'Hella Held');
+    const until = new Date(clock.now() + 20 * 86_400_000).toISOString().slice(0, 10);
+    expect(s.ctx.holds.place(org.id, held.id, { reason: 'Chargeback dispute', until }, { actor: { type: 'user', id: owner.user.id } }).ok).toBe(true);
+
+    const c = await openDataPage(email);
+    const page = (await c.get('/privacy/me')).text;
+    const section = (id: string) => new RegExp(`<section data-registration="${id}"[\\s\\S]*?</section>`).exec(page)?.[0] ?? '';
+    expect(section(held.id)).toContain('data-testid="holds"');
+    expect(section(held.id)).toContain(`On hold until ${until}`);
+    expect(section(held.id)).toContain('Reason: Chargeback dispute');
+    expect(section(free.id)).not.toBe('');
+    expect(section(free.id)).not.toContain('On hold');
+
+    const erased = await c.post('/privacy/me/erase', { confirm: 'yes' });
+    expect(erased.status).toBe(200);
+    expect(/<ul data-testid="held">[\s\S]*?<\/ul>/.exec(erased.text)?.[0]).toContain('Chargeback dispute');
+    // The held registration keeps its data; the other one is erased.
+    expect(s.ctx.attendees.ofPerson(org.id, email).map((r) => r.id)).toEqual([held.id]);
+  });
+
   it('organizers record requests made another way, run the export or erasure from them, and see overdue ones', async () => {
     const email = testEmail('ss-byphone');
     await register(e2, email, 'Phone Person');
