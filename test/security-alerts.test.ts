@@ -184,10 +184,10 @@ describe('security alerts', () => {
     expect((await later.get(`/orgs/${org.slug}/security`)).text).toContain('Export by a departing organizer');
   });
 
-  it('a broken audit chain and failing backups alert the instance owners', async () => {
-    s.ctx.alertRules.backupChecked({ configured: true, lagSeconds: 120 });
+  it('a broken audit chain, and backups an hour behind, alert the instance owners', async () => {
+    s.ctx.alertRules.backupChecked({ lagSeconds: 120, targets: [] });
     expect(rules(null)).not.toContain('backup-failure');
-    s.ctx.alertRules.backupChecked({ configured: true, lagSeconds: 7200 });
+    s.ctx.alertRules.backupChecked({ lagSeconds: 7200, targets: [] });
     await alertMail(instanceOwner.user.email, 'Backups are failing');
 
     s.ctx.alertRules.auditChainChecked(verifyAuditLog(s.ctx.audit, s.ctx.keyring, s.dir));
