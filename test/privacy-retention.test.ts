@@ -9,6 +9,7 @@ import type { OrgRow } from '../src/orgs/repo.ts';
 import type { RegistrationRow } from '../src/registrations/repo.ts';
 import { PURGE_BATCH } from '../src/privacy/retention.ts';
 import { createEvent } from './support/events.ts';
+import { waitFor } from './support/wait.ts';
 import { Clock, addMember, createOrg, createUser, uniqueSlug } from './support/identity.ts';
 import { PERSON_SURNAME, testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
@@ -219,6 +220,29 @@ describe('a field purge longer than one transaction', () => {
       expect(left.map((x) => x.id)).toEqual([heldId]);
       // Names and addresses stay until the event's own date.
       expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM registrations WHERE org_id = ? AND email <> ''`).get(org.id)).toEqual({ n });
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+});
+
+describe('retention runs by itself', () => {
+  it('the server runs a pass at start: an event past its date is warned about without anyone asking', async () => {
+    const clock = new Clock();
+    clock.t = Date.now() - 200 * DAY;
+    const first = await startTestServer({}, { now: clock.now });
+    const owner = (await createUser(first, { email: testEmail(`start-owner-${tag()}`) })).user;
+    const org = createOrg(first, owner, uniqueSlug('start'));
+    const ev = createEvent(first, org);
+    expect((await first.ctx.registrations.register(ev, { email: testEmail(`start-att-${tag()}`), name: `Start ${PERSON_SURNAME}` }, sys)).ok).toBe(true);
+    await first.close();
+
+    // 200 days later, the same data directory: the start pass finds the event due.
+    const s = await startTestServer({}, { dir: first.dir });
+    try {
+      const warned = await waitFor(() => s.ctx.db.prepare('SELECT sent_at FROM retention_warnings WHERE event_id = ?').get(ev.id), { what: 'the start pass to warn' });
+      expect(warned).toBeDefined();
+      expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM mail_outbox WHERE template = 'retention.warning' AND to_address = ?`).get(owner.email)).toEqual({ n: 1 });
     } finally {
       await s.close();
     }
