@@ -50,18 +50,20 @@ describe('migrate()', () => {
 });
 
 /**
- * An instance one migration behind: the last bundled migration (0091, which drops the redundant
- * audit_log_org index) is taken back out of a fresh database, as if it had been made by the
- * release before it. When a later migration is added, move this to it (the test checks it is the last).
+ * An instance one migration behind: the last bundled migration (0094, which adds the incident's
+ * likely consequences and measures taken) is taken back out of a fresh database, as if it had
+ * been made by the release before it. When a later migration is added, move this to it (the test checks it is the last).
  */
 const LAST = { version: 94, name: '94_incident_measures' };
+/** The version before LAST (numbers have gaps: each engineer has a range). */
+const PREVIOUS = 91;
 function rollBackLastMigration(dataDir: string, master: Buffer, opts: { keepColumns?: boolean } = {}): void {
   const ring = Keyring.load(keyringPath(dataDir), master);
   const db = openDatabase(databasePath(dataDir), { key: ring.active('db').key });
   try {
     expect(latestVersion()).toBe(LAST.version);
-    // Without the index back, applying 0091 again fails (no such index).
-    if (!opts.keepColumns) db.exec('CREATE INDEX audit_log_org ON audit_log (org_id);');
+    // With the columns still there, applying 0094 again fails (duplicate column).
+    if (!opts.keepColumns) db.exec('ALTER TABLE security_incidents DROP COLUMN likely_consequences; ALTER TABLE security_incidents DROP COLUMN measures_taken;');
     db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(LAST.version);
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
@@ -88,7 +90,7 @@ describe('upgrading an existing instance at start', () => {
       expect(log.indexOf('upgrade: snapshot stored')).toBeLessThan(log.indexOf('applied migrations'));
       const row = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE action = 'instance.upgraded'`).get() as { details: string };
       const details = JSON.parse(row.details) as { from: number; to: number; applied: string[]; snapshot: string };
-      expect(details).toMatchObject({ from: LAST.version - 1, applied: [LAST.name] });
+      expect(details).toMatchObject({ from: PREVIOUS, applied: [LAST.name] });
       generation = details.snapshot.split('/')[1]!;
       expect(currentVersion(s.ctx.db)).toBe(LAST.version);
     } finally {
@@ -99,8 +101,8 @@ describe('upgrading an existing instance at start', () => {
     const r = await restoreBackup({ source: new DirTarget(backupDir), keyring: ring, keyringFile: keyringPath(s.dataDir), to: path.join(dir, 'restored'), generation });
     const db = openDatabase(path.join(r.dir, 'tessera.db'), { key: ring.active('db').key });
     try {
-      expect(currentVersion(db)).toBe(LAST.version - 1);
-      expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_org'`).pluck().get()).toBe(1);
+      expect(currentVersion(db)).toBe(PREVIOUS);
+      expect(db.prepare(`SELECT count(*) FROM pragma_table_info('security_incidents') WHERE name = 'measures_taken'`).pluck().get()).toBe(0);
     } finally {
       db.close();
     }
@@ -112,17 +114,17 @@ describe('upgrading an existing instance at start', () => {
     const first = await startTestServer({}, { dir: path.join(dir, 'server') });
     const master = Buffer.from(fs.readFileSync(first.keyFile, 'utf8').trim(), 'hex');
     await first.close();
-    // The index stays dropped: applying 0091 again fails on it.
+    // The columns stay: applying 0094 again fails on them.
     rollBackLastMigration(first.dataDir, master, { keepColumns: true });
     const before = await hashTree(first.dataDir);
-    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 91_audit_index_prune failed: no such index: audit_log_org; nothing was changed, the database is still at version 90$/);
+    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 94_incident_measures failed: duplicate column name: likely_consequences; nothing was changed, the database is still at version 91$/);
     const after = await hashTree(first.dataDir);
     // The database file itself is untouched (its -wal and -shm may be recreated by opening it).
     expect(after['tessera.db']).toBe(before['tessera.db']);
     const ring = Keyring.load(keyringPath(first.dataDir), master);
     const db = openDatabase(databasePath(first.dataDir), { key: ring.active('db').key });
     try {
-      expect(currentVersion(db)).toBe(LAST.version - 1);
+      expect(currentVersion(db)).toBe(PREVIOUS);
     } finally {
       db.close();
     }
