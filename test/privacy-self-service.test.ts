@@ -7,6 +7,7 @@ import { Clock, type TestUser, addMember, createOrg, createUser, signedInClient,
 import { PERSON_SURNAME, testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
+import { waitFor } from './support/wait.ts';
 
 const sys = { actor: { type: 'system' as const } };
 const browserHeaders = { 'sec-fetch-site': 'same-origin' };
@@ -217,6 +218,12 @@ describe('attendee self-service and data requests', () => {
     expect(tablesHolding(name, ['mail_outbox'])).toEqual([]);
     expect(tablesHolding('halal', ['mail_outbox'])).toEqual([]);
     expect(tablesHolding('spelled Erica')).toEqual([]);
+    // Once sent, the receipt goes too, with the next retention pass: then no table at all holds the address.
+    expect(tablesHolding(email)).toEqual(['mail_outbox.to_address']);
+    await waitFor(() => (s.ctx.db.prepare(`SELECT status FROM mail_outbox WHERE template = 'erasureReceipt' AND to_address = ?`).get(email) as { status: string } | undefined)?.status === 'sent', { what: 'the receipt to be marked sent' });
+    await s.ctx.retention.run();
+    expect(tablesHolding(email)).toEqual([]);
+    expect(tablesHolding(name)).toEqual([]);
 
     // The organizer sees the erasure as a completed request, with its receipt, and the correction as open.
     const own = await signedInClient(s, owner.user);

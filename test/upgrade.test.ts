@@ -51,10 +51,10 @@ describe('migrate()', () => {
 
 /**
  * An instance one migration behind: the last bundled migration (0094, which adds the incident's
- * likely consequences and measures taken) is taken back out of a fresh database, as if it had
- * been made by the release before it. When a later migration is added, move this to it (the test checks it is the last).
+ * likely consequences and measures taken and the erasure receipts' index) is taken back out of a
+ * fresh database, as if it had been made by the release before it. When a later migration is added, move this to it (the test checks it is the last).
  */
-const LAST = { version: 94, name: '94_incident_measures' };
+const LAST = { version: 94, name: '94_privacy_operations' };
 /** The version before LAST (numbers have gaps: each engineer has a range). */
 const PREVIOUS = 91;
 function rollBackLastMigration(dataDir: string, master: Buffer, opts: { keepColumns?: boolean } = {}): void {
@@ -63,7 +63,7 @@ function rollBackLastMigration(dataDir: string, master: Buffer, opts: { keepColu
   try {
     expect(latestVersion()).toBe(LAST.version);
     // With the columns still there, applying 0094 again fails (duplicate column).
-    if (!opts.keepColumns) db.exec('ALTER TABLE security_incidents DROP COLUMN likely_consequences; ALTER TABLE security_incidents DROP COLUMN measures_taken;');
+    if (!opts.keepColumns) db.exec('ALTER TABLE security_incidents DROP COLUMN likely_consequences; ALTER TABLE security_incidents DROP COLUMN measures_taken; DROP INDEX mail_outbox_receipts;');
     db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(LAST.version);
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
@@ -117,7 +117,7 @@ describe('upgrading an existing instance at start', () => {
     // The columns stay: applying 0094 again fails on them.
     rollBackLastMigration(first.dataDir, master, { keepColumns: true });
     const before = await hashTree(first.dataDir);
-    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 94_incident_measures failed: duplicate column name: likely_consequences; nothing was changed, the database is still at version 91$/);
+    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 94_privacy_operations failed: duplicate column name: likely_consequences; nothing was changed, the database is still at version 91$/);
     const after = await hashTree(first.dataDir);
     // The database file itself is untouched (its -wal and -shm may be recreated by opening it).
     expect(after['tessera.db']).toBe(before['tessera.db']);

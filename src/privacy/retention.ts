@@ -190,6 +190,7 @@ export class RetentionService {
   private async pass(dryRun: boolean, ctx: AuditContext): Promise<RetentionReport> {
     const p = this.instancePolicy();
     const report: RetentionReport = { dryRun, actions: [], warned: [], erased: 0 };
+    if (!dryRun) this.d.erasure.forgetSentReceipts();
     for (const ev of this.repo.eventsWithData()) {
       if (this.stopped) break;
       const t = this.d.now();
