@@ -322,3 +322,25 @@ describe('attendee self-service and data requests', () => {
     expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE details LIKE '%@%'`).get()).toEqual({ n: 0 });
   });
 });
+
+describe('the link form, throttled per network', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(() => s?.close());
+
+  it('20 requests an hour from one network, whatever the addresses; the 21st gets 429 with Retry-After, audited once', async () => {
+    const owner = await createUser(s, { email: testEmail('ssn-owner') });
+    const org = createOrg(s, owner.user, uniqueSlug('ssn'));
+    const c = new Client(s.url, browserHeaders);
+    await c.get(`/o/${org.slug}/privacy`);
+    const codes: number[] = [];
+    for (let i = 0; i < 22; i++) codes.push((await c.post(`/o/${org.slug}/privacy`, { email: testEmail(`ssn-${i}`) })).status);
+    expect(codes).toEqual([...Array(20).fill(200), 429, 429]);
+    const refused = await c.post(`/o/${org.slug}/privacy`, { email: testEmail('ssn-last') });
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    const rows = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE org_id = ? AND action = 'privacy.link_throttled'`).all(org.id) as { details: string }[];
+    expect(rows.map((r) => JSON.parse(r.details))).toEqual([{ limit: 'network' }]);
+  });
+});
