@@ -182,6 +182,14 @@ describe('security alerts', () => {
     expect((await later.get(url)).text).toContain('authority told');
     expect((await later.post(`${url}/authority`)).status).toBe(409);
     expect((await later.get(`/orgs/${org.slug}/security`)).text).toContain('Export by a departing organizer');
+
+    // Declared by hand (no alert): nothing is counted from the audit log, and the report says so.
+    const byHand = await later.post(`/orgs/${org.slug}/security/incidents`, { title: 'Lost laptop', what_happened: 'Left on a train.', affected_data: 'names', affected_people: '40', aware_at: `${new Date(clock.now()).toISOString().slice(0, 10)} 08:00` });
+    expect(byHand.status).toBe(303);
+    const handReport = (await later.get(`${byHand.location!.split('?')[0]}/report`)).text;
+    expect(handReport).toContain('data-testid="from-alert">no (declared by hand)<');
+    expect(handReport).toContain('data-testid="affected-people">40<');
+    expect(handReport).toContain('data-testid="measures"><em>Not recorded.</em>');
   });
 
   it('a broken audit chain, and backups an hour behind, alert the instance owners', async () => {
