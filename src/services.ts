@@ -170,6 +170,7 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
     notices,
     orgs: { byId: (id) => orgs.byId(id), roleOf: (o, u) => orgs.roleOf(o, u) },
     staffName: (id) => auth.user(id)?.name || undefined,
+    holds,
   });
   const incidents = new Incidents({ db, writer, audit, mailer, now, baseUrl, orgAdmins: recipients.orgAdmins });
   return { ...core, instanceSettings, backupTargetSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };

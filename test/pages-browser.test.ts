@@ -105,6 +105,7 @@ const pages: Record<string, Omit<Visit, 'name'>[] | string> = {
   'GET /orgs/:orgSlug/security': [{ url: () => `${org()}/security`, who: 'staff' }],
   'GET /orgs/:orgSlug/security/incidents/new': [{ url: () => `${org()}/security/incidents/new`, who: 'staff' }],
   'GET /orgs/:orgSlug/security/incidents/:incidentId': [{ url: () => `${org()}/security/incidents/${t.incidentId}`, who: 'staff' }],
+  'GET /orgs/:orgSlug/security/incidents/:incidentId/report': [{ url: () => `${org()}/security/incidents/${t.incidentId}/report`, who: 'staff' }],
   'GET /orgs/:orgSlug/security/incidents/:incidentId/report.json': 'JSON',
   'GET /orgs/:orgSlug/privacy/requests/:requestId/export.json': 'a download',
   'GET /orgs/:orgSlug/audit/export.csv': 'a download',

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventRow } from '../src/events/repo.ts';
 import type { OrgRow } from '../src/orgs/repo.ts';
 import type { RegistrationRow } from '../src/registrations/repo.ts';
+import { PURGE_BATCH } from '../src/privacy/retention.ts';
 import { createEvent } from './support/events.ts';
+import { waitFor } from './support/wait.ts';
 import { Clock, addMember, createOrg, createUser, uniqueSlug } from './support/identity.ts';
 import { PERSON_SURNAME, testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
@@ -182,4 +184,67 @@ describe('tessera retention run', () => {
       db.close();
     }
   }, 180_000);
+});
+
+describe('a field purge longer than one transaction', () => {
+  it('walks every registration once, in batches of PURGE_BATCH, skipping the held one in the middle', async () => {
+    const clock = new Clock();
+    const s = await startTestServer({}, { now: clock.now });
+    try {
+      const owner = (await createUser(s, { email: testEmail(`batch-owner-${tag()}`) })).user;
+      const org = createOrg(s, owner, uniqueSlug('batch'));
+      const ev = createEvent(s, org, { publish: false });
+      expect(s.ctx.events.addField(ev, { key: 'diet', type: 'short_text', label: 'Dietary needs', help: '', required: false, options: [], personal: true, sensitive: true, purpose: 'Catering', consent_text: '' }, sys).ok).toBe(true);
+      s.ctx.events.setStatus(org, ev, 'published', sys);
+      expect(s.ctx.retention.setFieldDays(org.id, ev.id, 'diet', 7, sys)).toEqual({ ok: true });
+      const n = 2 * PURGE_BATCH + 50;
+      const ids: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const r = await s.ctx.registrations.register(s.ctx.events.get(org, ev.id)!, { email: testEmail(`batch-${i}-${tag()}`), name: `Batch ${i}`, diet: `diet-${i}` }, sys);
+        if (!r.ok) throw new Error(r.message);
+        ids.push(r.reg.id);
+      }
+      await s.ctx.writer.settled();
+      const heldId = ids[PURGE_BATCH + 10]!;
+      const end = Date.parse(ev.ends_at);
+      expect(s.ctx.holds.place(org.id, heldId, { reason: 'Invoice dispute', until: new Date(end + 60 * DAY).toISOString().slice(0, 10) }, sys).ok).toBe(true);
+
+      clock.t = end + DAY;
+      expect((await s.ctx.retention.run()).warned).toEqual([ev.id]);
+      clock.t = end + 8 * DAY;
+      const r = await s.ctx.retention.run();
+      expect(r.actions).toEqual([expect.objectContaining({ eventId: ev.id, fields: ['diet'], registrations: n - 1, held: 1 })]);
+      // Three transactions (one ledger entry each): 200, 200 and the rest.
+      expect(s.ctx.erasure.ledgerOf(org.id).map((l) => (JSON.parse(l.registration_ids) as string[]).length).sort((a, b) => a - b)).toEqual([n - 1 - 2 * PURGE_BATCH, PURGE_BATCH, PURGE_BATCH]);
+      const left = s.ctx.db.prepare(`SELECT id FROM registrations WHERE org_id = ? AND json_type(answers, '$.diet') IS NOT NULL`).all(org.id) as { id: string }[];
+      expect(left.map((x) => x.id)).toEqual([heldId]);
+      // Names and addresses stay until the event's own date.
+      expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM registrations WHERE org_id = ? AND email <> ''`).get(org.id)).toEqual({ n });
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
+});
+
+describe('retention runs by itself', () => {
+  it('the server runs a pass at start: an event past its date is warned about without anyone asking', async () => {
+    const clock = new Clock();
+    clock.t = Date.now() - 200 * DAY;
+    const first = await startTestServer({}, { now: clock.now });
+    const owner = (await createUser(first, { email: testEmail(`start-owner-${tag()}`) })).user;
+    const org = createOrg(first, owner, uniqueSlug('start'));
+    const ev = createEvent(first, org);
+    expect((await first.ctx.registrations.register(ev, { email: testEmail(`start-att-${tag()}`), name: `Start ${PERSON_SURNAME}` }, sys)).ok).toBe(true);
+    await first.close();
+
+    // 200 days later, the same data directory: the start pass finds the event due.
+    const s = await startTestServer({}, { dir: first.dir });
+    try {
+      const warned = await waitFor(() => s.ctx.db.prepare('SELECT sent_at FROM retention_warnings WHERE event_id = ?').get(ev.id), { what: 'the start pass to warn' });
+      expect(warned).toBeDefined();
+      expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM mail_outbox WHERE template = 'retention.warning' AND to_address = ?`).get(owner.email)).toEqual({ n: 1 });
+    } finally {
+      await s.close();
+    }
+  }, 120_000);
 });

@@ -7,6 +7,7 @@ import { Clock, type TestUser, addMember, createOrg, createUser, signedInClient,
 import { PERSON_SURNAME, testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
 import { type SmtpSink, startSmtpSink } from './support/smtp-sink.ts';
+import { waitFor } from './support/wait.ts';
 
 const sys = { actor: { type: 'system' as const } };
 const browserHeaders = { 'sec-fetch-site': 'same-origin' };
@@ -217,6 +218,12 @@ describe('attendee self-service and data requests', () => {
     expect(tablesHolding(name, ['mail_outbox'])).toEqual([]);
     expect(tablesHolding('halal', ['mail_outbox'])).toEqual([]);
     expect(tablesHolding('spelled Erica')).toEqual([]);
+    // Once sent, the receipt goes too, with the next retention pass: then no table at all holds the address.
+    expect(tablesHolding(email)).toEqual(['mail_outbox.to_address']);
+    await waitFor(() => (s.ctx.db.prepare(`SELECT status FROM mail_outbox WHERE template = 'erasureReceipt' AND to_address = ?`).get(email) as { status: string } | undefined)?.status === 'sent', { what: 'the receipt to be marked sent' });
+    await s.ctx.retention.run();
+    expect(tablesHolding(email)).toEqual([]);
+    expect(tablesHolding(name)).toEqual([]);
 
     // The organizer sees the erasure as a completed request, with its receipt, and the correction as open.
     const own = await signedInClient(s, owner.user);
@@ -246,6 +253,29 @@ describe('attendee self-service and data requests', () => {
     expect(page.text).not.toContain('action="/privacy/me/erase"');
     expect((await c.post('/privacy/me/erase', { confirm: 'yes' })).status).toBe(403);
     expect(s.ctx.attendees.ofPerson(org.id, email)).toHaveLength(2);
+  });
+
+  it('a registration on legal hold is listed on the access page with its reason, and erasing keeps it, listed on the receipt', async () => {
+    const email = testEmail('ss-held');
+    const held = await register(e1, email, 'Hella Held', { diet: 'kosher' });
+    const free = await register(e2, email, 'Hella Held');
+    const until = new Date(clock.now() + 20 * 86_400_000).toISOString().slice(0, 10);
+    expect(s.ctx.holds.place(org.id, held.id, { reason: 'Chargeback dispute', until }, { actor: { type: 'user', id: owner.user.id } }).ok).toBe(true);
+
+    const c = await openDataPage(email);
+    const page = (await c.get('/privacy/me')).text;
+    const section = (id: string) => new RegExp(`<section data-registration="${id}"[\\s\\S]*?</section>`).exec(page)?.[0] ?? '';
+    expect(section(held.id)).toContain('data-testid="holds"');
+    expect(section(held.id)).toContain(`On hold until ${until}`);
+    expect(section(held.id)).toContain('Reason: Chargeback dispute');
+    expect(section(free.id)).not.toBe('');
+    expect(section(free.id)).not.toContain('On hold');
+
+    const erased = await c.post('/privacy/me/erase', { confirm: 'yes' });
+    expect(erased.status).toBe(200);
+    expect(/<ul data-testid="held">[\s\S]*?<\/ul>/.exec(erased.text)?.[0]).toContain('Chargeback dispute');
+    // The held registration keeps its data; the other one is erased.
+    expect(s.ctx.attendees.ofPerson(org.id, email).map((r) => r.id)).toEqual([held.id]);
   });
 
   it('organizers record requests made another way, run the export or erasure from them, and see overdue ones', async () => {
@@ -290,5 +320,27 @@ describe('attendee self-service and data requests', () => {
     const actions = (s.ctx.db.prepare(`SELECT action FROM audit_log WHERE org_id = ? AND action LIKE 'privacy.%'`).all(org.id) as { action: string }[]).map((r) => r.action);
     expect(actions).toEqual(expect.arrayContaining(['privacy.request_received', 'privacy.request_completed', 'privacy.exported', 'privacy.person_erased', 'privacy.requests_listed', 'privacy.request_viewed', 'privacy.link_sent', 'privacy.subject_viewed']));
     expect(s.ctx.db.prepare(`SELECT count(*) AS n FROM audit_log WHERE details LIKE '%@%'`).get()).toEqual({ n: 0 });
+  });
+});
+
+describe('the link form, throttled per network', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(() => s?.close());
+
+  it('20 requests an hour from one network, whatever the addresses; the 21st gets 429 with Retry-After, audited once', async () => {
+    const owner = await createUser(s, { email: testEmail('ssn-owner') });
+    const org = createOrg(s, owner.user, uniqueSlug('ssn'));
+    const c = new Client(s.url, browserHeaders);
+    await c.get(`/o/${org.slug}/privacy`);
+    const codes: number[] = [];
+    for (let i = 0; i < 22; i++) codes.push((await c.post(`/o/${org.slug}/privacy`, { email: testEmail(`ssn-${i}`) })).status);
+    expect(codes).toEqual([...Array(20).fill(200), 429, 429]);
+    const refused = await c.post(`/o/${org.slug}/privacy`, { email: testEmail('ssn-last') });
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    const rows = s.ctx.db.prepare(`SELECT details FROM audit_log WHERE org_id = ? AND action = 'privacy.link_throttled'`).all(org.id) as { details: string }[];
+    expect(rows.map((r) => JSON.parse(r.details))).toEqual([{ limit: 'network' }]);
   });
 });

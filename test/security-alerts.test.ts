@@ -39,6 +39,8 @@ describe('security alerts', () => {
   });
 
   const rules = (orgId: string | null) => (s.ctx.db.prepare('SELECT rule FROM security_alerts WHERE org_id IS ? ORDER BY id').all(orgId) as { rule: string }[]).map((r) => r.rule);
+  const reportRows = (orgId: string) => s.ctx.db.prepare(`SELECT details FROM audit_log WHERE org_id = ? AND action = 'security.incident_report' ORDER BY seq`).all(orgId) as { details: string }[];
+  const escapeHtml = (v: string) => v.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
   const alertMail = (to: string, title: string) => sink.waitFor((m) => m.to.includes(to) && m.subject === `Security alert: ${title}`);
   const record = (action: string, target: string | null, result: 'success' | 'failure' | 'denied', ip: string, details: Record<string, unknown> = {}, orgId: string | null = null) =>
     s.ctx.audit.record({ actor: { type: 'user', id: target }, orgId, ip }, action, target ? { type: 'user', id: target } : null, result, details);
@@ -137,7 +139,7 @@ describe('security alerts', () => {
     const form = await c.get(`/orgs/${org.slug}/security/incidents/new?alert=${alertId}`);
     expect(form.text).toContain('The audit log shows 12 attendee records');
     const aware = new Date(clock.now() - 2 * 3600_000).toISOString();
-    const fields = { title: 'Export by a departing organizer', what_happened: 'An organizer exported the attendee list before leaving.', affected_data: 'names, email addresses', affected_people: '', alert_id: String(alertId) };
+    const fields = { title: 'Export by a departing organizer', what_happened: 'An organizer exported the attendee list before leaving.', affected_data: 'names, email addresses', likely_consequences: 'Unwanted contact by a competitor.', measures_taken: 'Account removed;\nthe recipient asked to delete the file.', affected_people: '', alert_id: String(alertId) };
     expect((await c.post(`/orgs/${org.slug}/security/incidents`, { ...fields, aware_at: 'yesterday' })).status).toBe(400);
     const declared = await c.post(`/orgs/${org.slug}/security/incidents`, { ...fields, aware_at: `${aware.slice(0, 10)} ${aware.slice(11, 16)}` });
     expect(declared.status).toBe(303);
@@ -150,6 +152,28 @@ describe('security alerts', () => {
     const report = JSON.parse((await c.get(`${url}/report.json`)).text) as Record<string, unknown>;
     expect(report).toMatchObject({ title: 'Export by a departing organizer', affectedPeople: null, affectedPeopleFromAuditLog: 12, fromAlert: alertId, authorityNotifiedAt: null });
     expect(Date.parse(report.authorityDeadline as string) - Date.parse(report.awareAt as string)).toBe(72 * 3600_000);
+    expect(report).toMatchObject({ likelyConsequences: 'Unwanted contact by a competitor.', measuresTaken: 'Account removed;\nthe recipient asked to delete the file.' });
+
+    // The printable report: standalone (no app shell), a print stylesheet, every fact of the JSON,
+    // the clock, and audited like the JSON.
+    const reportsBefore = reportRows(org.id);
+    const html = await c.get(`${url}/report`);
+    expect(html.status).toBe(200);
+    expect(html.headers.get('content-type')).toContain('text/html');
+    expect(html.headers.get('cache-control')).toBe('no-store');
+    expect(html.text).not.toContain('class="nav-heading"');
+    expect(html.text).toMatch(/<link rel="stylesheet" href="\/static\/app\.[0-9a-f]+\.css"/);
+    const facts = JSON.parse((await c.get(`${url}/report.json`)).text) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(facts)) {
+      if (v === null || k === 'reportAt') continue;
+      expect(html.text, k).toContain(escapeHtml(String(v)));
+    }
+    expect(html.text).toMatch(/data-testid="art33-clock"[^>]*><strong>(69|70) h \d+ min left to tell the authority/);
+    expect(html.text).toMatch(/data-testid="affected-audit">12</);
+    expect(html.text).toContain('data-testid="affected-people">not known yet<');
+    expect(reportRows(org.id).slice(reportsBefore.length).map((r) => JSON.parse(r.details).format)).toEqual(['html', 'json']);
+    // A viewer of another organization's incident, or a wrong id, gets nothing.
+    expect((await c.get(`/orgs/${org.slug}/security/incidents/00000000-0000-4000-8000-000000000000/report`)).status).toBe(404);
     // Past the 72 hours the clock says overdue, until the authority is recorded as told (once).
     clock.advance(71 * 3600_000);
     const later = await signedInClient(s, owner.user);
@@ -158,12 +182,20 @@ describe('security alerts', () => {
     expect((await later.get(url)).text).toContain('authority told');
     expect((await later.post(`${url}/authority`)).status).toBe(409);
     expect((await later.get(`/orgs/${org.slug}/security`)).text).toContain('Export by a departing organizer');
+
+    // Declared by hand (no alert): nothing is counted from the audit log, and the report says so.
+    const byHand = await later.post(`/orgs/${org.slug}/security/incidents`, { title: 'Lost laptop', what_happened: 'Left on a train.', affected_data: 'names', affected_people: '40', aware_at: `${new Date(clock.now()).toISOString().slice(0, 10)} 08:00` });
+    expect(byHand.status).toBe(303);
+    const handReport = (await later.get(`${byHand.location!.split('?')[0]}/report`)).text;
+    expect(handReport).toContain('data-testid="from-alert">no (declared by hand)<');
+    expect(handReport).toContain('data-testid="affected-people">40<');
+    expect(handReport).toContain('data-testid="measures"><em>Not recorded.</em>');
   });
 
-  it('a broken audit chain and failing backups alert the instance owners', async () => {
-    s.ctx.alertRules.backupChecked({ configured: true, lagSeconds: 120 });
+  it('a broken audit chain, and backups an hour behind, alert the instance owners', async () => {
+    s.ctx.alertRules.backupChecked({ lagSeconds: 120, targets: [] });
     expect(rules(null)).not.toContain('backup-failure');
-    s.ctx.alertRules.backupChecked({ configured: true, lagSeconds: 7200 });
+    s.ctx.alertRules.backupChecked({ lagSeconds: 7200, targets: [] });
     await alertMail(instanceOwner.user.email, 'Backups are failing');
 
     s.ctx.alertRules.auditChainChecked(verifyAuditLog(s.ctx.audit, s.ctx.keyring, s.dir));

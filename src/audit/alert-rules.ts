@@ -20,6 +20,8 @@ export const defaultThresholds: Thresholds = thresholdsSchema.parse({});
 const NETWORK_FAILURES = { n: 20, minutes: 15 };
 /** Backups behind by more than this raise an alert. */
 const BACKUP_LAG_S = 3600;
+/** A target whose uploads keep failing this long raises an alert (the shipper retries with back-off meanwhile). */
+const BACKUP_FAILING_S = 600;
 
 /** How many attendees' personal data an audited action showed. */
 function personalCount(e: AuditEvent): number {
@@ -175,11 +177,20 @@ export class AlertRules {
     this.raise(null, 'audit-chain', 'The audit log failed verification', report.findings.map((f) => f.message), null);
   }
 
-  /** Backup health, checked every few minutes: a target that stays behind is a failure. */
-  backupChecked(s: { configured: false } | { configured: true; lagSeconds: number; lastError?: string | undefined }): void {
-    if (!s.configured || (s.lagSeconds <= BACKUP_LAG_S && !s.lastError)) return;
-    const key = 'backup';
-    if (!this.crossed(key, 1, 1, 6 * 3600_000)) return;
-    this.raise(null, 'backup-failure', 'Backups are failing', [s.lagSeconds > BACKUP_LAG_S ? `The newest data in the backup is ${Math.round(s.lagSeconds / 60)} minutes old.` : '', s.lastError ? `Last error: ${s.lastError}` : ''].filter(Boolean), null);
+  /**
+   * Backup health, checked every 10 minutes with the backup's status: a target whose uploads
+   * have kept failing for 10 minutes (a blip that the retry heals is not news), or data that
+   * waits more than an hour to reach the targets. A failed daily restore test alerts from the
+   * restore test itself. At most one mail every 6 hours while it lasts.
+   */
+  backupChecked(s: { lagSeconds: number; targets: { target: string; lastError?: string | undefined; failingSince?: string | undefined }[] }): void {
+    const now = this.d.now();
+    const failing = s.targets.filter((t) => t.failingSince !== undefined && now - Date.parse(t.failingSince) >= BACKUP_FAILING_S * 1000);
+    if (s.lagSeconds <= BACKUP_LAG_S && failing.length === 0) return;
+    if (!this.crossed('backup', 1, 1, 6 * 3600_000)) return;
+    const lines = failing.map((t) => `Uploads to ${t.target} have failed since ${t.failingSince!.replace('T', ' ').slice(0, 16)} UTC: ${t.lastError ?? 'unknown error'}`);
+    if (s.lagSeconds > BACKUP_LAG_S) lines.push(`The newest data waiting for a backup target is ${Math.round(s.lagSeconds / 60)} minutes old.`);
+    lines.push('Details: `tessera backup status` on the server, and /admin/backups.');
+    this.raise(null, 'backup-failure', 'Backups are failing', lines, null);
   }
 }

@@ -12,6 +12,8 @@ export interface IncidentRow {
   title: string;
   what_happened: string;
   affected_data: string;
+  likely_consequences: string;
+  measures_taken: string;
   affected_people: number | null;
   computed_people: number | null;
   alert_id: number | null;
@@ -31,6 +33,8 @@ export interface IncidentInput {
   title: string;
   what_happened: string;
   affected_data: string;
+  likely_consequences: string;
+  measures_taken: string;
   affected_people: number | null;
   aware_at: number;
   alert_id: number | null;
@@ -38,8 +42,8 @@ export interface IncidentInput {
 
 function incidentsRepo(db: DB) {
   const s = {
-    insert: db.prepare(`INSERT INTO security_incidents (id, org_id, title, what_happened, affected_data, affected_people, computed_people, alert_id, aware_at, declared_by, created_at)
-      VALUES (@id, @org_id, @title, @what_happened, @affected_data, @affected_people, @computed_people, @alert_id, @aware_at, @declared_by, @created_at)`),
+    insert: db.prepare(`INSERT INTO security_incidents (id, org_id, title, what_happened, affected_data, likely_consequences, measures_taken, affected_people, computed_people, alert_id, aware_at, declared_by, created_at)
+      VALUES (@id, @org_id, @title, @what_happened, @affected_data, @likely_consequences, @measures_taken, @affected_people, @computed_people, @alert_id, @aware_at, @declared_by, @created_at)`),
     get: db.prepare('SELECT * FROM security_incidents WHERE org_id = ? AND id = ?'),
     list: db.prepare('SELECT * FROM security_incidents WHERE org_id = ? ORDER BY created_at DESC LIMIT 200'),
     notified: db.prepare('UPDATE security_incidents SET notified_at = ? WHERE org_id = ? AND id = ?'),
@@ -135,23 +139,50 @@ export class Incidents {
     });
   }
 
-  /** The report for the authority, as data (the HTML page shows the same). */
-  report(org: OrgRow, inc: IncidentView): Record<string, unknown> {
+  /**
+   * The report for the authority, as data: what Art. 33(3) asks a notification to describe. The
+   * printable HTML report shows every one of these facts; `at` is when it was produced.
+   */
+  report(org: OrgRow, inc: IncidentView): IncidentReport {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     return {
       organization: org.name,
+      controllerContact: org.controller_contact || null,
       incident: inc.id,
       title: inc.title,
       whatHappened: inc.what_happened,
       affectedData: inc.affected_data,
       affectedPeople: inc.affected_people,
       affectedPeopleFromAuditLog: inc.computed_people,
+      likelyConsequences: inc.likely_consequences,
+      measuresTaken: inc.measures_taken,
       awareAt: iso(inc.aware_at),
       authorityDeadline: iso(inc.deadline),
       authorityNotifiedAt: iso(inc.authority_notified_at),
       ownersNotifiedAt: iso(inc.notified_at),
       declaredAt: iso(inc.created_at),
       fromAlert: inc.alert_id,
+      reportAt: new Date(this.d.now()).toISOString(),
     };
   }
+}
+
+export interface IncidentReport {
+  organization: string;
+  controllerContact: string | null;
+  incident: string;
+  title: string;
+  whatHappened: string;
+  affectedData: string;
+  affectedPeople: number | null;
+  affectedPeopleFromAuditLog: number | null;
+  likelyConsequences: string;
+  measuresTaken: string;
+  awareAt: string | null;
+  authorityDeadline: string | null;
+  authorityNotifiedAt: string | null;
+  ownersNotifiedAt: string | null;
+  declaredAt: string | null;
+  fromAlert: number | null;
+  reportAt: string;
 }

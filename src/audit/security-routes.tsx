@@ -4,6 +4,8 @@ import { Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { IncidentFormPage, IncidentPage } from '../../views/audit/incidents.tsx';
+import { IncidentReportDocument } from '../../views/audit/incident-report.tsx';
+import type { IncidentView } from './incidents.ts';
 import { SecurityPage } from '../../views/audit/security.tsx';
 import { errorResponse } from '../http/error-page.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
@@ -58,6 +60,8 @@ export function securityRoutes(): Hono<AppEnv> {
     title: z.string().trim().min(1, 'Give the incident a title.').max(200),
     what_happened: z.string().trim().max(5000).default(''),
     affected_data: z.string().trim().max(2000).default(''),
+    likely_consequences: z.string().trim().max(5000).default(''),
+    measures_taken: z.string().trim().max(5000).default(''),
     affected_people: z.union([z.literal(''), whole(0, 100_000_000)]).default(''),
     aware_at: z.string().trim().regex(utcMinute, 'A time as YYYY-MM-DD HH:MM (UTC).').refine((v) => !Number.isNaN(Date.parse(v.replace(' ', 'T') + ':00Z')), 'This time does not exist.'),
     alert_id: z.union([z.literal(''), z.coerce.number().int().min(1)]).default(''),
@@ -80,7 +84,7 @@ export function securityRoutes(): Hono<AppEnv> {
     const d = form.data;
     const app = c.get('app');
     const org = c.get('org');
-    const inc = app.incidents.declare(org, { title: d.title, what_happened: d.what_happened, affected_data: d.affected_data, affected_people: d.affected_people === '' ? null : d.affected_people, aware_at: Date.parse(d.aware_at.replace(' ', 'T') + ':00Z'), alert_id: d.alert_id === '' ? null : d.alert_id }, auditCtx(c, org.id));
+    const inc = app.incidents.declare(org, { title: d.title, what_happened: d.what_happened, affected_data: d.affected_data, likely_consequences: d.likely_consequences, measures_taken: d.measures_taken, affected_people: d.affected_people === '' ? null : d.affected_people, aware_at: Date.parse(d.aware_at.replace(' ', 'T') + ':00Z'), alert_id: d.alert_id === '' ? null : d.alert_id }, auditCtx(c, org.id));
     const view = app.incidents.get(org.id, inc.id);
     if (view) app.incidents.notify(org, view, auditCtx(c, org.id));
     return c.redirect(`/orgs/${org.slug}/security/incidents/${inc.id}?done=declared`, 303);
@@ -98,11 +102,20 @@ export function securityRoutes(): Hono<AppEnv> {
       return render(c, `Incident: ${i.title}`, <IncidentPage org={c.get('org')} role={role} csrf={c.get('csrfToken') ?? ''} i={i} canManage={roleHas(role, 'org.settings')} flash={incFlash[c.req.query('done') ?? '']} />);
     }),
   );
-  r.get(`${INC}/:incidentId/report.json`, { kind: 'org', permission: 'audit.read' }, (c) =>
+  // The report for the authority: the same facts as a printable page and as JSON; both audited.
+  const report = (c: C, i: IncidentView, format: 'html' | 'json') => {
+    const app = c.get('app');
+    app.audit.record(auditCtx(c, c.get('org').id), 'security.incident_report', { type: 'incident', id: i.id }, 'success', { format });
+    return app.incidents.report(c.get('org'), i);
+  };
+  r.get(`${INC}/:incidentId/report`, { kind: 'org', permission: 'audit.read' }, (c) =>
     withIncident(c, (i) => {
-      c.get('app').audit.record(auditCtx(c, c.get('org').id), 'security.incident_report', { type: 'incident', id: i.id });
-      return c.body(`${JSON.stringify(c.get('app').incidents.report(c.get('org'), i), null, 2)}\n`, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Disposition': 'attachment; filename="incident-report.json"', 'Cache-Control': 'no-store' });
+      c.header('Cache-Control', 'no-store');
+      return c.html(<IncidentReportDocument r={report(c, i, 'html')} i={i} back={`/orgs/${c.get('org').slug}/security/incidents/${i.id}`} />);
     }),
+  );
+  r.get(`${INC}/:incidentId/report.json`, { kind: 'org', permission: 'audit.read' }, (c) =>
+    withIncident(c, (i) => c.body(`${JSON.stringify(report(c, i, 'json'), null, 2)}\n`, 200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Disposition': 'attachment; filename="incident-report.json"', 'Cache-Control': 'no-store' })),
   );
   r.post(`${INC}/:incidentId/notify`, manage, (c) =>
     withIncident(c, (i) => {

@@ -20,6 +20,8 @@ export interface TargetStatus {
   rpoMaxSeconds?: number;
   lastShipped?: { key: string; at: string };
   lastError?: string;
+  /** when the current run of failed uploads began (unset while uploads succeed) */
+  failingSince?: string;
   failures: number;
   nextRetryAt?: string;
 }
@@ -50,6 +52,7 @@ export class Shipper {
   private stopped = false;
   private readonly abort = new AbortController();
   private failures = 0;
+  private failingSince: number | undefined;
   private lastError: string | undefined;
   private nextRetryAt: number | undefined;
   private lastShipped: { key: string; at: number } | undefined;
@@ -116,6 +119,7 @@ export class Shipper {
       rpoMaxSeconds: lastRpo && this.rpo.reduce((m, r) => Math.max(m, r.ms), 0) / 1000,
       lastShipped: this.lastShipped && { key: this.lastShipped.key, at: new Date(this.lastShipped.at).toISOString() },
       lastError: this.lastError,
+      failingSince: this.failingSince !== undefined ? new Date(this.failingSince).toISOString() : undefined,
       failures: this.failures,
       nextRetryAt: this.nextRetryAt !== undefined ? new Date(this.nextRetryAt).toISOString() : undefined,
     };
@@ -149,6 +153,7 @@ export class Shipper {
         }
         if (this.failures > 0) this.opts.log.info({ target: this.target.label, after: this.failures }, 'backup: target reachable again');
         this.failures = 0;
+        this.failingSince = undefined;
         this.lastError = undefined;
         this.nextRetryAt = undefined;
         this.lastShipped = { key: item.key, at: this.opts.now() };
@@ -157,6 +162,7 @@ export class Shipper {
         if (this.stopped) break;
         const msg = (e as Error).message;
         this.failures++;
+        this.failingSince ??= this.opts.now();
         // One warning per outage (and when the reason changes), not one per retry.
         if (msg !== this.lastError) this.opts.log.warn({ target: this.target.label, err: msg, pending: lane.queue.length }, 'backup: upload failed; retrying with back-off');
         this.lastError = msg;

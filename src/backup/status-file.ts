@@ -18,6 +18,7 @@ const targetStatusSchema = z.object({
   rpoMaxSeconds: z.number().optional(),
   lastShipped: z.object({ key: z.string(), at: z.string() }).optional(),
   lastError: z.string().optional(),
+  failingSince: z.string().optional(),
   failures: z.number(),
   nextRetryAt: z.string().optional(),
 });

@@ -202,8 +202,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       const s = restoreTester.summary();
       return s.configured ? { lagSeconds: s.lagSeconds, lastSuccessAt: s.lastSuccessAt, lastOk: s.lastRestoreTest?.ok, lastRunAt: s.lastRestoreTest?.at } : { lagSeconds: 0, lastSuccessAt: undefined, lastOk: undefined, lastRunAt: undefined };
     });
-    // A target that stays behind is a failure the owners hear about (at most every 6 hours).
-    jobs.push(new Cron('*/10 * * * *', { timezone: 'UTC', protect: true, unref: true }, () => ctx.alertRules.backupChecked(restoreTester.summary())));
+    // A target that keeps failing or stays behind is a failure the owners hear about (at most every 6 hours).
+    jobs.push(new Cron('*/10 * * * *', { timezone: 'UTC', protect: true, unref: true }, () => ctx.alertRules.backupChecked(backup.status())));
     // The daily restore test (also on demand from /admin/backups); never two at once.
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, job('backup_restore_test', () => restoreTester.run('schedule'))));
   }

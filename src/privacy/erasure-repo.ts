@@ -60,6 +60,9 @@ export function erasureRepo(db: DB) {
     // Every message about a registration goes to its address (tickets, status, bulk messages).
     mailTo: db.prepare(`DELETE FROM mail_outbox WHERE org_id = ? AND to_address = ? COLLATE NOCASE`),
     smsTo: db.prepare('DELETE FROM sms_outbox WHERE to_number = ?'),
+    // The erasure receipt is the one message addressed to a person after their erasure. Once it
+    // is sent (or given up), nothing needs the address. Instance-wide, like the outbox itself.
+    finishedReceipts: db.prepare(`DELETE FROM mail_outbox WHERE template = 'erasureReceipt' AND status IN ('sent', 'failed', 'dev')`),
     phoneKeys: db.prepare(`SELECT key FROM form_fields WHERE org_id = ? AND event_id = ? AND type = 'phone'`),
     insertLedger: db.prepare(`INSERT OR IGNORE INTO erasure_ledger (id, org_id, event_id, at, reason, subjects, key_id, registration_ids, fields, request_id)
       VALUES (@id, @org_id, @event_id, @at, @reason, @subjects, @key_id, @registration_ids, @fields, @request_id)`),
@@ -79,6 +82,7 @@ export function erasureRepo(db: DB) {
     /** Mail to the person's address in this organization. */
     deleteMailTo: (orgId: string, email: string) => s.mailTo.run(orgId, email).changes,
     deleteSmsTo: (number: string) => s.smsTo.run(number).changes,
+    deleteFinishedReceipts: () => s.finishedReceipts.run().changes,
     phoneFieldKeys: (orgId: string, eventId: string) => (s.phoneKeys.all(orgId, eventId) as { key: string }[]).map((r) => r.key),
     insertLedger: (row: LedgerRow) => s.insertLedger.run(row).changes === 1,
     ledgerOfOrg: (orgId: string, limit: number) => s.ledgerOfOrg.all(orgId, limit) as LedgerRow[],

@@ -126,6 +126,15 @@ export class ErasureService implements PersonEraser {
     return r;
   }
 
+  /**
+   * Deletes erasure receipts that were sent (or failed for good): the last trace of an erased
+   * person's address. Runs with every retention pass, so a receipt outlives its sending by at
+   * most an hour.
+   */
+  forgetSentReceipts(): number {
+    return this.d.writer.tx(() => this.repo.deleteFinishedReceipts());
+  }
+
   /** The org's ledger as the database holds it (pages, the attendee's receipt), newest first. */
   ledgerOf(orgId: string, limit = 200): LedgerRow[] {
     return this.repo.ledgerOfOrg(orgId, Math.min(Math.max(1, limit), 1000));

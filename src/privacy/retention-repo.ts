@@ -39,8 +39,11 @@ export function retentionRepo(db: DB) {
       AND NOT EXISTS (${ACTIVE_HOLD}) LIMIT ?`),
     countDue: db.prepare(`SELECT count(*) AS n FROM registrations r WHERE r.org_id = ? AND r.event_id = ? AND r.erased_at IS NULL AND NOT EXISTS (${ACTIVE_HOLD})`),
     countHeld: db.prepare(`SELECT count(*) AS n FROM registrations r WHERE r.org_id = ? AND r.event_id = ? AND r.erased_at IS NULL AND EXISTS (${ACTIVE_HOLD})`),
-    fieldBatch: db.prepare(`SELECT ${erasable} FROM registrations r WHERE r.org_id = ? AND r.event_id = ? AND r.erased_at IS NULL
-      AND json_type(r.answers, '$."' || ? || '"') IS NOT NULL AND NOT EXISTS (${ACTIVE_HOLD}) LIMIT ?`),
+    // A field purge leaves its rows unerased, so without a cursor each batch would scan (and parse
+    // the answers of) every row done before it: quadratic. The rowid cursor walks the partial
+    // index once.
+    fieldBatch: db.prepare(`SELECT ${erasable}, r.rowid AS rid FROM registrations r WHERE r.org_id = ? AND r.event_id = ? AND r.erased_at IS NULL AND r.rowid > ?
+      AND json_type(r.answers, '$."' || ? || '"') IS NOT NULL AND NOT EXISTS (${ACTIVE_HOLD}) ORDER BY r.rowid LIMIT ?`),
     countField: db.prepare(`SELECT count(*) AS n FROM registrations r WHERE r.org_id = ? AND r.event_id = ? AND r.erased_at IS NULL
       AND json_type(r.answers, '$."' || ? || '"') IS NOT NULL AND NOT EXISTS (${ACTIVE_HOLD})`),
     warn: db.prepare('INSERT OR IGNORE INTO retention_warnings (event_id, org_id, due_at, sent_at) VALUES (?, ?, ?, ?)'),
@@ -58,7 +61,8 @@ export function retentionRepo(db: DB) {
     dueBatch: (orgId: string, eventId: string, nowIso: string, limit: number) => s.dueBatch.all(orgId, eventId, nowIso, limit) as ErasableRow[],
     countDue: (orgId: string, eventId: string, nowIso: string) => (s.countDue.get(orgId, eventId, nowIso) as { n: number }).n,
     countHeld: (orgId: string, eventId: string, nowIso: string) => (s.countHeld.get(orgId, eventId, nowIso) as { n: number }).n,
-    fieldBatch: (orgId: string, eventId: string, key: string, nowIso: string, limit: number) => s.fieldBatch.all(orgId, eventId, key, nowIso, limit) as ErasableRow[],
+    /** The next batch after `after` (a rowid; 0 to start): pass the last row's `rid` back. */
+    fieldBatch: (orgId: string, eventId: string, key: string, nowIso: string, after: number, limit: number) => s.fieldBatch.all(orgId, eventId, after, key, nowIso, limit) as (ErasableRow & { rid: number })[],
     countField: (orgId: string, eventId: string, key: string, nowIso: string) => (s.countField.get(orgId, eventId, key, nowIso) as { n: number }).n,
     /** true when this call recorded the warning (a second run finds it recorded). */
     recordWarning: (eventId: string, orgId: string, dueAt: string, sentAt: string) => s.warn.run(eventId, orgId, dueAt, sentAt).changes === 1,

@@ -8,6 +8,7 @@ import type { Mailer } from '../mail/service.ts';
 import { ALL_FIELDS } from './apply.ts';
 import type { ErasureService } from './erasure.ts';
 import { type InstanceRetention, dayOf, defaultInstanceRetention, dueAt, eventRetentionDays, fieldRetentionDays, instanceRetentionSchema } from './policy.ts';
+import type { ErasableRow } from './erasure-repo.ts';
 import { type RetentionEventRow, type RetentionRepo, retentionRepo } from './retention-repo.ts';
 
 const DAY = 86_400_000;
@@ -63,7 +64,7 @@ const yieldToRequests = () => new Promise<void>((r) => setImmediate(r));
 /**
  * Retention: the policy chain (instance → organization → event → field, days after the event
  * ends) and the job that erases what is due. The job runs at start and hourly in the process
- * and by `tessera retention run`; it purges in transactions of ERASE_BATCH registrations and
+ * and by `tessera retention run`; it purges in transactions of PURGE_BATCH registrations and
  * yields between them, warns owners and admins once per event before anything goes, and skips
  * registrations on legal hold.
  */
@@ -189,6 +190,7 @@ export class RetentionService {
   private async pass(dryRun: boolean, ctx: AuditContext): Promise<RetentionReport> {
     const p = this.instancePolicy();
     const report: RetentionReport = { dryRun, actions: [], warned: [], erased: 0 };
+    if (!dryRun) this.d.erasure.forgetSentReceipts();
     for (const ev of this.repo.eventsWithData()) {
       if (this.stopped) break;
       const t = this.d.now();
@@ -224,14 +226,22 @@ export class RetentionService {
   /** Batches until nothing due is left, yielding to requests between two transactions. */
   private async purge(ev: RetentionEventRow, fields: string[], nowIso: string, ctx: AuditContext): Promise<number> {
     let total = 0;
+    let after = 0;
+    const all = fields[0] === ALL_FIELDS;
+    const next = (): ErasableRow[] => {
+      // Erased rows leave the partial index, so the whole-registration batch needs no cursor.
+      if (all) return this.repo.dueBatch(ev.org_id, ev.id, nowIso, PURGE_BATCH);
+      const rows = this.repo.fieldBatch(ev.org_id, ev.id, fields[0] as string, nowIso, after, PURGE_BATCH);
+      after = rows.at(-1)?.rid ?? after;
+      return rows;
+    };
     for (;;) {
-      const all = fields[0] === ALL_FIELDS;
-      const rows = all ? this.repo.dueBatch(ev.org_id, ev.id, nowIso, PURGE_BATCH) : this.repo.fieldBatch(ev.org_id, ev.id, fields[0] as string, nowIso, PURGE_BATCH);
+      const rows = next();
       if (rows.length === 0 || this.stopped) return total;
       const n = await this.d.erasure.eraseRegistrations(ev.org_id, ev.id, rows, fields, 'retention', ctx);
       total += n;
-      // A batch that changed nothing would repeat forever.
-      if (n === 0) return total;
+      // Without a cursor, a batch that changed nothing would repeat forever.
+      if (n === 0 && all) return total;
       await yieldToRequests();
     }
   }

@@ -37,6 +37,8 @@ export interface SelfServiceDeps {
   notices: { shown(orgId: string, noticeId: string | null): PrivacyNotice | undefined };
   orgs: { byId(orgId: string): OrgRow | undefined; roleOf(orgId: string, userId: string): string | undefined };
   staffName: (userId: string) => string | undefined;
+  /** legal holds on a registration (the attendee is shown the active ones, with their reason) */
+  holds: { list(orgId: string, registrationId: string): { reason: string; until: string; active: boolean }[] };
 }
 
 /** Who is asking: a person (by address) in one organization, or one registration from its manage link. */
@@ -50,7 +52,8 @@ export interface Subject {
 export interface PersonView {
   org: OrgRow;
   subject: Subject;
-  registrations: PersonRegistration[];
+  /** with the active legal holds: the data kept past retention and erasure, and why */
+  registrations: (PersonRegistration & { holds: { reason: string; until: string }[] })[];
   reads: DataRead[];
   requests: RequestView[];
 }
@@ -157,7 +160,10 @@ export class SelfService {
     const regs = this.regsOf(s);
     const events = new Map<string, EventRow | undefined>();
     for (const r of regs) if (!events.has(r.event_id)) events.set(r.event_id, this.d.events.eventById(s.orgId, r.event_id));
-    const registrations = regs.map((r) => personRegistration(r, events.get(r.event_id), this.d.events.fieldsOf(s.orgId, r.event_id), this.d.notices.shown(s.orgId, r.notice_id)));
+    const registrations = regs.map((r) => ({
+      ...personRegistration(r, events.get(r.event_id), this.d.events.fieldsOf(s.orgId, r.event_id), this.d.notices.shown(s.orgId, r.notice_id)),
+      holds: this.d.holds.list(s.orgId, r.id).flatMap((h) => (h.active ? [{ reason: h.reason, until: h.until }] : [])),
+    }));
     const rows = this.d.audit.personalDataReads(s.orgId, regs.map((r) => r.id), [...events.keys()]);
     const who = (type: string, id: string | null) => {
       if (type === 'api_token') return 'an API integration';

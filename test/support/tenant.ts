@@ -81,7 +81,7 @@ export function newPrivacyRequest(t: Base): string {
 }
 
 export function newIncident(t: Base): string {
-  return t.s.ctx.incidents.declare(t.org, { title: `Incident ${next()}`, what_happened: 'A laptop was lost', affected_data: 'names', affected_people: 3, aware_at: t.s.ctx.now(), alert_id: null }, sys).id;
+  return t.s.ctx.incidents.declare(t.org, { title: `Incident ${next()}`, what_happened: 'A laptop was lost', affected_data: 'names', likely_consequences: 'Unwanted mail', measures_taken: 'Laptop wiped remotely', affected_people: 3, aware_at: t.s.ctx.now(), alert_id: null }, sys).id;
 }
 
 export function newInvitation(t: Base): string {

@@ -26,6 +26,8 @@ export function IncidentFormPage(p: { org: OrgRow; role: OrgRole; csrf: string; 
         <Field name="title" label="Title" value={p.values.title ?? ''} error={e.title} maxlength={200} required />
         <TextArea name="what_happened" label="What happened" value={p.values.what_happened ?? ''} error={e.what_happened} rows={4} maxlength={5000} />
         <TextArea name="affected_data" label="Which data is affected" value={p.values.affected_data ?? ''} error={e.affected_data} rows={2} maxlength={2000} />
+        <TextArea name="likely_consequences" label="Likely consequences for the people (optional)" value={p.values.likely_consequences ?? ''} error={e.likely_consequences} rows={2} maxlength={5000} />
+        <TextArea name="measures_taken" label="Measures taken or proposed (optional)" value={p.values.measures_taken ?? ''} error={e.measures_taken} rows={3} maxlength={5000} />
         <Field name="affected_people" label="How many people are affected (optional)" type="number" inputmode="numeric" value={p.values.affected_people ?? ''} error={e.affected_people} help={p.computed !== null ? `The audit log shows ${p.computed} attendee records opened or exported by the member in the alert.` : 'Leave empty if not known yet.'} />
         <Field name="aware_at" label="Aware since (UTC, YYYY-MM-DD HH:MM)" value={p.values.aware_at ?? ''} error={e.aware_at} help="The 72 hours of GDPR Art. 33 count from here." required />
         <button type="submit">Declare the incident</button>
@@ -51,6 +53,10 @@ export function IncidentPage(p: { org: OrgRow; role: OrgRole; csrf: string; i: I
         <dd>{i.what_happened || '–'}</dd>
         <dt>Data affected</dt>
         <dd>{i.affected_data || '–'}</dd>
+        <dt>Likely consequences</dt>
+        <dd>{i.likely_consequences || '–'}</dd>
+        <dt>Measures taken or proposed</dt>
+        <dd>{i.measures_taken || '–'}</dd>
         <dt>People affected</dt>
         <dd>
           {i.affected_people ?? 'not known yet'}
@@ -60,8 +66,9 @@ export function IncidentPage(p: { org: OrgRow; role: OrgRole; csrf: string; i: I
         <dd>{i.notified_at ? when(i.notified_at) : 'not yet'}</dd>
       </dl>
       <p>
+        Report for the authority: <a href={`${self}/report`}>printable page</a> ·{' '}
         <a href={`${self}/report.json`} download>
-          Report for the authority (JSON)
+          JSON
         </a>
       </p>
       {p.canManage ? (

@@ -72,6 +72,15 @@ export function PersonPage(p: { v: PersonView; csrf: string; notice?: string | u
             Status: {r.status} · registered {when(r.registeredAt)}
             {r.checkedInAt ? ` · checked in ${when(r.checkedInAt)}` : ''}
           </p>
+          {r.holds.length ? (
+            <ul data-testid="holds">
+              {r.holds.map((h) => (
+                <li>
+                  <strong>On hold until {h.until.slice(0, 10)}</strong> (kept past its erasure date and past an erasure request). Reason: {h.reason}
+                </li>
+              ))}
+            </ul>
+          ) : null}
           <table>
             <tbody>
               {r.answers.map((a) => (
