@@ -50,18 +50,18 @@ describe('migrate()', () => {
 });
 
 /**
- * An instance one migration behind: the last bundled migration (0091, which drops the redundant
- * audit_log_org index) is taken back out of a fresh database, as if it had been made by the
+ * An instance one migration behind: the last bundled migration (0092, which creates
+ * the org_branding table) is taken back out of a fresh database, as if it had been made by the
  * release before it. When a later migration is added, move this to it (the test checks it is the last).
  */
-const LAST = { version: 91, name: '91_audit_index_prune' };
+const LAST = { version: 92, name: '92_org_branding' };
 function rollBackLastMigration(dataDir: string, master: Buffer, opts: { keepColumns?: boolean } = {}): void {
   const ring = Keyring.load(keyringPath(dataDir), master);
   const db = openDatabase(databasePath(dataDir), { key: ring.active('db').key });
   try {
     expect(latestVersion()).toBe(LAST.version);
-    // Without the index back, applying 0091 again fails (no such index).
-    if (!opts.keepColumns) db.exec('CREATE INDEX audit_log_org ON audit_log (org_id);');
+    // With the table left in place, applying 0092 again fails (it already exists).
+    if (!opts.keepColumns) db.exec('DROP TABLE org_branding;');
     db.prepare('DELETE FROM schema_migrations WHERE version = ?').run(LAST.version);
     db.pragma('wal_checkpoint(TRUNCATE)');
   } finally {
@@ -100,7 +100,7 @@ describe('upgrading an existing instance at start', () => {
     const db = openDatabase(path.join(r.dir, 'tessera.db'), { key: ring.active('db').key });
     try {
       expect(currentVersion(db)).toBe(LAST.version - 1);
-      expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'audit_log_org'`).pluck().get()).toBe(1);
+      expect(db.prepare(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'org_branding'`).pluck().get()).toBe(0);
     } finally {
       db.close();
     }
@@ -112,10 +112,10 @@ describe('upgrading an existing instance at start', () => {
     const first = await startTestServer({}, { dir: path.join(dir, 'server') });
     const master = Buffer.from(fs.readFileSync(first.keyFile, 'utf8').trim(), 'hex');
     await first.close();
-    // The index stays dropped: applying 0091 again fails on it.
+    // The table stays: applying 0092 again fails on it.
     rollBackLastMigration(first.dataDir, master, { keepColumns: true });
     const before = await hashTree(first.dataDir);
-    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 91_audit_index_prune failed: no such index: audit_log_org; nothing was changed, the database is still at version 90$/);
+    await expect(startTestServer({}, { dir: path.join(dir, 'server') })).rejects.toThrow(/^migration 92_org_branding failed: table org_branding already exists; nothing was changed, the database is still at version 91$/);
     const after = await hashTree(first.dataDir);
     // The database file itself is untouched (its -wal and -shm may be recreated by opening it).
     expect(after['tessera.db']).toBe(before['tessera.db']);
