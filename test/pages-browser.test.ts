@@ -85,6 +85,8 @@ const pages: Record<string, Omit<Visit, 'name'>[] | string> = {
   'GET /my-registration/confirm': [{ url: () => '/my-registration/confirm', who: 'visitor' }],
   // Without a ticket: the "place not found" page (the waiting page itself: test/registration-queue.test.ts).
   'GET /e/:slug/queue': [{ url: () => `/e/${t.event.slug}/queue`, who: 'visitor', status: 404 }],
+  'GET /o/:orgSlug/logo': 'an image',
+  'GET /o/:orgSlug/brand.css': 'a stylesheet (its pages are visited here, and in light and dark scheme in test/branding-browser.test.ts)',
   'GET /o/:orgSlug/privacy': [{ url: () => `/o/${t.org.slug}/privacy`, who: 'visitor' }],
   'GET /privacy/open': [{ url: () => '/privacy/open', who: 'visitor', status: 404 }],
   'GET /privacy/me': [{ url: () => '/privacy/me', who: 'visitor', status: 404 }],
