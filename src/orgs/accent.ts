@@ -123,7 +123,6 @@ export function accentCss(hex: string): string {
     `/* Organization accent ${p.accent}: buttons ${p.accent} with ${p.onAccent} text; links ${p.linkLight} (light), ${p.linkDark} (dark). */`,
     `:root:not([data-theme=dark]) {\n${scheme(p.linkLight)}\n}`,
     `@media only screen and (prefers-color-scheme: dark) {\n:root:not([data-theme]) {\n${scheme(p.linkDark)}\n}\n}`,
-    `.org-brand { border-bottom: 3px solid ${p.accent}; }`,
     '',
   ].join('\n');
 }
