@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setSessionCookie } from '../src/http/cookies.ts';
@@ -156,6 +157,9 @@ beforeAll(async () => {
   t = await createTenant(s, 'a');
   staff = await createUser(s, { email: testEmail('pages-staff'), name: 'Pat Organizer', instanceRole: 'owner', totp: true });
   addMember(s, t.org, staff.user, 'owner');
+  // The organization's colour and logo: every public page below is checked with them, the settings page shows them.
+  s.ctx.branding.setAccent(t.org, '#7b1fa2', sys);
+  s.ctx.branding.setLogo(t.org, fs.readFileSync(new URL('./fixtures/logos/logo.png', import.meta.url)), sys);
   // Seeded like a real event: more attendees, some checked in, one waiting for confirmation.
   const regs = [t.reg];
   for (let i = 0; i < 8; i++) regs.push(await newRegistration(t));
