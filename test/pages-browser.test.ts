@@ -218,6 +218,10 @@ describe('every page at phone and laptop width', () => {
           return { by, wide };
         });
         if (overflow.by > 0) failures.push(`${v.name}: ${overflow.by} px wider than the viewport (${overflow.wide.join(', ')})`);
+        // Every organizer page is in the app shell; public pages keep their slim frame.
+        const inShell = await page.evaluate(() => document.body.classList.contains('app') && !!document.querySelector('.app-top'));
+        if (v.who === 'staff' && !inShell) failures.push(`${v.name}: a signed-in page outside the app shell`);
+        if (v.who === 'visitor' && inShell) failures.push(`${v.name}: a public page inside the app shell`);
         await screenshot(page, `page-${v.name}-${width}`);
         try {
           await checkA11y(page, v.name);
