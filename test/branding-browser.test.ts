@@ -95,7 +95,7 @@ describe('branded public pages in a browser', () => {
     }
   }
 
-  it('works without JavaScript: the branded page registers and the confirmation shows the logo', async () => {
+  it('works without JavaScript: register, see the logo on the confirmation, change the answers on the manage page, ask for a data link', async () => {
     const context = await browser.newContext({ baseURL: s.url, javaScriptEnabled: false });
     const page = await context.newPage();
     await page.goto(`/e/${e.slug}`);
@@ -105,6 +105,19 @@ describe('branded public pages in a browser', () => {
     await page.getByText('You are registered').waitFor();
     expect(await page.locator('header.site .org-brand img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(240);
     expect(await page.locator('link[rel=stylesheet][href*="brand.css"]').count()).toBe(1);
+    // The manage page: open "Change my answers" (a details element) and save, still without script.
+    await page.getByRole('link', { name: 'Manage my registration' }).click();
+    await page.getByRole('heading', { name: 'Your registration' }).waitFor();
+    await page.locator('summary', { hasText: 'Change my answers' }).click();
+    await page.getByLabel('Name').fill('Sam Renamed');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Your changes are saved.').waitFor();
+    expect(await page.locator('header.site .org-brand img').count()).toBe(1);
+    // The "your data" request form.
+    await page.goto(`/o/${org.slug}/privacy`);
+    await page.getByLabel('Email address').fill(testEmail('brand-ui-nojs'));
+    await page.getByRole('button', { name: 'Email me a link' }).click();
+    await page.getByText('If Harbour Events Club holds data about this address').waitFor();
     await context.close();
   }, 120_000);
 });
