@@ -116,10 +116,14 @@ describe('organization branding', () => {
   });
 
   it('stores a PNG with the type and size read from its header, and audits it', async () => {
+    const storage = () => s.ctx.orgDirectory.list().find((o) => o.id === org.id)!.storage_bytes;
+    const before = storage();
     const r = await clients.owner.upload(`${settings()}/logo`, 'logo', { bytes: png, filename: 'whatever.gif', type: 'image/gif' });
     expect(r.status).toBe(303);
     const sha256 = createHash('sha256').update(png).digest('hex');
     expect(stored().logo).toEqual({ sha256, type: 'image/png', width: 240, height: 64 });
+    // The instance admins' list of organizations counts the logo in the organization's storage.
+    expect(storage() - before).toBe(png.length);
     const [row] = audits('org.branding_logo_changed');
     expect(row).toMatchObject({ org_id: org.id, result: 'success', details: { before: null, after: { sha256, type: 'image/png', width: 240, height: 64 }, bytes: png.length } });
     const page = await clients.owner.get(`${settings()}?done=logo`);
