@@ -28,6 +28,7 @@ import type { AttendeeService } from './registrations/attendees.ts';
 import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationQueue } from './registrations/queue.ts';
 import type { RegistrationService } from './registrations/service.ts';
+import type { BrandingService } from './orgs/branding.ts';
 import type { DashboardService } from './orgs/dashboard.ts';
 import type { OrgService } from './orgs/service.ts';
 import type { RegistrationStats } from './registrations/stats.ts';
@@ -72,6 +73,8 @@ export interface AppContext {
   /** instance administration of accounts: list, disable, sign out, unlock */
   userAdmin: UserAdmin;
   orgs: OrgService;
+  /** an organization's accent colour and logo for its public pages */
+  branding: BrandingService;
   /** instance admins' view of all organizations: list, rename, suspend, resend invitations */
   orgDirectory: OrgDirectory;
   events: EventService;

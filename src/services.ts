@@ -33,6 +33,7 @@ import type { Metrics } from './http/metrics.ts';
 import type { Keyring } from './keys/keyring.ts';
 import type { Logger } from './log.ts';
 import { Mailer } from './mail/service.ts';
+import { BrandingService } from './orgs/branding.ts';
 import { DashboardService } from './orgs/dashboard.ts';
 import { OrgService, invitationLimits } from './orgs/service.ts';
 import { OrgDirectory } from './orgs/directory.ts';
@@ -128,6 +129,7 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, mailer, now });
   const orgDirectory = new OrgDirectory({ db, writer, audit, mailer, now, baseUrl });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg), newOrgRequire2fa: instanceSettings.newOrgRequire2fa, isSuspended: (id) => orgDirectory.isSuspended(id) });
+  const branding = new BrandingService({ db, writer, audit, now, orgById: (id) => orgs.byId(id), isSuspended: (id) => orgDirectory.isSuspended(id) });
   // The notice states the erasure date of the retention policy (resolved when a notice is built).
   const notices = new PrivacyNotices({ db, fieldsOf: (e) => events.fields(e), erasureDate: (e) => retention.schedule(e.org_id, e.id)?.eraseOn ?? null, now });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg), notices });
@@ -173,5 +175,5 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
     holds,
   });
   const incidents = new Incidents({ db, writer, audit, mailer, now, baseUrl, orgAdmins: recipients.orgAdmins });
-  return { ...core, instanceSettings, backupTargetSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };
+  return { ...core, instanceSettings, backupTargetSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, branding, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };
 }

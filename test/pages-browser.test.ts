@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setSessionCookie } from '../src/http/cookies.ts';
@@ -85,6 +86,8 @@ const pages: Record<string, Omit<Visit, 'name'>[] | string> = {
   'GET /my-registration/confirm': [{ url: () => '/my-registration/confirm', who: 'visitor' }],
   // Without a ticket: the "place not found" page (the waiting page itself: test/registration-queue.test.ts).
   'GET /e/:slug/queue': [{ url: () => `/e/${t.event.slug}/queue`, who: 'visitor', status: 404 }],
+  'GET /o/:orgSlug/logo': 'an image',
+  'GET /o/:orgSlug/brand.css': 'a stylesheet (its pages are visited here, and in light and dark scheme in test/branding-browser.test.ts)',
   'GET /o/:orgSlug/privacy': [{ url: () => `/o/${t.org.slug}/privacy`, who: 'visitor' }],
   'GET /privacy/open': [{ url: () => '/privacy/open', who: 'visitor', status: 404 }],
   'GET /privacy/me': [{ url: () => '/privacy/me', who: 'visitor', status: 404 }],
@@ -155,6 +158,9 @@ beforeAll(async () => {
   t = await createTenant(s, 'a');
   staff = await createUser(s, { email: testEmail('pages-staff'), name: 'Pat Organizer', instanceRole: 'owner', totp: true });
   addMember(s, t.org, staff.user, 'owner');
+  // The organization's colour and logo: every public page below is checked with them, the settings page shows them.
+  s.ctx.branding.setAccent(t.org, '#7b1fa2', sys);
+  s.ctx.branding.setLogo(t.org, fs.readFileSync(new URL('./fixtures/logos/logo.png', import.meta.url)), sys);
   // Seeded like a real event: more attendees, some checked in, one waiting for confirmation.
   const regs = [t.reg];
   for (let i = 0; i < 8; i++) regs.push(await newRegistration(t));
@@ -213,6 +219,10 @@ describe('every page at phone and laptop width', () => {
           return { by, wide };
         });
         if (overflow.by > 0) failures.push(`${v.name}: ${overflow.by} px wider than the viewport (${overflow.wide.join(', ')})`);
+        // Every organizer page is in the app shell; public pages keep their slim frame.
+        const inShell = await page.evaluate(() => document.body.classList.contains('app') && !!document.querySelector('.app-top'));
+        if (v.who === 'staff' && !inShell) failures.push(`${v.name}: a signed-in page outside the app shell`);
+        if (v.who === 'visitor' && inShell) failures.push(`${v.name}: a public page inside the app shell`);
         await screenshot(page, `page-${v.name}-${width}`);
         try {
           await checkA11y(page, v.name);

@@ -32,7 +32,9 @@ describe('public event page and confirmation', () => {
     const e = createEvent(s, org, { title: 'Spring Meetup', description_md: '# Spring Meetup\n\nTalks and coffee.', capacity: 40, venue: 'Pier 4' });
     const page = await new Client(s.url).get(`/e/${e.slug}`);
     expect(page.status).toBe(200);
-    expect(page.text).toContain('<p class="event-org">Harbour Events Club</p>');
+    // In the header, linking to the organization's page; no logo or accent stylesheet until one is set.
+    expect(page.text).toContain(`<a class="brand org-brand" href="/o/${org.slug}"><span>Harbour Events Club</span></a>`);
+    expect(page.text).not.toContain('brand.css');
     expect(count(page.text, '>Spring Meetup</h')).toBe(1);
     expect(page.text).toContain('Talks and coffee.');
     const card = /<section class="event-summary"[\s\S]*?<\/section>/.exec(page.text)?.[0] ?? '';

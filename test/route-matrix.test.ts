@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -238,6 +239,12 @@ beforeAll(async () => {
   A = await createTenant(s, 'a');
   B = await createTenant(s, 'b');
   staticFile = staticUrl('app.css').slice('/static/'.length);
+  // Both organizations have a colour and a logo, so a branding write into org B would show in its state.
+  const logo = fs.readFileSync(new URL('./fixtures/logos/logo.png', import.meta.url));
+  for (const t of [A, B]) {
+    s.ctx.branding.setAccent(t.org, '#7b1fa2', { actor: { type: 'system' } });
+    s.ctx.branding.setLogo(t.org, logo, { actor: { type: 'system' } });
+  }
   for (const role of orgRoles) {
     const u = role === 'owner' ? A.owner : await createUser(s, { email: testEmail(`matrix-${role}`, 'a'), totp: true });
     if (role !== 'owner') addMember(s, A.org, u.user, role);

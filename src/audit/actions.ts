@@ -79,6 +79,8 @@ export const actionWords: Record<string, string> = {
   'org.2fa_policy_changed': 'Two-factor policy changed',
   'org.created': 'Organization created',
   'org.ip_allowlist_changed': 'Allowed networks changed',
+  'org.branding_accent_changed': 'Accent colour changed',
+  'org.branding_logo_changed': 'Logo changed',
   'org.privacy_defaults_changed': 'Privacy defaults changed',
   'org.renamed': 'Organization renamed',
   'org.session_policy_changed': 'Session policy changed',

@@ -15,7 +15,7 @@ import { auditCtx, guard } from '../http/guard.ts';
 import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { answerFormBody, asValues } from '../http/forms.ts';
-import { render } from '../http/render.tsx';
+import { renderBranded } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import { eventIcs } from './ics.ts';
 import { renderMarkdown } from './markdown.ts';
@@ -46,13 +46,14 @@ const slotPattern = /\u0001(csrf|email|code|qr|manage)\u0001/;
 async function confirmationFromFrame(confirmationFrames: Map<string, (string | Slot)[]>, c: Context<AppEnv>, e: EventRow, reg: RegistrationRow, manage: string): Promise<Response> {
   const csrf = c.get('csrfToken') ?? '';
   const confirmed = reg.status === 'confirmed';
-  const key = `${e.id}|${e.updated_at}|${reg.status}|${csrf ? 1 : 0}`;
+  const brand = c.get('app').branding.forOrg(e.org_id);
+  const key = `${e.id}|${e.updated_at}|${reg.status}|${csrf ? 1 : 0}|${brand?.version}`;
   let frame = confirmationFrames.get(key);
   if (!frame) {
     const marked = { ...reg, email: SLOTS.email, attendee_code: SLOTS.code };
     // The layout takes the token from the context: a marker there for this render only.
     if (csrf) c.set('csrfToken', SLOTS.csrf);
-    const html = await (await render(c, 'Registration', <ConfirmationPage e={e} reg={marked} qrSrc={confirmed ? SLOTS.qr : null} manageUrl={SLOTS.manage} />, 201)).text();
+    const html = await (await renderBranded(c, brand, 'Registration', <ConfirmationPage e={e} reg={marked} qrSrc={confirmed ? SLOTS.qr : null} manageUrl={SLOTS.manage} />, 201)).text();
     c.set('csrfToken', csrf);
     // split() with a capture group keeps the slot names at the odd positions.
     frame = html.split(slotPattern).map((piece, i) => (i % 2 === 1 ? (piece as Slot) : piece));
@@ -95,11 +96,12 @@ export function publicEventRoutes(): Hono<AppEnv> {
 
   const sentPage = async (c: C, e: EventRow) => {
     const anonymous = !c.get('user');
-    const key = `${e.id}|${e.updated_at}`;
+    const brand = c.get('app').branding.forOrg(e.org_id);
+    const key = `${e.id}|${e.updated_at}|${brand?.version}`;
     const hit = anonymous ? sentPages.get(key) : undefined;
     if (hit) return c.body(hit, 201, HTML);
     if (anonymous) c.set('csrfToken', '');
-    const res = await render(c, 'Registration', <SentPage e={e} />, 201);
+    const res = await renderBranded(c, brand, 'Registration', <SentPage e={e} />, 201);
     if (anonymous) {
       if (sentPages.size > 1000) sentPages.clear();
       sentPages.set(key, new Uint8Array(await res.clone().arrayBuffer()));
@@ -119,7 +121,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if (app.orgDirectory.isSuspended(e.org_id)) return { res: unavailable(c) };
     // Only passcode events have a grant cookie to read; the others skip the cookie parse.
     const grant = e.access_mode === 'passcode' ? getCookie(c, grantCookie(e)) : undefined;
-    if (!app.events.hasAccess(e, grant)) return { res: render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} csrf={c.get('csrfToken')} />, 401) };
+    if (!app.events.hasAccess(e, grant)) return { res: renderBranded(c, app.branding.forOrg(e.org_id), e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} csrf={c.get('csrfToken')} />, 401) };
     return { e };
   };
 
@@ -131,7 +133,8 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const cacheable = !c.get('user') && Object.keys(extra).length === 0 && status === 200;
     const erasure = app.retention.schedule(e.org_id, e.id);
     const org = app.orgs.byId(e.org_id);
-    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}|${org?.name}|${erasure ? [erasure.eraseOn, ...erasure.fields.map((f) => f.eraseOn)].join(',') : ''}`;
+    const brand = org && app.branding.publicBrand(org);
+    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}|${brand?.version}|${erasure ? [erasure.eraseOn, ...erasure.fields.map((f) => f.eraseOn)].join(',') : ''}`;
     if (cacheable) {
       const hit = pageCache.get(key);
       if (hit !== undefined) return c.body(hit, 200, HTML);
@@ -139,7 +142,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
       c.set('csrfToken', '');
     }
     const notice = app.notices.current(e).notice;
-    const res = await render(c, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} erasure={erasure} csrf={c.get('csrfToken')} notice={notice} privacyLink={org ? `/o/${org.slug}/privacy` : undefined} orgName={org?.name} {...extra} />, status);
+    const res = await renderBranded(c, brand, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} erasure={erasure} csrf={c.get('csrfToken')} notice={notice} privacyLink={org ? `/o/${org.slug}/privacy` : undefined} {...extra} />, status);
     if (cacheable) {
       if (pageCache.size > 1000) pageCache.clear();
       pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));
@@ -152,7 +155,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const org = app.orgs.bySlug(c.req.param('orgSlug') ?? '');
     if (!org) return errorResponse(c, 404, 'Not found', 'There is no organization at this address.');
     if (app.orgDirectory.isSuspended(org.id)) return unavailable(c);
-    return render(c, org.name, <OrgPublicPage name={org.name} events={app.events.publicEvents(org.id)} />);
+    return renderBranded(c, app.branding.publicBrand(org), org.name, <OrgPublicPage name={org.name} events={app.events.publicEvents(org.id)} />);
   });
 
   r.get('/e/:slug', { kind: 'public' }, (c) => {
@@ -179,7 +182,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     const res = await app.events.tryPasscode(e, body.success ? body.data.passcode : '', auditCtx(c, e.org_id));
     if (!res.ok) {
       if (res.retryAfterMs) c.header('Retry-After', String(Math.ceil(res.retryAfterMs / 1000)));
-      return render(c, e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} message={res.message} csrf={c.get('csrfToken')} />, res.error === 'throttled' ? 429 : 401);
+      return renderBranded(c, app.branding.forOrg(e.org_id), e.title, <PasscodePage e={e} action={`/e/${e.slug}/passcode`} message={res.message} csrf={c.get('csrfToken')} />, res.error === 'throttled' ? 429 : 401);
     }
     setCookie(c, grantCookie(e), res.grant, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax', maxAge: 12 * 3600 });
     return c.redirect(`/e/${e.slug}`, 303);
@@ -187,7 +190,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
 
   const noShareLink = (c: C) => errorResponse(c, 404, 'Link not valid', 'This share link does not exist, has expired, or was revoked. Ask the organizer for a new one.');
   const sharePage = (c: C, e: EventRow, message?: string, status: 200 | 401 | 429 = 200) =>
-    render(c, e.title, <PasscodePage e={e} action={SHARE} label="Password for this link" message={message} csrf={c.get('csrfToken')} />, status);
+    renderBranded(c, c.get('app').branding.forOrg(e.org_id), e.title, <PasscodePage e={e} action={SHARE} label="Password for this link" message={message} csrf={c.get('csrfToken')} />, status);
   const sharedLink = (c: C) => {
     const token = readLinkCookie(c, 'share');
     return token ? c.get('app').events.findShareLink(token) : undefined;
@@ -241,13 +244,13 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if (!e.show_ticket) return sentPage(c, e);
     const manage = app.links.managePath(res.reg);
     if (!c.get('user')) return confirmationFromFrame(confirmationFrames, c, e, res.reg, manage);
-    return render(c, 'Registration', <ConfirmationPage e={e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
+    return renderBranded(c, app.branding.forOrg(e.org_id), 'Registration', <ConfirmationPage e={e} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${manage}/ticket.svg` : null} manageUrl={manage} />, 201);
   };
 
   const queuePage = (c: C, e: EventRow, place: Place) => {
     c.header('Refresh', String(place.refreshSeconds));
     c.header('Cache-Control', 'no-store');
-    return render(c, `In the queue: ${e.title}`, <QueuePage e={e} place={place} />, 202);
+    return renderBranded(c, c.get('app').branding.forOrg(e.org_id), `In the queue: ${e.title}`, <QueuePage e={e} place={place} />, 202);
   };
 
   r.post('/e/:slug/register', { kind: 'public' }, async (c) => {
@@ -266,7 +269,7 @@ export function publicEventRoutes(): Hono<AppEnv> {
     if ('res' in v) return v.res;
     const ticket = getCookie(c, queueCookie(v.e));
     const status = ticket ? c.get('app').registrationQueue.status(ticket) : ({ state: 'gone' } as const);
-    if (status.state === 'gone' || status.eventId !== v.e.id) return render(c, v.e.title, <QueueGonePage e={v.e} />, 404);
+    if (status.state === 'gone' || status.eventId !== v.e.id) return renderBranded(c, c.get('app').branding.forOrg(v.e.org_id), v.e.title, <QueueGonePage e={v.e} />, 404);
     if (status.state === 'waiting') return queuePage(c, v.e, status.place);
     deleteCookie(c, queueCookie(v.e), { path: '/', secure: true });
     return registrationAnswer(c, v.e, status.values, status.result);

@@ -20,6 +20,7 @@ import { eventAccessRoutes } from '../events/access-routes.tsx';
 import { eventFormRoutes } from '../events/form-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
 import { inviteRoutes } from '../orgs/invite-routes.tsx';
+import { brandingRoutes } from '../orgs/branding-routes.tsx';
 import { orgRoutes } from '../orgs/routes.tsx';
 import { accessLog } from './access-log.ts';
 import { csrfProtection } from './csrf.ts';
@@ -74,6 +75,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', attendeeLinkRoutes());
   app.route('/', privacyPublicRoutes());
   app.route('/', orgRoutes());
+  app.route('/', brandingRoutes());
   app.route('/', inviteRoutes());
   app.route('/', adminRoutes(opts.restoreTester));
   app.route('/', auditRoutes());

@@ -3,10 +3,12 @@ import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { OrgBrandMark, OrgBrandStyle } from '../../views/components/org-brand.tsx';
 import { Page, type Viewer } from '../../views/components/page.tsx';
 import { placeOfPath } from '../../views/components/place.ts';
 import type { ShellPlace } from '../../views/components/shell.tsx';
 import { declaredRoutes, routeKey } from './route-permissions.ts';
+import type { PublicBrand } from '../orgs/branding.ts';
 import type { AppEnv } from './types.ts';
 
 export function viewerOf(c: Context<AppEnv>): Viewer | null {
@@ -42,6 +44,21 @@ export function render(c: Context<AppEnv>, title: string, body: Child, status: C
   const viewer = viewerOf(c);
   return c.html(
     <Page title={title} viewer={viewer} csrf={c.get('csrfToken')} place={placeOf(c, viewer)}>
+      {body}
+    </Page>,
+    status,
+  );
+}
+
+/**
+ * A public page of one organization: its name and logo in the header and its accent stylesheet
+ * (a file, not an inline style: the CSP allows none). Without a brand, the product's frame.
+ */
+export function renderBranded(c: Context<AppEnv>, brand: PublicBrand | undefined, title: string, body: Child, status: ContentfulStatusCode = 200) {
+  if (!brand) return render(c, title, body, status);
+  const viewer = viewerOf(c);
+  return c.html(
+    <Page title={title} viewer={viewer} csrf={c.get('csrfToken')} place={placeOf(c, viewer)} brand={<OrgBrandMark brand={brand} />} head={<OrgBrandStyle brand={brand} />}>
       {body}
     </Page>,
     status,

@@ -27,7 +27,7 @@ export interface OrgRow {
 /** One organization on the instance admins' list. */
 export interface OrgSummaryRow extends OrgRow {
   members: number;
-  /** Approximate bytes of the organization's events, registrations and mail (text columns). */
+  /** Approximate bytes of the organization's events, registrations and mail (text columns), and its logo. */
   storage_bytes: number;
 }
 
@@ -137,7 +137,8 @@ export function orgsRepo(db: DB) {
         (SELECT count(*) FROM memberships m WHERE m.org_id = o.id AND m.disabled_at IS NULL) AS members,
         coalesce((SELECT sum(length(e.title) + length(e.description_md) + length(e.privacy_notice) + length(e.organizer_contact) + 200) FROM events e WHERE e.org_id = o.id), 0)
         + coalesce((SELECT sum(length(r.email) + length(r.name) + length(r.answers) + 200) FROM registrations r WHERE r.org_id = o.id), 0)
-        + coalesce((SELECT sum(length(coalesce(x.text_body, '')) + length(coalesce(x.html_body, '')) + length(coalesce(x.params, '')) + 200) FROM mail_outbox x WHERE x.org_id = o.id), 0) AS storage_bytes
+        + coalesce((SELECT sum(length(coalesce(x.text_body, '')) + length(coalesce(x.html_body, '')) + length(coalesce(x.params, '')) + 200) FROM mail_outbox x WHERE x.org_id = o.id), 0)
+        + coalesce((SELECT length(b.logo) FROM org_branding b WHERE b.org_id = o.id), 0) AS storage_bytes
       FROM organizations o ORDER BY o.name`),
     owners: db.prepare(`SELECT u.id, u.name, u.email FROM memberships m JOIN users u ON u.id = m.user_id WHERE m.org_id = ? AND m.role = 'owner' AND m.disabled_at IS NULL ORDER BY u.name`),
     suspendedIds: db.prepare('SELECT id FROM organizations WHERE suspended_at IS NOT NULL').pluck(),

@@ -73,6 +73,50 @@ const memberFlashes: Record<string, string> = {
   scope: 'Event access saved.',
 };
 
+const settingsFlashes: Record<string, string> = {
+  '2fa-on': 'Two-factor authentication is now required for members.',
+  '2fa-off': 'Two-factor authentication is no longer required.',
+  ip: 'Allowed addresses saved.',
+  privacy: 'Defaults for new events saved. Existing events keep their own texts.',
+  sessions: 'Session lengths saved. They apply from the next request of each member.',
+  accent: 'Accent colour saved. Your public pages use it now.',
+  'accent-reset': 'Accent colour reset to the default.',
+  logo: 'Logo saved. Your public pages show it now.',
+  'logo-removed': 'Logo removed.',
+};
+
+export type SettingsExtra = { flash?: FlashMsg; errors?: Record<string, string>; allowlist?: string; privacy?: Record<string, string>; accent?: string };
+
+/** The organization's settings page, also shown again with errors by the branding routes (branding-routes.tsx). */
+export function settingsPage(c: C, extra: SettingsExtra = {}, status: ContentfulStatusCode = 200) {
+  const ctx = c.get('app');
+  const org = ctx.orgs.bySlug(c.get('org').slug) ?? c.get('org');
+  const key = c.req.query('done');
+  const done: FlashMsg | undefined = key && settingsFlashes[key] ? { kind: 'ok', text: settingsFlashes[key] } : undefined;
+  const branding = ctx.branding.of(org.id);
+  return render(
+    c,
+    `Settings · ${org.name}`,
+    <SettingsPage
+      csrf={c.get('csrfToken')}
+      org={org}
+      role={roleOf(c)}
+      members={ctx.orgs.members(org.id)}
+      allowlist={extra.allowlist ?? allowlistOf(org).join('\n')}
+      clientIp={c.get('clientIp')}
+      privacy={{
+        organizer_contact: extra.privacy?.organizer_contact ?? org.organizer_contact,
+        privacy_notice: extra.privacy?.privacy_notice ?? org.privacy_notice,
+        controller_contact: extra.privacy?.controller_contact ?? org.controller_contact,
+      }}
+      branding={{ accent: branding.accent, typed: extra.accent, logo: branding.logo ? { ...branding.logo, url: ctx.branding.publicBrand(org).logo!.url } : null }}
+      flash={extra.flash ?? done}
+      errors={extra.errors}
+    />,
+    status,
+  );
+}
+
 /** Organizations, their members, settings and API tokens, and the JSON API. Accepting an invitation (`/invite`) is in `invite-routes.tsx`. */
 export function orgRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -213,38 +257,6 @@ export function orgRoutes(): Hono<AppEnv> {
   });
 
   // ---- settings --------------------------------------------------------------------------------
-
-  const settingsFlashes: Record<string, string> = {
-    '2fa-on': 'Two-factor authentication is now required for members.',
-    '2fa-off': 'Two-factor authentication is no longer required.',
-    ip: 'Allowed addresses saved.',
-    privacy: 'Defaults for new events saved. Existing events keep their own texts.',
-    sessions: 'Session lengths saved. They apply from the next request of each member.',
-  };
-  const settingsPage = (c: C, extra: { flash?: FlashMsg; errors?: Record<string, string>; allowlist?: string; privacy?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) => {
-    const ctx = c.get('app');
-    const org = ctx.orgs.bySlug(c.get('org').slug) ?? c.get('org');
-    return render(
-      c,
-      `Settings · ${org.name}`,
-      <SettingsPage
-        csrf={c.get('csrfToken')}
-        org={org}
-        role={roleOf(c)}
-        members={ctx.orgs.members(org.id)}
-        allowlist={extra.allowlist ?? allowlistOf(org).join('\n')}
-        clientIp={c.get('clientIp')}
-        privacy={{
-          organizer_contact: extra.privacy?.organizer_contact ?? org.organizer_contact,
-          privacy_notice: extra.privacy?.privacy_notice ?? org.privacy_notice,
-          controller_contact: extra.privacy?.controller_contact ?? org.controller_contact,
-        }}
-        flash={extra.flash ?? flashFrom(c, settingsFlashes)}
-        errors={extra.errors}
-      />,
-      status,
-    );
-  };
 
   r.get('/orgs/:orgSlug/settings', { kind: 'org', permission: 'org.settings' }, (c) => settingsPage(c));
 

@@ -9,7 +9,7 @@ import { parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { clearLinkCookie, exchangeLinkToken, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { retryAfterSeconds } from '../http/rate-limit.ts';
-import { render } from '../http/render.tsx';
+import { render, renderBranded } from '../http/render.tsx';
 import { routes } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import type { Subject } from './self-service.ts';
@@ -47,14 +47,14 @@ export function privacyPublicRoutes(): Hono<AppEnv> {
   };
   const person = (c: C, s: Subject, notice?: string) => {
     const v = c.get('app').selfService.view(s, auditCtx(c, s.orgId));
-    return v ? render(c, 'Your data', <PersonPage v={v} csrf={c.get('csrfToken') ?? ''} notice={notice} />) : expired(c);
+    return v ? renderBranded(c, c.get('app').branding.forOrg(s.orgId), 'Your data', <PersonPage v={v} csrf={c.get('csrfToken') ?? ''} notice={notice} />) : expired(c);
   };
 
   r.get('/o/:orgSlug/privacy', { kind: 'public' }, (c) => {
     const org = c.get('app').orgs.bySlug(c.req.param('orgSlug') ?? '');
     if (!org) return errorResponse(c, 404, 'Not found', 'There is no organization at this address.');
     if (orgSuspended(c, org.id)) return orgUnavailable(c);
-    return render(c, `Your data at ${org.name}`, <RequestLinkPage orgName={org.name} action={`/o/${org.slug}/privacy`} csrf={c.get('csrfToken') ?? ''} />);
+    return renderBranded(c, c.get('app').branding.publicBrand(org), `Your data at ${org.name}`, <RequestLinkPage orgName={org.name} action={`/o/${org.slug}/privacy`} csrf={c.get('csrfToken') ?? ''} />);
   });
 
   r.post('/o/:orgSlug/privacy', { kind: 'public' }, async (c) => {
@@ -63,7 +63,7 @@ export function privacyPublicRoutes(): Hono<AppEnv> {
     if (!org) return errorResponse(c, 404, 'Not found', 'There is no organization at this address.');
     if (orgSuspended(c, org.id)) return orgUnavailable(c);
     const form = await parseForm(c, z.object({ email: z.string().trim().max(254).pipe(z.email('Enter a valid email address.')) }));
-    const page = (extra: { sent?: boolean; error?: string; email?: string }, status: 200 | 400 | 429) => render(c, `Your data at ${org.name}`, <RequestLinkPage orgName={org.name} action={`/o/${org.slug}/privacy`} csrf={c.get('csrfToken') ?? ''} {...extra} />, status);
+    const page = (extra: { sent?: boolean; error?: string; email?: string }, status: 200 | 400 | 429) => renderBranded(c, app.branding.publicBrand(org), `Your data at ${org.name}`, <RequestLinkPage orgName={org.name} action={`/o/${org.slug}/privacy`} csrf={c.get('csrfToken') ?? ''} {...extra} />, status);
     if (!form.ok) return page({ error: form.errors.email ?? 'Enter a valid email address.', email: form.values.email ?? '' }, 400);
     const res = app.selfService.requestLink(org, form.data.email, auditCtx(c, org.id));
     if (!res.ok) {
@@ -145,7 +145,7 @@ export function privacyPublicRoutes(): Hono<AppEnv> {
     const org = app.orgs.byId(s.orgId);
     const { receipt } = app.selfService.erase(s.orgId, s.email, 'self-service', auditCtx(c, s.orgId));
     clearLinkCookie(c, 'privacy-session');
-    return render(c, 'Your data was erased', <ErasedPage orgName={org?.name ?? ''} receipt={receipt} />);
+    return renderBranded(c, app.branding.forOrg(s.orgId), 'Your data was erased', <ErasedPage orgName={org?.name ?? ''} receipt={receipt} />);
   });
 
   return app;

@@ -11,7 +11,7 @@ import { errorResponse } from '../http/error-page.tsx';
 import { answerFormBody, asValues } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
-import { render } from '../http/render.tsx';
+import { renderBranded } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import type { RegistrationRow } from './repo.ts';
 
@@ -61,7 +61,7 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
   const managePage = async (c: C, found: { reg: RegistrationRow; event: EventRow }, extra: { errors?: Record<string, string>; message?: string; values?: Record<string, string | string[]>; notice?: string } = {}, status: 200 | 422 = 200) => {
     const app = c.get('app');
     const qr = found.reg.status === 'confirmed' ? `${MY_REGISTRATION}/ticket.svg` : null;
-    return render(c, 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={MY_REGISTRATION} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} csrf={c.get('csrfToken')} />, status);
+    return renderBranded(c, app.branding.forOrg(found.event.org_id), 'Your registration', <ManagePage e={found.event} reg={found.reg} fields={app.events.fields(found.event)} qr={qr} action={MY_REGISTRATION} values={extra.values ?? valuesOf(found.reg)} errors={extra.errors} message={extra.message} notice={extra.notice} csrf={c.get('csrfToken')} />, status);
   };
   const ticket = async (c: C, found: { reg: RegistrationRow } | undefined) => {
     if (found && orgSuspended(c, found.reg.org_id)) return orgUnavailable(c);
@@ -129,7 +129,7 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
   r.get(`${MY_REGISTRATION}/confirm`, { kind: 'public' }, (c) => {
     const found = linked(c, fromCookie(c, 'confirm'), expired);
     if ('res' in found) return found.res;
-    return render(c, 'Confirm', <ConfirmEmailPage e={found.event} action={`${MY_REGISTRATION}/confirm`} csrf={c.get('csrfToken')} />);
+    return renderBranded(c, c.get('app').branding.forOrg(found.event.org_id), 'Confirm', <ConfirmEmailPage e={found.event} action={`${MY_REGISTRATION}/confirm`} csrf={c.get('csrfToken')} />);
   });
 
   r.post(`${MY_REGISTRATION}/confirm`, { kind: 'public' }, async (c) => {
@@ -141,7 +141,7 @@ export function attendeeLinkRoutes(): Hono<AppEnv> {
     clearLinkCookie(c, 'confirm');
     // The confirmed attendee lands on their own page next: hand over the manage cookie too.
     setLinkCookie(c, 'manage', app.links.managePath(res.reg).slice('/r/'.length));
-    return render(c, 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${MY_REGISTRATION}/ticket.svg` : null} manageUrl={app.links.managePath(res.reg)} />);
+    return renderBranded(c, app.branding.forOrg(found.event.org_id), 'Registration', <ConfirmationPage e={found.event} reg={res.reg} qrSrc={res.reg.status === 'confirmed' ? `${MY_REGISTRATION}/ticket.svg` : null} manageUrl={app.links.managePath(res.reg)} />);
   });
 
   return app;

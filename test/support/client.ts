@@ -33,10 +33,10 @@ export class Client {
     }
   }
 
-  async request(method: string, path: string, opts: { form?: Record<string, string | string[]>; headers?: Record<string, string>; body?: string } = {}): Promise<Resp> {
+  async request(method: string, path: string, opts: { form?: Record<string, string | string[]>; headers?: Record<string, string>; body?: string | FormData } = {}): Promise<Resp> {
     const headers: Record<string, string> = { ...this.extraHeaders, ...opts.headers };
     if (this.cookies.size) headers.cookie = this.cookieHeader();
-    let body: string | undefined = opts.body;
+    let body: string | FormData | undefined = opts.body;
     if (opts.form) {
       const p = new URLSearchParams();
       for (const [k, v] of Object.entries(opts.form)) for (const x of Array.isArray(v) ? v : [v]) p.append(k, x);
@@ -58,6 +58,15 @@ export class Client {
 
   post(path: string, form: Record<string, string | string[]> = {}, headers?: Record<string, string>): Promise<Resp> {
     return this.request('POST', path, { form, headers });
+  }
+
+  /** A multipart form with one file, as a browser's file upload sends it (fetch sets the boundary). */
+  upload(path: string, field: string, file: { bytes: Uint8Array; filename: string; type: string }, fields: Record<string, string> = {}): Promise<Resp> {
+    const form = new FormData();
+    if (this.csrf) form.set('_csrf', this.csrf);
+    for (const [k, v] of Object.entries(fields)) form.set(k, v);
+    form.set(field, new File([new Uint8Array(file.bytes)], file.filename, { type: file.type }));
+    return this.request('POST', path, { body: form });
   }
 
   /** GET, then follow redirects (same origin) up to 5 times. */

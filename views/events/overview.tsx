@@ -11,7 +11,7 @@ import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { passcodeText } from './access.tsx';
 import type { EventSchedule } from '../../src/privacy/retention.ts';
 import { RetentionSummary } from '../privacy/retention.tsx';
-import { type EventCounts, EventNav, accessLabels, localWhen, statusLabels } from './shared.tsx';
+import { type EventCounts, accessLabels, localWhen, statusLabels } from './shared.tsx';
 
 const statusActionLabels: Record<StatusAction, { label: string; confirm?: string; help: string }> = {
   publish: { label: 'Publish', help: 'Opens the public page and, within the registration window, the form.' },
@@ -60,7 +60,6 @@ export function EventDashboard(p: {
   return (
     <div class="event-overview">
       <h1>{e.title}</h1>
-      <EventNav org={p.org} role={p.role} e={e} />
       <FlashBox flash={p.flash} />
       <p class="event-summary">
         <span class={`status-badge status-${e.status}`} data-testid="event-status">

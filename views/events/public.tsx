@@ -30,11 +30,10 @@ export function withoutRepeatedTitle(html: string, title: string): string {
   return m && plain(m[1]!) === plain(title) ? html.slice(m[0].length) : html;
 }
 
-/** Title once, then when, where and seats in one card, then the description. */
-export function EventHeader({ e, descriptionHtml, orgName, seatsLeft }: { e: EventRow; descriptionHtml: string; orgName?: string | undefined; seatsLeft?: number | null | undefined }) {
+/** Title once, then when, where and seats in one card, then the description. The organization is named in the page header (views/components/org-brand.tsx). */
+export function EventHeader({ e, descriptionHtml, seatsLeft }: { e: EventRow; descriptionHtml: string; seatsLeft?: number | null | undefined }) {
   return (
     <header class="event-head">
-      {orgName ? <p class="event-org">{orgName}</p> : null}
       <h1>{e.title}</h1>
       <section class="event-summary" aria-label="Date, place and seats">
         <dl>
@@ -190,10 +189,10 @@ export function RegistrationForm({ e, fields, action, values = {}, errors = {}, 
   );
 }
 
-export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf, erasure, notice, privacyLink, orgName }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined; erasure?: EventSchedule | undefined; notice?: PrivacyNotice | undefined; privacyLink?: string | undefined; orgName?: string | undefined }) {
+export function EventPage({ e, descriptionHtml, fields, seatsLeft, open, values, errors, message, csrf, erasure, notice, privacyLink }: { e: EventRow; descriptionHtml: string; fields: FieldRow[]; seatsLeft: number | null; open: { ok: true } | { ok: false; message: string }; values?: Values; errors?: Record<string, string>; message?: string | undefined; csrf?: string | undefined; erasure?: EventSchedule | undefined; notice?: PrivacyNotice | undefined; privacyLink?: string | undefined }) {
   return (
     <article class="event-page">
-      <EventHeader e={e} descriptionHtml={descriptionHtml} orgName={orgName} seatsLeft={open.ok ? seatsLeft : null} />
+      <EventHeader e={e} descriptionHtml={descriptionHtml} seatsLeft={open.ok ? seatsLeft : null} />
       <section aria-labelledby="register-heading">
         <h2 id="register-heading">Registration</h2>
         {!open.ok ? (

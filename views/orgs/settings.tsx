@@ -4,8 +4,9 @@ import type { OrgRole } from '../../src/orgs/permissions.ts';
 import type { MemberView, OrgPrivacyDefaults, OrgRow } from '../../src/orgs/repo.ts';
 import { Csrf, Field, FieldError, type FormState } from '../components/form.tsx';
 import { Flash, FlashBox, type FlashMsg } from '../components/flash.tsx';
+import { BrandingSettings, type BrandingValues } from './branding.tsx';
 
-export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; members: MemberView[]; allowlist: string; clientIp: string | null; privacy: OrgPrivacyDefaults; flash?: FlashMsg | undefined } & FormState) {
+export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; members: MemberView[]; allowlist: string; clientIp: string | null; privacy: OrgPrivacyDefaults; branding: BrandingValues; flash?: FlashMsg | undefined } & FormState) {
   const { csrf, org, members, errors = {} } = p;
   const base = `/orgs/${org.slug}/settings`;
   const without = members.filter((m) => !m.totp_enabled);
@@ -64,6 +65,7 @@ export function SettingsPage(p: { csrf: string; org: OrgRow; role: OrgRole; memb
       </article>
       <SessionLengths csrf={csrf} action={`${base}/sessions`} org={org} errors={errors} />
       <PrivacyDefaults csrf={csrf} action={`${base}/privacy`} values={p.privacy} errors={errors} />
+      <BrandingSettings csrf={csrf} base={base} values={p.branding} errors={errors} />
     </>
   );
 }
