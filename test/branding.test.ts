@@ -187,14 +187,16 @@ describe('organization branding', () => {
     expect((await new Client(s.url).follow(s.ctx.links.managePath(reg))).text).toContain(brandMark);
   });
 
-  it('serves nothing for a suspended organization, whose pages then show the name only', async () => {
+  it('serves nothing for a suspended organization, whose public pages say it is unavailable', async () => {
     s.ctx.orgDirectory.setSuspended(people.owner.user, org.id, true, sys);
     try {
       expect((await fetch(`${s.url}/o/${org.slug}/logo`)).status).toBe(404);
       expect((await fetch(`${s.url}/o/${org.slug}/brand.css`)).status).toBe(404);
       const privacy = await new Client(s.url).get(`/o/${org.slug}/privacy`);
-      expect(privacy.text).toContain(`<a class="brand org-brand" href="/o/${org.slug}"><span>Harbour Events Club</span></a>`);
+      expect(privacy.status).toBe(503);
+      expect(privacy.text).toContain('This organization is currently unavailable');
       expect(privacy.text).not.toContain('brand.css');
+      expect(privacy.text).not.toContain('Harbour Events Club');
     } finally {
       s.ctx.orgDirectory.setSuspended(people.owner.user, org.id, false, sys);
     }
