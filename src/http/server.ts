@@ -15,6 +15,7 @@ import type { BackupService } from '../backup/service.ts';
 import { RestoreTester } from '../backup/restore-test.ts';
 import { configuredTargets, startBackupJob } from '../backup/server-job.ts';
 import { savedBackupTargets } from '../admin/backup-targets.ts';
+import { purgeOutboxes } from '../outbox/purge.ts';
 import type { BackupTarget } from '../backup/targets/target.ts';
 import { type UpgradeSnapshot, snapshotBeforeUpgrade } from '../backup/upgrade-snapshot.ts';
 import type { Migration } from '../db/migrate.ts';
@@ -180,6 +181,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     new Cron('17 3 * * *', { timezone: 'UTC', protect: true }, pruneJob),
     new Cron(cfg.auditVerifyCron, { timezone: 'UTC', protect: true, unref: true }, job('audit_verify', () => ctx.chainStatus.run('schedule', systemContext()))),
     new Cron('*/10 * * * *', { timezone: 'UTC', protect: true }, job('session_purge', () => ctx.sessions.purgeExpired())),
+    // Finished mail and SMS still hold addresses and one-time links: kept only as long as they help explain a delivery.
+    new Cron('23 3 * * *', { timezone: 'UTC', protect: true, unref: true }, job('outbox_purge', () => purgeOutboxes(ctx, cfg.outboxKeepDays))),
     // Retention runs by itself: at start (below) and hourly.
     new Cron('41 * * * *', { timezone: 'UTC', protect: true, unref: true }, retention),
   ];

@@ -12,6 +12,7 @@ import { migrate } from '../db/migrate.ts';
 import { Faults } from '../db/faults.ts';
 import { type DB, openDatabase, transaction } from '../db/open.ts';
 import { Writer } from '../db/writer.ts';
+import { purgeOutboxes } from '../outbox/purge.ts';
 import { createLogger } from '../log.ts';
 import { MailError, Mailer, type MailerOptions, retryDelayMs } from './service.ts';
 import { renderMail } from './templates.ts';
@@ -357,10 +358,30 @@ describe('Mailer with an SMTP server', () => {
     await down.processOutbox(); // fails: stays queued, retried later
     const fresh = m.enqueue(resetMail());
     expect(await m.processOutbox()).toBe(1);
-    expect(m.purgeFinished(7 * 24 * 60 * 60_000)).toBe(1);
+    expect(await m.purgeFinished(7 * 24 * 60 * 60_000)).toBe(1);
     expect(m.get(sent)).toBeUndefined();
     expect(m.get(fresh)!.status).toBe('sent');
     expect(m.get(waiting)).toMatchObject({ status: 'queued', attempts: 1 });
+  });
+
+  it('purges in steps of 500 and yields between them, so the mail of a rush never holds requests', async () => {
+    const m = mailer({ smtpUrl: 'smtp://127.0.0.1:1' });
+    // 1,201 finished rows (three steps), written as the dev channel leaves them.
+    const ids = Array.from({ length: 1_201 }, () => m.enqueue(resetMail()));
+    db.prepare(`UPDATE mail_outbox SET status = 'dev' WHERE id IN (${ids.map(() => '?').join(',')})`).run(...ids);
+    clock += 31 * 86_400_000;
+    const kept = m.enqueue(resetMail());
+    let turns = 0;
+    const counting = setInterval(() => turns++, 0);
+    try {
+      expect(await purgeOutboxes({ mailer: m, sms: { purgeFinished: async () => 0 } }, 30)).toEqual({ mail: 1_201, sms: 0 });
+    } finally {
+      clearInterval(counting);
+    }
+    expect(db.prepare('SELECT count(*) FROM mail_outbox').pluck().get()).toBe(1);
+    expect(m.get(kept)!.status).toBe('queued');
+    // The event loop ran between the steps.
+    expect(turns).toBeGreaterThan(0);
   });
 
   it('refuses a malformed message with a one-line error that does not echo it', () => {

@@ -371,7 +371,7 @@ export class Mailer {
   }
 
   /** Deletes finished messages older than `maxAgeMs` (they hold addresses and one-time links). */
-  purgeFinished(maxAgeMs: number): number {
+  purgeFinished(maxAgeMs: number): Promise<number> {
     return this.outbox.purgeFinished(maxAgeMs);
   }
 }

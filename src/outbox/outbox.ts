@@ -5,6 +5,8 @@ import type { Logger } from '../log.ts';
 import { OutboxLoop } from './loop.ts';
 import { type NewRow, type OutboxRowBase, type OutboxStatus, type OutboxTable, outboxRepo } from './repo.ts';
 
+const PURGE_STEP = 500;
+
 const BASE_RETRY_MS = 30_000;
 const MAX_RETRY_MS = 60 * 60_000;
 
@@ -163,7 +165,16 @@ export class Outbox<R extends OutboxRowBase, N extends NewRow<R> = NewRow<R>> {
    * addresses and one-time links, so they must not outlive their use. Queued and in-flight
    * messages are never touched.
    */
-  purgeFinished(maxAgeMs: number): number {
-    return this.repo.purgeFinished(iso(this.d.now() - maxAgeMs));
+  async purgeFinished(maxAgeMs: number): Promise<number> {
+    const before = iso(this.d.now() - maxAgeMs);
+    let total = 0;
+    // In steps, yielding between them: after a rush there are tens of thousands, and one DELETE
+    // of them all would hold every request for its duration.
+    for (;;) {
+      const n = this.repo.purgeFinished(before, PURGE_STEP);
+      total += n;
+      if (n < PURGE_STEP) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 }

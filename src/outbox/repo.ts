@@ -76,7 +76,7 @@ export function outboxRepo<R extends OutboxRowBase, N extends NewRow<R>>(db: DB,
     WHERE id = @id AND status = 'sending'`);
   const markAttemptFailed = db.prepare(`UPDATE ${table} SET status = @status, attempts = @attempts, next_attempt_at = @nextAt, last_error = @error
     WHERE id = @id AND status = 'sending'`);
-  const purge = db.prepare(`DELETE FROM ${table} WHERE status IN ('sent', 'failed', 'dev') AND created_at < ?`);
+  const purge = db.prepare(`DELETE FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} WHERE status IN ('sent', 'failed', 'dev') AND created_at < ? LIMIT ?)`);
   const forgetBatches = db.prepare(`UPDATE ${table} SET batch = 0 WHERE batch <> 0`);
   const byId = db.prepare(`SELECT * FROM ${table} WHERE id = ?`);
   const byStatus = db.prepare(`SELECT * FROM ${table} WHERE status = ? ORDER BY created_at DESC, id LIMIT ?`);
@@ -101,9 +101,9 @@ export function outboxRepo<R extends OutboxRowBase, N extends NewRow<R>>(db: DB,
     markAttemptFailed(id: string, f: { status: 'queued' | 'failed'; attempts: number; nextAt: string; error: string }): boolean {
       return markAttemptFailed.run({ id, ...f }).changes === 1;
     },
-    /** Deletes finished messages created before `before`; returns how many. */
-    purgeFinished(before: string): number {
-      return purge.run(before).changes;
+    /** Deletes up to `limit` finished messages created before `before`; returns how many. */
+    purgeFinished(before: string, limit: number): number {
+      return purge.run(before, limit).changes;
     },
     /** Batch numbers belong to the process that wrote them; at start every stored row is on disk. */
     forgetBatches(): void {

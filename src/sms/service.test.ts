@@ -327,7 +327,7 @@ describe('SmsOutbox with a provider', () => {
     const waiting = down.enqueue(loginSms());
     await down.processOutbox();
     clock += 60 * 60_000;
-    expect(o.purgeFinished(60 * 60_000)).toBe(1);
+    expect(await o.purgeFinished(60 * 60_000)).toBe(1);
     expect(o.get(sent)).toBeUndefined();
     expect(o.get(waiting)).toMatchObject({ status: 'queued', attempts: 1 });
   });

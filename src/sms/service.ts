@@ -155,7 +155,7 @@ export class SmsOutbox {
    * Deletes sent, failed and dev messages older than `maxAgeMs` (they still hold phone numbers,
    * and dev and failed ones their codes). Queued and in-flight messages are never touched.
    */
-  purgeFinished(maxAgeMs: number): number {
+  purgeFinished(maxAgeMs: number): Promise<number> {
     return this.outbox.purgeFinished(maxAgeMs);
   }
 }
