@@ -12,6 +12,7 @@ import { authRoutes } from '../auth/routes.tsx';
 import { attendeeLinkRoutes } from '../registrations/public-routes.tsx';
 import { attendeeColumnRoutes } from '../registrations/column-routes.tsx';
 import { attendeeRoutes } from '../registrations/routes.tsx';
+import { checkinRoutes } from '../registrations/checkin-routes.tsx';
 import { privacyPublicRoutes } from '../privacy/public-routes.tsx';
 import { privacyRequestRoutes } from '../privacy/request-routes.tsx';
 import { securityRoutes } from '../audit/security-routes.tsx';
@@ -84,6 +85,7 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   app.route('/', eventAccessRoutes());
   app.route('/', eventFormRoutes());
   app.route('/', attendeeRoutes());
+  app.route('/', checkinRoutes());
   app.route('/', privacyRequestRoutes());
   app.route('/', attendeeColumnRoutes());
   app.route('/', securityRoutes());

@@ -1,25 +1,23 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import { type Context, Hono } from 'hono';
+import { Hono } from 'hono';
 import { stream } from 'hono/streaming';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
+import { type C, EV, actx, can, noControl, noReg, org, regOr404, wantsPartial, withEvent, withRegistration } from './route-helpers.tsx';
 import { AttendeeDetailPage } from '../../views/registrations/detail.tsx';
 import { HoldsSection } from '../../views/privacy/retention.tsx';
 import { formValuesOf } from '../../views/registrations/answers.tsx';
-import { CheckinCard, CheckinCounts, CheckinCountsOob, CheckinPage, CheckinResults } from '../../views/registrations/checkin.tsx';
 import { AttendeeResults, AttendeesPage } from '../../views/registrations/list.tsx';
 import { MessagePage } from '../../views/registrations/message.tsx';
 import { type AnswerFilterGroup, type ListState, eventBase, listQuery, statuses } from '../../views/registrations/shared.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import type { AuditContext } from '../audit/service.ts';
-import { isHtmx, routes } from '../http/route-permissions.ts';
+import { routes } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
-import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { parseForm } from '../http/forms.ts';
+import { guard } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
-import { type Permission, roleHas } from '../orgs/permissions.ts';
 import { fieldOptions } from '../events/fields.ts';
 import { loadEvent } from '../events/load.ts';
 import type { EventRow, FieldRow } from '../events/repo.ts';
@@ -29,14 +27,7 @@ import { exportFileName, streamCsv, streamJson } from './export.ts';
 import type { AttendeeFilter, RegistrationRow } from './repo.ts';
 import { attendeeAccesses } from '../audit/attendee-accesses.tsx';
 
-type C = Context<AppEnv>;
-
-const EV = '/orgs/:orgSlug/events/:eventId';
 const PAGE_SIZE = 50;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const org = (permission: Permission) => ({ kind: 'org' as const, permission });
-
-const noControl = (v: string) => !CONTROL_CHARS.test(v);
 const statusSchema = z.enum(statuses as [RegistrationRow['status'], ...RegistrationRow['status'][]]);
 
 /** The list filter from a query string or hidden fields; anything malformed falls back to "any". */
@@ -89,16 +80,6 @@ function describeFilter(s: ListState): string {
   return parts.length ? parts.join(', ') : 'all attendees';
 }
 
-/** Whether a partial (htmx) response is wanted; history restores and boosted loads want the page. */
-const wantsPartial = (c: C) => c.req.header('hx-request') === 'true' && c.req.header('hx-request-type') !== 'full' && c.req.header('hx-history-restore-request') !== 'true';
-
-const roleOf = (c: C) => {
-  const m = c.get('membership');
-  if (!m) throw new Error('org route without membership');
-  return m.role;
-};
-const can = (c: C, p: Permission) => roleHas(roleOf(c), p);
-const actx = (c: C): AuditContext => auditCtx(c, c.get('org').id);
 
 const detailFlashes: Record<string, FlashMsg> = {
   saved: { kind: 'ok', text: 'Changes saved.' },
@@ -109,27 +90,10 @@ const detailFlashes: Record<string, FlashMsg> = {
   'consent-withdrawn': { kind: 'ok', text: "Consent withdrawn at the attendee's request; the record shows who did it and when." },
 };
 
-/** Attendee list, detail, edit, bulk message, exports and the check-in desk of one event. */
+/** Attendee list, detail, edit, bulk message and exports of one event (the check-in desk: checkin-routes.tsx). */
 export function attendeeRoutes(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = routes(app, guard);
-
-  /** Runs `fn` with the event, or answers 404 for other organizations' and out-of-scope events. */
-  const withEvent = <T,>(c: C, fn: (e: EventRow) => T): T | Response | Promise<Response> => {
-    const l = loadEvent(c);
-    return 'response' in l ? l.response : fn(l.event);
-  };
-  const regOr404 = (c: C, load: (id: string) => RegistrationRow | undefined): RegistrationRow | undefined => {
-    const id = c.req.param('regId') ?? '';
-    return UUID.test(id) ? load(id) : undefined;
-  };
-  const noReg = (c: C) => errorResponse(c, 404, 'Registration not found', 'There is no such registration for this event.');
-  /** withEvent, plus the registration named in the path: 404 when it is not one of this event's. */
-  const withRegistration = <T,>(c: C, fn: (e: EventRow, reg: RegistrationRow) => T) =>
-    withEvent(c, (e) => {
-      const reg = regOr404(c, (id) => c.get('app').attendees.get(e, id));
-      return reg ? fn(e, reg) : noReg(c);
-    });
 
   // ---- list ------------------------------------------------------------------------------------
 
@@ -368,84 +332,6 @@ export function attendeeRoutes(): Hono<AppEnv> {
       return c.redirect(`${eventBase(c.get('org'), e)}/attendees/${reg.id}?done=resent`, 303);
     }),
   );
-
-  // ---- check-in desk ---------------------------------------------------------------------------------
-
-  const qSchema = z.string().trim().max(200).refine(noControl).catch('');
-  const lookupCards = (c: C, e: EventRow, q: string) => {
-    const attendees = c.get('app').attendees;
-    return q ? attendees.lookup(e, q).map((reg) => attendees.card(reg)) : [];
-  };
-  const checkinCounts = (c: C, e: EventRow) => {
-    const n = c.get('app').attendees.counts(e);
-    return { checkedIn: n.checkedIn, confirmed: n.confirmed };
-  };
-  const checkinPage = (c: C, e: EventRow, q: string, message?: { id: string; flash: FlashMsg }, status: ContentfulStatusCode = 200) =>
-    render(
-      c,
-      `Check-in · ${e.title}`,
-      <CheckinPage csrf={c.get('csrfToken')} org={c.get('org')} event={e} canList={can(c, 'attendees.read')} q={q} results={lookupCards(c, e, q)} counts={checkinCounts(c, e)} message={message} />,
-      status,
-    );
-
-  // Searches POST: a name typed at the desk must not stay in the address, the history or a proxy
-  // log (ASVS V14.2.1). After a check-in without JavaScript the page comes back by registration
-  // id, an internal identifier.
-  r.get(`${EV}/checkin`, org('checkin.perform'), (c) =>
-    withEvent(c, (e) => {
-      const done = c.req.query('done');
-      const id = c.req.query('reg') ?? '';
-      const reg = UUID.test(id) ? c.get('app').attendees.get(e, id) : undefined;
-      if (!reg) return checkinPage(c, e, '');
-      const message = done === 'in' || done === 'undone' ? { id, flash: { kind: 'ok' as const, text: done === 'in' ? 'Checked in.' : 'Check-in undone.' } } : undefined;
-      return checkinPage(c, e, reg.attendee_code, message);
-    }),
-  );
-
-  const searchBody = async (c: C) => {
-    const form = await parseForm(c, z.object({ q: z.string().optional() }).loose());
-    return qSchema.parse(form.ok ? form.data.q : '');
-  };
-
-  r.post(`${EV}/checkin`, org('checkin.perform'), async (c) => {
-    const q = await searchBody(c);
-    return withEvent(c, (e) => checkinPage(c, e, q));
-  });
-
-  r.post(`${EV}/checkin/lookup`, org('checkin.perform'), async (c) => {
-    const q = await searchBody(c);
-    return withEvent(c, (e) => c.html(<CheckinResults org={c.get('org')} event={e} results={lookupCards(c, e, q)} csrf={c.get('csrfToken')} q={q} />));
-  });
-
-  // A fragment for the htmx poll; opened as a page (a bookmark, a pasted address) it is the whole check-in page, counts included.
-  r.get(`${EV}/checkin/counts`, org('checkin.perform'), (c) =>
-    withEvent(c, (e) => (isHtmx(c) ? c.html(<CheckinCounts {...checkinCounts(c, e)} />) : checkinPage(c, e, ''))),
-  );
-
-  for (const undo of [false, true]) {
-    r.post(`${EV}/checkin/:regId${undo ? '/undo' : ''}`, org('checkin.perform'), (c) =>
-      withRegistration(c, async (e, reg) => {
-        const ctx = c.get('app');
-        const form = await parseForm(c, z.object({ q: z.string().optional() }).loose());
-        const q = qSchema.parse(form.ok ? form.data.q : '');
-        const res = ctx.attendees.checkIn(e, reg.id, undo, actx(c));
-        const after = ctx.attendees.get(e, reg.id) ?? reg;
-        const flash: FlashMsg = res.ok ? { kind: 'ok', text: undo ? 'Check-in undone.' : `Checked in: ${after.name || after.attendee_code}.` } : { kind: 'error', text: res.message };
-        if (wantsPartial(c)) {
-          return c.html(
-            <>
-              <CheckinCard org={c.get('org')} event={e} card={ctx.attendees.card(after)} csrf={c.get('csrfToken')} q={q} message={flash} />
-              <CheckinCountsOob {...checkinCounts(c, e)} />
-            </>,
-            res.ok ? 200 : 409,
-          );
-        }
-        if (!res.ok) return checkinPage(c, e, q || reg.attendee_code, { id: reg.id, flash }, 409);
-        const back = new URLSearchParams({ done: undo ? 'undone' : 'in', reg: reg.id });
-        return c.redirect(`${eventBase(c.get('org'), e)}/checkin?${back.toString()}`, 303);
-      }),
-    );
-  }
 
   return app;
 }
