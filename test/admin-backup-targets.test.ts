@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3Target } from '../src/backup/targets/s3.ts';
 import { caughtUp, waitFor } from './support/backup.ts';
 import { checkA11y, launchBrowser, newPage, pageProblems, screenshotDir } from './support/browser.ts';
-import { Client, type Resp } from './support/client.ts';
+import { RecordingClient } from './support/client.ts';
 import { createOrg, createUser, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type LocalS3, startS3 } from './support/s3rver.ts';
@@ -14,20 +14,6 @@ import { tempDir } from './support/temp.ts';
 
 const email = (who: string) => testEmail(`${who}-${randomBytes(3).toString('hex')}`, 'c');
 
-/** Keeps every response (headers and body) so the test can prove the secret key never came back. */
-class RecordingClient extends Client {
-  constructor(
-    base: string,
-    readonly bodies: string[],
-  ) {
-    super(base);
-  }
-  override async request(method: string, p: string, opts: Parameters<Client['request']>[2] = {}): Promise<Resp> {
-    const r = await super.request(method, p, opts);
-    this.bodies.push(`${[...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${r.text}`);
-    return r;
-  }
-}
 
 const KEY_ID = 'TESSERAADMIN';
 const SECRET = `s3-${randomBytes(16).toString('hex')}`;

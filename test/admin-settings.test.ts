@@ -3,7 +3,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FIELDS, SECTIONS, type SectionId, fieldsOf } from '../src/admin/settings-fields.ts';
-import { Client, type Resp } from './support/client.ts';
+import { Client, RecordingClient } from './support/client.ts';
 import { Clock, addMember, createUser, loginViaHttp, signedInClient, uniqueSlug } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
@@ -14,20 +14,6 @@ import { type SmsStub, startSmsStub } from './support/sms-stub.ts';
 const MIN = 60_000;
 const email = (who: string) => testEmail(`${who}-${randomBytes(3).toString('hex')}`, 'c');
 
-/** A Client that keeps every response body, so the test can prove a secret never came back. */
-class RecordingClient extends Client {
-  constructor(
-    base: string,
-    readonly bodies: string[],
-  ) {
-    super(base);
-  }
-  override async request(method: string, path: string, opts: Parameters<Client['request']>[2] = {}): Promise<Resp> {
-    const r = await super.request(method, path, opts);
-    this.bodies.push(`${[...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${r.text}`);
-    return r;
-  }
-}
 
 /** A bad value for each field, and the words of the message it must get. */
 const BAD: Record<string, [string, string]> = {

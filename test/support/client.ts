@@ -76,3 +76,18 @@ export class Client {
     return r;
   }
 }
+
+/** A Client that keeps every response (headers and body), so a test can prove a secret never came back. */
+export class RecordingClient extends Client {
+  constructor(
+    base: string,
+    readonly bodies: string[],
+  ) {
+    super(base);
+  }
+  override async request(method: string, path: string, opts: Parameters<Client['request']>[2] = {}): Promise<Resp> {
+    const r = await super.request(method, path, opts);
+    this.bodies.push(`${[...r.headers].map(([k, v]) => `${k}: ${v}`).join('\n')}\n\n${r.text}`);
+    return r;
+  }
+}
