@@ -13,6 +13,8 @@ const schema = z.object({
   BENCH_ONLY: z.string().default(''),
   /** a directory: Tessera children write V8 CPU profiles there (bench/profile-summary.ts reads them); profiling slows them, so such a run's figures do not compare */
   BENCH_CPU_PROF: z.string().default(''),
+  /** extra flags for every Tessera child, space-separated (A/B runs of a setting, e.g. "--registration-queue-busy-load 1") */
+  BENCH_TESSERA_ARGS: z.string().default(''),
 });
 
 export interface BenchSettings {
@@ -26,6 +28,8 @@ export interface BenchSettings {
   only: string[];
   /** where Tessera children write .cpuprofile files; undefined: no profiling */
   cpuProfDir: string | undefined;
+  /** extra flags for every Tessera child */
+  tesseraArgs: string[];
 }
 
 export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
@@ -44,5 +48,6 @@ export function loadSettings(env: NodeJS.ProcessEnv): BenchSettings {
     insertSeconds: s.BENCH_INSERT_SECONDS,
     only: s.BENCH_ONLY.split(',').map((n) => n.trim()).filter(Boolean),
     cpuProfDir: s.BENCH_CPU_PROF ? path.resolve(s.BENCH_CPU_PROF) : undefined,
+    tesseraArgs: s.BENCH_TESSERA_ARGS.split(' ').filter(Boolean),
   };
 }

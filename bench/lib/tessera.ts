@@ -30,7 +30,7 @@ export async function startTessera(ctx: ScenarioContext, inst: SeededInstance, e
   return startChildServer({
     name: 'tessera',
     script: 'src/cli/main.ts',
-    args: ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', inst.dataDir, '--master-key-file', inst.keyFile, '--log-level', 'warn', '--shutdown-timeout-ms', '2000', ...extraArgs],
+    args: ['serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', inst.dataDir, '--master-key-file', inst.keyFile, '--log-level', 'warn', '--shutdown-timeout-ms', '2000', ...extraArgs, ...ctx.settings.tesseraArgs],
     port,
     readyPath: '/healthz',
     env: cleanEnv(),
