@@ -40,7 +40,6 @@ import { OrgDirectory } from './orgs/directory.ts';
 import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
-import { MainThreadLoad } from './registrations/main-thread-load.ts';
 import { RegistrationQueue } from './registrations/queue.ts';
 import { PrivacyNotices } from './privacy/notice.ts';
 import { PrivacyRequests } from './privacy/requests.ts';
@@ -133,8 +132,7 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   // The notice states the erasure date of the retention policy (resolved when a notice is built).
   const notices = new PrivacyNotices({ db, fieldsOf: (e) => events.fields(e), erasureDate: (e) => retention.schedule(e.org_id, e.id)?.eraseOn ?? null, now });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg), notices });
-  const mainThreadLoad = new MainThreadLoad();
-  const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, load: () => mainThreadLoad.utilization(), busyLoad: cfg.registrationQueueBusyLoad, now });
+  const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, now });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
   const stats = new RegistrationStats({ db, now });
   // Attention sources of other capabilities (privacy's open data requests, audit's security alerts) are added to `sources` as they arrive.

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrgRow } from '../src/orgs/repo.ts';
-import { MainThreadLoad } from '../src/registrations/main-thread-load.ts';
 import { RegistrationQueue } from '../src/registrations/queue.ts';
 import { Client } from './support/client.ts';
 import { createEvent } from './support/events.ts';
@@ -124,7 +123,7 @@ describe('the opening-rush queue', () => {
 
   it('is bounded: past the most parked people, the answer is "try again", with nothing saved', async () => {
     const e = createEvent(s, org, { capacity: 10 });
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 1, load: () => 0, busyLoad: 0.95, now: clock.now });
+    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 1, now: clock.now });
     const release = s.ctx.writer.hold();
     try {
       const inFlight = queue.register(e, { email: testEmail('q-bound-1'), name: 'One' }, sys);
@@ -142,52 +141,5 @@ describe('the opening-rush queue', () => {
     // An invalid form is answered at once, even with people parked: it never waits for a turn.
     const invalid = await queue.register(e, { email: 'not-an-address', name: '' }, sys);
     expect(invalid).toMatchObject({ kind: 'answer', result: { ok: false, error: 'invalid' } });
-  });
-
-  it('parks arrivals while the main thread is saturated with registrations under way (requests then wait unread in socket buffers)', async () => {
-    const e = createEvent(s, org, { capacity: 100 });
-    let load = 0.99;
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 60_000, maxParked: 100, load: () => load, busyLoad: 0.95, now: clock.now });
-    const release = s.ctx.writer.hold();
-    const direct: Promise<unknown>[] = [];
-    try {
-      // A saturated thread with fewer than eight registrations under way is page views, not a rush: direct.
-      for (let i = 0; i < 8; i++) {
-        const a = queue.register(e, { email: testEmail(`q-busy-${i}`), name: `Busy ${i}` }, sys);
-        direct.push(a);
-      }
-      await expect.poll(() => queue.stats().inFlight).toBe(8);
-      expect(queue.stats().load).toBe(0.99);
-      // The ninth arrival finds the thread saturated and eight under way: parked at once.
-      expect((await queue.register(e, { email: testEmail('q-busy-8'), name: 'Busy 8' }, sys)).kind).toBe('queued');
-      // Once parked people exist, later arrivals queue behind them even when the load falls.
-      load = 0.2;
-      expect((await queue.register(e, { email: testEmail('q-busy-9'), name: 'Busy 9' }, sys)).kind).toBe('queued');
-      release();
-      for (const a of direct) expect(await a).toMatchObject({ kind: 'answer', result: { ok: true } });
-    } finally {
-      release();
-      await queue.close();
-    }
-    // With the line empty and the load low, the next one is direct again.
-    await expect.poll(() => queue.stats().parked).toBe(0);
-    const fresh = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 60_000, maxParked: 100, load: () => 0.99, busyLoad: 1, now: clock.now });
-    // busyLoad 1 turns the signal off.
-    expect((await fresh.register(e, { email: testEmail('q-busy-off'), name: 'Off' }, sys)).kind).toBe('answer');
-    await fresh.close();
-  });
-});
-
-describe('MainThreadLoad', () => {
-  it('reads near 1 while the thread spins and falls once it idles', async () => {
-    const load = new MainThreadLoad(50);
-    load.utilization();
-    const until = performance.now() + 120;
-    while (performance.now() < until) {
-      // spin: the thread is busy the whole window
-    }
-    expect(load.utilization()).toBeGreaterThan(0.9);
-    // Idle by waiting on timers: the next full window reads low.
-    await expect.poll(() => load.utilization(), { interval: 60, timeout: 10_000 }).toBeLessThan(0.5);
   });
 });

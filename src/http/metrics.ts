@@ -161,7 +161,7 @@ export class Metrics {
   }
 
   /** The opening-rush queue: people parked, and how long the writer's oldest registration has waited. */
-  observeRegistrationQueue(read: () => { parked: number; inFlight: number; oldestWaitMs: number; load: number }): void {
+  observeRegistrationQueue(read: () => { parked: number; inFlight: number; oldestWaitMs: number }): void {
     new Gauge({
       name: 'tessera_registration_queue_parked',
       help: 'People waiting in the registration queue (the "you are in the queue" page) right now',
@@ -184,14 +184,6 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(read().oldestWaitMs / 1000);
-      },
-    });
-    new Gauge({
-      name: 'tessera_main_thread_utilization_ratio',
-      help: 'Share of the last quarter second the main thread was busy; at --registration-queue-busy-load with registrations under way, new arrivals are queued',
-      registers: [this.registry],
-      collect() {
-        this.set(read().load);
       },
     });
   }

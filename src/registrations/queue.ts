@@ -7,10 +7,8 @@ import type { Abandoned, RegisterFailure, RegisterResult, RegistrationService } 
 /**
  * Fair admission for an opening rush. A registration is decided by the one writer in arrival
  * order; while it keeps up, each request waits for its own answer (the direct path). When the
- * oldest registration still waiting for the writer has waited longer than `queueAfterMs`, or the
- * main thread is saturated while registrations are under way (then unread requests pile up in
- * socket buffers, see MainThreadLoad), more direct requests would only time out, so new arrivals
- * are parked instead: they get the "high
+ * oldest registration still waiting for the writer has waited longer than `queueAfterMs`, more
+ * direct requests would only time out, so new arrivals are parked instead: they get the "high
  * demand, you are in the queue" page at once, and the page asks again by itself. Parked people
  * are admitted in arrival order as the writer catches up, only while they still poll: someone
  * who closed the page is dropped and never stored. Once anyone is parked, every later arrival
@@ -25,15 +23,8 @@ export interface QueueOptions {
   queueAfterMs: number;
   /** most people parked at once */
   maxParked: number;
-  /** the main thread's recent utilization (0–1), see MainThreadLoad */
-  load: () => number;
-  /** park new arrivals when `load` is at least this while `busyInFlight` registrations are under way; 1 turns it off */
-  busyLoad: number;
   now: () => number;
 }
-
-/** Registrations under way before a saturated thread counts as a rush rather than page views. */
-const BUSY_IN_FLIGHT = 8;
 
 /** What the route answers with. */
 export type Admission =
@@ -103,7 +94,7 @@ export class RegistrationQueue {
     const checked = this.registrations.check(e, raw, ctx);
     if ('fail' in checked) return { kind: 'answer', result: checked.fail };
     const now = this.opts.now();
-    if (this.waiting === 0 && this.oldestWaitMs(now) <= this.opts.queueAfterMs && !this.saturated()) {
+    if (this.waiting === 0 && this.oldestWaitMs(now) <= this.opts.queueAfterMs) {
       const result = await this.run(e, checked.parsed, ctx, () => !signal?.aborted);
       return { kind: 'answer', result };
     }
@@ -135,8 +126,8 @@ export class RegistrationQueue {
   }
 
   /** For /metrics and /readyz: how many are parked, and how long the writer's line is. */
-  stats(): { parked: number; inFlight: number; oldestWaitMs: number; load: number } {
-    return { parked: this.waiting, inFlight: this.inFlight.size, oldestWaitMs: this.oldestWaitMs(this.opts.now()), load: this.opts.load() };
+  stats(): { parked: number; inFlight: number; oldestWaitMs: number } {
+    return { parked: this.waiting, inFlight: this.inFlight.size, oldestWaitMs: this.oldestWaitMs(this.opts.now()) };
   }
 
   /** Stops admitting parked people; resolves once every admitted registration is written. */
@@ -160,10 +151,6 @@ export class RegistrationQueue {
     });
     this.running.add(p);
     return p;
-  }
-
-  private saturated(): boolean {
-    return this.inFlight.size >= BUSY_IN_FLIGHT && this.opts.busyLoad < 1 && this.opts.load() >= this.opts.busyLoad;
   }
 
   private oldestWaitMs(now: number): number {
