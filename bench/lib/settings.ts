@@ -13,7 +13,7 @@ const schema = z.object({
   BENCH_ONLY: z.string().default(''),
   /** a directory: Tessera children write V8 CPU profiles there (bench/profile-summary.ts reads them); profiling slows them, so such a run's figures do not compare */
   BENCH_CPU_PROF: z.string().default(''),
-  /** extra flags for every Tessera child, space-separated (A/B runs of a setting, e.g. "--registration-queue-busy-load 1") */
+  /** extra flags for every Tessera child, space-separated (A/B runs of a setting, e.g. "--registration-queue-after-ms 5000") */
   BENCH_TESSERA_ARGS: z.string().default(''),
 });
 
