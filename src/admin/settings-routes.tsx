@@ -9,7 +9,7 @@ import type { Config, SettingName } from '../config/config.ts';
 import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
-import type { routes } from '../http/route-permissions.ts';
+import type { RouteHelpers } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { normalizePhone } from '../sms/phone.ts';
 import { SECTIONS, SECTION_TITLES, type SectionId } from './settings-fields.ts';
@@ -69,7 +69,7 @@ function backupSummary(cfg: Config, tester: RestoreTester | undefined): BackupSu
 }
 
 /** /admin/settings: the instance settings page, its section saves and the test messages. */
-export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: RestoreTester | undefined, backupTargets: readonly BackupTarget[]): void {
+export function settingsRoutes(r: RouteHelpers, restoreTester: RestoreTester | undefined, backupTargets: readonly BackupTarget[]): void {
   const page = (c: C, opts: { state?: SectionState; flash?: FlashMsg; status?: ContentfulStatusCode } = {}) => {
     const ctx = c.get('app');
     const s = ctx.instanceSettings;

@@ -12,10 +12,10 @@ import { MessagePage } from '../../views/registrations/message.tsx';
 import { type AnswerFilterGroup, type ListState, eventBase, listQuery, statuses } from '../../views/registrations/shared.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import type { AuditContext } from '../audit/service.ts';
-import { isHtmx, routes } from '../http/route-permissions.ts';
+import { isHtmx, type RouteTable } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
@@ -110,9 +110,9 @@ const detailFlashes: Record<string, FlashMsg> = {
 };
 
 /** Attendee list, detail, edit, bulk message, exports and the check-in desk of one event. */
-export function attendeeRoutes(): Hono<AppEnv> {
+export function attendeeRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   /** Runs `fn` with the event, or answers 404 for other organizations' and out-of-scope events. */
   const withEvent = <T,>(c: C, fn: (e: EventRow) => T): T | Response | Promise<Response> => {
