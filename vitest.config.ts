@@ -1,4 +1,20 @@
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/**
+ * Long files first. Vitest orders files by their duration in the last run when it has one
+ * (node_modules/.vite/vitest); on a fresh checkout it falls back to file size, which starts the
+ * browser tests (short files, long runs) midway, and with two workers the last of them then
+ * decides when the run ends. Without a full record, the browser tests and journeys go first.
+ */
+class LongFilesFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    if (sorted.every((f) => this.ctx.cache.getTestSpecificationResult(f))) return sorted;
+    const long = (f: TestSpecification) => /(browser|journey)[^/]*\.test\.tsx?$/.test(f.moduleId);
+    return [...sorted.filter(long), ...sorted.filter((f) => !long(f))];
+  }
+}
 
 export default defineConfig({
   test: {
@@ -17,5 +33,6 @@ export default defineConfig({
     // registers its clean-up per file).
     maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
+    sequence: { sequencer: LongFilesFirst },
   },
 });

@@ -4,6 +4,8 @@ import type { EventRow } from '../src/events/repo.ts';
 import { eventAccessRoutes } from '../src/events/access-routes.tsx';
 import { eventFormRoutes } from '../src/events/form-routes.tsx';
 import { eventAdminRoutes } from '../src/events/routes.tsx';
+import { guard } from '../src/http/guard.ts';
+import { RouteTable } from '../src/http/route-permissions.ts';
 import type { OrgRole } from '../src/orgs/permissions.ts';
 import { type OrgRow, orgsRepo } from '../src/orgs/repo.ts';
 import { Client } from './support/client.ts';
@@ -283,7 +285,8 @@ describe('organizer event pages', () => {
     expect(field.ok).toBe(true);
     const before = { event: eventRow(foreign.id), fields: fields({ id: foreign.id }).length };
     // The routes these files declare, not a hand-written list.
-    const mine = [eventAdminRoutes(), eventAccessRoutes(), eventFormRoutes()].flatMap((a) => a.routes).filter((r) => r.method !== 'ALL' && r.path.includes(':eventId'));
+    const table = new RouteTable(guard);
+    const mine = [eventAdminRoutes(table), eventAccessRoutes(table), eventFormRoutes(table)].flatMap((a) => a.routes).filter((r) => r.method !== 'ALL' && r.path.includes(':eventId'));
     expect(mine.length).toBeGreaterThanOrEqual(14);
     for (const who of ['owner', 'organizer'] as const) {
       for (const r of mine) {

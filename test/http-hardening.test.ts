@@ -1,6 +1,5 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { declaredRoutes } from '../src/http/route-permissions.ts';
 import { Client } from './support/client.ts';
 import { createUser, signedInClient } from './support/identity.ts';
 import { testEmail } from './support/people.ts';
@@ -107,7 +106,7 @@ describe('HTTP hardening', () => {
       const r = await fetch(`${s.url}${path}`, { method, headers: { 'sec-fetch-site': 'same-origin' } });
       expect([403, 404], `${method} ${path}`).toContain(r.status);
     }
-    expect([...declaredRoutes.keys()].filter((k) => /__test|debug/i.test(k))).toEqual([]);
+    expect([...s.routes.declared.keys()].filter((k) => /__test|debug/i.test(k))).toEqual([]);
   });
 
   it('clears what the browser kept of signed-in pages at sign-out', async () => {

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemContext } from '../src/audit/service.ts';
 import type { UserRow } from '../src/auth/repo.ts';
-import { declaredRoutes } from '../src/http/route-permissions.ts';
 import { type OrgRole, type Permission, orgRoles, roleHas } from '../src/orgs/permissions.ts';
 import { type OrgRow, orgsRepo } from '../src/orgs/repo.ts';
 import { Client } from './support/client.ts';
@@ -64,7 +63,7 @@ describe('organizations (trust-proxy server)', () => {
     expect(inv.ok && tok.ok).toBe(true);
     const ids = { invitation: inv.ok ? inv.id : '', token: tok.ok ? tok.id : '' };
     const intruder = await signedInClient(s, b.people.owner.user);
-    const orgRoutes = [...declaredRoutes].filter(([, access]) => access.kind === 'org');
+    const orgRoutes = [...s.routes.declared].filter(([, access]) => access.kind === 'org');
     expect(orgRoutes.length).toBeGreaterThanOrEqual(17);
     for (const [key] of orgRoutes) {
       const [method, pattern] = key.split(' ') as [string, string];

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setSessionCookie } from '../src/http/cookies.ts';
-import { declaredRoutes } from '../src/http/route-permissions.ts';
 import { checkA11y, launchBrowser, newPage, pageProblems, screenshot } from './support/browser.ts';
 import { createEvent } from './support/events.ts';
 import { type TestUser, addMember, createUser } from './support/identity.ts';
@@ -180,7 +179,7 @@ afterAll(async () => {
 
 describe('every page at phone and laptop width', () => {
   it('lists every GET route of the route table', () => {
-    const gets = [...declaredRoutes.keys()].filter((k) => k.startsWith('GET '));
+    const gets = [...s.routes.declared.keys()].filter((k) => k.startsWith('GET '));
     expect(gets.filter((k) => !(k in pages))).toEqual([]);
   });
 

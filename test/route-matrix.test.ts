@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Access, declaredRoutes, routeKey } from '../src/http/route-permissions.ts';
+import { type Access, routeKey } from '../src/http/route-permissions.ts';
 import { staticUrl } from '../src/http/static.ts';
 import type { AppEnv } from '../src/http/types.ts';
 import { type OrgRole, orgRoles, roleHas } from '../src/orgs/permissions.ts';
@@ -42,7 +42,7 @@ function appRoutes(): Route[] {
     const k = routeKey(r.method, r.path);
     if (seen.has(k)) continue;
     seen.add(k);
-    const access = declaredRoutes.get(k);
+    const access = s.routes.declared.get(k);
     if (access) out.push({ method: r.method, path: r.path, access });
   }
   return out;
@@ -260,7 +260,7 @@ describe('route × role × tenant matrix', () => {
   it('every registered route declares its access and has a real object for each path parameter', () => {
     const all = app!.routes.filter((r) => r.method !== 'ALL' && !r.path.startsWith('/__test'));
     expect(all.length).toBeGreaterThan(20);
-    const undeclared = all.filter((r) => !declaredRoutes.has(routeKey(r.method, r.path))).map((r) => routeKey(r.method, r.path));
+    const undeclared = all.filter((r) => !s.routes.declared.has(routeKey(r.method, r.path))).map((r) => routeKey(r.method, r.path));
     expect(undeclared).toEqual([]);
     const unknown = appRoutes().flatMap((r) => paramNames(r.path).filter((n) => !paramKind(r.path, n)).map((n) => `${routeKey(r.method, r.path)} :${n}`));
     expect(unknown).toEqual([]);

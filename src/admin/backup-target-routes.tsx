@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
-import type { routes } from '../http/route-permissions.ts';
+import type { RouteHelpers } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import type { SettingsPage } from './settings-routes.tsx';
 
@@ -18,7 +18,7 @@ async function formOf(c: C): Promise<Record<string, string>> {
  * Adding, testing and removing backup targets on /admin/settings. The target is named in the
  * form body, not the path, so the route table has no per-target paths to enumerate.
  */
-export function backupTargetRoutes(r: ReturnType<typeof routes>, page: SettingsPage): void {
+export function backupTargetRoutes(r: RouteHelpers, page: SettingsPage): void {
   for (const kind of ['s3', 'dir'] as const) {
     r.post(`/admin/settings/backups/targets/${kind}`, ADMIN, async (c) => {
       // An S3 secret, or where every backup goes: a fresh password first, as for mail settings.

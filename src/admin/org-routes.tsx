@@ -8,7 +8,7 @@ import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
-import type { routes } from '../http/route-permissions.ts';
+import type { RouteHelpers } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 
 type C = Context<AppEnv>;
@@ -24,7 +24,7 @@ const flashes: Record<string, string> = {
 };
 
 /** /admin/orgs: every organization with owners, members and storage; rename, suspend, lift. */
-export function orgAdminRoutes(r: ReturnType<typeof routes>): void {
+export function orgAdminRoutes(r: RouteHelpers): void {
   const page = (c: C, opts: { flash?: FlashMsg; status?: ContentfulStatusCode; errors?: Record<string, string>; values?: Record<string, string> } = {}) => {
     const key = c.req.query('done');
     return render(

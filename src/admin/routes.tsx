@@ -9,8 +9,8 @@ import { AdminPermissionsPage } from '../../views/admin/permissions.tsx';
 import { AdminUsersPage, SIGN_OUT_ALL_PHRASE } from '../../views/admin/users.tsx';
 import type { RestoreTester } from '../backup/restore-test.ts';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { routes } from '../http/route-permissions.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
+import { auditCtx } from '../http/guard.ts';
 import { parseForm } from '../http/forms.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
@@ -34,9 +34,9 @@ const flashes: Record<string, string> = {
 };
 
 /** Instance administration: accounts, the dev mail outbox, the permission table. */
-export function adminRoutes(restoreTester?: RestoreTester): Hono<AppEnv> {
+export function adminRoutes(table: RouteTable, restoreTester?: RestoreTester): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   const usersPage = (c: C, flash?: FlashMsg, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');

@@ -10,7 +10,7 @@ import type { Config, SettingName } from '../config/config.ts';
 import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
-import type { routes } from '../http/route-permissions.ts';
+import type { RouteHelpers } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { normalizePhone } from '../sms/phone.ts';
 import { backupTargetRoutes } from './backup-target-routes.tsx';
@@ -55,7 +55,7 @@ function backupSummary(ctx: AppContext, tester: RestoreTester | undefined): Back
 /** /admin/settings: the instance settings page, its section saves and the test messages. */
 export type SettingsPage = (c: C, opts?: { state?: SectionState; targetForm?: TargetFormState; flash?: FlashMsg; status?: ContentfulStatusCode }) => Response | Promise<Response>;
 
-export function settingsRoutes(r: ReturnType<typeof routes>, restoreTester: RestoreTester | undefined): void {
+export function settingsRoutes(r: RouteHelpers, restoreTester: RestoreTester | undefined): void {
   const page = (c: C, opts: { state?: SectionState; targetForm?: TargetFormState; flash?: FlashMsg; status?: ContentfulStatusCode } = {}) => {
     const ctx = c.get('app');
     const s = ctx.instanceSettings;

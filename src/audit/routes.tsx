@@ -10,9 +10,9 @@ import { AuditEntryPage, AuditPage } from '../../views/orgs/audit.tsx';
 import type { AppContext } from '../app-context.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { answerFormBody } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
-import { isHtmx, routes } from '../http/route-permissions.ts';
+import { isHtmx, type RouteTable } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { accessLogDays, readAccessLog } from './access-log.ts';
 import { type NameSources, namesFor } from './names.ts';
@@ -58,9 +58,9 @@ async function parseFilter(c: C): Promise<Parsed> {
 }
 
 /** Audit log pages: an organization's (audit.read) and the whole instance's, the access log viewer. */
-export function auditRoutes(): Hono<AppEnv> {
+export function auditRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- an organization's log -------------------------------------------------------------------
 

@@ -10,9 +10,9 @@ import { SecurityPage } from '../../views/audit/security.tsx';
 import { errorResponse } from '../http/error-page.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import { parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { roleHas } from '../orgs/permissions.ts';
 
@@ -20,9 +20,9 @@ type C = Context<AppEnv>;
 const whole = (min: number, max: number) => z.coerce.number({ error: `A whole number from ${min} to ${max}.` }).int(`A whole number from ${min} to ${max}.`).min(min, `At least ${min}.`).max(max, `At most ${max}.`);
 
 /** The organization's Security page: its alerts, and the thresholds of the rules that raise them. */
-export function securityRoutes(): Hono<AppEnv> {
+export function securityRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
   const page = (c: C, extra: { flash?: FlashMsg | undefined; errors?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) => {
     const ctx = c.get('app');
     const org = c.get('org');

@@ -5,10 +5,10 @@ import { AccountPage, SessionsPage } from '../../views/auth/account.tsx';
 import { SetupForm, SetupInvalidPage } from '../../views/auth/setup.tsx';
 import { ConfirmEmailForm, ForgotForm, LoginForm, Notice, ReauthForm, ResetForm, SecondFactorForm } from '../../views/auth/sign-in.tsx';
 import { PhonePage, RecoveryCodes, TotpSetup } from '../../views/auth/two-factor.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { clearSessionCookie, setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm, safeNext } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { clearLinkCookie, exchangeLinkToken, readLinkCookie } from '../http/link-cookie.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
@@ -23,9 +23,9 @@ const password = z.string().min(1, 'Required.').max(256, 'At most 256 characters
 type C = Context<AppEnv>;
 
 /** Login, second factor, setup, password reset, email confirmation and the account pages. */
-export function authRoutes(): Hono<AppEnv> {
+export function authRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- first owner ----------------------------------------------------------------------------
   r.get('/setup', { kind: 'public' }, (c) => {

@@ -4,9 +4,9 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { ShareLinksPage } from '../../views/events/access.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { CONTROL_CHARS, type FieldErrors, parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import { loadEvent } from './load.ts';
@@ -20,9 +20,9 @@ const accessFlashes: Record<string, string> = {
 };
 
 /** An event's Access page: its passcode and its share links (passwords for people outside the organization). */
-export function eventAccessRoutes(): Hono<AppEnv> {
+export function eventAccessRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- share links ------------------------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { FieldEditPage, FieldList, FormBuilderPage } from '../../views/events/form-builder.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { isHtmx, routes } from '../http/route-permissions.ts';
+import { isHtmx, type RouteTable } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, type FieldErrors, parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import { roleHas } from '../orgs/permissions.ts';
@@ -84,9 +84,9 @@ const fieldValues = (f: FieldRow): Values => ({
 });
 
 /** The registration form builder of an event: fields added, edited, removed and moved. */
-export function eventFormRoutes(): Hono<AppEnv> {
+export function eventFormRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- registration form builder ------------------------------------------------------------------------------
 

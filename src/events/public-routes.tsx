@@ -8,10 +8,10 @@ import { ConfirmationPage, SentPage } from '../../views/registrations/public.tsx
 import { QueueGonePage, QueuePage } from '../../views/registrations/queue.tsx';
 import { qrSvg } from '../auth/totp.ts';
 import { escapeHtml } from '../html-escape.ts';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { orgSuspended, orgUnavailable } from '../orgs/unavailable.ts';
 import { errorResponse } from '../http/error-page.tsx';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { answerFormBody, asValues } from '../http/forms.ts';
@@ -77,9 +77,9 @@ function description(descriptionCache: Map<string, string>, e: EventRow): string
 }
 
 /** The attendee-facing side: public event pages, access by passcode or share link, registration, manage links. */
-export function publicEventRoutes(): Hono<AppEnv> {
+export function publicEventRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
   // Per app instance, not per module: two servers in one process (tests) never share pages.
   /**
    * Descriptions change rarely and are read on every public page view; remember their rendering

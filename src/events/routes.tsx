@@ -6,10 +6,10 @@ import { DescriptionPreview, EventFormPage } from '../../views/events/edit.tsx';
 import { EventsListPage } from '../../views/events/list.tsx';
 import { EventDashboard } from '../../views/events/overview.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { CONTROL_CHARS, type FieldErrors, parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
@@ -63,9 +63,9 @@ function flashOf(c: C, e?: EventRow): FlashMsg | undefined {
 const statusDone: Record<StatusAction, string> = { publish: 'published', close: 'closed', reopen: 'reopened', archive: 'archived' };
 
 /** The organizer's event pages: list, create/edit (with the delete danger zone), overview, status. Access (passcode, share links) is in `access-routes.tsx`, the form builder in `form-routes.tsx`. */
-export function eventAdminRoutes(): Hono<AppEnv> {
+export function eventAdminRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- list and create -------------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ import { csrfProtection } from './csrf.ts';
 import { writesRefusedResponse } from './error-page.tsx';
 import { limitBody } from './form-body.ts';
 import { identifyCaller } from './session.ts';
-import { routes } from './route-permissions.ts';
+import { RouteTable } from './route-permissions.ts';
 import { guard } from './guard.ts';
 import { healthRoutes } from './health.ts';
 import type { LogShipper } from '../logship/service.ts';
@@ -37,8 +37,13 @@ import { requestContext } from './request-context.ts';
 import { staticRoutes } from './static.ts';
 import type { AppEnv } from './types.ts';
 
-export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?: RestoreTester; logShipping?: LogShipper}): Hono<AppEnv> {
+/** The app and its route table (who may call each route), both built fresh for each server. */
+export function createApp(
+  ctx: AppContext,
+  opts: { tls: boolean; restoreTester?: RestoreTester; logShipping?: LogShipper},
+): { app: Hono<AppEnv>; routes: RouteTable } {
   const app = new Hono<AppEnv>();
+  const table = new RouteTable(guard);
 
   // Few, merged steps: each step of Hono's middleware chain costs about a microsecond per request.
   // The access log is outermost so its duration covers everything; it reads the request id
@@ -57,8 +62,8 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
   );
 
   // Static files and probes need no session; mount them before the session middleware.
-  app.route('/', staticRoutes());
-  app.route('/', healthRoutes(ctx, opts.restoreTester, opts.logShipping));
+  app.route('/', staticRoutes(table));
+  app.route('/', healthRoutes(table, ctx, opts.restoreTester, opts.logShipping));
   // Who is calling, then the CSRF check that depends on it: one step.
   const csrf = csrfProtection();
   app.use((c, next) => {
@@ -66,29 +71,29 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
     return csrf(c, next);
   });
 
-  routes(app, guard).get('/', { kind: 'public' }, (c) => {
+  table.on(app).get('/', { kind: 'public' }, (c) => {
     const session = c.get('session');
     if (session && !session.mfa_pending) return c.redirect('/orgs', 303);
     return c.html(<HomePage needsSetup={!ctx.auth.instanceHasOwner()} />);
   });
-  app.route('/', authRoutes());
-  app.route('/', publicEventRoutes());
-  app.route('/', attendeeLinkRoutes());
-  app.route('/', privacyPublicRoutes());
-  app.route('/', orgRoutes());
-  app.route('/', brandingRoutes());
-  app.route('/', inviteRoutes());
-  app.route('/', adminRoutes(opts.restoreTester));
-  app.route('/', auditRoutes());
-  app.route('/', privacyRoutes());
-  app.route('/', eventAdminRoutes());
-  app.route('/', eventAccessRoutes());
-  app.route('/', eventFormRoutes());
-  app.route('/', attendeeRoutes());
-  app.route('/', checkinRoutes());
-  app.route('/', privacyRequestRoutes());
-  app.route('/', attendeeColumnRoutes());
-  app.route('/', securityRoutes());
+  app.route('/', authRoutes(table));
+  app.route('/', publicEventRoutes(table));
+  app.route('/', attendeeLinkRoutes(table));
+  app.route('/', privacyPublicRoutes(table));
+  app.route('/', orgRoutes(table));
+  app.route('/', brandingRoutes(table));
+  app.route('/', inviteRoutes(table));
+  app.route('/', adminRoutes(table, opts.restoreTester));
+  app.route('/', auditRoutes(table));
+  app.route('/', privacyRoutes(table));
+  app.route('/', eventAdminRoutes(table));
+  app.route('/', eventAccessRoutes(table));
+  app.route('/', eventFormRoutes(table));
+  app.route('/', attendeeRoutes(table));
+  app.route('/', checkinRoutes(table));
+  app.route('/', privacyRequestRoutes(table));
+  app.route('/', attendeeColumnRoutes(table));
+  app.route('/', securityRoutes(table));
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),
@@ -107,5 +112,5 @@ export function createApp(ctx: AppContext, opts: { tls: boolean; restoreTester?:
     ctx.log.error({ requestId: rid, err }, 'request failed');
     return c.html(<ErrorPage status={500} title="Something went wrong" message="The server could not complete this request. Nothing you submitted was half-saved: please try again." requestId={rid} />, 500);
   });
-  return app;
+  return { app, routes: table };
 }

@@ -3,13 +3,12 @@ import { timingSafeEqual } from 'node:crypto';
 import type { AppContext } from '../app-context.ts';
 import type { RestoreTester } from '../backup/restore-test.ts';
 import type { LogShipper, ShippingStatus } from '../logship/service.ts';
-import { routes } from './route-permissions.ts';
-import { guard } from './guard.ts';
+import type { RouteTable } from './route-permissions.ts';
 import type { AppEnv } from './types.ts';
 
-export function healthRoutes(ctx: AppContext, restoreTester?: RestoreTester, logShipping?: LogShipper): Hono<AppEnv> {
+export function healthRoutes(table: RouteTable, ctx: AppContext, restoreTester?: RestoreTester, logShipping?: LogShipper): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
   r.get('/healthz', { kind: 'public' }, (c) => c.json({ status: 'ok' }));
   // Ready or not is for everyone (a load balancer needs it); why, and the backup state, only for
   // the operator: a loopback client or the metrics token holder (ASVS V13.4.5).

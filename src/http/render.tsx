@@ -1,13 +1,11 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import { routePath } from 'hono/route';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { OrgBrandMark, OrgBrandStyle } from '../../views/components/org-brand.tsx';
 import { Page, type Viewer } from '../../views/components/page.tsx';
 import { placeOfPath } from '../../views/components/place.ts';
 import type { ShellPlace } from '../../views/components/shell.tsx';
-import { declaredRoutes, routeKey } from './route-permissions.ts';
 import type { PublicBrand } from '../orgs/branding.ts';
 import type { AppEnv } from './types.ts';
 
@@ -19,13 +17,14 @@ export function viewerOf(c: Context<AppEnv>): Viewer | null {
 
 /**
  * Where in the app this request is, for the app shell: null for routes the route table declares
- * public (an event page looks the same to a signed-in organizer as to anyone) and for visitors.
+ * public (they set no `access`: an event page looks the same to a signed-in organizer as to
+ * anyone) and for visitors.
  * The organization and event come from what the guard and `loadEvent` already put on the context.
  */
 export function placeOf(c: Context<AppEnv>, viewer: Viewer | null): ShellPlace | null {
   const user = c.get('user');
   if (!viewer?.signedIn || !user) return null;
-  const access = declaredRoutes.get(routeKey(c.req.method, routePath(c)));
+  const access = c.get('access');
   if (!access || access.kind === 'public' || access.kind === 'mfa-pending') return null;
   const org = c.get('org');
   const membership = c.get('membership');

@@ -33,6 +33,7 @@ import { registerInstanceMetrics } from '../monitoring/collectors.ts';
 import type { LogShipper } from '../logship/service.ts';
 import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
+import type { RouteTable } from './route-permissions.ts';
 import { ConnectionDrain } from './drain.ts';
 import { Metrics } from './metrics.ts';
 import type { AppEnv } from './types.ts';
@@ -49,6 +50,8 @@ export interface RunningServer {
   restoreTester: RestoreTester;
   /** Audit and access logs shipped off the host (to the backup targets and a syslog collector). */
   logShipping: LogShipper;
+  /** Who may call each route of this server's app (the route × role matrix test reads it). */
+  routes: RouteTable;
   /** Stops accepting, lets in-flight requests finish (bounded), checkpoints and closes the DB. */
   close(): Promise<void>;
 }
@@ -211,7 +214,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     jobs.push(new Cron(cfg.backupRestoreTestCron, { timezone: 'UTC', protect: true, unref: true }, job('backup_restore_test', () => restoreTester.run('schedule'))));
   }
 
-  const app = createApp(ctx, { tls, restoreTester, logShipping });
+  const { app, routes } = createApp(ctx, { tls, restoreTester, logShipping });
   opts.extendApp?.(app);
   let server: NodeServer;
   try {
@@ -314,7 +317,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       log.flush();
     })());
 
-  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, logShipping, close };
+  return { url, port, redirectPort: redirect ? (redirect.address() as AddressInfo).port : undefined, ctx, setupUrl, backup, restoreTester, logShipping, routes, close };
 }
 
 /** Before an upgrade's migrations: a snapshot on every backup target, or no upgrade (one line why). */

@@ -3,8 +3,7 @@ import path from 'node:path';
 import { Hono } from 'hono';
 import { readAsset } from '../assets.ts';
 import { staticFiles, staticSources } from './static-sources.ts';
-import { routes } from './route-permissions.ts';
-import { guard } from './guard.ts';
+import type { RouteTable } from './route-permissions.ts';
 import type { AppEnv } from './types.ts';
 
 /**
@@ -48,10 +47,10 @@ export function staticUrl(name: keyof typeof sources | string): string {
   return e.url;
 }
 
-export function staticRoutes(): Hono<AppEnv> {
+export function staticRoutes(table: RouteTable): Hono<AppEnv> {
   load();
   const app = new Hono<AppEnv>();
-  routes(app, guard).get('/static/:file', { kind: 'public' }, (c) => {
+  table.on(app).get('/static/:file', { kind: 'public' }, (c) => {
     const e = byUrl?.get(c.req.path);
     if (!e) return c.notFound();
     if (c.req.header('if-none-match') === e.etag) return c.body(null, 304, { ETag: e.etag, 'Cache-Control': 'public, max-age=31536000, immutable' });

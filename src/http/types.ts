@@ -2,6 +2,7 @@ import type { AppContext } from '../app-context.ts';
 import type { SessionRow, UserRow } from '../auth/repo.ts';
 import type { EventRow } from '../events/repo.ts';
 import type { ApiTokenRow, MembershipRow, OrgRow } from '../orgs/repo.ts';
+import type { Access } from './route-permissions.ts';
 
 /** Values middleware puts on the request context; routes read them, never recompute them. */
 export interface AppEnv {
@@ -23,5 +24,7 @@ export interface AppEnv {
     event: EventRow | undefined;
     /** Token for forms; the session's, or the pre-session cookie's. */
     csrfToken: string;
+    /** The declared access of the guarded route answering (unset on public routes): see RouteTable. */
+    access: Access | undefined;
   };
 }

@@ -2,9 +2,9 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import type { AppEnv } from '../http/types.ts';
 import { ACCENT_PATTERN, normalizeHex } from './accent.ts';
 import { settingsPage } from './routes.tsx';
@@ -32,9 +32,9 @@ const settingsUrl = (c: C, done: string) => `/orgs/${c.get('org').slug}/settings
 const PUBLIC_CACHE = 'public, max-age=86400';
 
 /** The accent colour and logo: set on the organization's settings page, served to its public pages. */
-export function brandingRoutes(): Hono<AppEnv> {
+export function brandingRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   r.post('/orgs/:orgSlug/settings/accent', { kind: 'org', permission: 'org.settings' }, async (c) => {
     const org = c.get('org');

@@ -2,11 +2,11 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { InviteInvalid, InviteJoin, InviteRegister, InviteSignIn, InviteWrongAccount } from '../../views/orgs/invitations.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { orgSuspended, orgUnavailable } from './unavailable.ts';
 import { setSessionCookie } from '../http/cookies.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { render } from '../http/render.tsx';
 import { csrfToken } from '../http/session.ts';
@@ -16,9 +16,9 @@ const text = (max: number) => z.string().trim().min(1, 'Required.').max(max, `At
 const tokenQuery = z.object({ token: z.string().max(200).default('') });
 
 /** Accepting an emailed invitation: joining with the account one has, or registering a new one. */
-export function inviteRoutes(): Hono<AppEnv> {
+export function inviteRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- invitation acceptance ---------------------------------------------------------------------
 

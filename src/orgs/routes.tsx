@@ -9,7 +9,7 @@ import { MembersPage } from '../../views/orgs/members.tsx';
 import { PermissionsPage } from '../../views/orgs/permissions.tsx';
 import { SettingsPage } from '../../views/orgs/settings.tsx';
 import { TokensPage } from '../../views/orgs/tokens.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { CONTROL_CHARS, parseForm } from '../http/forms.ts';
 import { auditCtx, guard } from '../http/guard.ts';
 import { retryAfterSeconds } from '../http/rate-limit.ts';
@@ -118,9 +118,9 @@ export function settingsPage(c: C, extra: SettingsExtra = {}, status: Contentful
 }
 
 /** Organizations, their members, settings and API tokens, and the JSON API. Accepting an invitation (`/invite`) is in `invite-routes.tsx`. */
-export function orgRoutes(): Hono<AppEnv> {
+export function orgRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   const flashFrom = (c: C, table: Record<string, string>): FlashMsg | undefined => {
     const key = c.req.query('done');

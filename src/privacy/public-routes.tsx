@@ -6,11 +6,11 @@ import { ErasedPage, OpenLinkPage, PersonPage, RequestLinkPage } from '../../vie
 import { orgSuspended, orgUnavailable } from '../orgs/unavailable.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { clearLinkCookie, exchangeLinkToken, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { retryAfterSeconds } from '../http/rate-limit.ts';
 import { render, renderBranded } from '../http/render.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import type { Subject } from './self-service.ts';
 
@@ -25,9 +25,9 @@ const LONG_TEXT_BAD = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/;
  * "email me a link" form, the single-use link (token → cookie → a button that uses it), and the
  * page itself at a clean address with downloads, correction and erasure.
  */
-export function privacyPublicRoutes(): Hono<AppEnv> {
+export function privacyPublicRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   const expired = (c: C) => errorResponse(c, 404, 'Open your link again', 'This page stays open for 30 minutes after you open the link we emailed you. Ask for a new link on the organization’s privacy page.');
   const subject = (c: C): Subject | undefined => {

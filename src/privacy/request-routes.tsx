@@ -7,10 +7,10 @@ import { RequestDetailPage, RequestsPage } from '../../views/privacy/requests.ts
 import type { FlashMsg } from '../../views/components/flash.tsx';
 import { errorResponse } from '../http/error-page.tsx';
 import { parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { roleHas } from '../orgs/permissions.ts';
 import type { RequestView } from './requests.ts';
@@ -36,9 +36,9 @@ const flashes: Record<string, FlashMsg> = {
 };
 
 /** The organizer's side of data-subject requests: the list, one request, and requests made another way. */
-export function privacyRequestRoutes(): Hono<AppEnv> {
+export function privacyRequestRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
   const role = (c: C) => c.get('membership')!.role;
   const actx = (c: C) => auditCtx(c, c.get('org').id);
   const list = (c: C, extra: { flash?: FlashMsg | undefined; errors?: Record<string, string>; values?: Record<string, string> } = {}, status: ContentfulStatusCode = 200) =>

@@ -7,9 +7,9 @@ import { loadEvent } from '../events/load.ts';
 import type { EventRow } from '../events/repo.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { type FieldErrors, parseForm } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { holdInput } from './holds.ts';
 
@@ -30,9 +30,9 @@ const instanceForm = z.object({ defaultDays: days, minDays: days, maxDays: days,
 const saved: FlashMsg = { kind: 'ok', text: 'Retention saved.' };
 
 /** Retention settings (instance, organization, event, field), the ledger page, and legal holds. */
-export function privacyRoutes(): Hono<AppEnv> {
+export function privacyRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- instance ------------------------------------------------------------------------------
   const adminPage = (c: C, extra: { flash?: FlashMsg; errors?: FieldErrors; values?: Record<string, string> } = {}, status: 200 | 400 = 200) =>

@@ -5,18 +5,17 @@ import { z } from 'zod';
 import { CheckinCard, CheckinCounts, CheckinCountsOob, CheckinPage, CheckinResults } from '../../views/registrations/checkin.tsx';
 import { eventBase } from '../../views/registrations/shared.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { isHtmx, routes } from '../http/route-permissions.ts';
+import { type RouteTable, isHtmx } from '../http/route-permissions.ts';
 import { parseForm } from '../http/forms.ts';
-import { guard } from '../http/guard.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
 import type { EventRow } from '../events/repo.ts';
 import { type C, EV, UUID, actx, can, noControl, org, wantsPartial, withEvent, withRegistration } from './route-helpers.tsx';
 
 /** The check-in desk of one event: look up by code or name, check in, undo, live counts. */
-export function checkinRoutes(): Hono<AppEnv> {
+export function checkinRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   const qSchema = z.string().trim().max(200).refine(noControl).catch('');
   const lookupCards = (c: C, e: EventRow, q: string) => {

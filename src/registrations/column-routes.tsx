@@ -1,8 +1,8 @@
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { parseForm } from '../http/forms.ts';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import type { AppEnv } from '../http/types.ts';
 import { loadEvent } from '../events/load.ts';
 import type { FieldRow } from '../events/repo.ts';
@@ -22,9 +22,9 @@ export function chosenListColumns(c: Context<AppEnv>, e: Parameters<AppEnv['Vari
 const columnsForm = z.object({ columns: z.preprocess((v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]), z.array(z.string().max(64)).max(200)) });
 
 /** Remembering the attendee list's column choice, per staff member and event, on the server. */
-export function attendeeColumnRoutes(): Hono<AppEnv> {
+export function attendeeColumnRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  routes(app, guard).post('/orgs/:orgSlug/events/:eventId/attendee-columns', { kind: 'org', permission: 'attendees.read' }, async (c) => {
+  table.on(app).post('/orgs/:orgSlug/events/:eventId/attendee-columns', { kind: 'org', permission: 'attendees.read' }, async (c) => {
     const l = loadEvent(c);
     if ('response' in l) return l.response;
     const e = l.event;

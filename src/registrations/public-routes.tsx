@@ -5,11 +5,11 @@ import { ConfirmEmailPage, ConfirmationPage, ManagePage } from '../../views/regi
 import { qrSvg } from '../auth/totp.ts';
 import { type Answers, answerText } from '../events/fields.ts';
 import type { EventRow } from '../events/repo.ts';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { orgSuspended, orgUnavailable } from '../orgs/unavailable.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { answerFormBody, asValues } from '../http/forms.ts';
-import { auditCtx, guard } from '../http/guard.ts';
+import { auditCtx } from '../http/guard.ts';
 import { clearLinkCookie, readLinkCookie, setLinkCookie } from '../http/link-cookie.ts';
 import { renderBranded } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
@@ -39,9 +39,9 @@ export const MY_REGISTRATION = '/my-registration';
  * short-lived cookie and a redirect to `/my-registration…` (see http/link-cookie.ts), so the
  * token does not stay in the address bar, the history or a Referer.
  */
-export function attendeeLinkRoutes(): Hono<AppEnv> {
+export function attendeeLinkRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   const fromCookie = (c: C, kind: 'manage' | 'confirm') => {
     const token = readLinkCookie(c, kind);

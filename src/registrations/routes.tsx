@@ -11,10 +11,9 @@ import { AttendeeResults, AttendeesPage } from '../../views/registrations/list.t
 import { MessagePage } from '../../views/registrations/message.tsx';
 import { type AnswerFilterGroup, type ListState, eventBase, listQuery, statuses } from '../../views/registrations/shared.tsx';
 import type { FlashMsg } from '../../views/components/flash.tsx';
-import { routes } from '../http/route-permissions.ts';
+import type { RouteTable } from '../http/route-permissions.ts';
 import { errorResponse } from '../http/error-page.tsx';
 import { parseForm } from '../http/forms.ts';
-import { guard } from '../http/guard.ts';
 import { requireRecentAuth } from '../http/reauth.ts';
 import { render } from '../http/render.tsx';
 import type { AppEnv } from '../http/types.ts';
@@ -91,9 +90,9 @@ const detailFlashes: Record<string, FlashMsg> = {
 };
 
 /** Attendee list, detail, edit, bulk message and exports of one event (the check-in desk: checkin-routes.tsx). */
-export function attendeeRoutes(): Hono<AppEnv> {
+export function attendeeRoutes(table: RouteTable): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const r = routes(app, guard);
+  const r = table.on(app);
 
   // ---- list ------------------------------------------------------------------------------------
 
