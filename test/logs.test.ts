@@ -41,9 +41,16 @@ describe('logs', () => {
 
   it('writes logs only where the inventory says: the database, data/access-log/*.jsonl and the technical log stream', async () => {
     await fetch(`${s.url}/login`);
-    s.ctx.accessLog.flush();
     const fs = await import('node:fs');
     const path = await import('node:path');
+    // The line is written after the answer has gone out, and the day file is opened on the
+    // thread pool: wait for it rather than assume it is there.
+    await expect
+      .poll(() => {
+        s.ctx.accessLog.flush();
+        return fs.readdirSync(path.join(s.dataDir, 'access-log')).length;
+      })
+      .toBeGreaterThan(0);
     const expected = new Set(['tessera.db', 'tessera.db-wal', 'tessera.db-shm', 'keyring.json', 'access-log', 'audit-head.json', 'tessera.pid']);
     const stray = fs.readdirSync(s.dataDir).filter((f) => !expected.has(f));
     expect(stray).toEqual([]);

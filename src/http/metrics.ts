@@ -5,6 +5,9 @@ import { RequestStats } from './request-stats.ts';
  * Prometheus metrics. prom-client gives the exposition format, histograms and the event-loop
  * lag monitor; labels are route patterns, never raw paths, so cardinality stays bounded.
  */
+/** A sample line whose value is not a number (prom-client's spelling). */
+const NO_SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? Nan\n/gm;
+
 export class Metrics {
   readonly registry = new Registry();
   private readonly http = new RequestStats([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]);
@@ -193,7 +196,11 @@ export class Metrics {
   }
 
   async text(): Promise<string> {
-    return `${await this.registry.metrics()}\n${this.http.exposition()}`;
+    // prom-client writes an average over no samples as "Nan", which Prometheus rejects: the
+    // event-loop lag's mean and deviation between two scrapes closer than its resolution. No
+    // sample is the honest answer there.
+    const own = (await this.registry.metrics()).replace(NO_SAMPLE, '');
+    return `${own}\n${this.http.exposition()}`;
   }
 
   get contentType(): string {

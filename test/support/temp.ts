@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
 
 const made: string[] = [];
 
-// Every test file that uses these helpers removes its directories when it is done, whatever its
-// tests did: a suite run used to leave about a hundred data directories in /tmp. (An exit hook
-// would not do: the test runner ends its worker processes without one.)
-afterAll(() => {
+/**
+ * Removes the directories made so far. test/support/per-file.ts calls it after every test file
+ * (a setup file runs again for each file even when workers are reused), so a suite run leaves
+ * nothing in /tmp; an exit hook would not do, the runner ends its workers without one.
+ */
+export function removeTempDirs(): void {
   for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+}
 
 /** A fresh directory under the system temp dir, removed after the test file that made it. */
 export function tempDir(prefix = 'tessera-test-'): string {
