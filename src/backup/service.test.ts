@@ -55,12 +55,14 @@ describe('BackupService spool', () => {
     let svc = new BackupService(opts);
     svc.start();
     expect(fs.existsSync(staleTemp)).toBe(false);
-    // A row per look until five segments wait in the spool, however many sync steps that takes.
+    // A row per look until five segments wait in the spool and the status counts them (it is
+    // updated once a segment's write has finished, a moment after the file appears), however
+    // many sync steps that takes.
     let rows = 0;
     await waitFor('segments to spill into the spool', () => {
       db.prepare('INSERT INTO t (v) VALUES (randomblob(3000))').run();
       rows++;
-      return listFiles(spool).filter((f) => f.endsWith('.seg')).length >= 5;
+      return listFiles(spool).filter((f) => f.endsWith('.seg')).length >= 5 && (svc.status().targets[0]?.pendingSegments ?? 0) >= 5;
     });
     const st = svc.status();
     expect(st.targets[0]?.failures).toBeGreaterThan(0);
