@@ -126,7 +126,7 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const auth = new AuthService({ db, writer, audit, sessions, throttle, setup, smsCodes, emailLinks, alerts, now, instanceName, orgNamesOf, policy: () => ({ passwordMinLength: instanceSettings.passwordMinLength(), lockRules: instanceSettings.lockRules() }) });
   const totp = new TotpEnrolment({ db, writer, audit, sessions, throttle, now, instanceName });
   const userAdmin = new UserAdmin({ db, writer, audit, sessions, throttle, mailer, now });
-  const orgDirectory = new OrgDirectory({ db, writer, audit, mailer, now, baseUrl });
+  const orgDirectory = new OrgDirectory({ db, writer, audit, mailer, now, baseUrl, userByEmail: (email) => auth.userByEmail(email) });
   const orgs = new OrgService({ db, writer, audit, sessions, mailer, now, baseUrl, userById: (id) => auth.user(id), userByEmail: (e) => auth.userByEmail(e), limiter, inviteLimits: invitationLimits(cfg), newOrgRequire2fa: instanceSettings.newOrgRequire2fa, isSuspended: (id) => orgDirectory.isSuspended(id) });
   const branding = new BrandingService({ db, writer, audit, now, orgById: (id) => orgs.byId(id), isSuspended: (id) => orgDirectory.isSuspended(id) });
   // The notice states the erasure date of the retention policy (resolved when a notice is built).

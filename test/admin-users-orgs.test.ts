@@ -193,11 +193,55 @@ describe('instance admin: organizations', () => {
     expect(auditRows(s, 'org.unsuspended', org.id)).toHaveLength(1);
   });
 
+  it('adds an owner to an organization whose owners are gone: an existing account, a reason, the password again; audited', async () => {
+    const owner = await createUser(s, { email: email('io-own-1'), totp: true });
+    const org = createOrg(s, owner.user, uniqueSlug('io-owners'));
+    const viewer = (await createUser(s, { email: email('io-own-v'), totp: true })).user;
+    addMember(s, org, viewer, 'viewer');
+    const outsider = await createUser(s, { email: email('io-own-new'), totp: true });
+    const role = (userId: string) => (s.ctx.db.prepare('SELECT role FROM memberships WHERE org_id = ? AND user_id = ?').get(org.id, userId) as { role: string } | undefined)?.role;
+    const path = `/admin/orgs/${org.id}/owners`;
+
+    // Not for organization owners, and not without a fresh password.
+    const orgOwner = await signedInClient(s, owner.user);
+    expect((await orgOwner.post(path, { email: outsider.user.email, reason: 'owners-gone' })).status).toBe(403);
+    const stale = await signedInClient(s, admin.user, { reauth: false });
+    expect((await stale.post(path, { email: outsider.user.email, reason: 'owners-gone' })).location).toMatch(/^\/account\/reauth/);
+    expect(role(outsider.user.id)).toBeUndefined();
+
+    const c = await signedInClient(s, admin.user);
+    let r = await c.post(path, { email: email('io-own-nobody'), reason: 'owners-gone' });
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('No active account uses this address');
+    r = await c.post(path, { email: outsider.user.email, reason: 'because' });
+    expect(r.status).toBe(400);
+    expect(r.text).toContain('Choose why.');
+    expect(role(outsider.user.id)).toBeUndefined();
+
+    r = await c.post(path, { email: outsider.user.email, reason: 'owners-gone' });
+    expect(r.location).toBe('/admin/orgs?done=owner-added');
+    expect(role(outsider.user.id)).toBe('owner');
+    // An owner's page opens for them now.
+    expect((await (await signedInClient(s, outsider.user)).get(`/orgs/${org.slug}/settings`)).status).toBe(200);
+    expect(JSON.parse(auditRows(s, 'org.owner_added', outsider.user.id)[0]!.details)).toEqual({ reason: 'owners-gone', before: null });
+
+    // A member is promoted; an owner already is one.
+    r = await c.post(path, { email: viewer.email, reason: 'org-request' });
+    expect(r.location).toBe('/admin/orgs?done=owner-added');
+    expect(role(viewer.id)).toBe('owner');
+    expect(JSON.parse(auditRows(s, 'org.owner_added', viewer.id)[0]!.details)).toEqual({ reason: 'org-request', before: 'viewer' });
+    r = await c.post(path, { email: owner.user.email, reason: 'org-request' });
+    expect(r.status).toBe(409);
+    expect(r.text).toContain('is already an owner');
+    expect(auditRows(s, 'org.owner_added', owner.user.id)).toEqual([]);
+    expect(rowOf((await c.get('/admin/orgs')).text, 'data-org', org.id)).toContain(outsider.user.email);
+  });
+
   it('reads the suspensions from the database when it starts', async () => {
     const owner = await createUser(s, { email: email('io-restart'), totp: true });
     const org = createOrg(s, owner.user, uniqueSlug('io-restart'));
     s.ctx.orgDirectory.setSuspended(admin.user, org.id, true, systemContext());
     const { db, writer, audit, mailer, now, baseUrl } = s.ctx;
-    expect(new OrgDirectory({ db, writer, audit, mailer, now, baseUrl }).isSuspended(org.id)).toBe(true);
+    expect(new OrgDirectory({ db, writer, audit, mailer, now, baseUrl, userByEmail: (e) => s.ctx.auth.userByEmail(e) }).isSuspended(org.id)).toBe(true);
   });
 });

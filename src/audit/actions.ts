@@ -83,6 +83,7 @@ export const actionWords: Record<string, string> = {
   'org.branding_logo_changed': 'Logo changed',
   'org.privacy_defaults_changed': 'Privacy defaults changed',
   'org.renamed': 'Organization renamed',
+  'org.owner_added': 'Owner added by an instance admin',
   'org.session_policy_changed': 'Session policy changed',
   'org.suspended': 'Organization suspended',
   'org.unsuspended': 'Organization suspension lifted',

@@ -16,7 +16,16 @@ export interface OrgDirectoryDeps {
   mailer: Pick<Mailer, 'enqueue'>;
   now: () => number;
   baseUrl: () => string;
+  /** an account by its address (the auth capability's) */
+  userByEmail: (email: string) => UserRow | undefined;
 }
+
+/** Why an instance admin makes someone an owner: a closed list, so the audit row holds no free text. */
+export const ADD_OWNER_REASONS = [
+  ['owners-gone', 'Its owners have left or lost access to their accounts'],
+  ['org-request', 'The organization asked for it, and the request was verified'],
+] as const;
+export type AddOwnerReason = (typeof ADD_OWNER_REASONS)[number][0];
 
 export interface OrgSummary extends OrgSummaryRow {
   owners: { id: string; name: string; email: string }[];
@@ -74,6 +83,29 @@ export class OrgDirectory {
     if (on) this.suspended.add(orgId);
     else this.suspended.delete(orgId);
     return { ok: true };
+  }
+
+  /**
+   * Makes an existing account an owner of the organization: the way back in when its owners are
+   * gone. A member is promoted (and re-enabled); anyone else joins as owner. Audited with the reason.
+   */
+  addOwner(orgId: string, email: string, reason: AddOwnerReason, ctx: AuditContext): Result<{ user: UserRow }, 'unknown' | 'no-user' | 'already'> {
+    const org = this.repo.orgById(orgId);
+    if (!org) return { ok: false, error: 'unknown', message: 'No such organization.' };
+    const user = this.d.userByEmail(email.trim());
+    if (!user || user.disabled_at) return { ok: false, error: 'no-user', message: 'No active account uses this address. The person signs up first (or is invited from the organization\'s members page).' };
+    const before = this.repo.membership(orgId, user.id);
+    if (before && before.role === 'owner' && !before.disabled_at) return { ok: false, error: 'already', message: `${user.name} is already an owner of ${org.name}.` };
+    this.d.writer.tx(() => {
+      if (before) {
+        this.repo.setRole(orgId, user.id, 'owner', null);
+        if (before.disabled_at) this.repo.setMembershipDisabled(orgId, user.id, null);
+      } else {
+        this.repo.insertMembership({ org_id: orgId, user_id: user.id, role: 'owner', event_scope: null, created_at: new Date(this.d.now()).toISOString() });
+      }
+      this.d.audit.record({ ...ctx, orgId }, 'org.owner_added', { type: 'user', id: user.id }, 'success', { reason, before: before ? (before.disabled_at ? `${before.role} (disabled)` : before.role) : null });
+    });
+    return { ok: true, user };
   }
 
   pendingInvitations(): PendingInvitationRow[] {

@@ -1,5 +1,5 @@
 /** @jsxRuntime automatic @jsxImportSource hono/jsx */
-import type { OrgSummary } from '../../src/orgs/directory.ts';
+import { ADD_OWNER_REASONS, type OrgSummary } from '../../src/orgs/directory.ts';
 import { ActionButton, Csrf, Field } from '../components/form.tsx';
 import { FlashBox, type FlashMsg } from '../components/flash.tsx';
 import { when } from '../components/when.ts';
@@ -45,8 +45,26 @@ export function AdminOrgsPage({ csrf, orgs, flash, errors, values }: { csrf: str
                   <summary>Rename…</summary>
                   <form method="post" action={`/admin/orgs/${o.id}/rename`}>
                     <Csrf token={csrf} />
-                    <Field name="name" label="New name" value={values?.org === o.id ? values.name ?? o.name : o.name} error={values?.org === o.id ? errors?.name : undefined} maxlength={120} required />
+                    <Field name="name" label="New name" value={values?.org === o.id && values.form !== 'owner' ? values.name ?? o.name : o.name} error={values?.org === o.id && values.form !== 'owner' ? errors?.name : undefined} maxlength={120} required />
                     <button type="submit">Rename</button>
+                  </form>
+                </details>
+                <details open={values?.org === o.id && values.form === 'owner'}>
+                  <summary>Add an owner…</summary>
+                  <form method="post" action={`/admin/orgs/${o.id}/owners`}>
+                    <Csrf token={csrf} />
+                    <Field name="email" type="email" label="Email of an existing account" value={values?.org === o.id && values.form === 'owner' ? values.email : undefined} error={values?.org === o.id && values.form === 'owner' ? errors?.email : undefined} maxlength={254} required />
+                    <label>
+                      Why
+                      <select name="reason" required aria-invalid={values?.org === o.id && values.form === 'owner' && errors?.reason ? 'true' : undefined}>
+                        {ADD_OWNER_REASONS.map(([v, label]) => (
+                          <option value={v}>{label}</option>
+                        ))}
+                      </select>
+                      {values?.org === o.id && values.form === 'owner' && errors?.reason ? <small class="field-error">{errors.reason}</small> : null}
+                    </label>
+                    <small>For when its owners are gone. Recorded in the organization's audit log; you are asked for your password again.</small>
+                    <button type="submit" class="secondary">Add owner</button>
                   </form>
                 </details>
                 {o.suspended_at ? (
