@@ -76,24 +76,28 @@ export function createApp(
     if (session && !session.mfa_pending) return c.redirect('/orgs', 303);
     return c.html(<HomePage needsSetup={!ctx.auth.instanceHasOwner()} />);
   });
-  app.route('/', authRoutes(table));
-  app.route('/', publicEventRoutes(table));
-  app.route('/', attendeeLinkRoutes(table));
-  app.route('/', privacyPublicRoutes(table));
-  app.route('/', orgRoutes(table));
-  app.route('/', brandingRoutes(table));
-  app.route('/', inviteRoutes(table));
-  app.route('/', adminRoutes(table, opts.restoreTester));
-  app.route('/', auditRoutes(table));
-  app.route('/', privacyRoutes(table));
-  app.route('/', eventAdminRoutes(table));
-  app.route('/', eventAccessRoutes(table));
-  app.route('/', eventFormRoutes(table));
-  app.route('/', attendeeRoutes(table));
-  app.route('/', checkinRoutes(table));
-  app.route('/', privacyRequestRoutes(table));
-  app.route('/', attendeeColumnRoutes(table));
-  app.route('/', securityRoutes(table));
+  // In this order: the first capability that declares a path answers it.
+  const capabilities: ((t: RouteTable) => Hono<AppEnv>)[] = [
+    authRoutes,
+    publicEventRoutes,
+    attendeeLinkRoutes,
+    privacyPublicRoutes,
+    orgRoutes,
+    brandingRoutes,
+    inviteRoutes,
+    (t) => adminRoutes(t, opts.restoreTester),
+    auditRoutes,
+    privacyRoutes,
+    eventAdminRoutes,
+    eventAccessRoutes,
+    eventFormRoutes,
+    attendeeRoutes,
+    checkinRoutes,
+    privacyRequestRoutes,
+    attendeeColumnRoutes,
+    securityRoutes,
+  ];
+  for (const routesOf of capabilities) app.route('/', routesOf(table));
 
   app.notFound((c) =>
     c.html(<ErrorPage status={404} title="Page not found" message="There is nothing at this address. Check the link, or start again from the home page." requestId={c.get('requestId') ?? ''} />, 404),
