@@ -14,7 +14,7 @@ export interface BrandingDeps {
   audit: AuditLog;
   now: () => number;
   orgById: (id: string) => Pick<OrgRow, 'id' | 'slug' | 'name'> | undefined;
-  /** A suspended organization's logo and stylesheet are not served: its pages show the name only. */
+  /** A suspended organization's logo and stylesheet are not served (its pages answer "unavailable"). */
   isSuspended: (orgId: string) => boolean;
 }
 
