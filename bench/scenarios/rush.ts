@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../lib/child-server.ts';
 import { BENCH_LIMIT_ARGS, BENCH_LIMIT_NOTE } from '../lib/limits.ts';
@@ -44,6 +45,7 @@ async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Fig
   let cpuBefore = 0;
   let cpuAfter = 0;
   let run;
+  const clientBefore = process.cpuUsage();
   try {
     cpuBefore = cpuMs(server.pid);
     run = await openLoop({ url: server.url, slug: 'bench-event', arrivals, viewsPerSec: VIEWS_PER_SEC, durationMs: RUSH_SECONDS * 1000 });
@@ -53,6 +55,13 @@ async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Fig
   }
   const stored = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'bench/verify-rush.ts'), inst.dataDir, inst.keyFile, 'bench-event'], { cwd: repoRoot, env: cleanEnv(), maxBuffer: 64 * 2 ** 20 }).toString()) as Stored;
 
+  const client = process.cpuUsage(clientBefore);
+  const clientCpuMs = (client.user + client.system) / 1000;
+  const serverCpuMs = cpuAfter - cpuBefore;
+  // What the rush asked of the machine: the server's CPU per registration times the arrivals,
+  // over the cores and the rush's length. Above 1 no scheduling can answer everyone in time.
+  const cores = os.availableParallelism();
+  const demand = (serverCpuMs / Math.max(1, stored.rows.length)) * n / (RUSH_SECONDS * 1000 * cores);
   const regs = run.registrations;
   const ok = (o: Outcome) => !o.error && o.finalStatus === 201;
   const direct = regs.filter((o) => !o.queued);
@@ -87,7 +96,8 @@ async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Fig
       { name: `${prefix}.timeouts`, value: timeouts.length, unit: 'requests' },
       { name: `${prefix}.retriedOnStaleConnection`, value: run.retries, unit: 'requests' },
       { name: `${prefix}.views.p99`, value: percentile(run.views.ms, 99), unit: 'ms' },
-      { name: `${prefix}.serverCpuPerRegistration`, value: (cpuAfter - cpuBefore) / Math.max(1, stored.rows.length), unit: 'ms' },
+      { name: `${prefix}.serverCpuPerRegistration`, value: (serverCpuMs * 1000) / Math.max(1, stored.rows.length), unit: 'µs' },
+      { name: `${prefix}.cpuDemand`, value: demand * 100, unit: `% of ${cores} cores` },
       { name: `${prefix}.lastAnswerAfter`, value: run.elapsedMs, unit: 'ms' },
     ],
     notes: [
@@ -98,6 +108,7 @@ async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Fig
         : 'answer check: every success answer matches its stored row (status, code), and nothing was stored without one',
       ...(errors.length ? [`errors: ${[...new Set(errors.map((o) => o.error ?? `HTTP ${o.finalStatus}`))].slice(0, 5).join(', ')}`] : []),
       ...(run.views.failures ? [`page views: ${run.views.failures} failed`] : []),
+      `CPU: the server used ${(serverCpuMs / 1000).toFixed(1)} s and this load generator ${(clientCpuMs / 1000).toFixed(1)} s over ${(run.elapsedMs / 1000).toFixed(1)} s on ${cores} cores; ${n.toLocaleString('en-US')} registrations at the server's cost per registration need ${(demand * 100).toFixed(0)}% of the cores for ${RUSH_SECONDS} s`,
     ],
   };
 }
