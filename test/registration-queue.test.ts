@@ -169,16 +169,26 @@ describe('the opening-rush queue', () => {
     }
   });
 
-  it('holds a request to ask again until the answer is ready, and a held person is never taken for gone', async () => {
+  /** A queue with held requests, one registration in flight behind the held writer, and one person parked behind it. */
+  async function oneParked(holdMs: number, name: string) {
     const e = createEvent(s, org, { capacity: 10 });
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 100, lagLimitMs: 0, holdMs: 60_000, lag: () => 0, now: clock.now });
+    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 100, lagLimitMs: 0, holdMs, lag: () => 0, now: clock.now });
     const release = s.ctx.writer.hold();
+    const first = queue.register(e, { email: testEmail(`${name}-1`), name: 'First' }, sys);
+    clock.advance(1);
+    const parked = await queue.register(e, { email: testEmail(`${name}-2`), name: 'Second' }, sys);
+    if (parked.kind !== 'queued') throw new Error(`expected the queue, got ${parked.kind}`);
+    const done = async () => {
+      release();
+      await queue.close();
+    };
+    return { e, queue, release, first, ticket: parked.ticket, done };
+  }
+
+  it('holds a request to ask again until the answer is ready, and a held person is never taken for gone', async () => {
+    const { e, queue, release, first, ticket, done } = await oneParked(60_000, 'q-held');
     try {
-      const first = queue.register(e, { email: testEmail('q-held-1'), name: 'First' }, sys);
-      clock.advance(1);
-      const parked = await queue.register(e, { email: testEmail('q-held-2'), name: 'Second' }, sys);
-      if (parked.kind !== 'queued') throw new Error(`expected the queue, got ${parked.kind}`);
-      const held = queue.wait(parked.ticket);
+      const held = queue.wait(ticket);
       expect(queue.stats().holding).toBe(1);
       // Far past three missed refreshes, but the held request says the person is there.
       clock.advance(120_000);
@@ -189,23 +199,16 @@ describe('the opening-rush queue', () => {
       expect(queue.stats().holding).toBe(0);
       expect(stored(e.id).map((r) => r.email)).toEqual([testEmail('q-held-1'), testEmail('q-held-2')]);
     } finally {
-      release();
-      await queue.close();
+      await done();
     }
   });
 
   it('answers a held request with the place in line after the hold time, and at once when its connection closes', async () => {
-    const e = createEvent(s, org, { capacity: 10 });
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 100, lagLimitMs: 0, holdMs: 50, lag: () => 0, now: clock.now });
-    const release = s.ctx.writer.hold();
+    const { queue, release, first, ticket, done } = await oneParked(50, 'q-hold-t');
     try {
-      const first = queue.register(e, { email: testEmail('q-hold-t1'), name: 'First' }, sys);
-      clock.advance(1);
-      const parked = await queue.register(e, { email: testEmail('q-hold-t2'), name: 'Second' }, sys);
-      if (parked.kind !== 'queued') throw new Error(`expected the queue, got ${parked.kind}`);
-      expect(await queue.wait(parked.ticket)).toMatchObject({ state: 'waiting', place: { ahead: 0 } });
+      expect(await queue.wait(ticket)).toMatchObject({ state: 'waiting', place: { ahead: 0 } });
       const abort = new AbortController();
-      const held = queue.wait(parked.ticket, abort.signal);
+      const held = queue.wait(ticket, abort.signal);
       expect(queue.stats().holding).toBe(1);
       abort.abort();
       expect(await held).toMatchObject({ state: 'waiting' });
@@ -213,8 +216,7 @@ describe('the opening-rush queue', () => {
       release();
       await first;
     } finally {
-      release();
-      await queue.close();
+      await done();
     }
   });
 });
