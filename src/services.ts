@@ -77,7 +77,7 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   const { cfg, db, audit, log, now } = core;
   const faults = new Faults(now);
   const settings = settingsRepo(db);
-  const writer = new Writer(db, { faults, ...(opts.walSync ? { sync: opts.walSync } : {}), probe: () => settings.put('write_probe', JSON.stringify(new Date(now()).toISOString()), new Date(now()).toISOString()) });
+  const writer = new Writer(db, { faults, batchWindowMs: cfg.writeBatchWindowMs, ...(opts.walSync ? { sync: opts.walSync } : {}), probe: () => settings.put('write_probe', JSON.stringify(new Date(now()).toISOString()), new Date(now()).toISOString()) });
   // Read by the services on each use: a change saved on /admin/settings applies without a restart.
   const instanceSettings = new InstanceSettings({ db, writer, audit, keyring: core.keyring, cfg, now });
   const baseUrl = () => instanceSettings.publicUrl() ?? listenUrl();

@@ -34,13 +34,13 @@ function tracked(p: Promise<unknown>) {
 /** Lets every queued immediate and microtask run (a batch flushes on setImmediate). */
 const drain = () => new Promise((r) => setImmediate(() => setImmediate(r)));
 
-function setup(name: string, sync?: (() => Promise<void>) | null, probe?: () => void) {
+function setup(name: string, sync?: (() => Promise<void>) | null, probe?: () => void, window?: { batchWindowMs: number; maxBatch: number }) {
   const file = path.join(dir, name);
   const key = randomBytes(32);
   const db = openDatabase(file, { key, create: true });
   db.exec('CREATE TABLE t (n INTEGER)');
   const faults = new Faults(() => 1_000);
-  const writer = new Writer(db, { faults, ...(sync === undefined ? {} : { sync }), ...(probe ? { probe, probeMs: 20 } : {}) });
+  const writer = new Writer(db, { faults, ...(sync === undefined ? {} : { sync }), ...(probe ? { probe, probeMs: 20 } : {}), ...window });
   const count = (c = db) => Number(c.prepare('SELECT count(*) FROM t').pluck().get());
   const insert = (n: number) => writer.run(() => db.prepare('INSERT INTO t VALUES (?)').run(n));
   return { db, file, key, faults, writer, count, insert };
@@ -85,6 +85,27 @@ describe('Writer: group commit', () => {
     expect(seen).toEqual([1, 1]);
     expect(await writer.run(() => writer.currentBatch)).toBe(2);
     expect(writer.tx(() => writer.currentBatch)).toBe(0);
+    db.close();
+  });
+
+  it('commits a write after a quiet spell at once, and gathers the writes arriving within the window of the last batch into the next', async () => {
+    // A minute-long window: nothing in this test can reach its end, so only the rules decide.
+    const { db, writer } = setup('window.db', null, undefined, { batchWindowMs: 60_000, maxBatch: 2 });
+    const batchOf = () => writer.run(() => writer.currentBatch);
+    // Nothing written before: no window to wait for.
+    expect(await batchOf()).toBe(1);
+    // Within the window of batch 1: it waits, however many event-loop turns pass.
+    const waiting = batchOf();
+    const b = tracked(waiting);
+    await drain();
+    await drain();
+    expect(b.done).toBe(false);
+    // A full batch does not wait for the window: the waiting write and this one go together.
+    const both = Promise.all([waiting, batchOf()]);
+    const full = tracked(both);
+    await drain();
+    expect(full.done).toBe(true);
+    expect(await both).toEqual([2, 2]);
     db.close();
   });
 
