@@ -65,19 +65,29 @@ describe('sign-in, sessions and second factor', () => {
   afterAll(() => s.close());
 
   it('unknown email and wrong password give the same answer in similar time', async () => {
-    const u = await createUser(s, { email: testEmail('same-answer') });
     const c = new Client(s.url);
     await c.get('/login');
-    const t0 = performance.now();
-    const unknown = await c.post('/login', { email: testEmail('nobody-here'), password: 'whatever whatever 1' });
-    const t1 = performance.now();
-    const wrong = await c.post('/login', { email: u.user.email, password: 'whatever whatever 1' });
-    const t2 = performance.now();
-    expect(unknown.status).toBe(401);
-    expect(wrong.status).toBe(401);
     const msg = (t: string) => /class="flash error"[^>]*>([^<]+)</.exec(t)?.[1];
-    expect(msg(unknown.text)).toBe(msg(wrong.text));
-    const ratio = (t1 - t0) / (t2 - t1);
+    const timed = async (email: string) => {
+      const t0 = performance.now();
+      const res = await c.post('/login', { email, password: 'whatever whatever 1' });
+      expect(res.status).toBe(401);
+      return { ms: performance.now() - t0, msg: msg(res.text) };
+    };
+    // One pair of samples is at the mercy of whatever else the machine does: the median of
+    // five, in alternating order, is not. A fresh account each round stays under the back-off.
+    const ratios: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const u = await createUser(s, { email: testEmail(`same-answer-${i}`) });
+      const pair = [() => timed(testEmail(`nobody-here-${i}`)), () => timed(u.user.email)];
+      const [first, second] = [await pair[i % 2]!(), await pair[(i + 1) % 2]!()];
+      const [unknown, wrong] = i % 2 === 0 ? [first, second] : [second, first];
+      expect(unknown.msg).toBeDefined();
+      expect(unknown.msg).toBe(wrong.msg);
+      ratios.push(unknown.ms / wrong.ms);
+    }
+    clock.advance(2 * 60 * 60_000); // the address's failures are forgotten for the tests after
+    const ratio = ratios.sort((a, b) => a - b)[2] as number;
     expect(ratio).toBeGreaterThan(0.33);
     expect(ratio).toBeLessThan(3);
     const rows = auditActions(s, 'auth.login').filter((r) => r.result === 'failure');

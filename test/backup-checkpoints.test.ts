@@ -58,7 +58,9 @@ beforeAll(async () => {
   root = tempDir('tessera-backup-ckpt-');
   backupDir = path.join(root, 'backups');
   fs.mkdirSync(path.join(root, 'server'));
-  server = await startTestServer({ backupDir, backupSyncIntervalMs: SYNC_MS, walCheckpointFrames: FRAMES }, { dir: path.join(root, 'server') });
+  // Back-to-back group commits (no batch window): the case where a checkpoint running beside
+  // them never reaches the WAL's end and writes must be held back for a round.
+  server = await startTestServer({ backupDir, backupSyncIntervalMs: SYNC_MS, walCheckpointFrames: FRAMES, writeBatchWindowMs: 0 }, { dir: path.join(root, 'server') });
   createProbeTable(server.ctx.db);
 });
 
