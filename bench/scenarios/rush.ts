@@ -77,6 +77,7 @@ async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Fig
   const answeredButAbsent = regs.filter((o) => ok(o) && !byEmail.has(o.email)).length;
   const answered = new Set(regs.filter(ok).map((o) => o.email));
   const storedWithoutAnswer = stored.rows.filter(([email]) => !answered.has(email)).length;
+  if (process.env.BENCH_RUSH_DUMP) fs.writeFileSync(process.env.BENCH_RUSH_DUMP, JSON.stringify(regs.map((o) => [o.scheduledAt, o.firstMs, o.finalMs, o.queued ? 1 : 0])));
   const first2s = direct.filter((o) => o.scheduledAt < 2000).map((o) => o.finalMs);
   const ms = (name: string, values: number[]): Figure[] => [
     { name: `${name}.p50`, value: percentile(values, 50), unit: 'ms' },

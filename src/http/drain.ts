@@ -64,9 +64,18 @@ export class ConnectionDrain {
         resolve(cut);
       };
       // net.Server#close, not http.Server#close: the latter destroys "idle" keep-alive
-      // connections at once, which is the reset this class exists to avoid.
-      net.Server.prototype.close.call(this.server, () => finish(0));
-      const sweep = setInterval(() => this.sweep(), sweepMs);
+      // connections at once, which is the reset this class exists to avoid. Its callback only
+      // counts the connections it accepted itself; those handed over by other listening
+      // sockets (Acceptors) count here, so done means every connection seen is closed.
+      let listening = true;
+      net.Server.prototype.close.call(this.server, () => {
+        listening = false;
+        if (this.conns.size === 0) finish(0);
+      });
+      const sweep = setInterval(() => {
+        this.sweep();
+        if (!listening && this.conns.size === 0) finish(0);
+      }, sweepMs);
       const timer = setTimeout(() => {
         const open = this.conns.size;
         this.server.closeAllConnections();

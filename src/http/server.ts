@@ -34,6 +34,7 @@ import type { LogShipper } from '../logship/service.ts';
 import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
 import type { RouteTable } from './route-permissions.ts';
+import { Acceptors } from './acceptors.ts';
 import { ConnectionDrain } from './drain.ts';
 import { Metrics } from './metrics.ts';
 import type { AppEnv } from './types.ts';
@@ -216,7 +217,8 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
 
   const { app, routes } = createApp(ctx, { tls, restoreTester, logShipping });
   opts.extendApp?.(app);
-  let server: NodeServer;
+  let server: NodeServer | undefined;
+  let acceptors: Acceptors | undefined;
   try {
     const adaptor = tlsFiles
       ? createAdaptorServer({ fetch: app.fetch, createServer: https.createServer, serverOptions: { ...tlsFiles, minVersion: 'TLSv1.2' } })
@@ -225,8 +227,10 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     // milliseconds. With Node's default of 511 the queue overflowed while a batch was being
     // written, the kernel dropped SYNs, and those people waited for the 1 s SYN retransmit (the
     // "slow first seconds"). The kernel caps it at net.core.somaxconn (4096 by default).
-    server = (await listen(adaptor.listen({ port: cfg.port, host: cfg.host, backlog: ACCEPT_BACKLOG }))) as NodeServer;
+    server = (await listen(adaptor.listen({ port: cfg.port, host: cfg.host, backlog: ACCEPT_BACKLOG, reusePort: cfg.acceptSockets > 1 }))) as NodeServer;
+    acceptors = await Acceptors.open(server, cfg.host, (server.address() as AddressInfo).port, cfg.acceptSockets - 1, ACCEPT_BACKLOG);
   } catch (e) {
+    server?.close();
     for (const j of jobs) j.stop();
     await logShipping.stop(0);
     await backup?.stop(0);
@@ -289,6 +293,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     (closing ??= (async () => {
       for (const j of jobs) j.stop();
       redirect?.close();
+      acceptors.close();
       const queued = ctx.registrationQueue.close();
       const cut = await drain.close(cfg.shutdownTimeoutMs);
       await queued;
