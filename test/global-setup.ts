@@ -23,6 +23,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const cliDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-test-cli-'));
   // Forks inherit process.env, so test/support/cli.ts finds the bundle here.
   process.env.TESSERA_TEST_CLI_BUNDLE = await buildCliBundle(cliDir);
+  process.env.TESSERA_TEST_CLI_COMPILE_CACHE = path.join(cliDir, 'compile-cache');
   // In watch mode the sources change between runs: the children must run the current ones.
   project.onTestsRerun(async () => {
     await buildCliBundle(cliDir);
