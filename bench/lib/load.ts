@@ -14,6 +14,8 @@ export interface LoadSummary {
   p99Ms: number;
   /** completed requests in the measured run */
   requests: number;
+  /** completed requests in the warm-up before it (CPU-per-request figures count both) */
+  warmupRequests: number;
   /** connection errors + timeouts + non-2xx answers: a run with any is not a fair figure */
   failures: number;
 }
@@ -24,7 +26,7 @@ export type RequestShape = Pick<Parameters<typeof autocannon>[0], 'method' | 'he
 /** Loads one URL from this process and boils autocannon's result down to what we print. */
 export async function runLoad(url: string, opts: LoadOptions, shape: RequestShape = {}): Promise<LoadSummary> {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error(`refusing to load ${url}: benchmarks only target 127.0.0.1`);
-  if (opts.warmup > 0) await autocannon({ url, connections: opts.connections, duration: opts.warmup, ...shape });
+  const warm = opts.warmup > 0 ? await autocannon({ url, connections: opts.connections, duration: opts.warmup, ...shape }) : undefined;
   const r = await autocannon({ url, connections: opts.connections, duration: opts.duration, ...shape });
   const requests = r.requests.total ?? 0;
   return {
@@ -34,6 +36,7 @@ export async function runLoad(url: string, opts: LoadOptions, shape: RequestShap
     p50Ms: r.latency.p50,
     p99Ms: r.latency.p99,
     requests,
+    warmupRequests: warm?.requests.total ?? 0,
     failures: r.errors + r.timeouts + r.non2xx,
   };
 }

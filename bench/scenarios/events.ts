@@ -17,26 +17,45 @@ async function eventPage(ctx: ScenarioContext): Promise<ScenarioResult> {
   const load = { connections: ctx.settings.connections, duration: ctx.settings.duration, warmup: ctx.settings.warmup };
   let body = Buffer.alloc(0);
   let contentType = '';
-  const tessera = await withTessera(ctx, async (url) => {
+  let tesseraCpu = 0;
+  const tessera = await withTessera(ctx, async (url, pid) => {
     const res = await fetch(`${url}/e/bench-event`);
     if (res.status !== 200) throw new Error(`GET /e/bench-event answered ${res.status}`);
     body = Buffer.from(await res.arrayBuffer());
     contentType = res.headers.get('content-type') ?? 'text/html';
-    return runLoad(`${url}/e/bench-event`, load);
+    const before = cpuMs(pid);
+    const summary = await runLoad(`${url}/e/bench-event`, load);
+    tesseraCpu = cpuMs(pid) - before;
+    return summary;
   });
   const bodyFile = path.join(ctx.tmpDir, 'event.html');
   fs.writeFileSync(bodyFile, body);
   const port = await freePort();
   const baseline = await startChildServer({ name: 'baseline', script: 'bench/baseline-server.ts', args: ['--port', String(port), '--body-file', bodyFile, '--content-type', contentType], port, readyPath: '/' });
   let base: LoadSummary;
+  let baseCpu = 0;
   try {
+    const before = cpuMs(baseline.pid);
     base = await runLoad(`${baseline.url}/`, load);
+    baseCpu = cpuMs(baseline.pid) - before;
   } finally {
     await baseline.stop();
   }
   const ratio = base.reqPerSec > 0 ? tessera.reqPerSec / base.reqPerSec : 0;
+  // Server CPU over every request sent, warm-up included: robust against other load on the
+  // machine, which moves req/s (and with it the ratio) far more than it moves CPU per request.
+  const perRequest = (ms: number, s: LoadSummary) => (ms * 1000) / Math.max(1, s.requests + s.warmupRequests);
+  const tesseraUs = perRequest(tesseraCpu, tessera);
+  const baseUs = perRequest(baseCpu, base);
   return {
-    figures: [...figures('tessera', tessera), ...figures('baseline', base), { name: 'ratio (tessera/baseline; target >= 0.5)', value: ratio, unit: 'ratio' }],
+    figures: [
+      ...figures('tessera', tessera),
+      ...figures('baseline', base),
+      { name: 'ratio (tessera/baseline; target >= 0.5)', value: ratio, unit: 'ratio' },
+      { name: 'server CPU per request, tessera', value: tesseraUs, unit: 'µs' },
+      { name: 'server CPU per request, baseline', value: baseUs, unit: 'µs' },
+      { name: 'CPU ratio (baseline/tessera per request)', value: tesseraUs > 0 ? baseUs / tesseraUs : 0, unit: 'ratio' },
+    ],
     notes: [`event page is ${body.length} bytes; ${load.connections} connections, ${load.duration} s after ${load.warmup} s warm-up`, ...(tessera.failures ? [`tessera: ${tessera.failures} failed requests`] : [])],
   };
 }

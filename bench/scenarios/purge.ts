@@ -33,6 +33,7 @@ const summary = (r: Result): LoadSummary => ({
   p50Ms: r.latency.p50,
   p99Ms: r.latency.p99,
   requests: r.requests.total ?? 0,
+  warmupRequests: 0,
   failures: r.errors + r.timeouts + r.non2xx,
 });
 
