@@ -11,6 +11,7 @@ import type { Mailer } from '../mail/service.ts';
 import { renderMail } from '../mail/templates.ts';
 import { networkOf } from '../auth/throttle.ts';
 import { WritesRefusedError } from '../db/faults.ts';
+import { ReadCache } from '../events/read-cache.ts';
 import { ipAllowed } from './ip-allowlist.ts';
 import { AAL2_DEFAULTS } from './session-policy.ts';
 import { type OrgRole, type Permission, assignableRoles, permissions, roleHas, rolePermissions, scopableRoles } from './permissions.ts';
@@ -57,8 +58,11 @@ export const allowlistOf = (org: OrgRow): string[] => JSON.parse(org.ip_allowlis
 /** Organizations, memberships, invitations, org policies and API tokens. */
 export class OrgService {
   private readonly repo;
+  /** Every public event page reads its organization; see ReadCache for freshness. */
+  private readonly byIdCache;
   constructor(private readonly d: OrgDeps) {
     this.repo = orgsRepo(d.db);
+    this.byIdCache = new ReadCache<Readonly<OrgRow> | undefined>(d.db);
   }
 
   private iso(): string {
@@ -70,8 +74,8 @@ export class OrgService {
   }
 
   /** The organization an event belongs to, for its public pages (name, later logo and colour). */
-  byId(orgId: string): OrgRow | undefined {
-    return this.repo.orgById(orgId);
+  byId(orgId: string): Readonly<OrgRow> | undefined {
+    return this.byIdCache.get(orgId, () => this.repo.orgById(orgId));
   }
 
   /** A user's role in the organization now, or undefined for someone no longer a member. */
