@@ -249,6 +249,28 @@ describe('public event pages and registration', () => {
     expect(count(e.id, 'confirmed')).toBe(1);
   });
 
+  it('the anonymous page, shared between visitors, follows a seat taken, the window closing by the clock and a switch to passcode', async () => {
+    const e = createEvent(s, org, { capacity: 3, registration_closes_at: new Date(clock.now() + 60_000).toISOString() });
+    const first = await anon().get(`/e/${e.slug}`);
+    expect(first.text).toContain('3 left');
+    // Nothing of one visitor is in the bytes the next one gets.
+    expect(first.headers.get('set-cookie')).toBeNull();
+    expect(first.text).not.toContain('name="_csrf"');
+    expect((await anon().get(`/e/${e.slug}`)).text).toBe(first.text);
+    expect((await anon().post(`/e/${e.slug}/register`, { email: testEmail('shared-page'), name: 'S' })).status).toBe(201);
+    expect((await anon().get(`/e/${e.slug}`)).text).toContain('2 left');
+    // No write happens when the window closes: the copy is checked against the clock on each hit.
+    clock.advance(61_000);
+    const closed = await anon().get(`/e/${e.slug}`);
+    expect(closed.text).toContain('Registration for this event is closed.');
+    expect(closed.text).not.toMatch(/<form method="post" action="\/e\/[^"]+\/register"/);
+    const { id: _id, org_id: _org, status: _status, passcode_hash: _hash, passcode_expires_at: _exp, created_at: _created, updated_at: _updated, ...input } = e;
+    expect(s.ctx.events.update(org, e, { ...input, waitlist_enabled: false, double_opt_in: false, show_ticket: true, access_mode: 'passcode' }, sys).ok).toBe(true);
+    const locked = await anon().get(`/e/${e.slug}`);
+    expect(locked.status).toBe(401);
+    expect(locked.text).not.toContain(e.description_md.replace(/\*/g, ''));
+  });
+
   it('registration window: not yet open, and closed', async () => {
     const later = createEvent(s, org, { registration_opens_at: new Date(clock.now() + 86_400_000).toISOString() });
     const p = await anon().get(`/e/${later.slug}`);

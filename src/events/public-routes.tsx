@@ -22,6 +22,7 @@ import { renderMarkdown } from './markdown.ts';
 import type { Place } from '../registrations/queue.ts';
 import type { RegistrationRow } from '../registrations/repo.ts';
 import type { Abandoned, RegisterResult } from '../registrations/service.ts';
+import type { ReadCache, Stamp } from './read-cache.ts';
 import type { EventRow } from './repo.ts';
 
 type C = Context<AppEnv>;
@@ -65,6 +66,19 @@ async function confirmationFromFrame(confirmationFrames: Map<string, (string | S
   return c.html(body, 201);
 }
 const HTML = { 'Content-Type': 'text/html; charset=UTF-8' };
+
+/**
+ * An event page as an anonymous visitor sees it, kept by slug: the same bytes for everyone
+ * until the database changes (anything: seats, the organization's brand, a notice), a second
+ * has passed, or registration opens or closes (`open`, checked on every hit). As bytes, Node
+ * writes it as it is, with no re-encoding.
+ */
+export interface AnonymousPage {
+  e: Readonly<EventRow>;
+  open: string;
+  bytes: Uint8Array<ArrayBuffer>;
+}
+const openState = (open: { ok: true } | { ok: false; message: string }) => (open.ok ? '' : open.message);
 function description(descriptionCache: Map<string, string>, e: EventRow): string {
   const key = `${e.id}:${e.updated_at}`;
   let html = descriptionCache.get(key);
@@ -77,7 +91,7 @@ function description(descriptionCache: Map<string, string>, e: EventRow): string
 }
 
 /** The attendee-facing side: public event pages, access by passcode or share link, registration, manage links. */
-export function publicEventRoutes(table: RouteTable): Hono<AppEnv> {
+export function publicEventRoutes(table: RouteTable, pages: ReadCache<AnonymousPage>): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const r = table.on(app);
   // Per app instance, not per module: two servers in one process (tests) never share pages.
@@ -86,8 +100,6 @@ export function publicEventRoutes(table: RouteTable): Hono<AppEnv> {
    * per event version (id + updated_at) instead of parsing Markdown on each request.
    */
   const descriptionCache = new Map<string, string>();
-  /** Rendered anonymous event pages, as bytes: Node writes them as they are, with no re-encoding. */
-  const pageCache = new Map<string, Uint8Array<ArrayBuffer>>();
 
   /** Confirmation page frames per event version and status (see confirmationFromFrame). */
   const confirmationFrames = new Map<string, (string | Slot)[]>();
@@ -125,28 +137,16 @@ export function publicEventRoutes(table: RouteTable): Hono<AppEnv> {
     return { e };
   };
 
-  const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 | 429 = 200) => {
+  const eventPage = async (c: C, e: EventRow, extra: { values?: Record<string, string | string[]>; errors?: Record<string, string>; message?: string } = {}, status: 200 | 400 | 409 | 422 | 429 = 200, stamp?: Stamp) => {
     const app = c.get('app');
-    const seatsLeft = app.registrations.seatsLeft(e);
     const open = app.registrations.registrationOpen(e);
-    // Anonymous visitors of an unchanged event get the same bytes: render once per version.
-    const cacheable = !c.get('user') && Object.keys(extra).length === 0 && status === 200;
-    const erasure = app.retention.schedule(e.org_id, e.id);
+    // Shared bytes must hold nothing of this visitor (an anonymous form needs no token).
+    if (stamp) c.set('csrfToken', '');
     const org = app.orgs.byId(e.org_id);
     const brand = org && app.branding.publicBrand(org);
-    const key = `${e.id}|${e.updated_at}|${seatsLeft}|${open.ok ? '' : open.message}|${brand?.version}|${erasure ? [erasure.eraseOn, ...erasure.fields.map((f) => f.eraseOn)].join(',') : ''}`;
-    if (cacheable) {
-      const hit = pageCache.get(key);
-      if (hit !== undefined) return c.body(hit, 200, HTML);
-      // Shared bytes must hold nothing of this visitor (an anonymous form needs no token).
-      c.set('csrfToken', '');
-    }
     const notice = app.notices.current(e).notice;
-    const res = await renderBranded(c, brand, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={seatsLeft} open={open} erasure={erasure} csrf={c.get('csrfToken')} notice={notice} privacyLink={org ? `/o/${org.slug}/privacy` : undefined} {...extra} />, status);
-    if (cacheable) {
-      if (pageCache.size > 1000) pageCache.clear();
-      pageCache.set(key, new Uint8Array(await res.clone().arrayBuffer()));
-    }
+    const res = await renderBranded(c, brand, e.title, <EventPage e={e} descriptionHtml={description(descriptionCache, e)} fields={app.events.fields(e)} seatsLeft={app.registrations.seatsLeft(e)} open={open} erasure={app.retention.schedule(e.org_id, e.id)} csrf={c.get('csrfToken')} notice={notice} privacyLink={org ? `/o/${org.slug}/privacy` : undefined} {...extra} />, status);
+    if (stamp) pages.put(e.slug, { e, open: openState(open), bytes: new Uint8Array(await res.clone().arrayBuffer()) }, stamp);
     return res;
   };
 
@@ -159,8 +159,17 @@ export function publicEventRoutes(table: RouteTable): Hono<AppEnv> {
   });
 
   r.get('/e/:slug', { kind: 'public' }, (c) => {
+    const anonymous = !c.get('user');
+    if (anonymous) {
+      const hit = pages.peek(c.req.param('slug') ?? '');
+      if (hit && hit.open === openState(c.get('app').registrations.registrationOpen(hit.e))) return c.body(hit.bytes, 200, HTML);
+    }
+    // Taken before anything the page shows is read: a write in between makes the copy stale.
+    const stamp = anonymous ? pages.stamp() : undefined;
     const v = visible(c);
-    return 'res' in v ? v.res : eventPage(c, v.e);
+    if ('res' in v) return v.res;
+    // A passcode event's page is only for browsers holding a grant: never shared.
+    return eventPage(c, v.e, {}, 200, v.e.access_mode === 'passcode' ? undefined : stamp);
   });
 
   r.get('/e/:slug/event.ics', { kind: 'public' }, (c) => {

@@ -60,4 +60,30 @@ describe('ReadCache', () => {
     cache.get('a', load);
     expect(loads()).toBe(2);
   });
+
+  it('keeps a value built asynchronously only if nothing was written since its stamp', async () => {
+    const { db } = setup();
+    const cache = new ReadCache<string>(db);
+    const stamp = cache.stamp();
+    await Promise.resolve();
+    cache.put('page', 'v1', stamp);
+    expect(cache.peek('page')).toBe('v1');
+    // A write while the next value was being built: it is stored stale and never served.
+    const early = cache.stamp();
+    db.prepare("UPDATE t SET v = 3 WHERE k = 'a'").run();
+    cache.put('page', 'v2', early);
+    expect(cache.peek('page')).toBeUndefined();
+    expect(cache.peek('never-put')).toBeUndefined();
+  });
+
+  it('takes no stamp inside a transaction, so nothing built there is kept', () => {
+    const { db } = setup();
+    const cache = new ReadCache<string>(db);
+    db.exec('BEGIN');
+    const stamp = cache.stamp();
+    expect(stamp).toBeUndefined();
+    cache.put('page', 'uncommitted', stamp);
+    db.exec('ROLLBACK');
+    expect(cache.peek('page')).toBeUndefined();
+  });
 });

@@ -17,6 +17,7 @@ import { privacyPublicRoutes } from '../privacy/public-routes.tsx';
 import { privacyRequestRoutes } from '../privacy/request-routes.tsx';
 import { securityRoutes } from '../audit/security-routes.tsx';
 import { publicEventRoutes } from '../events/public-routes.tsx';
+import { ReadCache } from '../events/read-cache.ts';
 import { eventAccessRoutes } from '../events/access-routes.tsx';
 import { eventFormRoutes } from '../events/form-routes.tsx';
 import { eventAdminRoutes } from '../events/routes.tsx';
@@ -79,7 +80,8 @@ export function createApp(
   // In this order: the first capability that declares a path answers it.
   const capabilities: ((t: RouteTable) => Hono<AppEnv>)[] = [
     authRoutes,
-    publicEventRoutes,
+    // The anonymous event pages, per server: two servers in one process (tests) never share them.
+    (t) => publicEventRoutes(t, new ReadCache(ctx.db)),
     attendeeLinkRoutes,
     privacyPublicRoutes,
     orgRoutes,
