@@ -27,7 +27,6 @@ import type { Writer } from './db/writer.ts';
 import type { AttendeeService } from './registrations/attendees.ts';
 import type { AttendeeLinks } from './registrations/links.ts';
 import type { RegistrationQueue } from './registrations/queue.ts';
-import type { LoopLag } from './http/loop-lag.ts';
 import type { RegistrationService } from './registrations/service.ts';
 import type { BrandingService } from './orgs/branding.ts';
 import type { DashboardService } from './orgs/dashboard.ts';
@@ -83,8 +82,6 @@ export interface AppContext {
   registrations: RegistrationService;
   /** fair admission during an opening rush: the direct path, or the "you are in the queue" page */
   registrationQueue: RegistrationQueue;
-  /** how far behind the event loop runs (the queue's second signal, and /metrics) */
-  loopLag: LoopLag;
   attendees: AttendeeService;
   /** counts for dashboards: seats per event, registrations per day, newest registrations */
   stats: RegistrationStats;

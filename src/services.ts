@@ -41,7 +41,6 @@ import { AttendeeService } from './registrations/attendees.ts';
 import { AttendeeLinks } from './registrations/links.ts';
 import { RateLimiter } from './http/rate-limit.ts';
 import { RegistrationQueue } from './registrations/queue.ts';
-import { LoopLag } from './http/loop-lag.ts';
 import { PrivacyNotices } from './privacy/notice.ts';
 import { PrivacyRequests } from './privacy/requests.ts';
 import { SelfService } from './privacy/self-service.ts';
@@ -133,8 +132,7 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
   // The notice states the erasure date of the retention policy (resolved when a notice is built).
   const notices = new PrivacyNotices({ db, fieldsOf: (e) => events.fields(e), erasureDate: (e) => retention.schedule(e.org_id, e.id)?.eraseOn ?? null, now });
   const registrations = new RegistrationService({ db, writer, audit, mailer, links, now, events, limiter, limits: registrationLimits(cfg), notices });
-  const loopLag = new LoopLag();
-  const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, lagLimitMs: cfg.registrationQueueLagMs, holdMs: cfg.registrationQueueHoldMs, lag: () => loopLag.ms(), now });
+  const registrationQueue = new RegistrationQueue(registrations, { queueAfterMs: cfg.registrationQueueAfterMs, maxParked: cfg.registrationQueueMax, now });
   const attendees = new AttendeeService({ db, writer, audit, throttle, mailer, links, now, staffName: (id) => auth.user(id)?.name || undefined });
   const stats = new RegistrationStats({ db, now });
   // Attention sources of other capabilities (privacy's open data requests, audit's security alerts) are added to `sources` as they arrive.
@@ -175,5 +173,5 @@ export function buildContext(core: Core, listenUrl: () => string, opts: { walSyn
     holds,
   });
   const incidents = new Incidents({ db, writer, audit, mailer, now, baseUrl, orgAdmins: recipients.orgAdmins });
-  return { ...core, instanceSettings, backupTargetSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, branding, events, links, registrations, registrationQueue, loopLag, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };
+  return { ...core, instanceSettings, backupTargetSettings, orgDirectory, denials, auditSearch, chainStatus, logRetention, faults, erasure, holds, retention, writer, mailer, sms, sessions, setup, auth, emailLinks, totp, phone, userAdmin, orgs, branding, events, links, registrations, registrationQueue, attendees, notices, privacyRequests, selfService, alertRules, incidents, stats, dashboard, alerts, baseUrl };
 }

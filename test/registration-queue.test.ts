@@ -16,8 +16,7 @@ describe('the opening-rush queue', () => {
   const clock = new Clock();
 
   beforeAll(async () => {
-    // Requests to ask again are answered at once here (the held ones have their own tests below).
-    s = await startTestServer({ registrationQueueAfterMs: 1000, registrationQueueHoldMs: 0, registrationLimitNetwork: 0 }, { now: clock.now });
+    s = await startTestServer({ registrationQueueAfterMs: 1000, registrationLimitNetwork: 0 }, { now: clock.now });
     const owner = await createUser(s, { email: testEmail('queue-owner'), totp: true });
     org = createOrg(s, owner.user, uniqueSlug('queue'));
   });
@@ -124,7 +123,7 @@ describe('the opening-rush queue', () => {
 
   it('is bounded: past the most parked people, the answer is "try again", with nothing saved', async () => {
     const e = createEvent(s, org, { capacity: 10 });
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 1, lagLimitMs: 0, holdMs: 0, lag: () => 0, now: clock.now });
+    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 1, now: clock.now });
     const release = s.ctx.writer.hold();
     try {
       const inFlight = queue.register(e, { email: testEmail('q-bound-1'), name: 'One' }, sys);
@@ -142,119 +141,5 @@ describe('the opening-rush queue', () => {
     // An invalid form is answered at once, even with people parked: it never waits for a turn.
     const invalid = await queue.register(e, { email: 'not-an-address', name: '' }, sys);
     expect(invalid).toMatchObject({ kind: 'answer', result: { ok: false, error: 'invalid' } });
-  });
-
-  it('parks arrivals while the event loop runs behind, even with the writer idle, and admits them once it catches up', async () => {
-    const e = createEvent(s, org, { capacity: 10 });
-    let lag = 400;
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 1000, maxParked: 100, lagLimitMs: 250, holdMs: 60_000, lag: () => lag, now: clock.now });
-    try {
-      const parked = await queue.register(e, { email: testEmail('q-lag'), name: 'Lagged Person' }, sys);
-      if (parked.kind !== 'queued') throw new Error(`expected the queue, got ${parked.kind}`);
-      // With held requests the page asks again soon: the server answers when there is news.
-      expect(parked.place.refreshSeconds).toBe(2);
-      // Half the limit is still too far behind to admit anyone.
-      lag = 200;
-      queue.pump();
-      expect(queue.stats()).toMatchObject({ parked: 1, inFlight: 0 });
-      expect(stored(e.id)).toEqual([]);
-      lag = 0;
-      const answer = await queue.wait(parked.ticket);
-      expect(answer).toMatchObject({ state: 'done', result: { ok: true, reg: { status: 'confirmed' } } });
-      expect(stored(e.id)).toEqual([{ email: testEmail('q-lag'), status: 'confirmed' }]);
-      // Without lag the next person is answered directly.
-      expect(await queue.register(e, { email: testEmail('q-nolag'), name: 'Prompt Person' }, sys)).toMatchObject({ kind: 'answer', result: { ok: true } });
-    } finally {
-      await queue.close();
-    }
-  });
-
-  /** A queue with held requests, one registration in flight behind the held writer, and one person parked behind it. */
-  async function oneParked(holdMs: number, name: string) {
-    const e = createEvent(s, org, { capacity: 10 });
-    const queue = new RegistrationQueue(s.ctx.registrations, { queueAfterMs: 0, maxParked: 100, lagLimitMs: 0, holdMs, lag: () => 0, now: clock.now });
-    const release = s.ctx.writer.hold();
-    const first = queue.register(e, { email: testEmail(`${name}-1`), name: 'First' }, sys);
-    clock.advance(1);
-    const parked = await queue.register(e, { email: testEmail(`${name}-2`), name: 'Second' }, sys);
-    if (parked.kind !== 'queued') throw new Error(`expected the queue, got ${parked.kind}`);
-    const done = async () => {
-      release();
-      await queue.close();
-    };
-    return { e, queue, release, first, ticket: parked.ticket, done };
-  }
-
-  it('holds a request to ask again until the answer is ready, and a held person is never taken for gone', async () => {
-    const { e, queue, release, first, ticket, done } = await oneParked(60_000, 'q-held');
-    try {
-      const held = queue.wait(ticket);
-      expect(queue.stats().holding).toBe(1);
-      // Far past three missed refreshes, but the held request says the person is there.
-      clock.advance(120_000);
-      queue.pump();
-      release();
-      await first;
-      expect(await held).toMatchObject({ state: 'done', result: { ok: true } });
-      expect(queue.stats().holding).toBe(0);
-      expect(stored(e.id).map((r) => r.email)).toEqual([testEmail('q-held-1'), testEmail('q-held-2')]);
-    } finally {
-      await done();
-    }
-  });
-
-  it('answers a held request with the place in line after the hold time, and at once when its connection closes', async () => {
-    const { queue, release, first, ticket, done } = await oneParked(50, 'q-hold-t');
-    try {
-      expect(await queue.wait(ticket)).toMatchObject({ state: 'waiting', place: { ahead: 0 } });
-      const abort = new AbortController();
-      const held = queue.wait(ticket, abort.signal);
-      expect(queue.stats().holding).toBe(1);
-      abort.abort();
-      expect(await held).toMatchObject({ state: 'waiting' });
-      expect(queue.stats().holding).toBe(0);
-      release();
-      await first;
-    } finally {
-      await done();
-    }
-  });
-});
-
-describe('the opening-rush queue over HTTP, with held requests', () => {
-  let s: TestServer;
-  let org: OrgRow;
-  const clock = new Clock();
-
-  beforeAll(async () => {
-    s = await startTestServer({ registrationQueueAfterMs: 1000, registrationQueueHoldMs: 60_000, registrationLimitNetwork: 0 }, { now: clock.now });
-    const owner = await createUser(s, { email: testEmail('queue-held-owner'), totp: true });
-    org = createOrg(s, owner.user, uniqueSlug('queue-held'));
-  });
-  afterAll(async () => {
-    await s?.close();
-  });
-
-  it('answers the queue page\'s next request with the registration as soon as it is written', async () => {
-    const e = createEvent(s, org, { capacity: 5 });
-    const release = s.ctx.writer.hold();
-    try {
-      const first = new Client(s.url, browserHeaders).post(`/e/${e.slug}/register`, { email: testEmail('qh-a'), name: 'First Person' });
-      await expect.poll(() => s.ctx.registrationQueue.stats().inFlight).toBe(1);
-      clock.advance(1500);
-      const b = new Client(s.url, browserHeaders);
-      const queued = await b.post(`/e/${e.slug}/register`, { email: testEmail('qh-b'), name: 'Second Person' });
-      expect(queued.status).toBe(202);
-      expect(queued.headers.get('refresh')).toBe('2');
-      const asked = b.get(`/e/${e.slug}/queue`);
-      await expect.poll(() => s.ctx.registrationQueue.stats().holding).toBe(1);
-      release();
-      expect((await first).status).toBe(201);
-      const answer = await asked;
-      expect(answer.status).toBe(201);
-      expect(answer.text).toContain('You are registered');
-    } finally {
-      release();
-    }
   });
 });

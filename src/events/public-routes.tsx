@@ -273,11 +273,11 @@ export function publicEventRoutes(table: RouteTable, pages: ReadCache<AnonymousP
     return queuePage(c, v.e, admission.place);
   });
 
-  r.get('/e/:slug/queue', { kind: 'public' }, async (c) => {
+  r.get('/e/:slug/queue', { kind: 'public' }, (c) => {
     const v = visible(c);
     if ('res' in v) return v.res;
     const ticket = getCookie(c, queueCookie(v.e));
-    const status = ticket ? await c.get('app').registrationQueue.wait(ticket, c.req.raw.signal) : ({ state: 'gone' } as const);
+    const status = ticket ? c.get('app').registrationQueue.status(ticket) : ({ state: 'gone' } as const);
     if (status.state === 'gone' || status.eventId !== v.e.id) return renderBranded(c, c.get('app').branding.forOrg(v.e.org_id), v.e.title, <QueueGonePage e={v.e} />, 404);
     if (status.state === 'waiting') return queuePage(c, v.e, status.place);
     deleteCookie(c, queueCookie(v.e), { path: '/', secure: true });

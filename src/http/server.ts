@@ -247,7 +247,6 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
   if (!baseUrl) baseUrl = url;
   ctx.mailer.start();
   ctx.sms.start();
-  ctx.loopLag.start();
   // The targets' copies of the ledger: entries only they hold are applied, and entries they
   // miss are shipped; then the first retention pass.
   const ledgerSync = ctx.erasure
@@ -313,7 +312,6 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
       await backup?.stop(cfg.shutdownTimeoutMs);
       await checkpoints?.close();
       auditAnchor.stop();
-      ctx.loopLag.stop();
       try {
         ctx.db.pragma('wal_checkpoint(TRUNCATE)');
       } finally {

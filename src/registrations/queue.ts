@@ -7,19 +7,13 @@ import type { Abandoned, RegisterFailure, RegisterResult, RegistrationService } 
 /**
  * Fair admission for an opening rush. A registration is decided by the one writer in arrival
  * order; while it keeps up, each request waits for its own answer (the direct path). When the
- * oldest registration still waiting for the writer has waited longer than `queueAfterMs`, or the
- * event loop runs more than `lagLimitMs` behind (requests then wait unread in socket buffers,
- * where the writer's line cannot see them), more direct requests would only time out, so new
- * arrivals are parked instead: they get the "high demand, you are in the queue" page at once,
- * and the page asks again by itself. Parked people are admitted in arrival order as the writer
- * and the loop catch up, only while they are still there: someone who closed the page is
- * dropped and never stored. Once anyone is parked, every later arrival parks behind them, so
- * nobody overtakes (and nobody admitted earlier is answered "full" because of someone who came
- * later).
- *
- * The page's request to ask again is held open until the answer is ready or `holdMs` pass: ten
- * thousand people polling every few seconds would be a rush of their own, while a held request
- * costs a socket and nothing else. A browser keeps showing the queue page while it waits.
+ * oldest registration still waiting for the writer has waited longer than `queueAfterMs`, more
+ * direct requests would only time out, so new arrivals are parked instead: they get the "high
+ * demand, you are in the queue" page at once, and the page asks again by itself. Parked people
+ * are admitted in arrival order as the writer catches up, only while they still poll: someone
+ * who closed the page is dropped and never stored. Once anyone is parked, every later arrival
+ * parks behind them, so nobody overtakes (and nobody admitted earlier is answered "full" because
+ * of someone who came later).
  *
  * Parked submissions live in memory only: they were never acknowledged, and the queue page says
  * so. The queue is bounded; past `maxParked` the answer is "try again in a minute".
@@ -29,12 +23,6 @@ export interface QueueOptions {
   queueAfterMs: number;
   /** most people parked at once */
   maxParked: number;
-  /** park new arrivals while the event loop is this far behind (ms); 0: never for that reason */
-  lagLimitMs: number;
-  /** how long a parked person's request to ask again is held waiting for the answer (ms) */
-  holdMs: number;
-  /** the event loop's delay now (ms), see LoopLag */
-  lag: () => number;
   now: () => number;
 }
 
@@ -70,8 +58,6 @@ interface Parked {
   state: 'waiting' | 'running' | 'done';
   result?: RegisterResult;
   doneAt?: number;
-  /** held requests of this person, woken when the answer is ready */
-  holders: Set<() => void>;
 }
 
 /** How long a finished ticket waits for its person to come back for the answer. */
@@ -94,8 +80,6 @@ export class RegistrationQueue {
   private timer: NodeJS.Timeout | undefined;
   private lastSweep = 0;
   private readonly running = new Set<Promise<unknown>>();
-  /** requests held open by wait() right now */
-  private holding = 0;
 
   constructor(
     private readonly registrations: Pick<RegistrationService, 'check' | 'commit'>,
@@ -110,7 +94,7 @@ export class RegistrationQueue {
     const checked = this.registrations.check(e, raw, ctx);
     if ('fail' in checked) return { kind: 'answer', result: checked.fail };
     const now = this.opts.now();
-    if (this.waiting === 0 && this.oldestWaitMs(now) <= this.opts.queueAfterMs && !this.lagging(this.opts.lagLimitMs)) {
+    if (this.waiting === 0 && this.oldestWaitMs(now) <= this.opts.queueAfterMs) {
       const result = await this.run(e, checked.parsed, ctx, () => !signal?.aborted);
       return { kind: 'answer', result };
     }
@@ -118,7 +102,7 @@ export class RegistrationQueue {
       return { kind: 'busy', result: { ok: false, error: 'throttled', message: 'So many people are registering right now that the queue is full. Nothing was saved; please send the form again in a minute. Your answers are kept below.', retryAfterMs: 60_000 } };
     }
     const ticket = randomBytes(16).toString('base64url');
-    const entry: Parked = { ticket, seq: this.nextSeq++, e, parsed: checked.parsed, values: raw, ctx, lastSeenAt: now, refreshMs: 0, state: 'waiting', holders: new Set() };
+    const entry: Parked = { ticket, seq: this.nextSeq++, e, parsed: checked.parsed, values: raw, ctx, lastSeenAt: now, refreshMs: 0, state: 'waiting' };
     this.tickets.set(ticket, entry);
     this.line.push(entry);
     const place = this.place(entry);
@@ -141,39 +125,14 @@ export class RegistrationQueue {
     return { state: 'waiting', eventId: entry.e.id, place };
   }
 
-  /**
-   * status(), but a person still waiting is answered only when their answer is ready, `holdMs`
-   * have passed, or they closed the connection; meanwhile they count as present.
-   */
-  async wait(ticket: string, signal?: AbortSignal): Promise<TicketStatus> {
-    const entry = this.tickets.get(ticket);
-    if (entry && entry.state !== 'done' && this.opts.holdMs > 0 && !signal?.aborted) {
-      await new Promise<void>((resolve) => {
-        this.holding++;
-        const wake = () => {
-          if (!entry.holders.delete(wake)) return;
-          this.holding--;
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', wake);
-          resolve();
-        };
-        const timer = setTimeout(wake, this.opts.holdMs);
-        signal?.addEventListener('abort', wake);
-        entry.holders.add(wake);
-      });
-    }
-    return this.status(ticket);
-  }
-
   /** For /metrics and /readyz: how many are parked, and how long the writer's line is. */
-  stats(): { parked: number; inFlight: number; oldestWaitMs: number; holding: number } {
-    return { parked: this.waiting, inFlight: this.inFlight.size, oldestWaitMs: this.oldestWaitMs(this.opts.now()), holding: this.holding };
+  stats(): { parked: number; inFlight: number; oldestWaitMs: number } {
+    return { parked: this.waiting, inFlight: this.inFlight.size, oldestWaitMs: this.oldestWaitMs(this.opts.now()) };
   }
 
   /** Stops admitting parked people; resolves once every admitted registration is written. */
   close(): Promise<void> {
     this.stopPump();
-    for (const entry of this.tickets.values()) for (const wake of entry.holders) wake();
     return Promise.allSettled([...this.running]).then(() => undefined);
   }
 
@@ -194,10 +153,6 @@ export class RegistrationQueue {
     return p;
   }
 
-  private lagging(limitMs: number): boolean {
-    return limitMs > 0 && this.opts.lag() > limitMs;
-  }
-
   private oldestWaitMs(now: number): number {
     // A Map iterates in insertion order: the first entry is the oldest still in flight.
     for (const startedAt of this.inFlight.values()) return now - startedAt;
@@ -209,10 +164,9 @@ export class RegistrationQueue {
     const ahead = next ? Math.max(0, entry.seq - next.seq) : 0;
     const rate = Math.max(this.rate, 50);
     const etaSeconds = Math.ceil(ahead / rate);
-    // With held requests the page can ask again soon: the server answers when there is news.
-    // Without, between 2 and 15 seconds: often enough to be admitted promptly, rarely enough
-    // that ten thousand waiting people are not a rush of their own.
-    const refreshSeconds = this.opts.holdMs > 0 ? 2 : Math.min(15, Math.max(2, Math.round(etaSeconds / 2)));
+    // Ask again about when the turn comes, between 2 and 15 seconds: often enough to be admitted
+    // promptly, rarely enough that ten thousand waiting people are not a rush of their own.
+    const refreshSeconds = Math.min(15, Math.max(2, Math.round(etaSeconds / 2)));
     return { ahead, etaSeconds, refreshSeconds };
   }
 
@@ -236,14 +190,14 @@ export class RegistrationQueue {
   /**
    * Admits parked people in order while the writer keeps up (its oldest job younger than half
    * the threshold, and no more in flight than about half a threshold's worth at the measured
-   * rate) and the loop is less than half its limit behind, and forgets the ones who left.
+   * rate), and forgets the ones who left.
    */
   pump(): void {
     const now = this.opts.now();
     const budget = Math.max(16, (this.rate * this.opts.queueAfterMs) / 2000);
-    while (this.waiting > 0 && this.inFlight.size < budget && this.oldestWaitMs(now) <= this.opts.queueAfterMs / 2 && !this.lagging(this.opts.lagLimitMs / 2)) {
+    while (this.waiting > 0 && this.inFlight.size < budget && this.oldestWaitMs(now) <= this.opts.queueAfterMs / 2) {
       const entry = this.line[this.head++] as Parked;
-      if (entry.holders.size === 0 && now - entry.lastSeenAt > 3 * entry.refreshMs + 5000) {
+      if (now - entry.lastSeenAt > 3 * entry.refreshMs + 5000) {
         // Gone: three missed refreshes. Never stored; the place goes to the next person.
         this.tickets.delete(entry.ticket);
         continue;
@@ -270,6 +224,5 @@ export class RegistrationQueue {
     entry.state = 'done';
     entry.doneAt = this.opts.now();
     entry.result = result;
-    for (const wake of entry.holders) wake();
   }
 }

@@ -29,9 +29,7 @@ export async function startTestServer(
   const keyFile = path.join(dir, 'master.key');
   if (!fs.existsSync(keyFile)) writeKeyFile(dir);
   const dataDir = path.join(dir, 'data');
-  // The queue's loop-lag signal is off unless a test is about it: on a loaded machine a test's
-  // own server can run 250 ms behind and park a registration the test expects answered.
-  const cfg = loadConfig({ port: 0, host: '127.0.0.1', dataDir, masterKeyFile: keyFile, logLevel: 'info', registrationQueueLagMs: 0, ...flags }, {});
+  const cfg = loadConfig({ port: 0, host: '127.0.0.1', dataDir, masterKeyFile: keyFile, logLevel: 'info', ...flags }, {});
   const logDir = process.env.TESSERA_TEST_LOG_DIR ?? path.join(dir, 'logs');
   fs.mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `server-${process.pid}-${++counter}.log`);
