@@ -40,10 +40,6 @@ export class Acceptors {
     return a;
   }
 
-  get size(): number {
-    return this.servers.length;
-  }
-
   /** Stops accepting on the extra sockets; connections already handed over belong to the target. */
   close(): void {
     for (const s of this.servers) if (s.listening) s.close();
