@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Acceptors, connectionOptions } from '../src/http/acceptors.ts';
 import { type TestServer, startTestServer } from './support/server.ts';
 import { tempDir } from './support/temp.ts';
 import { waitFor } from './support/wait.ts';
@@ -68,5 +71,38 @@ describe('accepting connections while the event loop is busy', () => {
     const { counts, answered } = await requestsPerTurn(1);
     expect(answered).toBe(CONNECTIONS);
     expect(Math.max(...counts)).toBe(1);
+  });
+});
+
+describe('the extra listening sockets treat connections as the server does', () => {
+  it('copies Nagle and TCP keep-alive settings from the target server', () => {
+    // http.Server turns Nagle off by default; a plain net.Server keeps it on.
+    expect(connectionOptions(http.createServer())).toEqual({ noDelay: true, keepAlive: false, keepAliveInitialDelay: 0 });
+    expect(connectionOptions(net.createServer({ keepAlive: true, keepAliveInitialDelay: 3000 }))).toEqual({ noDelay: false, keepAlive: true, keepAliveInitialDelay: 3000 });
+  });
+
+  it('every connection, whichever socket took it in, has Nagle off like the server\'s own', async () => {
+    const target = http.createServer((_req, res) => res.end('ok'));
+    await new Promise<void>((resolve) => target.listen({ host: '127.0.0.1', port: 0, reusePort: true }, resolve));
+    const port = (target.address() as net.AddressInfo).port;
+    const acceptors = await Acceptors.open(target, '127.0.0.1', port, 3, 16);
+    // Node records on each socket what was applied to it (the same field it reads back).
+    const noDelayOf = (s: net.Socket) => {
+      const key = Object.getOwnPropertySymbols(s).find((k) => k.description === 'kSetNoDelay');
+      return key ? (s as unknown as Record<symbol, unknown>)[key] : undefined;
+    };
+    const seen: unknown[] = [];
+    target.on('connection', (socket: net.Socket) => seen.push(noDelayOf(socket)));
+    try {
+      // The kernel spreads new connections over the four sockets: 24 of them reach the extra
+      // ones with overwhelming likelihood.
+      for (let i = 0; i < 24; i++) expect(await (await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } })).text()).toBe('ok');
+      await waitFor(() => seen.length === 24);
+      expect(seen).toEqual(Array(24).fill(true));
+    } finally {
+      acceptors.close();
+      target.closeAllConnections();
+      await new Promise((resolve) => target.close(resolve));
+    }
   });
 });
