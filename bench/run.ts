@@ -17,14 +17,15 @@ import { insertRate } from './scenarios/insert-rate.ts';
 import { publicPage } from './scenarios/public-page.ts';
 import { purgeScenario } from './scenarios/purge.ts';
 import { rushScenario } from './scenarios/rush.ts';
+import { rushBudgetScenario } from './scenarios/rush-budget.ts';
 
-const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, rushScenario, registrationScenario, backupScenario, purgeScenario, auditSearchScenario];
+const scenarios: Scenario[] = [publicPage, insertRate, eventPageScenario, rushScenario, registrationScenario, backupScenario, purgeScenario, auditSearchScenario, rushBudgetScenario];
 
 async function main(): Promise<number> {
   const settings = loadSettings(process.env);
   const unknown = settings.only.filter((n) => !scenarios.some((s) => s.name === n));
   if (unknown.length) throw new Error(`BENCH_ONLY names unknown scenarios: ${unknown.join(', ')} (known: ${scenarios.map((s) => s.name).join(', ')})`);
-  const selected = settings.only.length ? scenarios.filter((s) => settings.only.includes(s.name)) : scenarios;
+  const selected = settings.only.length ? scenarios.filter((s) => settings.only.includes(s.name)) : scenarios.filter((s) => !s.optIn);
 
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-bench-'));
   const removeRoot = () => fs.rmSync(root, { recursive: true, force: true });

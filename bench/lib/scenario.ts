@@ -17,6 +17,8 @@ export interface Scenario {
   /** used by BENCH_ONLY and as the JSON key */
   name: string;
   title: string;
+  /** runs only when BENCH_ONLY names it (an exploration, not a gate) */
+  optIn?: boolean;
   run(ctx: ScenarioContext): Promise<ScenarioResult>;
 }
 

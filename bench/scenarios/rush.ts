@@ -15,8 +15,8 @@ import { cleanEnv, cpuMs, seedInstance, startTessera } from '../lib/tessera.ts';
  * afterwards: exactly the capacity confirmed, the rest waitlisted in admission order, distinct
  * codes, and every answer matching its stored row.
  */
-const RUSH_SECONDS = 10;
-const VIEWS_PER_SEC = 200;
+export const RUSH_SECONDS = 10;
+export const VIEWS_PER_SEC = 200;
 
 interface Stored {
   capacity: number;
@@ -28,7 +28,7 @@ interface Stored {
   rows: [string, string, string][];
 }
 
-function rates(env: NodeJS.ProcessEnv): number[] {
+export function rushSizes(env: NodeJS.ProcessEnv): number[] {
   const raw = env.BENCH_RUSH ?? '10000,20000';
   const list = raw.split(',').map((s) => Number(s.trim()));
   if (list.some((n) => !Number.isInteger(n) || n < 100 || n > 100_000)) throw new Error('BENCH_RUSH must list registration counts between 100 and 100000, e.g. "10000,20000"');
@@ -117,7 +117,7 @@ async function rushOnce(ctx: ScenarioContext, n: number): Promise<{ figures: Fig
 async function rush(ctx: ScenarioContext): Promise<ScenarioResult> {
   const figures: Figure[] = [];
   const notes: string[] = [];
-  for (const n of rates(process.env)) {
+  for (const n of rushSizes(process.env)) {
     const r = await rushOnce(ctx, n);
     figures.push(...r.figures);
     notes.push(...r.notes);
