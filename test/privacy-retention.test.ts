@@ -212,10 +212,22 @@ describe('a field purge longer than one transaction', () => {
       clock.t = end + DAY;
       expect((await s.ctx.retention.run()).warned).toEqual([ev.id]);
       clock.t = end + 8 * DAY;
-      const r = await s.ctx.retention.run();
+      // As the server runs it: resting after each transaction for as long as it took.
+      const rests: number[] = [];
+      const erasedBefore: number[] = [];
+      const ledgerRows = () => s.ctx.erasure.ledgerOf(org.id).length;
+      const r = await s.ctx.retention.run({
+        rest: async (ms) => {
+          rests.push(ms);
+          erasedBefore.push(ledgerRows());
+        },
+      });
       expect(r.actions).toEqual([expect.objectContaining({ eventId: ev.id, fields: ['diet'], registrations: n - 1, held: 1 })]);
       // Three transactions (one ledger entry each): 200, 200 and the rest.
       expect(s.ctx.erasure.ledgerOf(org.id).map((l) => (JSON.parse(l.registration_ids) as string[]).length).sort((a, b) => a - b)).toEqual([n - 1 - 2 * PURGE_BATCH, PURGE_BATCH, PURGE_BATCH]);
+      // One rest after each transaction, each given that transaction's duration.
+      expect(erasedBefore).toEqual([1, 2, 3]);
+      expect(rests.every((ms) => ms > 0)).toBe(true);
       const left = s.ctx.db.prepare(`SELECT id FROM registrations WHERE org_id = ? AND json_type(answers, '$.diet') IS NOT NULL`).all(org.id) as { id: string }[];
       expect(left.map((x) => x.id)).toEqual([heldId]);
       // Names and addresses stay until the event's own date.

@@ -86,7 +86,7 @@ async function purge(ctx: ScenarioContext): Promise<ScenarioResult> {
         { name: 'purge.perSec', value: purgeSeconds > 0 ? (first.erased ?? 0) / purgeSeconds : 0, unit: 'rows/s' },
       ],
       notes: [
-        `${ROWS} registrations of a past event erased by the in-process retention job (ledger file + audit + outbox, batches of 200 through the group commit) while POST /e/bench-event/register runs at ${load.connections} connections; the "during" load runs from the purge's start to its end`,
+        `${ROWS} registrations of a past event erased by the in-process retention job (ledger file + audit + outbox, batches of 200 through the group commit, resting as long as each took) while POST /e/bench-event/register runs at ${load.connections} connections; the "during" load runs from the purge's start to its end`,
         `seeding ${ROWS} registrations took ${seedSeconds.toFixed(1)} s (not measured)`,
         ratio > 1.5 ? `GATE FAILED: p99 during the purge is ${ratio.toFixed(2)} x the p99 without it` : 'gate met: p99 during the purge <= 1.5 x without',
         BENCH_LIMIT_NOTE,

@@ -35,6 +35,7 @@ import { buildContext } from '../services.ts';
 import { createApp } from './app.tsx';
 import type { RouteTable } from './route-permissions.ts';
 import { Acceptors } from './acceptors.ts';
+import { restAsLongAsTheBatch } from '../privacy/retention.ts';
 import { ConnectionDrain } from './drain.ts';
 import { Metrics } from './metrics.ts';
 import type { AppEnv } from './types.ts';
@@ -175,7 +176,7 @@ export async function startServer(cfg: Config, opts: StartOptions = {}): Promise
     // the next start and with `tessera privacy replay-erasures`.
     log.error({ err: (e as Error).message }, 'erasure ledger: replay at start failed');
   }
-  const retention = job('retention', () => ctx.retention.run());
+  const retention = job('retention', () => ctx.retention.run({ rest: restAsLongAsTheBatch }));
   // The daily `audit verify` (chain and anchor) is the chain status job; its last result feeds the metrics.
   ctx.metrics.observeAuditVerify(() => {
     const last = ctx.chainStatus.latest();

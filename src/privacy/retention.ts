@@ -61,6 +61,22 @@ export type PolicyResult = { ok: true } | { ok: false; message: string };
 /** Lets the event loop answer requests between two transactions of a long purge. */
 const yieldToRequests = () => new Promise<void>((r) => setImmediate(r));
 
+export interface RunOptions {
+  dryRun?: boolean;
+  ctx?: AuditContext;
+  /** called between two purge batches with the time the last one took; by default the next follows at once */
+  rest?: (batchMs: number) => Promise<void>;
+}
+
+/**
+ * For the purge inside the server, beside live requests: rest as long as the batch took, so a
+ * long purge takes about half the time it could. Measured alternately (bench purge, 100,000 rows
+ * at 64 connections): registration p99 during the purge 1.14-1.52x without it, against
+ * 1.60-1.68x with batches back to back, the purge at 580 instead of 1,000 rows/s. The CLI runs
+ * alone and goes at full speed.
+ */
+export const restAsLongAsTheBatch = (batchMs: number) => new Promise<void>((r) => setTimeout(r, batchMs));
+
 /**
  * Retention: the policy chain (instance → organization → event → field, days after the event
  * ends) and the job that erases what is due. The job runs at start and hourly in the process
@@ -178,16 +194,16 @@ export class RetentionService {
   }
 
   /** One pass; a second call while one runs gets the running one's report. */
-  run(opts: { dryRun?: boolean; ctx?: AuditContext } = {}): Promise<RetentionReport> {
+  run(opts: RunOptions = {}): Promise<RetentionReport> {
     if (this.stopped) return Promise.resolve({ dryRun: !!opts.dryRun, actions: [], warned: [], erased: 0 });
-    if (opts.dryRun) return this.pass(true, opts.ctx ?? systemContext());
-    this.running ??= this.pass(false, opts.ctx ?? systemContext()).finally(() => {
+    if (opts.dryRun) return this.pass(true, opts.ctx ?? systemContext(), yieldToRequests);
+    this.running ??= this.pass(false, opts.ctx ?? systemContext(), opts.rest ?? yieldToRequests).finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
-  private async pass(dryRun: boolean, ctx: AuditContext): Promise<RetentionReport> {
+  private async pass(dryRun: boolean, ctx: AuditContext, rest: (batchMs: number) => Promise<void>): Promise<RetentionReport> {
     const p = this.instancePolicy();
     const report: RetentionReport = { dryRun, actions: [], warned: [], erased: 0 };
     if (!dryRun) this.d.erasure.forgetSentReceipts();
@@ -210,12 +226,12 @@ export class RetentionService {
       for (const f of fields) {
         // When everything is due, the fields go with it in one pass.
         if (allDue || f.days >= days || t < dueAt(ev.ends_at, f.days, ev.warned_at, p.warnDays)) continue;
-        const n = dryRun ? this.repo.countField(ev.org_id, ev.id, f.key, nowIso) : await this.purge(ev, [f.key], nowIso, ctx);
+        const n = dryRun ? this.repo.countField(ev.org_id, ev.id, f.key, nowIso) : await this.purge(ev, [f.key], nowIso, ctx, rest);
         if (n > 0) report.actions.push({ orgId: ev.org_id, eventId: ev.id, event: ev.slug, fields: [f.key], registrations: n, held });
         if (!dryRun) report.erased += n;
       }
       if (!allDue) continue;
-      const n = dryRun ? this.repo.countDue(ev.org_id, ev.id, nowIso) : await this.purge(ev, [ALL_FIELDS], nowIso, ctx);
+      const n = dryRun ? this.repo.countDue(ev.org_id, ev.id, nowIso) : await this.purge(ev, [ALL_FIELDS], nowIso, ctx, rest);
       if (n > 0 || held > 0) report.actions.push({ orgId: ev.org_id, eventId: ev.id, event: ev.slug, fields: [ALL_FIELDS], registrations: n, held });
       if (!dryRun) report.erased += n;
     }
@@ -224,7 +240,7 @@ export class RetentionService {
   }
 
   /** Batches until nothing due is left, yielding to requests between two transactions. */
-  private async purge(ev: RetentionEventRow, fields: string[], nowIso: string, ctx: AuditContext): Promise<number> {
+  private async purge(ev: RetentionEventRow, fields: string[], nowIso: string, ctx: AuditContext, rest: (batchMs: number) => Promise<void>): Promise<number> {
     let total = 0;
     let after = 0;
     const all = fields[0] === ALL_FIELDS;
@@ -236,13 +252,14 @@ export class RetentionService {
       return rows;
     };
     for (;;) {
+      const start = performance.now();
       const rows = next();
       if (rows.length === 0 || this.stopped) return total;
       const n = await this.d.erasure.eraseRegistrations(ev.org_id, ev.id, rows, fields, 'retention', ctx);
       total += n;
       // Without a cursor, a batch that changed nothing would repeat forever.
       if (n === 0 && all) return total;
-      await yieldToRequests();
+      await rest(performance.now() - start);
     }
   }
 
